@@ -1,0 +1,28 @@
+/* bloom.h — blocked Bloom filter over XXH3 (Putze, Sanders & Singler, "Cache-, Hash- and
+ * Space-Efficient Bloom Filters", WEA 2007): each key sets k bits within one 512-bit
+ * (cache-line) block chosen by its hash. Filters are built from 64-bit key hashes. */
+#ifndef BLOOM_BLOOM_H
+#define BLOOM_BLOOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/coding.h"
+
+/* The hash of a user key used by both build and probe (XXH3-64). */
+uint64_t bloom_hash(const void *key, size_t len);
+
+/* Appends to out a serialized filter over n key hashes at bits_per_key (1..64): the bit
+ * blocks followed by a small trailer recording k and the block count, so a reader needs no
+ * options. Returns 0 or LAMINA_ENOMEM. */
+int bloom_build(const uint64_t *hashes, size_t n, int bits_per_key, buf *out);
+
+/* Probes a serialized filter: 0 if the key is certainly absent, 1 if it may be present.
+ * A filter that does not parse (bad trailer) answers 1, so corruption never hides a key. */
+int bloom_may_contain(const uint8_t *filter, size_t len, uint64_t hash);
+
+/* Theoretical false-positive rate of this blocked filter for bits_per_key and its k (the
+ * Poisson mixture over block loads of Putze et al.), for tests and tuning. */
+double bloom_fpr_theory(int bits_per_key);
+
+#endif

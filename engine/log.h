@@ -1,0 +1,39 @@
+/* log.h — the log format shared by the WAL and the MANIFEST (LevelDB's log format with XXH3
+ * checksums): 32 KiB blocks; a record is split into FULL / FIRST / MIDDLE / LAST fragments,
+ * each with a 7-byte header (checksum 4, length 2, type 1); a block's tail shorter than a
+ * header is zero-filled. */
+#ifndef ENGINE_LOG_H
+#define ENGINE_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/coding.h"
+#include "util/file.h"
+
+#define LOG_BLOCK_SIZE 32768
+#define LOG_HEADER_SIZE 7
+
+typedef struct log_writer log_writer;
+
+/* Writes records to f (borrowed; the caller closes it after log_writer_destroy). dest_size is
+ * f's current length, so appending to an existing log continues its block layout. */
+log_writer *log_writer_create(wfile *f, uint64_t dest_size);
+/* Appends one record and hands it to the kernel; with sync, also fdatasyncs. */
+int log_writer_add(log_writer *w, const void *rec, size_t n, int sync);
+void log_writer_destroy(log_writer *w);
+
+typedef struct log_reader log_reader;
+
+/* Reads the log file at path. NULL sets *rc (LAMINA_EIO, LAMINA_ENOMEM). */
+int log_reader_open(const char *path, log_reader **out);
+/* Reads the next record into rec (cleared first). Returns 1 with a record, 0 at the end of the
+ * log — including a torn tail (an incomplete last fragment or a zeroed/partial last block,
+ * dropped silently) — or LAMINA_ECORRUPT when a damaged fragment is followed by valid data
+ * (the message names the file and the offset). */
+int log_reader_next(log_reader *r, buf *rec);
+/* Offset just past the last record returned: where a writer may continue. */
+uint64_t log_reader_end_offset(const log_reader *r);
+void log_reader_close(log_reader *r);
+
+#endif

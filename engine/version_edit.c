@@ -1,0 +1,1 @@
+/* placeholder */ typedef int lamina_placeholder_;

@@ -1,0 +1,45 @@
+/* version_edit.h — a version edit: the change one flush or compaction makes to the set of
+ * tables, stored as one MANIFEST record of tagged fields. Tags below 64 must be understood;
+ * a reader skips unknown tags >= 64 (they carry a varint length) and refuses unknown tags < 64,
+ * so the format can grow. */
+#ifndef ENGINE_VERSION_EDIT_H
+#define ENGINE_VERSION_EDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/coding.h"
+
+/* A table added to (level, run). Keys are internal keys owned by the edit. */
+struct edit_file {
+    int level;
+    uint64_t run;          /* run id: tables of one sorted run share it; newer runs larger */
+    uint64_t file_number, file_size, entries;
+    uint8_t *smallest; size_t smallest_len;
+    uint8_t *largest;  size_t largest_len;
+    uint64_t smallest_seq, largest_seq;
+};
+
+struct edit_deleted { int level; uint64_t file_number; };
+
+struct version_edit {
+    int has_log_number;       uint64_t log_number;       /* WALs older than this are obsolete */
+    int has_next_file;        uint64_t next_file_number;
+    int has_last_seq;         uint64_t last_sequence;
+    int has_next_run;         uint64_t next_run;
+    struct edit_file *added;  size_t nadded, cap_added;
+    struct edit_deleted *deleted; size_t ndeleted, cap_deleted;
+};
+
+void version_edit_init(struct version_edit *e);
+void version_edit_free(struct version_edit *e);
+/* Copies the keys. 0 or LAMINA_ENOMEM. */
+int version_edit_add_file(struct version_edit *e, const struct edit_file *f);
+int version_edit_delete_file(struct version_edit *e, int level, uint64_t file_number);
+/* Appends the encoding to out. 0 or LAMINA_ENOMEM. */
+int version_edit_encode(const struct version_edit *e, buf *out);
+/* Decodes a record into *e (initialised by the call). 0, or LAMINA_ECORRUPT with the message
+ * saying which field failed. */
+int version_edit_decode(struct version_edit *e, const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,331 @@
+/* lamina.h — the public API of Lamina, a persistent LSM-tree key-value storage engine.
+ *
+ * Conventions (they hold for every function below unless its comment says otherwise):
+ *
+ * - Errors. Functions return int: LAMINA_OK (0) or a negative LAMINA_E* code, never a raw
+ *   errno. LAMINA_NOTFOUND is a status, not an error. lamina_strerror(code) names a code;
+ *   lamina_errmsg() gives the calling thread's detail (file, offset, what failed, errno text)
+ *   for its last failed call.
+ * - Bytes. Keys and values are byte strings given as pointer + length: they may hold NUL bytes,
+ *   values may be empty (length 0, pointer may then be NULL), keys may be empty. Keys are
+ *   ordered bytewise (memcmp, the shorter first on a tie). Keys longer than
+ *   LAMINA_MAX_KEY_LEN or values longer than LAMINA_MAX_VALUE_LEN are refused with
+ *   LAMINA_EINVAL.
+ * - Ownership. Inputs are borrowed for the duration of the call only. Memory the library
+ *   returns (lamina_get values, property text) is released with lamina_free(), not free():
+ *   the library allocates with jemalloc. Iterator key/value pointers are borrowed until the
+ *   iterator moves or is destroyed. Snapshots and iterators must be released before
+ *   lamina_close(), which otherwise returns LAMINA_EBUSY and closes nothing.
+ * - Threads. A lamina_db handle is thread-safe. An iterator or a batch belongs to one thread
+ *   at a time.
+ * - Options structs carry struct_size and are filled with defaults by their _init function,
+ *   so fields can be added without breaking callers.
+ */
+#ifndef LAMINA_H
+#define LAMINA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LAMINA_VERSION_MAJOR 0
+#define LAMINA_VERSION_MINOR 1
+#define LAMINA_VERSION_PATCH 0
+
+#if defined(__GNUC__)
+#define LAMINA_API __attribute__((visibility("default")))
+#else
+#define LAMINA_API
+#endif
+
+/* Largest key and value accepted, in bytes. */
+#define LAMINA_MAX_KEY_LEN (64u * 1024u - 1u)
+#define LAMINA_MAX_VALUE_LEN (64u * 1024u * 1024u)
+
+/* Return codes. */
+enum {
+    LAMINA_OK = 0,
+    LAMINA_NOTFOUND = -1,  /* key absent: a status, not an error */
+    LAMINA_EINVAL = -2,    /* bad argument, option value or size limit */
+    LAMINA_EIO = -3,       /* an I/O call failed (the errno text is in lamina_errmsg) */
+    LAMINA_ECORRUPT = -4,  /* a file's contents fail a checksum or do not parse */
+    LAMINA_ENOSPC = -5,    /* the disk is full */
+    LAMINA_ENOMEM = -6,    /* an allocation failed */
+    LAMINA_EBUSY = -7,     /* database locked by another handle, or handles still live */
+    LAMINA_EREADONLY = -8, /* a background error made the database read-only */
+    LAMINA_EEXIST = -9,    /* the database exists and error_if_exists was set */
+    LAMINA_ENOENT = -10,   /* the database does not exist and create_if_missing is off */
+};
+
+typedef struct lamina_db lamina_db;
+typedef struct lamina_iter lamina_iter;
+typedef struct lamina_batch lamina_batch;
+typedef struct lamina_snapshot lamina_snapshot;
+
+/* ---- Options -------------------------------------------------------------------------- */
+
+/* Kinds of option values, for lamina_option_desc.kind. */
+enum { LAMINA_OPT_BOOL, LAMINA_OPT_INT, LAMINA_OPT_SIZE, LAMINA_OPT_ENUM };
+
+/* Enumerated option values. */
+enum { LAMINA_COMPRESSION_NONE = 0, LAMINA_COMPRESSION_ZSTD = 1 };
+enum {
+    LAMINA_COMPACTION_LEVELED = 0,
+    LAMINA_COMPACTION_TIERED = 1,
+    LAMINA_COMPACTION_DOSTOEVSKY = 2,
+    LAMINA_COMPACTION_NONE = 3,
+};
+enum { LAMINA_INDEX_BTREE = 0 };
+enum { LAMINA_MEMTABLE_AVL = 0 };
+
+/* The options table: the single source for struct lamina_options, its defaults,
+ * lamina_options_set(), the OPTIONS file, the --name=value flags of kvctl and experiments,
+ * and the option list in docs/tuning.md.
+ * X(kind, ctype, name, default, min, max, enum names ("a|b|c" or NULL), doc) */
+#define LAMINA_OPTIONS_TABLE(X)                                                                   \
+    X(LAMINA_OPT_BOOL, int, create_if_missing, 0, 0, 1, NULL,                                     \
+      "create the database if the directory holds none")                                           \
+    X(LAMINA_OPT_BOOL, int, error_if_exists, 0, 0, 1, NULL,                                       \
+      "fail with LAMINA_EEXIST if the database already exists")                                    \
+    X(LAMINA_OPT_BOOL, int, paranoid_checks, 1, 0, 1, NULL,                                       \
+      "verify every block checksum on read, including reads that fill the cache")                 \
+    X(LAMINA_OPT_SIZE, int64_t, write_buffer_size, 64ll << 20, 64ll << 10, 1ll << 30, NULL,       \
+      "bytes of memtable before it becomes immutable and is flushed to a table")                  \
+    X(LAMINA_OPT_INT, int64_t, max_write_buffer_number, 2, 2, 64, NULL,                           \
+      "memtables (active + immutable) before writes stop until a flush finishes")                 \
+    X(LAMINA_OPT_INT, int64_t, level0_file_num_compaction_trigger, 4, 1, 1000, NULL,             \
+      "level-0 runs that start a compaction into level 1")                                         \
+    X(LAMINA_OPT_INT, int64_t, level0_slowdown_writes_trigger, 8, 1, 1000, NULL,                  \
+      "level-0 runs at which each write is delayed by 1 ms")                                      \
+    X(LAMINA_OPT_INT, int64_t, level0_stop_writes_trigger, 12, 1, 1000, NULL,                     \
+      "level-0 runs at which writes wait for compaction")                                          \
+    X(LAMINA_OPT_ENUM, int, compaction_policy, LAMINA_COMPACTION_LEVELED, 0, 3,                   \
+      "leveled|tiered|dostoevsky|none",                                                            \
+      "Fluid LSM preset: leveled K=Z=1, tiered K=Z=T-1, dostoevsky K=T-1 Z=1, none")              \
+    X(LAMINA_OPT_INT, int64_t, size_ratio, 10, 2, 100, NULL,                                      \
+      "T: capacity ratio between adjacent levels")                                                 \
+    X(LAMINA_OPT_INT, int64_t, runs_per_level, 0, 0, 100, NULL,                                   \
+      "K: sorted runs allowed in levels 1..L-1 (0: from compaction_policy)")                       \
+    X(LAMINA_OPT_INT, int64_t, runs_last_level, 0, 0, 100, NULL,                                  \
+      "Z: sorted runs allowed in the last level (0: from compaction_policy)")                      \
+    X(LAMINA_OPT_SIZE, int64_t, max_bytes_for_level_base, 0, 0, 1ll << 40, NULL,                  \
+      "capacity of level 1 in bytes (0: write_buffer_size * level0_file_num_compaction_trigger)") \
+    X(LAMINA_OPT_SIZE, int64_t, target_file_size_base, 64ll << 20, 64ll << 10, 1ll << 32, NULL,  \
+      "size at which compaction output is cut into a new table")                                   \
+    X(LAMINA_OPT_INT, int64_t, num_levels, 7, 2, 20, NULL, "levels including level 0")            \
+    X(LAMINA_OPT_INT, int64_t, max_background_jobs, 2, 1, 64, NULL,                               \
+      "background threads for flush and compaction")                                               \
+    X(LAMINA_OPT_SIZE, int64_t, block_size, 4096, 256, 1ll << 24, NULL,                           \
+      "uncompressed bytes of entries per data block")                                              \
+    X(LAMINA_OPT_INT, int64_t, block_restart_interval, 16, 1, 1024, NULL,                         \
+      "entries between restart points in a data block")                                            \
+    X(LAMINA_OPT_ENUM, int, compression_type, LAMINA_COMPRESSION_ZSTD, 0, 1, "none|zstd",         \
+      "per-block compression of new tables")                                                       \
+    X(LAMINA_OPT_INT, int64_t, zstd_level, 1, -7, 22, NULL, "zstd compression level")             \
+    X(LAMINA_OPT_INT, int64_t, bloom_bits, 10, 0, 64, NULL,                                       \
+      "Bloom filter bits per key of new tables (0: no filter)")                                    \
+    X(LAMINA_OPT_ENUM, int, index_type, LAMINA_INDEX_BTREE, 0, 0, "btree",                        \
+      "index of new tables")                                                                       \
+    X(LAMINA_OPT_ENUM, int, memtable_type, LAMINA_MEMTABLE_AVL, 0, 0, "avl", "memtable kind")     \
+    X(LAMINA_OPT_SIZE, int64_t, cache_size, 8ll << 20, 0, 1ll << 40, NULL,                        \
+      "block cache capacity in bytes (0: no cache)")
+
+#define LAMINA_OPTIONS_FIELD_(kind, ctype, name, def, lo, hi, names, doc) ctype name;
+
+/* Options of lamina_open. Fill with lamina_options_init() before setting fields. */
+typedef struct lamina_options {
+    size_t struct_size; /* sizeof(lamina_options), set by lamina_options_init */
+    LAMINA_OPTIONS_TABLE(LAMINA_OPTIONS_FIELD_)
+} lamina_options;
+
+/* Description of one option, for listings (kvctl --help, docs). */
+typedef struct lamina_option_desc {
+    const char *name;
+    int kind;            /* LAMINA_OPT_* */
+    const char *choices; /* "a|b|c" for LAMINA_OPT_ENUM, else NULL */
+    int64_t def, min, max;
+    const char *doc;
+} lamina_option_desc;
+
+/* Fills *opts with the defaults of the options table and sets struct_size. */
+LAMINA_API void lamina_options_init(lamina_options *opts);
+
+/* Sets the option called `name` from its text form `value` (decimal integers with optional
+ * k/m/g suffix for sizes; 0/1/true/false for booleans; a choice name for enums).
+ * Errors: LAMINA_EINVAL for an unknown name, a malformed value or one out of range (the
+ * message names the option and its range). Both strings are borrowed. */
+LAMINA_API int lamina_options_set(lamina_options *opts, const char *name, const char *value);
+
+/* Number of options in the table, and the i-th option's description (static storage;
+ * NULL when i >= lamina_options_count()). */
+LAMINA_API size_t lamina_options_count(void);
+LAMINA_API const lamina_option_desc *lamina_options_describe(size_t i);
+
+/* Options of one read. */
+typedef struct lamina_read_options {
+    size_t struct_size;
+    const lamina_snapshot *snapshot; /* read as of this snapshot; NULL: the latest */
+    int verify_checksums;            /* verify block checksums (default 1) */
+    int fill_cache;                  /* insert blocks read into the block cache (default 1) */
+    const void *lower_bound;         /* iterators: first key allowed (inclusive), or NULL */
+    size_t lower_bound_len;
+    const void *upper_bound;         /* iterators: keys must be < upper_bound, or NULL */
+    size_t upper_bound_len;
+} lamina_read_options;
+
+/* Options of one write. */
+typedef struct lamina_write_options {
+    size_t struct_size;
+    int sync;        /* fdatasync the WAL before the write returns (default 0) */
+    int disable_wal; /* skip the WAL: the write is lost on a crash before its flush */
+} lamina_write_options;
+
+/* Fill read/write options with their defaults. */
+LAMINA_API void lamina_read_options_init(lamina_read_options *ro);
+LAMINA_API void lamina_write_options_init(lamina_write_options *wo);
+
+/* ---- Database ------------------------------------------------------------------------- */
+
+/* Opens (or with create_if_missing creates) the database in directory `path`, replaying its
+ * WAL. opts may be NULL for the defaults. On success *out is a handle the caller releases with
+ * lamina_close(). Errors: LAMINA_ENOENT (no database and create_if_missing off),
+ * LAMINA_EEXIST (error_if_exists), LAMINA_EBUSY (another handle holds the LOCK),
+ * LAMINA_ECORRUPT (a WAL or MANIFEST damaged before its tail; the message names file and
+ * offset), LAMINA_EIO, LAMINA_EINVAL (bad options), LAMINA_ENOMEM. */
+LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_db **out);
+
+/* Waits for running background work, releases the LOCK and frees the handle. Returns
+ * LAMINA_EBUSY (and closes nothing) while snapshots or iterators are live; otherwise returns
+ * the first background error seen, if any, and the handle is freed in every case. */
+LAMINA_API int lamina_close(lamina_db *db);
+
+/* Removes the database in `path`: its Lamina files, then the directory if it is empty.
+ * Errors: LAMINA_EBUSY if it is open, LAMINA_EIO. A missing directory is LAMINA_OK. */
+LAMINA_API int lamina_destroy(const char *path);
+
+/* Stores key -> value. wo may be NULL for the defaults. Errors: LAMINA_EINVAL (size limits),
+ * LAMINA_EIO / LAMINA_ENOSPC (WAL write), LAMINA_EREADONLY. */
+LAMINA_API int lamina_put(lamina_db *db, const lamina_write_options *wo, const void *key,
+                          size_t key_len, const void *value, size_t value_len);
+
+/* Removes key (writes a tombstone; deleting an absent key is not an error). Errors as
+ * lamina_put. */
+LAMINA_API int lamina_delete(lamina_db *db, const lamina_write_options *wo, const void *key,
+                             size_t key_len);
+
+/* Looks key up. On LAMINA_OK, *value is a new buffer of *value_len bytes (plus a NUL byte after
+ * them, not counted) that the caller releases with lamina_free(). Returns LAMINA_NOTFOUND if
+ * absent (*value set to NULL); errors: LAMINA_EINVAL, LAMINA_ECORRUPT, LAMINA_EIO,
+ * LAMINA_ENOMEM. ro may be NULL. */
+LAMINA_API int lamina_get(lamina_db *db, const lamina_read_options *ro, const void *key,
+                          size_t key_len, void **value, size_t *value_len);
+
+/* Like lamina_get, but copies up to `cap` bytes of the value into the caller's `buf` and sets
+ * *value_len to the value's full length (larger than cap means it was cut short). */
+LAMINA_API int lamina_get_into(lamina_db *db, const lamina_read_options *ro, const void *key,
+                               size_t key_len, void *buf, size_t cap, size_t *value_len);
+
+/* Releases memory returned by the library. NULL is allowed. */
+LAMINA_API void lamina_free(void *p);
+
+/* ---- Write batches -------------------------------------------------------------------- */
+
+/* Creates an empty batch in *out; release with lamina_batch_destroy(). Errors: LAMINA_ENOMEM. */
+LAMINA_API int lamina_batch_create(lamina_batch **out);
+/* Appends a put / a delete to the batch (key and value are copied). Errors: LAMINA_EINVAL
+ * (size limits), LAMINA_ENOMEM. */
+LAMINA_API int lamina_batch_put(lamina_batch *b, const void *key, size_t key_len,
+                                const void *value, size_t value_len);
+LAMINA_API int lamina_batch_delete(lamina_batch *b, const void *key, size_t key_len);
+/* Empties the batch, keeping its memory for reuse. */
+LAMINA_API void lamina_batch_clear(lamina_batch *b);
+/* Number of operations in the batch. */
+LAMINA_API size_t lamina_batch_count(const lamina_batch *b);
+/* Frees the batch. NULL is allowed. */
+LAMINA_API void lamina_batch_destroy(lamina_batch *b);
+
+/* Applies every operation of the batch atomically (all or none survive a crash), in order,
+ * with consecutive sequence numbers. The batch is borrowed and left unchanged. Errors as
+ * lamina_put. */
+LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b);
+
+/* ---- Snapshots ------------------------------------------------------------------------ */
+
+/* Takes a snapshot of the current state in *out; reads given it see exactly the writes
+ * acknowledged before it. Release with lamina_snapshot_release() before lamina_close().
+ * Errors: LAMINA_ENOMEM. */
+LAMINA_API int lamina_snapshot_create(lamina_db *db, const lamina_snapshot **out);
+LAMINA_API void lamina_snapshot_release(lamina_db *db, const lamina_snapshot *snap);
+
+/* ---- Iterators ------------------------------------------------------------------------ */
+
+/* Creates an iterator over a consistent view (ro->snapshot, or the state at creation) in *out;
+ * it starts unpositioned (not valid). ro may be NULL; its bound buffers are copied.
+ * Release with lamina_iter_destroy() before lamina_close(). Errors: LAMINA_ENOMEM, LAMINA_EIO. */
+LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro,
+                                  lamina_iter **out);
+LAMINA_API void lamina_iter_destroy(lamina_iter *it);
+
+/* Moves the iterator. seek: to the first key >= key; seek_for_prev: to the last key <= key;
+ * seek_to_first / seek_to_last: to the first / last key within the bounds; next / prev: one
+ * step (the iterator must be valid). Each returns LAMINA_OK, also when the move leaves the
+ * iterator not valid at an end, or the error that made it not valid (kept by _status). */
+LAMINA_API int lamina_iter_seek(lamina_iter *it, const void *key, size_t key_len);
+LAMINA_API int lamina_iter_seek_for_prev(lamina_iter *it, const void *key, size_t key_len);
+LAMINA_API int lamina_iter_seek_to_first(lamina_iter *it);
+LAMINA_API int lamina_iter_seek_to_last(lamina_iter *it);
+LAMINA_API int lamina_iter_next(lamina_iter *it);
+LAMINA_API int lamina_iter_prev(lamina_iter *it);
+/* 1 when positioned at an entry; 0 at an end or after an error. */
+LAMINA_API int lamina_iter_valid(const lamina_iter *it);
+/* The current key / value (the iterator must be valid); the pointer is borrowed until the
+ * iterator moves or is destroyed; its length goes to *len. */
+LAMINA_API const void *lamina_iter_key(const lamina_iter *it, size_t *len);
+LAMINA_API const void *lamina_iter_value(const lamina_iter *it, size_t *len);
+/* LAMINA_OK, or the error that stopped the iterator. */
+LAMINA_API int lamina_iter_status(const lamina_iter *it);
+
+/* ---- Maintenance and figures ---------------------------------------------------------- */
+
+/* Writes the active memtable to a level-0 table and waits until it and every older immutable
+ * memtable are in tables. Errors: LAMINA_EIO, LAMINA_ENOSPC, LAMINA_EREADONLY. */
+LAMINA_API int lamina_flush(lamina_db *db);
+
+/* Flushes, then compacts every table overlapping [begin, end] (NULL: unbounded on that side)
+ * down to the last level, and waits for it. Errors as lamina_flush. */
+LAMINA_API int lamina_compact_range(lamina_db *db, const void *begin, size_t begin_len,
+                                    const void *end, size_t end_len);
+
+/* Reads a figure of the engine as text in *out (NUL-terminated, released with lamina_free()).
+ * Names: "lamina.stats" (a multi-line summary), "lamina.num-levels" (levels holding data,
+ * level 0 counted), "lamina.num-files-at-level<N>", "lamina.bytes-at-level<N>",
+ * "lamina.num-runs-at-level<N>", "lamina.total-runs", "lamina.write-amp", "lamina.space-amp",
+ * "lamina.memtable-bytes", "lamina.cache-hits", "lamina.cache-misses", "lamina.stall-micros",
+ * "lamina.live-bytes" (table bytes), "lamina.allocated-bytes" (jemalloc stats.allocated),
+ * "lamina.sequence". Errors: LAMINA_EINVAL for an unknown name, LAMINA_ENOMEM. */
+LAMINA_API int lamina_property(lamina_db *db, const char *name, char **out);
+
+/* The same figure as a number, for the integer-valued names (ratios are truncated: use the
+ * text form for them). Errors as lamina_property. */
+LAMINA_API int lamina_property_int(lamina_db *db, const char *name, uint64_t *out);
+
+/* ---- Errors and version --------------------------------------------------------------- */
+
+/* Static name of a return code ("LAMINA_EIO: I/O error"); never NULL. */
+LAMINA_API const char *lamina_strerror(int code);
+
+/* The calling thread's detail message for its last failed call into the library (per thread,
+ * since a per-handle buffer would race). db may be NULL. The string is borrowed until the
+ * thread's next call into the library; "" if none. */
+LAMINA_API const char *lamina_errmsg(const lamina_db *db);
+
+/* "MAJOR.MINOR.PATCH", static. */
+LAMINA_API const char *lamina_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LAMINA_H */

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what Lamina needs to build and test on Debian 12 (run as root; a no-op when all is
+# there), then configures and builds build/ with meson.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pkgs="build-essential meson ninja-build pkg-config libzstd-dev libxxhash-dev liburing-dev
+      libjemalloc-dev libcriterion-dev"
+missing=""
+for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "installing:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq $missing >/dev/null
+fi
+[ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
+ninja -C build >/dev/null

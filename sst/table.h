@@ -1,0 +1,106 @@
+/* table.h — sorted string tables (SST): the builder that writes one from sorted internal
+ * keys, the reader that serves gets and iterators from it, and the block cache they share.
+ * Layout (docs/format.md): data blocks | filter block | index (B-tree) | properties | footer.
+ * Data blocks are prefix-compressed with restart points, each stored with a compression byte
+ * and a checksum seeded with the file number and block offset. */
+#ifndef SST_TABLE_H
+#define SST_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/coding.h"
+#include "util/file.h"
+#include "util/iter.h"
+
+/* ---- Block cache ---------------------------------------------------------------------- */
+/* A sharded LRU of uncompressed blocks keyed by (file number, block offset), bounded in bytes.
+ * Thread-safe. */
+typedef struct block_cache block_cache;
+
+/* capacity 0 gives a cache that keeps nothing. NULL on allocation failure. */
+block_cache *block_cache_create(size_t capacity_bytes, int shards);
+void block_cache_destroy(block_cache *c);
+/* Figures: hits, misses, bytes held. */
+void block_cache_stats(const block_cache *c, uint64_t *hits, uint64_t *misses, uint64_t *bytes);
+/* Drops every block of a file (after the table is deleted). */
+void block_cache_erase_file(block_cache *c, uint64_t file_number);
+
+/* ---- Builder -------------------------------------------------------------------------- */
+struct table_options {
+    size_t block_size;        /* target uncompressed bytes per data block */
+    int restart_interval;     /* entries between restart points */
+    int compression;          /* LAMINA_COMPRESSION_* */
+    int zstd_level;
+    int bloom_bits;           /* 0: no filter */
+    int index_type;           /* LAMINA_INDEX_* */
+};
+
+/* What a finished table holds; keys are internal keys, owned by the struct
+ * (table_meta_free releases them). */
+struct table_meta {
+    uint64_t file_number;
+    uint64_t file_size;
+    uint64_t entries, deletions;
+    uint8_t *smallest; size_t smallest_len;
+    uint8_t *largest;  size_t largest_len;
+    uint64_t smallest_seq, largest_seq;
+};
+void table_meta_free(struct table_meta *m);
+
+typedef struct table_builder table_builder;
+
+/* Starts a table in f (borrowed; the caller syncs and closes it after finish). NULL on
+ * allocation failure. */
+table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct table_options *o);
+/* Adds an entry; internal keys must come in strictly increasing internal-key order.
+ * Returns 0 or a LAMINA_E* code (write error). */
+int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ilen, const void *value,
+                      size_t vlen);
+/* Bytes written so far plus the pending block: where compaction cuts output files. */
+uint64_t table_builder_size(const table_builder *b);
+uint64_t table_builder_entries(const table_builder *b);
+/* Writes filter, index, properties and footer, and fills *meta (file_number, file_size,
+ * counts, smallest/largest). Does not sync. Returns 0 or a LAMINA_E* code. */
+int table_builder_finish(table_builder *b, struct table_meta *meta);
+/* Frees the builder (after finish, or to abandon a table). */
+void table_builder_destroy(table_builder *b);
+
+/* ---- Reader --------------------------------------------------------------------------- */
+typedef struct table table;
+
+/* Opens the table at path: reads and checks footer, index root, filter and properties.
+ * cache may be NULL. Errors: LAMINA_ECORRUPT ("not a Lamina table", bad checksum, ...;
+ * the message names the file and offset), LAMINA_EIO, LAMINA_ENOMEM. Tables are reference
+ * counted: open returns one reference. */
+int table_open(const char *path, uint64_t file_number, block_cache *cache, table **out);
+void table_ref(table *t);
+void table_unref(table *t);
+
+struct table_read_options {
+    int verify_checksums;
+    int fill_cache;
+};
+
+/* Point lookup: finds the first entry with internal key >= lookup (an internal key built with
+ * the reader's snapshot seq) and whose user key equals lookup's user key. Returns 0 with *type
+ * and (for IKEY_VALUE) the value copied into *value (a buf the caller owns), LAMINA_NOTFOUND if
+ * the table holds no version of that key visible at that seq (the Bloom filter answers first),
+ * or an error. */
+int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
+              size_t lookup_len, int *type, buf *value);
+
+/* Iterator over the table's entries (takes a table reference). NULL on allocation failure. */
+iter *table_iter_create(table *t, const struct table_read_options *ro);
+
+/* Reads every block, entry and checksum; returns 0 or LAMINA_ECORRUPT naming the first
+ * damage (for kvctl check). *entries gets the entry count. */
+int table_verify(table *t, uint64_t *entries);
+
+uint64_t table_file_size(const table *t);
+uint64_t table_file_number(const table *t);
+/* Properties recorded by the builder. */
+void table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
+                      uint64_t *index_bytes, uint64_t *filter_bytes);
+
+#endif

@@ -1,0 +1,79 @@
+/* file.h — the I/O layer: every file access of the engine goes through here, so tests can
+ * inject faults. Reads use pread, or io_uring (liburing) for batched reads when the kernel
+ * grants a ring. Every function that can fail returns 0 or a LAMINA_E* code with the message
+ * set (util/err.h) naming the path and the errno text. */
+#ifndef UTIL_FILE_H
+#define UTIL_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A file opened for random reads. */
+typedef struct rfile rfile;
+/* A file opened for appending, buffered in memory until wfile_flush/sync. */
+typedef struct wfile wfile;
+
+int rfile_open(const char *path, rfile **out);
+/* Reads exactly n bytes at offset into dst; a short read (file too small) is LAMINA_ECORRUPT. */
+int rfile_read(rfile *f, uint64_t offset, void *dst, size_t n);
+uint64_t rfile_size(const rfile *f);
+const char *rfile_path(const rfile *f);
+void rfile_close(rfile *f);
+
+/* One read of a batch. */
+struct file_read {
+    uint64_t offset;
+    size_t len;
+    void *dst;
+    int rc; /* out: 0 or LAMINA_E* */
+};
+/* Reads all n requests, together through io_uring when available, else by pread one by one.
+ * Returns 0 if every read succeeded, else the first error (each request's rc tells). */
+int rfile_read_batch(rfile *f, struct file_read *reqs, size_t n);
+
+/* Creates (truncating) path for appending. */
+int wfile_create(const char *path, wfile **out);
+/* Opens an existing file for appending at its end. */
+int wfile_open_append(const char *path, wfile **out);
+int wfile_append(wfile *f, const void *p, size_t n);
+/* Writes the buffer out to the kernel (write(2)). */
+int wfile_flush(wfile *f);
+/* Flushes and fdatasyncs. After a failed sync the file is poisoned: every later call fails. */
+int wfile_sync(wfile *f);
+/* Bytes appended so far (the file's logical size). */
+uint64_t wfile_size(const wfile *f);
+/* Flushes and closes; returns the first error (the file is closed in every case). */
+int wfile_close(wfile *f);
+
+/* Whole-file and directory operations. */
+int file_exists(const char *path);                    /* 1 or 0 */
+int file_size(const char *path, uint64_t *size);
+int file_remove(const char *path);
+int file_rename(const char *from, const char *to);
+int file_read_all(const char *path, uint8_t **data, size_t *len); /* *data freed with free() */
+int file_write_all(const char *path, const void *p, size_t n, int sync);
+int dir_create(const char *path);                     /* ok if it exists */
+int dir_sync(const char *path);                       /* fsync the directory */
+/* Lists the names in dir (not "." or ".."): *names is an array of n malloc'ed strings, freed
+ * with dir_list_free. */
+int dir_list(const char *path, char ***names, size_t *n);
+void dir_list_free(char **names, size_t n);
+int dir_remove(const char *path);                     /* rmdir */
+
+/* LOCK file: an exclusive flock. LAMINA_EBUSY if another handle holds it. */
+typedef struct file_lock file_lock;
+int file_lock_acquire(const char *path, file_lock **out);
+void file_lock_release(file_lock *l);
+
+/* "io_uring" or "pread": the read back-end in use. */
+const char *file_io_backend(void);
+
+/* ---- Fault injection (tests) ---------------------------------------------------------- */
+/* When set, the hook is called before each operation with its name ("read", "write", "sync",
+ * "create", "rename", "remove", ...) and path; a non-zero return is the errno the operation
+ * fails with. NULL (the default) disables injection. Not thread-safe to change while
+ * the engine runs. */
+typedef int (*file_fault_hook)(const char *op, const char *path, void *ctx);
+void file_set_fault_hook(file_fault_hook hook, void *ctx);
+
+#endif

@@ -1,0 +1,53 @@
+/* ikey.h — internal keys: user key ‖ 8-byte little-endian trailer (seq << 8) | type, ordered
+ * by user key ascending (memcmp, shorter first), then sequence number descending. */
+#ifndef UTIL_IKEY_H
+#define UTIL_IKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "util/coding.h"
+
+enum ikey_type { IKEY_DELETION = 0, IKEY_VALUE = 1 };
+
+#define IKEY_TRAILER 8
+#define IKEY_MAX_SEQ ((UINT64_C(1) << 56) - 1)
+/* Seeking to (user key, IKEY_SEEK_SEQ, IKEY_VALUE) finds the newest entry of that key. */
+#define IKEY_SEEK_SEQ IKEY_MAX_SEQ
+
+static inline uint64_t ikey_pack(uint64_t seq, int type) { return (seq << 8) | (uint64_t)type; }
+
+/* Writes user key + trailer to dst (ulen + 8 bytes). */
+static inline void ikey_encode(uint8_t *dst, const void *ukey, size_t ulen, uint64_t seq, int type)
+{
+    if (ulen) memcpy(dst, ukey, ulen);
+    coding_put_fixed64(dst + ulen, ikey_pack(seq, type));
+}
+static inline size_t ikey_user_len(size_t ilen) { return ilen - IKEY_TRAILER; }
+static inline uint64_t ikey_trailer(const uint8_t *ik, size_t ilen)
+{
+    return coding_get_fixed64(ik + ilen - IKEY_TRAILER);
+}
+static inline uint64_t ikey_seq(const uint8_t *ik, size_t ilen) { return ikey_trailer(ik, ilen) >> 8; }
+static inline int ikey_type(const uint8_t *ik, size_t ilen) { return (int)(ikey_trailer(ik, ilen) & 0xff); }
+
+/* Bytewise order of user keys: negative, 0 or positive. */
+static inline int ikey_user_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c) return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* Internal key order. Both keys must be at least 8 bytes. */
+static inline int ikey_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    int c = ikey_user_cmp(a, alen - IKEY_TRAILER, b, blen - IKEY_TRAILER);
+    if (c) return c;
+    uint64_t ta = ikey_trailer(a, alen), tb = ikey_trailer(b, blen);
+    return ta > tb ? -1 : ta < tb;
+}
+
+#endif
