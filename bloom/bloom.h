@@ -21,6 +21,20 @@ int bloom_build(const uint64_t *hashes, size_t n, int bits_per_key, buf *out);
  * A filter that does not parse (bad trailer) answers 1, so corruption never hides a key. */
 int bloom_may_contain(const uint8_t *filter, size_t len, uint64_t hash);
 
+/* A parsed filter, for probing one filter many times without re-reading its trailer: each
+ * probe then touches only the key's block. The filter bytes stay borrowed by the caller. */
+typedef struct bloom_reader {
+    const uint8_t *blocks;
+    uint32_t nblocks; /* 0: the filter did not parse, and every probe answers 1 */
+    unsigned k;
+} bloom_reader;
+
+/* Parses filter[0..len). Returns 0, or LAMINA_ECORRUPT (with a message) if the trailer does
+ * not parse; the reader is usable either way and then answers 1 for every key. */
+int bloom_reader_init(bloom_reader *r, const uint8_t *filter, size_t len);
+/* 0 if the key is certainly absent, 1 if it may be present. */
+int bloom_reader_may_contain(const bloom_reader *r, uint64_t hash);
+
 /* Theoretical false-positive rate of this blocked filter for bits_per_key and its k (the
  * Poisson mixture over block loads of Putze et al.), for tests and tuning. */
 double bloom_fpr_theory(int bits_per_key);

@@ -27,7 +27,7 @@ int memtable_add(memtable *m, uint64_t seq, int type, const void *ukey, size_t u
                  const void *value, size_t vlen);
 
 /* Finds the newest entry of ukey with seq <= snapshot_seq. Returns 0 and sets *type
- * (IKEY_VALUE with *value/*vlen borrowed for the memtable's lifetime, or IKEY_DELETION);
+ * (IKEY_VALUE with *value, *vlen borrowed for the memtable's lifetime, or IKEY_DELETION);
  * returns LAMINA_NOTFOUND if the memtable holds no such entry. */
 int memtable_get(memtable *m, const void *ukey, size_t ulen, uint64_t snapshot_seq, int *type,
                  const uint8_t **value, size_t *vlen);

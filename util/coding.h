@@ -74,7 +74,7 @@ int buf_append_lenbytes(buf *b, const void *p, size_t n);
 static inline void buf_clear(buf *b) { b->len = 0; }
 void buf_free(buf *b);
 
-/* Reads varint length + bytes from [*p, end): sets *out/*n to the borrowed bytes and advances
+/* Reads varint length + bytes from [*p, end): sets *out and *n to the borrowed bytes and advances
  * *p. Returns 0, or -1 if truncated. */
 static inline int coding_get_lenbytes(const uint8_t **p, const uint8_t *end, const uint8_t **out,
                                       size_t *n)

@@ -36,7 +36,8 @@ int wfile_create(const char *path, wfile **out);
 /* Opens an existing file for appending at its end. */
 int wfile_open_append(const char *path, wfile **out);
 int wfile_append(wfile *f, const void *p, size_t n);
-/* Writes the buffer out to the kernel (write(2)). */
+/* Writes the buffer out to the kernel (write(2)). A failed write poisons the file like a
+ * failed sync: how much of the buffer reached the file is unknown. */
 int wfile_flush(wfile *f);
 /* Flushes and fdatasyncs. After a failed sync the file is poisoned: every later call fails. */
 int wfile_sync(wfile *f);
@@ -67,12 +68,18 @@ void file_lock_release(file_lock *l);
 
 /* "io_uring" or "pread": the read back-end in use. */
 const char *file_io_backend(void);
+/* Non-zero makes batched reads use pread even when io_uring is available (tests, and
+ * benchmarks comparing back-ends); 0 restores the probed choice. Set it while no reads run. */
+void file_force_pread(int on);
 
 /* ---- Fault injection (tests) ---------------------------------------------------------- */
 /* When set, the hook is called before each operation with its name ("read", "write", "sync",
  * "create", "rename", "remove", ...) and path; a non-zero return is the errno the operation
  * fails with. NULL (the default) disables injection. Not thread-safe to change while
- * the engine runs. */
+ * the engine runs. The op names: "open" (rfile_open, wfile_open_append, file_read_all),
+ * "create" (wfile_create, file_write_all), "read" (rfile_read, and once per request of a
+ * batch), "write" (each write(2) of a flush), "sync", "rename" (path is the source),
+ * "remove" (file_remove, dir_remove), "mkdir", "dir_sync", "list", "lock". */
 typedef int (*file_fault_hook)(const char *op, const char *path, void *ctx);
 void file_set_fault_hook(file_fault_hook hook, void *ctx);
 

@@ -1,0 +1,11 @@
+/* concurrent.h — the memtable concurrency scenario, shared by the Criterion suite and the
+ * standalone ThreadSanitizer program (Criterion itself aborts under TSan). */
+#ifndef TESTS_MEMTABLE_CONCURRENT_H
+#define TESTS_MEMTABLE_CONCURRENT_H
+
+/* Runs one writer against reader threads. Returns the number of failed checks (0 on success)
+ * or -1 if the scenario could not be set up; *overlapped counts reader rounds that started
+ * while the writer was still inserting. */
+int memtable_concurrent_run(int *overlapped);
+
+#endif

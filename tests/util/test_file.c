@@ -1,0 +1,439 @@
+/* Tests of util/file.h: append files, reads, batched reads (io_uring or pread), whole-file and
+ * directory operations, the LOCK file, and fault injection. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lamina.h"
+#include "util/err.h"
+#include "util/file.h"
+#include "util/rng.h"
+
+static char tmpdir[256];
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(p);
+}
+
+static void dir_setup(void)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/lamina-util-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void dir_teardown(void)
+{
+    file_set_fault_hook(NULL, NULL);
+    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *path_in(char *dst, const char *name)
+{
+    snprintf(dst, 512, "%s/%s", tmpdir, name);
+    return dst;
+}
+
+static void fill(uint8_t *p, size_t n, uint64_t seed)
+{
+    rng r;
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)rng_next(&r);
+}
+
+TestSuite(file, .init = dir_setup, .fini = dir_teardown);
+
+Test(file, appended_bytes_read_back_after_close)
+{
+    char path[512];
+    path_in(path, "a.log");
+    size_t total = 300000;
+    uint8_t *data = malloc(total), *back = malloc(total);
+    fill(data, total, 1);
+    wfile *w;
+    cr_assert_eq(wfile_create(path, &w), 0, "%s", err_message());
+    /* Mixed sizes: small appends stay in the buffer, big ones bypass it. */
+    size_t off = 0, step = 1;
+    while (off < total) {
+        size_t n = step < total - off ? step : total - off;
+        cr_assert_eq(wfile_append(w, data + off, n), 0);
+        off += n;
+        step = step * 3 + 1;
+        cr_assert_eq(wfile_size(w), off);
+    }
+    cr_assert_eq(wfile_sync(w), 0, "%s", err_message());
+    cr_assert_eq(wfile_close(w), 0);
+
+    uint64_t sz;
+    cr_assert_eq(file_size(path, &sz), 0);
+    cr_assert_eq(sz, total);
+    rfile *r;
+    cr_assert_eq(rfile_open(path, &r), 0);
+    cr_assert_eq(rfile_size(r), total);
+    cr_assert_str_eq(rfile_path(r), path);
+    cr_assert_eq(rfile_read(r, 0, back, total), 0);
+    cr_assert_eq(memcmp(back, data, total), 0);
+    cr_assert_eq(rfile_read(r, 12345, back, 10), 0);
+    cr_assert_eq(memcmp(back, data + 12345, 10), 0);
+    rfile_close(r);
+    free(data);
+    free(back);
+}
+
+Test(file, flush_makes_bytes_visible_to_readers)
+{
+    char path[512];
+    path_in(path, "b.log");
+    wfile *w;
+    cr_assert_eq(wfile_create(path, &w), 0);
+    cr_assert_eq(wfile_append(w, "hello", 5), 0);
+    uint64_t sz;
+    cr_assert_eq(file_size(path, &sz), 0);
+    cr_assert_eq(sz, 0u);
+    cr_assert_eq(wfile_flush(w), 0);
+    cr_assert_eq(file_size(path, &sz), 0);
+    cr_assert_eq(sz, 5u);
+    cr_assert_eq(wfile_close(w), 0);
+}
+
+Test(file, open_append_continues_at_end)
+{
+    char path[512];
+    path_in(path, "c.log");
+    cr_assert_eq(file_write_all(path, "abc", 3, 1), 0);
+    wfile *w;
+    cr_assert_eq(wfile_open_append(path, &w), 0);
+    cr_assert_eq(wfile_size(w), 3u);
+    cr_assert_eq(wfile_append(w, "def", 3), 0);
+    cr_assert_eq(wfile_size(w), 6u);
+    cr_assert_eq(wfile_close(w), 0);
+    uint8_t *d;
+    size_t n;
+    cr_assert_eq(file_read_all(path, &d, &n), 0);
+    cr_assert(n == 6 && memcmp(d, "abcdef", 6) == 0);
+    free(d);
+}
+
+Test(file, read_past_end_is_corruption)
+{
+    char path[512];
+    path_in(path, "d");
+    cr_assert_eq(file_write_all(path, "0123456789", 10, 0), 0);
+    rfile *r;
+    cr_assert_eq(rfile_open(path, &r), 0);
+    uint8_t b[16];
+    cr_assert_eq(rfile_read(r, 5, b, 6), LAMINA_ECORRUPT);
+    cr_assert_not_null(strstr(err_message(), "short read"));
+    cr_assert_not_null(strstr(err_message(), path));
+    cr_assert_eq(rfile_read(r, 100, b, 1), LAMINA_ECORRUPT);
+    cr_assert_eq(rfile_read(r, 5, b, 5), 0);
+    cr_assert_eq(memcmp(b, "56789", 5), 0);
+    cr_assert_eq(rfile_read(r, 10, b, 0), 0);
+    rfile_close(r);
+}
+
+Test(file, missing_file_fails_with_path_in_message)
+{
+    char path[512];
+    path_in(path, "nope");
+    rfile *r;
+    cr_assert_eq(rfile_open(path, &r), LAMINA_EIO);
+    cr_assert_null(r);
+    cr_assert_not_null(strstr(err_message(), path));
+    cr_assert_not_null(strstr(err_message(), "No such file"));
+    cr_assert_eq(file_exists(path), 0);
+    uint8_t *d;
+    size_t n;
+    cr_assert_eq(file_read_all(path, &d, &n), LAMINA_EIO);
+}
+
+Test(file, rename_remove_exists_and_list)
+{
+    char a[512], b[512], sub[512];
+    path_in(a, "x.tmp");
+    path_in(b, "x");
+    path_in(sub, "sub");
+    cr_assert_eq(file_write_all(a, "v1", 2, 1), 0);
+    cr_assert_eq(file_rename(a, b), 0);
+    cr_assert_eq(file_exists(a), 0);
+    cr_assert_eq(file_exists(b), 1);
+    cr_assert_eq(dir_create(sub), 0);
+    cr_assert_eq(dir_create(sub), 0, "creating an existing directory is fine");
+    cr_assert_eq(dir_sync(tmpdir), 0);
+
+    char **names;
+    size_t n;
+    cr_assert_eq(dir_list(tmpdir, &names, &n), 0);
+    cr_assert_eq(n, 2u);
+    int seen_x = 0, seen_sub = 0;
+    for (size_t i = 0; i < n; i++) {
+        seen_x |= strcmp(names[i], "x") == 0;
+        seen_sub |= strcmp(names[i], "sub") == 0;
+    }
+    cr_assert(seen_x && seen_sub);
+    dir_list_free(names, n);
+
+    cr_assert_eq(file_remove(b), 0);
+    cr_assert_eq(file_exists(b), 0);
+    cr_assert_eq(file_remove(b), LAMINA_EIO);
+    cr_assert_eq(dir_remove(sub), 0);
+    cr_assert_eq(dir_list(tmpdir, &names, &n), 0);
+    cr_assert_eq(n, 0u);
+    dir_list_free(names, n);
+}
+
+Test(file, write_all_replaces_contents)
+{
+    char p[512];
+    path_in(p, "CURRENT");
+    cr_assert_eq(file_write_all(p, "a long first version", 20, 1), 0);
+    cr_assert_eq(file_write_all(p, "short", 5, 0), 0);
+    uint8_t *d;
+    size_t n;
+    cr_assert_eq(file_read_all(p, &d, &n), 0);
+    cr_assert(n == 5 && memcmp(d, "short", 5) == 0);
+    free(d);
+    cr_assert_eq(file_write_all(p, NULL, 0, 1), 0);
+    cr_assert_eq(file_read_all(p, &d, &n), 0);
+    cr_assert_eq(n, 0u);
+    free(d);
+}
+
+Test(file, second_lock_on_same_file_is_busy)
+{
+    char p[512];
+    path_in(p, "LOCK");
+    file_lock *l1, *l2;
+    cr_assert_eq(file_lock_acquire(p, &l1), 0, "%s", err_message());
+    cr_assert_eq(file_lock_acquire(p, &l2), LAMINA_EBUSY);
+    cr_assert_null(l2);
+    cr_assert_not_null(strstr(err_message(), p));
+    file_lock_release(l1);
+    cr_assert_eq(file_lock_acquire(p, &l2), 0, "released lock can be taken again");
+    file_lock_release(l2);
+}
+
+/* ---- Fault injection ------------------------------------------------------------------- */
+
+struct fault_plan {
+    const char *op; /* inject on this op only */
+    int errnum;
+    int calls; /* hook calls seen for op */
+    int after; /* let this many calls through first */
+};
+
+static int fault_hook(const char *op, const char *path, void *ctx)
+{
+    struct fault_plan *f = ctx;
+    if (strcmp(op, f->op) != 0) return 0;
+    return f->calls++ >= f->after ? f->errnum : 0;
+}
+
+Test(file, injected_write_failure_is_eio_and_poisons)
+{
+    char p[512];
+    path_in(p, "w.log");
+    struct fault_plan plan = {"write", EIO, 0, 0};
+    wfile *w;
+    cr_assert_eq(wfile_create(p, &w), 0);
+    file_set_fault_hook(fault_hook, &plan);
+    cr_assert_eq(wfile_append(w, "data", 4), 0, "appends stay in the buffer");
+    cr_assert_eq(wfile_flush(w), LAMINA_EIO);
+    cr_assert_not_null(strstr(err_message(), "injected"));
+    cr_assert_eq(plan.calls, 1);
+    file_set_fault_hook(NULL, NULL);
+    cr_assert_eq(wfile_append(w, "more", 4), LAMINA_EIO);
+    cr_assert_eq(wfile_sync(w), LAMINA_EIO);
+    cr_assert_eq(wfile_close(w), LAMINA_EIO);
+}
+
+Test(file, injected_enospc_is_reported_as_enospc)
+{
+    char p[512];
+    path_in(p, "full");
+    struct fault_plan plan = {"write", ENOSPC, 0, 0};
+    file_set_fault_hook(fault_hook, &plan);
+    cr_assert_eq(file_write_all(p, "abc", 3, 1), LAMINA_ENOSPC);
+    cr_assert_not_null(strstr(err_message(), "No space left"));
+    cr_assert_eq(plan.calls, 1);
+}
+
+Test(file, failed_sync_poisons_file_and_is_never_retried)
+{
+    char p[512];
+    path_in(p, "s.log");
+    struct fault_plan plan = {"sync", EIO, 0, 1};
+    wfile *w;
+    cr_assert_eq(wfile_create(p, &w), 0);
+    file_set_fault_hook(fault_hook, &plan);
+    cr_assert_eq(wfile_append(w, "one", 3), 0);
+    cr_assert_eq(wfile_sync(w), 0, "first sync passes");
+    cr_assert_eq(wfile_append(w, "two", 3), 0);
+    cr_assert_eq(wfile_sync(w), LAMINA_EIO);
+    cr_assert_eq(plan.calls, 2);
+    /* Even with injection off, the file stays failed and no further sync is attempted. */
+    file_set_fault_hook(NULL, NULL);
+    cr_assert_eq(wfile_sync(w), LAMINA_EIO);
+    cr_assert_eq(wfile_append(w, "three", 5), LAMINA_EIO);
+    cr_assert_eq(wfile_flush(w), LAMINA_EIO);
+    cr_assert_eq(wfile_close(w), LAMINA_EIO);
+}
+
+Test(file, hook_covers_open_create_read_rename_remove_lock_dir_sync)
+{
+    char p[512], q[512];
+    path_in(p, "f");
+    path_in(q, "g");
+    cr_assert_eq(file_write_all(p, "abc", 3, 0), 0);
+    const char *ops[] = {"open", "create", "read", "rename", "remove", "lock", "dir_sync"};
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        struct fault_plan plan = {ops[i], EIO, 0, 0};
+        file_set_fault_hook(fault_hook, &plan);
+        rfile *r = NULL;
+        wfile *w = NULL;
+        file_lock *l = NULL;
+        int rc;
+        if (!strcmp(ops[i], "open")) {
+            rc = rfile_open(p, &r);
+        } else if (!strcmp(ops[i], "create")) {
+            rc = wfile_create(q, &w);
+        } else if (!strcmp(ops[i], "read")) {
+            file_set_fault_hook(NULL, NULL);
+            cr_assert_eq(rfile_open(p, &r), 0);
+            file_set_fault_hook(fault_hook, &plan);
+            uint8_t b[3];
+            rc = rfile_read(r, 0, b, 3);
+            struct file_read req = {0, 3, b, 1};
+            cr_assert_eq(rfile_read_batch(r, &req, 1), LAMINA_EIO, "batched reads too");
+            cr_assert_eq(req.rc, LAMINA_EIO);
+            rfile_close(r);
+            r = NULL;
+        } else if (!strcmp(ops[i], "rename")) {
+            rc = file_rename(p, q);
+        } else if (!strcmp(ops[i], "remove")) {
+            rc = file_remove(p);
+        } else if (!strcmp(ops[i], "lock")) {
+            rc = file_lock_acquire(q, &l);
+        } else {
+            rc = dir_sync(tmpdir);
+        }
+        cr_assert_eq(rc, LAMINA_EIO, "op %s", ops[i]);
+        cr_assert_geq(plan.calls, 1, "op %s", ops[i]);
+        cr_assert_not_null(strstr(err_message(), "injected"), "op %s: %s", ops[i], err_message());
+        cr_assert_null(r);
+        cr_assert_null(w);
+        cr_assert_null(l);
+        file_set_fault_hook(NULL, NULL);
+    }
+    cr_assert_eq(file_exists(p), 1, "injected rename/remove left the file alone");
+    cr_assert_eq(file_exists(q), 0);
+}
+
+/* ---- Batched reads ----------------------------------------------------------------------- */
+
+static void batch_reads_match_single_reads(int force_pread)
+{
+    file_force_pread(force_pread);
+    char p[512];
+    path_in(p, "batch");
+    size_t total = 1 << 20;
+    uint8_t *data = malloc(total);
+    fill(data, total, 9);
+    cr_assert_eq(file_write_all(p, data, total, 0), 0);
+    rfile *r;
+    cr_assert_eq(rfile_open(p, &r), 0);
+    const char *backend = file_io_backend();
+    cr_assert(!strcmp(backend, "io_uring") || !strcmp(backend, "pread"), "%s", backend);
+    if (force_pread) cr_assert_str_eq(backend, "pread");
+
+    rng g;
+    rng_seed(&g, 11);
+    enum { N = 300 };
+    struct file_read reqs[N];
+    uint8_t *bufs[N];
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < N; i++) {
+            size_t len = rng_uniform(&g, 9000);
+            uint64_t off = rng_uniform(&g, total - len + 1);
+            bufs[i] = malloc(len ? len : 1);
+            reqs[i] = (struct file_read){off, len, bufs[i], 1};
+        }
+        cr_assert_eq(rfile_read_batch(r, reqs, N), 0, "%s", err_message());
+        for (int i = 0; i < N; i++) {
+            cr_assert_eq(reqs[i].rc, 0);
+            uint8_t *one = malloc(reqs[i].len ? reqs[i].len : 1);
+            cr_assert_eq(rfile_read(r, reqs[i].offset, one, reqs[i].len), 0);
+            cr_assert_eq(memcmp(one, bufs[i], reqs[i].len), 0, "request %d", i);
+            cr_assert_eq(memcmp(data + reqs[i].offset, bufs[i], reqs[i].len), 0);
+            free(one);
+            free(bufs[i]);
+        }
+    }
+    rfile_close(r);
+    free(data);
+    file_force_pread(0);
+}
+
+Test(file, batch_reads_match_single_reads_with_probed_backend)
+{
+    batch_reads_match_single_reads(0);
+}
+
+Test(file, batch_reads_match_single_reads_with_pread_forced)
+{
+    batch_reads_match_single_reads(1);
+}
+
+/* A batch runs on another thread's ring too, and that ring is released at thread exit. */
+static void *batch_thread(void *arg)
+{
+    rfile *r = arg;
+    uint8_t b[4];
+    struct file_read req = {2, 4, b, 1};
+    int rc = rfile_read_batch(r, &req, 1);
+    return (void *)(intptr_t)(rc == 0 && memcmp(b, "2345", 4) == 0);
+}
+
+Test(file, batch_reads_work_from_several_threads)
+{
+    char p[512];
+    path_in(p, "threads");
+    cr_assert_eq(file_write_all(p, "0123456789", 10, 0), 0);
+    rfile *r;
+    cr_assert_eq(rfile_open(p, &r), 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, batch_thread, r), 0);
+    for (int i = 0; i < 4; i++) {
+        void *ok;
+        pthread_join(t[i], &ok);
+        cr_assert_eq(ok, (void *)1);
+    }
+    rfile_close(r);
+}
+
+Test(file, batch_read_past_end_fails_only_that_request)
+{
+    char p[512];
+    path_in(p, "small");
+    cr_assert_eq(file_write_all(p, "0123456789", 10, 0), 0);
+    rfile *r;
+    cr_assert_eq(rfile_open(p, &r), 0);
+    uint8_t a[4], b[8], c[2];
+    struct file_read reqs[3] = {{0, 4, a, 1}, {6, 8, b, 1}, {8, 2, c, 1}};
+    cr_assert_eq(rfile_read_batch(r, reqs, 3), LAMINA_ECORRUPT);
+    cr_assert_eq(reqs[0].rc, 0);
+    cr_assert_eq(reqs[1].rc, LAMINA_ECORRUPT);
+    cr_assert_eq(reqs[2].rc, 0);
+    cr_assert_eq(memcmp(a, "0123", 4), 0);
+    cr_assert_eq(memcmp(c, "89", 2), 0);
+    cr_assert_eq(rfile_read_batch(r, NULL, 0), 0);
+    rfile_close(r);
+}
