@@ -1,1 +1,305 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* log.c — the log format of the WAL and the MANIFEST: LevelDB's log format (32 KiB blocks,
+ * FULL/FIRST/MIDDLE/LAST fragments) with XXH3 checksums over type byte + payload. Torn tails are
+ * dropped; damage followed by valid fragments is reported as corruption. */
+#include "engine/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/hash.h"
+
+enum { LOG_FULL = 1, LOG_FIRST = 2, LOG_MIDDLE = 3, LOG_LAST = 4 };
+
+/* ---- Writer ------------------------------------------------------------------------------- */
+
+struct log_writer {
+    wfile *f;
+    size_t block_offset; /* bytes used in the current block */
+    uint8_t *scratch;    /* one fragment: header + payload, so type + payload hash in one go */
+};
+
+log_writer *log_writer_create(wfile *f, uint64_t dest_size)
+{
+    log_writer *w = malloc(sizeof(*w));
+    if (!w) return NULL;
+    w->scratch = malloc(LOG_BLOCK_SIZE);
+    if (!w->scratch) {
+        free(w);
+        return NULL;
+    }
+    w->f = f;
+    w->block_offset = (size_t)(dest_size % LOG_BLOCK_SIZE);
+    return w;
+}
+
+void log_writer_destroy(log_writer *w)
+{
+    if (!w) return;
+    free(w->scratch);
+    free(w);
+}
+
+static int log_writer_emit(log_writer *w, int type, const uint8_t *p, size_t n)
+{
+    uint8_t *s = w->scratch;
+    s[4] = (uint8_t)(n & 0xff);
+    s[5] = (uint8_t)(n >> 8);
+    s[6] = (uint8_t)type;
+    if (n) memcpy(s + LOG_HEADER_SIZE, p, n);
+    coding_put_fixed32(s, checksum32(s + 6, n + 1, 0));
+    int rc = wfile_append(w->f, s, LOG_HEADER_SIZE + n);
+    if (rc) return rc;
+    w->block_offset += LOG_HEADER_SIZE + n;
+    return 0;
+}
+
+int log_writer_add(log_writer *w, const void *rec, size_t n, int sync)
+{
+    static const uint8_t zeros[LOG_HEADER_SIZE];
+    const uint8_t *p = rec;
+    size_t left = n;
+    int begin = 1, rc;
+
+    /* A zero-length record still gets one FULL fragment, so it is read back. */
+    do {
+        size_t leftover = LOG_BLOCK_SIZE - w->block_offset;
+        if (leftover < LOG_HEADER_SIZE) {
+            if (leftover) {
+                rc = wfile_append(w->f, zeros, leftover);
+                if (rc) return rc;
+            }
+            w->block_offset = 0;
+        }
+        size_t avail = LOG_BLOCK_SIZE - w->block_offset - LOG_HEADER_SIZE;
+        size_t frag = left < avail ? left : avail;
+        int end = frag == left;
+        int type = begin && end ? LOG_FULL : begin ? LOG_FIRST : end ? LOG_LAST : LOG_MIDDLE;
+        rc = log_writer_emit(w, type, p, frag);
+        if (rc) return rc;
+        p += frag;
+        left -= frag;
+        begin = 0;
+    } while (left > 0);
+
+    rc = wfile_flush(w->f);
+    if (rc) return rc;
+    return sync ? wfile_sync(w->f) : 0;
+}
+
+/* ---- Reader ------------------------------------------------------------------------------- */
+
+struct log_reader {
+    rfile *f;
+    char *path;
+    uint64_t size;        /* file length */
+    uint8_t *block;       /* the block being parsed */
+    uint64_t block_start; /* its file offset */
+    size_t block_len;     /* bytes of it in the file (< LOG_BLOCK_SIZE only for the last) */
+    size_t pos;           /* next fragment within block */
+    int loaded;           /* block holds a block of the file */
+    uint64_t end_offset;  /* just past the last record returned */
+    int done;             /* 1 at the end, or a sticky LAMINA_ECORRUPT / LAMINA_EIO */
+    uint64_t bad_offset;  /* what a LAMINA_ECORRUPT reported, to repeat it */
+    const char *bad_why;
+};
+
+/* What one fragment header said. */
+enum frag_status { FRAG_OK, FRAG_EOF, FRAG_BAD };
+
+struct frag {
+    int type;
+    const uint8_t *payload;
+    size_t len;
+    uint64_t offset; /* file offset of the header */
+    const char *why; /* for FRAG_BAD */
+};
+
+int log_reader_open(const char *path, log_reader **out)
+{
+    *out = NULL;
+    log_reader *r = calloc(1, sizeof(*r));
+    if (!r) return err_set(LAMINA_ENOMEM, "%s: no memory for a log reader", path);
+    int rc = LAMINA_ENOMEM;
+    r->path = strdup(path);
+    r->block = malloc(LOG_BLOCK_SIZE);
+    if (!r->path || !r->block) {
+        err_set(rc, "%s: no memory for a log reader", path);
+        goto fail;
+    }
+    rc = rfile_open(path, &r->f);
+    if (rc) goto fail;
+    r->size = rfile_size(r->f);
+    *out = r;
+    return 0;
+fail:
+    log_reader_close(r);
+    return rc;
+}
+
+void log_reader_close(log_reader *r)
+{
+    if (!r) return;
+    if (r->f) rfile_close(r->f);
+    free(r->path);
+    free(r->block);
+    free(r);
+}
+
+uint64_t log_reader_end_offset(const log_reader *r)
+{
+    return r->end_offset;
+}
+
+/* Reads the block at file offset start (a multiple of LOG_BLOCK_SIZE, < size) into dst. */
+static int log_read_block(log_reader *r, uint64_t start, uint8_t *dst, size_t *len)
+{
+    uint64_t n = r->size - start;
+    *len = n < LOG_BLOCK_SIZE ? (size_t)n : LOG_BLOCK_SIZE;
+    return rfile_read(r->f, start, dst, *len);
+}
+
+/* Checks the fragment whose header is at b[pos] in a block of len bytes. */
+static enum frag_status log_check_frag(const uint8_t *b, size_t len, size_t pos, struct frag *fr)
+{
+    const uint8_t *h = b + pos;
+    size_t n = (size_t)h[4] | (size_t)h[5] << 8;
+    fr->type = h[6];
+    fr->len = n;
+    fr->payload = h + LOG_HEADER_SIZE;
+    if (fr->type == 0 && n == 0 && coding_get_fixed32(h) == 0) {
+        fr->why = "zeroed header";
+        return FRAG_BAD;
+    }
+    if (fr->type < LOG_FULL || fr->type > LOG_LAST) {
+        fr->why = "bad fragment type";
+        return FRAG_BAD;
+    }
+    if (n > len - pos - LOG_HEADER_SIZE) {
+        fr->why = len < LOG_BLOCK_SIZE ? "fragment cut short" : "fragment length past its block";
+        return FRAG_BAD;
+    }
+    if (checksum32(h + 6, n + 1, 0) != coding_get_fixed32(h)) {
+        fr->why = "checksum mismatch";
+        return FRAG_BAD;
+    }
+    return FRAG_OK;
+}
+
+/* Does a valid FULL or FIRST fragment (the start of a later record) follow file offset `from`?
+ * Decides whether damage at `from` is a torn tail (no) or corruption (yes). MIDDLE and LAST
+ * fragments do not count: pages of the last record written out of order are still a torn tail.
+ * Fragment boundaries after damage are unknown, so every byte offset is tried; zeroed and random
+ * bytes fail the type test at once. */
+static int log_valid_after(log_reader *r, uint64_t from, int *found)
+{
+    *found = 0;
+    uint8_t *b = malloc(LOG_BLOCK_SIZE);
+    if (!b) return err_set(LAMINA_ENOMEM, "%s: no memory for a log scan", r->path);
+    int rc = 0;
+    uint64_t start = from - from % LOG_BLOCK_SIZE;
+    size_t pos = (size_t)(from - start) + 1;
+    for (; start < r->size && !*found; start += LOG_BLOCK_SIZE, pos = 0) {
+        size_t len;
+        rc = log_read_block(r, start, b, &len);
+        if (rc) break;
+        for (; pos + LOG_HEADER_SIZE <= len; pos++) {
+            struct frag fr;
+            if (b[pos + 6] != LOG_FULL && b[pos + 6] != LOG_FIRST) continue;
+            if (log_check_frag(b, len, pos, &fr) == FRAG_OK) {
+                *found = 1;
+                break;
+            }
+        }
+    }
+    free(b);
+    return rc;
+}
+
+/* Next fragment in file order, crossing block boundaries. */
+static int log_next_frag(log_reader *r, struct frag *fr, enum frag_status *st)
+{
+    for (;;) {
+        if (r->block_len - r->pos < LOG_HEADER_SIZE) {
+            /* A full block's tail is padding; a short last block ends the file. */
+            uint64_t next = r->loaded ? r->block_start + LOG_BLOCK_SIZE : 0;
+            if ((r->loaded && r->block_len < LOG_BLOCK_SIZE) || next >= r->size) {
+                fr->offset = r->block_start + r->pos;
+                *st = FRAG_EOF;
+                return 0;
+            }
+            int rc = log_read_block(r, next, r->block, &r->block_len);
+            if (rc) return rc;
+            r->block_start = next;
+            r->loaded = 1;
+            r->pos = 0;
+            continue;
+        }
+        fr->offset = r->block_start + r->pos;
+        *st = log_check_frag(r->block, r->block_len, r->pos, fr);
+        if (*st == FRAG_OK) r->pos += LOG_HEADER_SIZE + fr->len;
+        return 0;
+    }
+}
+
+/* Damage at offset: the end of the log if nothing valid follows, else corruption. */
+static int log_damage(log_reader *r, uint64_t offset, const char *why)
+{
+    int found;
+    int rc = log_valid_after(r, offset, &found);
+    if (rc) return r->done = rc;
+    if (!found) {
+        r->done = 1;
+        return 0;
+    }
+    r->bad_offset = offset;
+    r->bad_why = why;
+    return r->done = err_set(LAMINA_ECORRUPT, "%s: corrupt log record at offset %llu (%s)", r->path,
+                             (unsigned long long)offset, why);
+}
+
+int log_reader_next(log_reader *r, buf *rec)
+{
+    buf_clear(rec);
+    if (r->done) {
+        if (r->done == 1) return 0;
+        if (r->done == LAMINA_ECORRUPT)
+            return err_set(LAMINA_ECORRUPT, "%s: corrupt log record at offset %llu (%s)", r->path,
+                           (unsigned long long)r->bad_offset, r->bad_why);
+        return err_set(r->done, "%s: reading the log failed before", r->path);
+    }
+    int in_record = 0;
+    uint64_t record_offset = 0;
+    for (;;) {
+        struct frag fr;
+        enum frag_status st;
+        int rc = log_next_frag(r, &fr, &st);
+        if (rc) return r->done = rc;
+        if (st == FRAG_EOF) {
+            /* An incomplete record at the end is a torn write. */
+            r->done = 1;
+            return 0;
+        }
+        if (st == FRAG_BAD) return log_damage(r, fr.offset, fr.why);
+
+        if (fr.type == LOG_FULL || fr.type == LOG_FIRST) {
+            if (in_record)
+                return log_damage(r, record_offset,
+                                  fr.type == LOG_FULL ? "FIRST without LAST before a FULL"
+                                                      : "FIRST without LAST before a FIRST");
+            in_record = 1;
+            record_offset = fr.offset;
+        } else if (!in_record) {
+            return log_damage(r, fr.offset,
+                              fr.type == LOG_MIDDLE ? "MIDDLE without FIRST"
+                                                    : "LAST without FIRST");
+        }
+        if (buf_append(rec, fr.payload, fr.len))
+            return err_set(LAMINA_ENOMEM, "%s: no memory for a log record at offset %llu", r->path,
+                           (unsigned long long)record_offset);
+        if (fr.type == LOG_FULL || fr.type == LOG_LAST) {
+            r->end_offset = r->block_start + r->pos;
+            return 1;
+        }
+    }
+}

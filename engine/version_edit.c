@@ -1,1 +1,254 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* version_edit.c — encoding of a version edit as one MANIFEST record of tagged fields (after
+ * LevelDB's VersionEdit, with a "safe to ignore" tag range so the format can grow). Byte
+ * layout in docs/format/logs.md. */
+#include "engine/version_edit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/ikey.h"
+
+enum {
+    EDIT_LOG_NUMBER = 1,
+    EDIT_NEXT_FILE = 2,
+    EDIT_LAST_SEQ = 3,
+    EDIT_NEXT_RUN = 4,
+    EDIT_DELETED_FILE = 5,
+    EDIT_ADDED_FILE = 6,
+    EDIT_FIRST_SAFE_TAG = 64, /* tags from here on carry a varint length and may be skipped */
+};
+
+/* Levels beyond this are corrupt (num_levels is at most 20). */
+#define EDIT_MAX_LEVEL 64
+
+void version_edit_init(struct version_edit *e)
+{
+    memset(e, 0, sizeof(*e));
+}
+
+void version_edit_free(struct version_edit *e)
+{
+    for (size_t i = 0; i < e->nadded; i++) {
+        free(e->added[i].smallest);
+        free(e->added[i].largest);
+    }
+    free(e->added);
+    free(e->deleted);
+    version_edit_init(e);
+}
+
+static int edit_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return 0;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p) return err_set(LAMINA_ENOMEM, "version edit: no memory for %zu entries", ncap);
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static uint8_t *edit_dup(const uint8_t *p, size_t n)
+{
+    uint8_t *d = malloc(n ? n : 1);
+    if (d && n) memcpy(d, p, n);
+    return d;
+}
+
+int version_edit_add_file(struct version_edit *e, const struct edit_file *f)
+{
+    void *arr = e->added;
+    int rc = edit_grow(&arr, &e->cap_added, e->nadded, sizeof(*e->added));
+    e->added = arr;
+    if (rc) return rc;
+    struct edit_file c = *f;
+    c.smallest = edit_dup(f->smallest, f->smallest_len);
+    c.largest = edit_dup(f->largest, f->largest_len);
+    if (!c.smallest || !c.largest) {
+        free(c.smallest);
+        free(c.largest);
+        return err_set(LAMINA_ENOMEM, "version edit: no memory for the keys of table %llu",
+                       (unsigned long long)f->file_number);
+    }
+    e->added[e->nadded++] = c;
+    return 0;
+}
+
+int version_edit_delete_file(struct version_edit *e, int level, uint64_t file_number)
+{
+    void *arr = e->deleted;
+    int rc = edit_grow(&arr, &e->cap_deleted, e->ndeleted, sizeof(*e->deleted));
+    e->deleted = arr;
+    if (rc) return rc;
+    e->deleted[e->ndeleted].level = level;
+    e->deleted[e->ndeleted].file_number = file_number;
+    e->ndeleted++;
+    return 0;
+}
+
+static int edit_put_field(buf *out, uint64_t tag, uint64_t v)
+{
+    int rc = buf_append_varint(out, tag);
+    return rc ? rc : buf_append_varint(out, v);
+}
+
+int version_edit_encode(const struct version_edit *e, buf *out)
+{
+    int rc = 0;
+    if (e->has_log_number && (rc = edit_put_field(out, EDIT_LOG_NUMBER, e->log_number))) goto nomem;
+    if (e->has_next_file && (rc = edit_put_field(out, EDIT_NEXT_FILE, e->next_file_number)))
+        goto nomem;
+    if (e->has_last_seq && (rc = edit_put_field(out, EDIT_LAST_SEQ, e->last_sequence))) goto nomem;
+    if (e->has_next_run && (rc = edit_put_field(out, EDIT_NEXT_RUN, e->next_run))) goto nomem;
+    for (size_t i = 0; i < e->ndeleted; i++) {
+        const struct edit_deleted *d = &e->deleted[i];
+        if ((rc = edit_put_field(out, EDIT_DELETED_FILE, (uint64_t)d->level)) ||
+            (rc = buf_append_varint(out, d->file_number)))
+            goto nomem;
+    }
+    for (size_t i = 0; i < e->nadded; i++) {
+        const struct edit_file *f = &e->added[i];
+        if ((rc = edit_put_field(out, EDIT_ADDED_FILE, (uint64_t)f->level)) ||
+            (rc = buf_append_varint(out, f->run)) ||
+            (rc = buf_append_varint(out, f->file_number)) ||
+            (rc = buf_append_varint(out, f->file_size)) ||
+            (rc = buf_append_varint(out, f->entries)) ||
+            (rc = buf_append_lenbytes(out, f->smallest, f->smallest_len)) ||
+            (rc = buf_append_lenbytes(out, f->largest, f->largest_len)) ||
+            (rc = buf_append_varint(out, f->smallest_seq)) ||
+            (rc = buf_append_varint(out, f->largest_seq)))
+            goto nomem;
+    }
+    return 0;
+nomem:
+    return err_set(LAMINA_ENOMEM, "version edit: no memory to encode");
+}
+
+/* A decoding cursor: every read is bounded by end, and the first failure names the field. */
+struct edit_cursor {
+    const uint8_t *p, *start, *end;
+    const char *failed;
+};
+
+static int edit_get_varint(struct edit_cursor *c, uint64_t *v, const char *field)
+{
+    const uint8_t *q = coding_get_varint64(c->p, c->end, v);
+    if (!q) {
+        c->failed = field;
+        return -1;
+    }
+    c->p = q;
+    return 0;
+}
+
+static int edit_get_level(struct edit_cursor *c, int *level, const char *field)
+{
+    uint64_t v;
+    if (edit_get_varint(c, &v, field)) return -1;
+    if (v >= EDIT_MAX_LEVEL) {
+        c->failed = field;
+        return -1;
+    }
+    *level = (int)v;
+    return 0;
+}
+
+/* An internal key: at least the 8-byte trailer, so comparisons never read outside it. */
+static int edit_get_key(struct edit_cursor *c, const uint8_t **k, size_t *n, const char *field)
+{
+    if (coding_get_lenbytes(&c->p, c->end, k, n) || *n < IKEY_TRAILER) {
+        c->failed = field;
+        return -1;
+    }
+    return 0;
+}
+
+static int edit_get_added(struct edit_cursor *c, struct version_edit *e)
+{
+    struct edit_file f;
+    const uint8_t *smallest, *largest;
+    memset(&f, 0, sizeof(f));
+    if (edit_get_level(c, &f.level, "added file level") ||
+        edit_get_varint(c, &f.run, "added file run") ||
+        edit_get_varint(c, &f.file_number, "added file number") ||
+        edit_get_varint(c, &f.file_size, "added file size") ||
+        edit_get_varint(c, &f.entries, "added file entries") ||
+        edit_get_key(c, &smallest, &f.smallest_len, "added file smallest key") ||
+        edit_get_key(c, &largest, &f.largest_len, "added file largest key") ||
+        edit_get_varint(c, &f.smallest_seq, "added file smallest sequence") ||
+        edit_get_varint(c, &f.largest_seq, "added file largest sequence"))
+        return LAMINA_ECORRUPT;
+    f.smallest = (uint8_t *)smallest;
+    f.largest = (uint8_t *)largest;
+    return version_edit_add_file(e, &f);
+}
+
+int version_edit_decode(struct version_edit *e, const uint8_t *p, size_t n)
+{
+    struct edit_cursor c = {p, p, p + n, NULL};
+    int rc = 0;
+    version_edit_init(e);
+    while (c.p < c.end) {
+        uint64_t tag, v;
+        const uint8_t *tag_at = c.p;
+        if (edit_get_varint(&c, &tag, "tag")) goto corrupt;
+        switch (tag) {
+        case EDIT_LOG_NUMBER:
+            if (edit_get_varint(&c, &e->log_number, "log number")) goto corrupt;
+            e->has_log_number = 1;
+            break;
+        case EDIT_NEXT_FILE:
+            if (edit_get_varint(&c, &e->next_file_number, "next file number")) goto corrupt;
+            e->has_next_file = 1;
+            break;
+        case EDIT_LAST_SEQ:
+            if (edit_get_varint(&c, &e->last_sequence, "last sequence")) goto corrupt;
+            if (e->last_sequence > IKEY_MAX_SEQ) {
+                c.failed = "last sequence";
+                goto corrupt;
+            }
+            e->has_last_seq = 1;
+            break;
+        case EDIT_NEXT_RUN:
+            if (edit_get_varint(&c, &e->next_run, "next run")) goto corrupt;
+            e->has_next_run = 1;
+            break;
+        case EDIT_DELETED_FILE: {
+            int level;
+            if (edit_get_level(&c, &level, "deleted file level") ||
+                edit_get_varint(&c, &v, "deleted file number"))
+                goto corrupt;
+            rc = version_edit_delete_file(e, level, v);
+            if (rc) goto fail;
+            break;
+        }
+        case EDIT_ADDED_FILE:
+            rc = edit_get_added(&c, e);
+            if (rc == LAMINA_ECORRUPT) goto corrupt;
+            if (rc) goto fail;
+            break;
+        default:
+            if (tag < EDIT_FIRST_SAFE_TAG) {
+                rc = err_set(LAMINA_ECORRUPT,
+                             "version edit: unknown version edit tag %llu at byte %zu",
+                             (unsigned long long)tag, (size_t)(tag_at - c.start));
+                goto fail;
+            }
+            if (edit_get_varint(&c, &v, "safe tag length")) goto corrupt;
+            if (v > (uint64_t)(c.end - c.p)) {
+                c.failed = "safe tag field";
+                goto corrupt;
+            }
+            c.p += v;
+            break;
+        }
+    }
+    return 0;
+corrupt:
+    rc = err_set(LAMINA_ECORRUPT, "version edit: bad or truncated %s at byte %zu of %zu", c.failed,
+                 (size_t)(c.p - c.start), n);
+fail:
+    version_edit_free(e);
+    return rc;
+}

@@ -1,0 +1,35 @@
+/* options.h — the engine's side of the options table (LAMINA_OPTIONS_TABLE in lamina.h):
+ * validation, and the text form "name=value" per line of the OPTIONS-NNNNNN file. */
+#ifndef ENGINE_OPTIONS_H
+#define ENGINE_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lamina.h"
+#include "util/coding.h"
+
+/* Smallest struct_size accepted: the size of lamina_options in the first release (0.1). A
+ * caller built with an older header than the library's would pass a smaller struct. */
+#define OPTIONS_MIN_STRUCT_SIZE sizeof(lamina_options)
+
+/* Checks every field against the table's range and the cross-field rules (level-0 triggers
+ * ordered compaction <= slowdown <= stop; struct_size >= OPTIONS_MIN_STRUCT_SIZE).
+ * 0, or LAMINA_EINVAL with a message naming the option. */
+int options_validate(const lamina_options *o);
+
+/* Copies a caller's options into the engine's own struct: src == NULL gives the defaults;
+ * fields beyond src->struct_size keep their defaults; dst->struct_size is sizeof(*dst). Then
+ * validates. 0 or LAMINA_EINVAL. */
+int options_copy(lamina_options *dst, const lamina_options *src);
+
+/* Appends "name=value\n" for every option in table order (enums by choice name) to out.
+ * 0 or LAMINA_ENOMEM. */
+int options_format(const lamina_options *o, buf *out);
+
+/* Reads the text of options_format back into *o (fields not mentioned are left as they are;
+ * blank lines and lines starting with '#' are ignored). 0, or LAMINA_EINVAL naming the line
+ * for an unknown name, a line without '=' or a bad value. */
+int options_parse_text(lamina_options *o, const uint8_t *text, size_t len);
+
+#endif
