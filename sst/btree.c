@@ -1,1 +1,436 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* btree.c — the B-tree table index: leaf index blocks map separators to data block handles;
+ * when the leaf level outgrows one block, inner levels map each child block's last separator
+ * to its handle. Built in one pass with one open block per level (O(levels x fanout) memory),
+ * like the bottom-up bulk loading of a B+-tree; searched from a pinned root. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sst/btree.h"
+#include "util/err.h"
+#include "util/ikey.h"
+
+/* Index entries are whole keys (restart interval 1), so a node's keys are used in place. */
+#define INDEX_RESTART_INTERVAL 1
+
+/* ---- Separators ----------------------------------------------------------------------- */
+
+static int index_short_key(buf *out, const uint8_t *ukey, size_t ulen)
+{
+    uint8_t t[IKEY_TRAILER];
+    coding_put_fixed64(t, ikey_pack(IKEY_MAX_SEQ, IKEY_VALUE));
+    buf_clear(out);
+    if (buf_append(out, ukey, ulen) || buf_append(out, t, sizeof(t)))
+        return err_set(LAMINA_ENOMEM, "table builder: out of memory");
+    return 0;
+}
+
+static int index_copy_key(buf *out, const uint8_t *k, size_t len)
+{
+    buf_clear(out);
+    if (buf_append(out, k, len)) return err_set(LAMINA_ENOMEM, "table builder: out of memory");
+    return 0;
+}
+
+int index_separator(buf *out, const uint8_t *last, size_t llen, const uint8_t *next, size_t nlen)
+{
+    size_t lu = ikey_user_len(llen), nu = ikey_user_len(nlen);
+    size_t n = lu < nu ? lu : nu, diff = 0;
+    while (diff < n && last[diff] == next[diff])
+        diff++;
+    /* A shorter user key u with last.user < u < next.user exists when the first differing
+     * byte of last can grow by one and stay below next's byte; u then sorts after every
+     * version of last's user key, and the max trailer keeps u before every version of u. */
+    if (diff < n && last[diff] < 0xff && last[diff] + 1 < next[diff] && diff + 1 < lu) {
+        int rc = index_short_key(out, last, diff + 1);
+        if (rc) return rc;
+        out->data[diff]++;
+        return 0;
+    }
+    return index_copy_key(out, last, llen);
+}
+
+int index_successor(buf *out, const uint8_t *last, size_t llen)
+{
+    size_t lu = ikey_user_len(llen);
+    for (size_t i = 0; i < lu; i++) {
+        if (last[i] != 0xff) {
+            if (i + 1 == lu) break; /* no shorter: keep the key as it is */
+            int rc = index_short_key(out, last, i + 1);
+            if (rc) return rc;
+            out->data[i]++;
+            return 0;
+        }
+    }
+    return index_copy_key(out, last, llen);
+}
+
+/* ---- Builder -------------------------------------------------------------------------- */
+
+void index_builder_init(struct index_builder *ib, struct block_writer *w, size_t block_size)
+{
+    memset(ib, 0, sizeof(*ib));
+    ib->w = w;
+    ib->block_size = block_size;
+    ib->nlevels = 1;
+    for (int i = 0; i < INDEX_MAX_LEVELS; i++)
+        block_builder_init(&ib->level[i].bb, INDEX_RESTART_INTERVAL);
+}
+
+void index_builder_free(struct index_builder *ib)
+{
+    for (int i = 0; i < INDEX_MAX_LEVELS; i++)
+        block_builder_free(&ib->level[i].bb);
+}
+
+static int index_level_add(struct index_builder *ib, int lvl, const uint8_t *key, size_t len,
+                           struct block_handle h);
+
+/* Writes level lvl's open block and pushes its last separator + handle one level up. */
+static int index_level_flush(struct index_builder *ib, int lvl)
+{
+    struct block_builder *bb = &ib->level[lvl].bb;
+    struct block_handle h;
+    int rc = block_builder_finish(bb);
+    if (rc) return rc;
+    rc = block_writer_write(ib->w, &bb->data, 1, &h);
+    if (rc) return rc;
+    ib->bytes += h.size + BLOCK_TRAILER_SIZE;
+    ib->level[lvl].emitted = 1;
+    rc = index_level_add(ib, lvl + 1, bb->last_key.data, bb->last_key.len, h);
+    if (rc) return rc;
+    block_builder_reset(bb);
+    return 0;
+}
+
+static int index_level_add(struct index_builder *ib, int lvl, const uint8_t *key, size_t len,
+                           struct block_handle h)
+{
+    if (lvl >= INDEX_MAX_LEVELS)
+        return err_set(LAMINA_EINVAL, "table builder: index deeper than %d levels",
+                       INDEX_MAX_LEVELS);
+    if (lvl >= ib->nlevels) ib->nlevels = lvl + 1;
+    struct block_builder *bb = &ib->level[lvl].bb;
+    /* Two entries at least per block, so each level is at most half the one below and the
+     * tree ends in one root even for keys longer than a block. */
+    if (bb->entries >= 2 && block_builder_size(bb) + len + BLOCK_HANDLE_MAX + 3 > ib->block_size) {
+        int rc = index_level_flush(ib, lvl);
+        if (rc) return rc;
+    }
+    uint8_t v[BLOCK_HANDLE_MAX];
+    size_t vlen = block_handle_encode(v, h);
+    return block_builder_add(bb, key, len, v, vlen);
+}
+
+int index_builder_add(struct index_builder *ib, const uint8_t *sep, size_t len,
+                      struct block_handle h)
+{
+    return index_level_add(ib, 0, sep, len, h);
+}
+
+int index_builder_finish(struct index_builder *ib, struct block_handle *root, int *levels)
+{
+    for (int lvl = 0; lvl < INDEX_MAX_LEVELS; lvl++) {
+        struct block_builder *bb = &ib->level[lvl].bb;
+        if (!ib->level[lvl].emitted && lvl == ib->nlevels - 1) {
+            int rc = block_builder_finish(bb);
+            if (rc) return rc;
+            rc = block_writer_write(ib->w, &bb->data, 1, root);
+            if (rc) return rc;
+            ib->bytes += root->size + BLOCK_TRAILER_SIZE;
+            *levels = lvl + 1;
+            return 0;
+        }
+        if (!block_builder_empty(bb)) {
+            int rc = index_level_flush(ib, lvl);
+            if (rc) return rc;
+        }
+    }
+    return err_set(LAMINA_EINVAL, "table builder: index deeper than %d levels", INDEX_MAX_LEVELS);
+}
+
+/* ---- Nodes ---------------------------------------------------------------------------- */
+
+static int index_corrupt(const struct block_source *src, struct block_handle h, const char *what)
+{
+    return err_set(LAMINA_ECORRUPT, "%s: index block at offset %llu: %s", src->path,
+                   (unsigned long long)h.offset, what);
+}
+
+static void index_node_free(struct index_node *nd)
+{
+    if (!nd) return;
+    if (nd->children) {
+        for (uint32_t i = 0; i < nd->n; i++)
+            index_node_free(atomic_load_explicit(&nd->children[i], memory_order_acquire));
+    }
+    cache_block_release(nd->blk);
+    free(nd);
+}
+
+/* Reads the index block at h (checksum verified) and decodes every entry once. */
+static int index_node_load(const struct block_source *src, struct block_handle h, int level,
+                           struct index_node **out)
+{
+    struct cache_block *cb = NULL;
+    struct index_node *nd = NULL;
+    *out = NULL;
+    int rc = block_read(src, h, 1, &cb);
+    if (rc) return rc;
+    struct block b;
+    if (block_parse(&b, cb->data, cb->size)) {
+        rc = index_corrupt(src, h, "bad restart array");
+        goto fail;
+    }
+    uint32_t n = b.restarts_off == 0 ? 0 : b.nrestarts; /* an empty block keeps restart 0 */
+    size_t sz = sizeof(*nd) + (size_t)n * (sizeof(struct block_handle) + 2 * sizeof(uint32_t));
+    if (level > 0) sz += (size_t)n * sizeof(*nd->children);
+    nd = malloc(sz);
+    if (!nd) {
+        rc = err_set(LAMINA_ENOMEM, "%s: out of memory loading an index block", src->path);
+        goto fail;
+    }
+    memset(nd, 0, sizeof(*nd));
+    nd->n = n;
+    nd->level = level;
+    nd->blk = cb;
+    cb = NULL;
+    uint8_t *p = (uint8_t *)(nd + 1);
+    nd->handles = (struct block_handle *)p;
+    p += (size_t)n * sizeof(struct block_handle);
+    if (level > 0) {
+        nd->children = (_Atomic(struct index_node *) *)p;
+        p += (size_t)n * sizeof(*nd->children);
+        for (uint32_t i = 0; i < n; i++)
+            atomic_init(&nd->children[i], NULL);
+    }
+    nd->key_off = (uint32_t *)p;
+    nd->key_len = nd->key_off + n;
+    /* Entries must be whole keys at consecutive restart points, in increasing order. */
+    uint32_t off = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t shared, next;
+        const uint8_t *k, *v;
+        size_t klen, vlen;
+        if (coding_get_fixed32(b.data + b.restarts_off + 4 * (size_t)i) != off ||
+            block_entry_at(&b, off, &shared, &k, &klen, &v, &vlen, &next) || shared != 0 ||
+            klen < IKEY_TRAILER || block_handle_decode(v, v + vlen, &nd->handles[i])) {
+            rc = index_corrupt(src, h, "bad index entry");
+            goto fail;
+        }
+        nd->key_off[i] = (uint32_t)(k - b.data);
+        nd->key_len[i] = (uint32_t)klen;
+        if (i > 0) {
+            size_t plen;
+            const uint8_t *pk = index_node_key(nd, i - 1, &plen);
+            if (ikey_cmp(pk, plen, k, klen) >= 0) {
+                rc = index_corrupt(src, h, "separators out of order");
+                goto fail;
+            }
+        }
+        off = next;
+    }
+    if (off != b.restarts_off) {
+        rc = index_corrupt(src, h, "bytes after the last entry");
+        goto fail;
+    }
+    *out = nd;
+    return 0;
+fail:
+    if (nd) nd->n = 0; /* children were never loaded */
+    index_node_free(nd);
+    cache_block_release(cb);
+    return rc;
+}
+
+/* The child at entry i of an inner node, loaded and published on first use. */
+static int index_child(struct index_reader *r, struct index_node *nd, uint32_t i,
+                       struct index_node **out)
+{
+    struct index_node *c = atomic_load_explicit(&nd->children[i], memory_order_acquire);
+    if (c) {
+        *out = c;
+        return 0;
+    }
+    int rc = index_node_load(&r->src, nd->handles[i], nd->level - 1, &c);
+    if (rc) return rc;
+    struct index_node *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&nd->children[i], &expected, c,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        index_node_free(c); /* another reader loaded it first */
+        c = expected;
+    }
+    *out = c;
+    return 0;
+}
+
+int index_open(struct index_reader *r, const struct block_source *src, struct block_handle root,
+               int levels)
+{
+    r->src = *src;
+    r->levels = levels;
+    r->root = NULL;
+    if (levels < 1 || levels > INDEX_MAX_LEVELS)
+        return index_corrupt(src, root, "bad number of index levels");
+    return index_node_load(src, root, levels - 1, &r->root);
+}
+
+void index_close(struct index_reader *r)
+{
+    index_node_free(r->root);
+    r->root = NULL;
+}
+
+/* ---- Cursor --------------------------------------------------------------------------- */
+
+/* First i with key[i] >= target, or n. */
+static uint32_t index_node_lower_bound(const struct index_node *nd, const uint8_t *target,
+                                       size_t len)
+{
+    uint32_t lo = 0, hi = nd->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        size_t klen;
+        const uint8_t *k = index_node_key(nd, mid, &klen);
+        if (ikey_cmp(k, klen, target, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int index_cursor_fail(struct index_cursor *c, int rc)
+{
+    c->valid = 0;
+    return rc;
+}
+
+/* Damage found in the child of the entry the cursor holds at level lvl + 1. */
+static int index_cursor_damage(struct index_cursor *c, int lvl, const char *what)
+{
+    struct block_handle h = c->path[lvl + 1].node->handles[c->path[lvl + 1].idx];
+    return index_cursor_fail(c, index_corrupt(&c->r->src, h, what));
+}
+
+/* Descends from nd at level lvl to the leaf, taking each node's first (last) entry. */
+static int index_cursor_descend(struct index_cursor *c, struct index_node *nd, int lvl, int last)
+{
+    for (;; lvl--) {
+        if (nd->n == 0) {
+            if (lvl == c->r->levels - 1) return index_cursor_fail(c, 0); /* empty table */
+            return index_cursor_damage(c, lvl, "empty inner child");
+        }
+        c->path[lvl].node = nd;
+        c->path[lvl].idx = last ? nd->n - 1 : 0;
+        if (lvl == 0) break;
+        int rc = index_child(c->r, nd, c->path[lvl].idx, &nd);
+        if (rc) return index_cursor_fail(c, rc);
+    }
+    c->valid = 1;
+    return 0;
+}
+
+int index_cursor_seek_to_first(struct index_cursor *c)
+{
+    return index_cursor_descend(c, c->r->root, c->r->levels - 1, 0);
+}
+
+int index_cursor_seek_to_last(struct index_cursor *c)
+{
+    return index_cursor_descend(c, c->r->root, c->r->levels - 1, 1);
+}
+
+int index_cursor_seek(struct index_cursor *c, const uint8_t *target, size_t len)
+{
+    struct index_node *nd = c->r->root;
+    for (int lvl = c->r->levels - 1;; lvl--) {
+        uint32_t i = index_node_lower_bound(nd, target, len);
+        if (i == nd->n) {
+            if (lvl == c->r->levels - 1) return index_cursor_fail(c, 0); /* past the end */
+            /* A child's last separator equals its parent's, so this means damage. */
+            return index_cursor_damage(c, lvl, "child ends before its separator");
+        }
+        c->path[lvl].node = nd;
+        c->path[lvl].idx = i;
+        if (lvl == 0) break;
+        int rc = index_child(c->r, nd, i, &nd);
+        if (rc) return index_cursor_fail(c, rc);
+    }
+    c->valid = 1;
+    return 0;
+}
+
+int index_cursor_next(struct index_cursor *c)
+{
+    if (!c->valid) return 0;
+    int lvl = 0;
+    while (lvl < c->r->levels && c->path[lvl].idx + 1 >= c->path[lvl].node->n)
+        lvl++;
+    if (lvl == c->r->levels) return index_cursor_fail(c, 0);
+    c->path[lvl].idx++;
+    if (lvl == 0) return 0;
+    struct index_node *child;
+    int rc = index_child(c->r, c->path[lvl].node, c->path[lvl].idx, &child);
+    if (rc) return index_cursor_fail(c, rc);
+    return index_cursor_descend(c, child, lvl - 1, 0);
+}
+
+int index_cursor_prev(struct index_cursor *c)
+{
+    if (!c->valid) return 0;
+    int lvl = 0;
+    while (lvl < c->r->levels && c->path[lvl].idx == 0)
+        lvl++;
+    if (lvl == c->r->levels) return index_cursor_fail(c, 0);
+    c->path[lvl].idx--;
+    if (lvl == 0) return 0;
+    struct index_node *child;
+    int rc = index_child(c->r, c->path[lvl].node, c->path[lvl].idx, &child);
+    if (rc) return index_cursor_fail(c, rc);
+    return index_cursor_descend(c, child, lvl - 1, 1);
+}
+
+/* ---- Verification --------------------------------------------------------------------- */
+
+struct index_verify_ctx {
+    const struct block_source *src;
+    int (*fn)(void *ctx, const uint8_t *sep, size_t len, struct block_handle h);
+    void *ctx;
+};
+
+static int index_verify_node(struct index_verify_ctx *v, struct block_handle h, int level,
+                             const uint8_t *parent_sep, size_t parent_len)
+{
+    struct index_node *nd;
+    int rc = index_node_load(v->src, h, level, &nd);
+    if (rc) return rc;
+    if (parent_sep) {
+        size_t klen;
+        const uint8_t *k = nd->n ? index_node_key(nd, nd->n - 1, &klen) : NULL;
+        if (!k || ikey_cmp(k, klen, parent_sep, parent_len) != 0) {
+            rc = index_corrupt(v->src, h, "last separator differs from its parent's");
+            goto done;
+        }
+    }
+    for (uint32_t i = 0; i < nd->n && rc == 0; i++) {
+        size_t klen;
+        const uint8_t *k = index_node_key(nd, i, &klen);
+        if (level > 0)
+            rc = index_verify_node(v, nd->handles[i], level - 1, k, klen);
+        else
+            rc = v->fn(v->ctx, k, klen, nd->handles[i]);
+    }
+done:
+    index_node_free(nd);
+    return rc;
+}
+
+int index_verify(const struct block_source *src, struct block_handle root, int levels,
+                 int (*fn)(void *ctx, const uint8_t *sep, size_t len, struct block_handle h),
+                 void *ctx)
+{
+    struct index_verify_ctx v = {src, fn, ctx};
+    if (levels < 1 || levels > INDEX_MAX_LEVELS)
+        return index_corrupt(src, root, "bad number of index levels");
+    return index_verify_node(&v, root, levels - 1, NULL, 0);
+}

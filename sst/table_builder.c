@@ -1,1 +1,237 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* table_builder.c — writes a table from internal keys in increasing order, in one pass:
+ * data blocks (LevelDB block format), then the Bloom filter over the user keys, the B-tree
+ * index, the properties block and the fixed footer (docs/format/sst.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bloom/bloom.h"
+#include "lamina.h"
+#include "sst/block.h"
+#include "sst/btree.h"
+#include "sst/format.h"
+#include "sst/table.h"
+#include "util/err.h"
+#include "util/ikey.h"
+
+struct table_builder {
+    struct table_options o;
+    struct block_writer w;
+    struct block_builder data;
+    struct index_builder index;
+    buf first_key, last_key;
+    buf sep;     /* separator scratch */
+    int pending; /* a data block was written and awaits its index entry */
+    struct block_handle pending_handle;
+    uint64_t *hashes; /* bloom_hash of each distinct user key */
+    size_t nhashes, hashes_cap;
+    struct table_props props;
+    int status; /* first error; every later call returns it */
+    int finished;
+};
+
+void table_meta_free(struct table_meta *m)
+{
+    if (!m) return;
+    free(m->smallest);
+    free(m->largest);
+    m->smallest = m->largest = NULL;
+    m->smallest_len = m->largest_len = 0;
+}
+
+table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct table_options *o)
+{
+    table_builder *b = calloc(1, sizeof(*b));
+    if (!b) return NULL;
+    b->o = *o;
+    if (b->o.block_size < 64) b->o.block_size = 64;
+    if (b->o.restart_interval < 1) b->o.restart_interval = 1;
+    if (b->o.bloom_bits < 0) b->o.bloom_bits = 0;
+    if (b->o.bloom_bits > 64) b->o.bloom_bits = 64;
+    if (b->o.compression != LAMINA_COMPRESSION_ZSTD) b->o.compression = LAMINA_COMPRESSION_NONE;
+    if (block_writer_init(&b->w, f, file_number, b->o.compression, b->o.zstd_level)) {
+        free(b);
+        return NULL;
+    }
+    block_builder_init(&b->data, b->o.restart_interval);
+    index_builder_init(&b->index, &b->w, b->o.block_size);
+    b->props.block_size = b->o.block_size;
+    b->props.bloom_bits = (uint64_t)b->o.bloom_bits;
+    b->props.compression = (uint64_t)b->o.compression;
+    b->props.restart_interval = (uint64_t)b->o.restart_interval;
+    b->props.index_type = LAMINA_INDEX_BTREE;
+    b->props.format_version = TABLE_FORMAT_VERSION;
+    b->props.smallest_seq = UINT64_MAX;
+    return b;
+}
+
+void table_builder_destroy(table_builder *b)
+{
+    if (!b) return;
+    block_writer_free(&b->w);
+    block_builder_free(&b->data);
+    index_builder_free(&b->index);
+    buf_free(&b->first_key);
+    buf_free(&b->last_key);
+    buf_free(&b->sep);
+    free(b->hashes);
+    free(b);
+}
+
+static int table_builder_fail(table_builder *b, int rc)
+{
+    if (b->status == 0) b->status = rc;
+    return rc;
+}
+
+static int table_builder_flush(table_builder *b)
+{
+    if (block_builder_empty(&b->data)) return 0;
+    int rc = block_builder_finish(&b->data);
+    if (rc) return rc;
+    rc = block_writer_write(&b->w, &b->data.data, b->o.compression == LAMINA_COMPRESSION_ZSTD,
+                            &b->pending_handle);
+    if (rc) return rc;
+    b->pending = 1;
+    b->props.data_blocks++;
+    b->props.data_bytes += b->pending_handle.size + BLOCK_TRAILER_SIZE;
+    block_builder_reset(&b->data);
+    return 0;
+}
+
+static int table_builder_add_hash(table_builder *b, const uint8_t *ukey, size_t ulen)
+{
+    if (b->nhashes == b->hashes_cap) {
+        size_t cap = b->hashes_cap ? 2 * b->hashes_cap : 1024;
+        uint64_t *h = realloc(b->hashes, cap * sizeof(*h));
+        if (!h) return err_set(LAMINA_ENOMEM, "table builder: out of memory for filter hashes");
+        b->hashes = h;
+        b->hashes_cap = cap;
+    }
+    b->hashes[b->nhashes++] = bloom_hash(ukey, ulen);
+    return 0;
+}
+
+int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ilen, const void *value,
+                      size_t vlen)
+{
+    if (b->status) return b->status;
+    if (b->finished) return err_set(LAMINA_EINVAL, "table builder: add after finish");
+    if (ilen < IKEY_TRAILER)
+        return err_set(LAMINA_EINVAL, "table builder: internal key of %zu bytes", ilen);
+    int first = b->props.entries == 0;
+    if (!first && ikey_cmp(b->last_key.data, b->last_key.len, ikey, ilen) >= 0)
+        return err_set(LAMINA_EINVAL, "table builder: keys out of order");
+    int rc = 0;
+    if (b->pending) {
+        /* The block before this key is complete: its separator can now be shortened. */
+        rc = index_separator(&b->sep, b->last_key.data, b->last_key.len, ikey, ilen);
+        if (rc == 0) rc = index_builder_add(&b->index, b->sep.data, b->sep.len, b->pending_handle);
+        if (rc) return table_builder_fail(b, rc);
+        b->pending = 0;
+    }
+    size_t ulen = ikey_user_len(ilen);
+    if (b->o.bloom_bits > 0 &&
+        (first ||
+         ikey_user_cmp(b->last_key.data, ikey_user_len(b->last_key.len), ikey, ulen) != 0)) {
+        rc = table_builder_add_hash(b, ikey, ulen);
+        if (rc) return table_builder_fail(b, rc);
+    }
+    buf_clear(&b->last_key);
+    if (buf_append(&b->last_key, ikey, ilen) || (first && buf_append(&b->first_key, ikey, ilen)))
+        return table_builder_fail(b, err_set(LAMINA_ENOMEM, "table builder: out of memory"));
+    rc = block_builder_add(&b->data, ikey, ilen, value, vlen);
+    if (rc) return table_builder_fail(b, rc);
+    uint64_t seq = ikey_seq(ikey, ilen);
+    if (seq < b->props.smallest_seq) b->props.smallest_seq = seq;
+    if (seq > b->props.largest_seq) b->props.largest_seq = seq;
+    b->props.entries++;
+    if (ikey_type(ikey, ilen) == IKEY_DELETION) b->props.deletions++;
+    b->props.raw_key_bytes += ilen;
+    b->props.raw_value_bytes += vlen;
+    if (block_builder_size(&b->data) >= b->o.block_size) {
+        rc = table_builder_flush(b);
+        if (rc) return table_builder_fail(b, rc);
+    }
+    return 0;
+}
+
+uint64_t table_builder_size(const table_builder *b)
+{
+    return b->w.offset + (block_builder_empty(&b->data) ? 0 : block_builder_size(&b->data));
+}
+
+uint64_t table_builder_entries(const table_builder *b)
+{
+    return b->props.entries;
+}
+
+static int table_builder_write_meta(table_builder *b, struct table_footer *ft)
+{
+    buf tmp = {0};
+    int rc = 0;
+    ft->filter.offset = ft->filter.size = 0;
+    if (b->o.bloom_bits > 0 && b->nhashes > 0) {
+        rc = bloom_build(b->hashes, b->nhashes, b->o.bloom_bits, &tmp);
+        if (rc == 0) rc = block_writer_write(&b->w, &tmp, 0, &ft->filter);
+        if (rc) goto out;
+        b->props.filter_bytes = ft->filter.size + BLOCK_TRAILER_SIZE;
+    }
+    int levels;
+    rc = index_builder_finish(&b->index, &ft->index, &levels);
+    if (rc) goto out;
+    ft->index_levels = (uint8_t)levels;
+    b->props.index_levels = (uint64_t)levels;
+    b->props.index_bytes = b->index.bytes;
+    if (b->props.entries == 0) b->props.smallest_seq = 0;
+    buf_clear(&tmp);
+    rc = table_props_encode(&b->props, &tmp);
+    if (rc == 0) rc = block_writer_write(&b->w, &tmp, 0, &ft->properties);
+out:
+    buf_free(&tmp);
+    return rc;
+}
+
+int table_builder_finish(table_builder *b, struct table_meta *meta)
+{
+    memset(meta, 0, sizeof(*meta));
+    if (b->status) return b->status;
+    if (b->finished) return err_set(LAMINA_EINVAL, "table builder: finished twice");
+    int rc = table_builder_flush(b);
+    if (rc == 0 && b->pending) {
+        rc = index_successor(&b->sep, b->last_key.data, b->last_key.len);
+        if (rc == 0) rc = index_builder_add(&b->index, b->sep.data, b->sep.len, b->pending_handle);
+        b->pending = 0;
+    }
+    struct table_footer ft = {0};
+    if (rc == 0) rc = table_builder_write_meta(b, &ft);
+    if (rc) return table_builder_fail(b, rc);
+    ft.file_number = b->w.file_number;
+    ft.index_kind = LAMINA_INDEX_BTREE;
+    ft.format_version = TABLE_FORMAT_VERSION;
+    uint8_t footer[TABLE_FOOTER_SIZE];
+    table_footer_encode(footer, &ft);
+    rc = wfile_append(b->w.f, footer, sizeof(footer));
+    if (rc) return table_builder_fail(b, rc);
+    b->w.offset += sizeof(footer);
+
+    meta->file_number = b->w.file_number;
+    meta->file_size = b->w.offset;
+    meta->entries = b->props.entries;
+    meta->deletions = b->props.deletions;
+    meta->smallest_seq = b->props.smallest_seq;
+    meta->largest_seq = b->props.largest_seq;
+    if (b->props.entries) {
+        meta->smallest = malloc(b->first_key.len);
+        meta->largest = malloc(b->last_key.len);
+        if (!meta->smallest || !meta->largest) {
+            table_meta_free(meta);
+            return table_builder_fail(b, err_set(LAMINA_ENOMEM, "table builder: out of memory"));
+        }
+        memcpy(meta->smallest, b->first_key.data, b->first_key.len);
+        meta->smallest_len = b->first_key.len;
+        memcpy(meta->largest, b->last_key.data, b->last_key.len);
+        meta->largest_len = b->last_key.len;
+    }
+    b->finished = 1;
+    return 0;
+}

@@ -1,1 +1,518 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* table_reader.c — serves a table: opens it (footer, properties, filter, pinned index root),
+ * answers point lookups (Bloom filter, B-tree index, block cache, block seek), iterates it with
+ * a two-level iterator (index cursor -> data block) and verifies every block on demand. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bloom/bloom.h"
+#include "lamina.h"
+#include "sst/block.h"
+#include "sst/btree.h"
+#include "sst/cache.h"
+#include "sst/format.h"
+#include "sst/table.h"
+#include "util/err.h"
+#include "util/ikey.h"
+
+struct table {
+    atomic_int refs;
+    rfile *f;
+    char *path;
+    uint64_t file_number, file_size;
+    block_cache *cache;
+    struct dctx_pool dctx;
+    struct block_source src;
+    struct table_footer footer;
+    struct table_props props;
+    struct cache_block *filter; /* NULL: the table has no filter */
+    bloom_reader bloom;         /* parsed once over filter's bytes */
+    struct index_reader index;
+    int index_open;
+};
+
+static const struct table_read_options table_read_defaults = {1, 1};
+
+static void table_free(table *t)
+{
+    if (t->index_open) index_close(&t->index);
+    cache_block_release(t->filter);
+    if (t->f) rfile_close(t->f);
+    dctx_pool_free(&t->dctx);
+    free(t->path);
+    free(t);
+}
+
+void table_ref(table *t)
+{
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void table_unref(table *t)
+{
+    if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) table_free(t);
+}
+
+int table_open(const char *path, uint64_t file_number, block_cache *cache, table **out)
+{
+    *out = NULL;
+    table *t = calloc(1, sizeof(*t));
+    if (!t) return err_set(LAMINA_ENOMEM, "%s: out of memory opening a table", path);
+    atomic_init(&t->refs, 1);
+    dctx_pool_init(&t->dctx);
+    t->file_number = file_number;
+    t->cache = cache;
+    int rc;
+    t->path = strdup(path);
+    if (!t->path) {
+        rc = err_set(LAMINA_ENOMEM, "%s: out of memory opening a table", path);
+        goto fail;
+    }
+    rc = rfile_open(path, &t->f);
+    if (rc) goto fail;
+    t->file_size = rfile_size(t->f);
+    if (t->file_size < TABLE_FOOTER_SIZE) {
+        rc =
+            err_set(LAMINA_ECORRUPT, "%s: not a Lamina table (%llu bytes, shorter than the footer)",
+                    path, (unsigned long long)t->file_size);
+        goto fail;
+    }
+    uint8_t footer[TABLE_FOOTER_SIZE];
+    uint64_t footer_off = t->file_size - TABLE_FOOTER_SIZE;
+    rc = rfile_read(t->f, footer_off, footer, sizeof(footer));
+    if (rc) goto fail;
+    rc = table_footer_decode(footer, path, &t->footer);
+    if (rc) goto fail;
+    if (t->footer.file_number != file_number) {
+        rc = err_set(LAMINA_ECORRUPT, "%s: table was written as file %llu, opened as file %llu",
+                     path, (unsigned long long)t->footer.file_number,
+                     (unsigned long long)file_number);
+        goto fail;
+    }
+    if (t->footer.index_kind != LAMINA_INDEX_BTREE) {
+        rc = err_set(LAMINA_ECORRUPT, "%s: unknown index kind %u", path,
+                     (unsigned)t->footer.index_kind);
+        goto fail;
+    }
+    t->src = (struct block_source){t->f, t->path, file_number, footer_off, &t->dctx};
+
+    struct cache_block *pb;
+    rc = block_read(&t->src, t->footer.properties, 1, &pb);
+    if (rc) goto fail;
+    rc = table_props_decode(pb->data, pb->size, path, t->footer.properties.offset, &t->props);
+    cache_block_release(pb);
+    if (rc) goto fail;
+    if (t->footer.filter.size > 0) {
+        rc = block_read(&t->src, t->footer.filter, 1, &t->filter);
+        if (rc) goto fail;
+        /* A filter that does not parse answers "may contain" for every key: it costs reads
+         * but never hides a key, so the table stays readable. */
+        bloom_reader_init(&t->bloom, t->filter->data, t->filter->size);
+    }
+    rc = index_open(&t->index, &t->src, t->footer.index, t->footer.index_levels);
+    if (rc) goto fail;
+    t->index_open = 1;
+    *out = t;
+    return 0;
+fail:
+    table_free(t);
+    return rc;
+}
+
+uint64_t table_file_size(const table *t)
+{
+    return t->file_size;
+}
+uint64_t table_file_number(const table *t)
+{
+    return t->file_number;
+}
+
+void table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
+                      uint64_t *index_bytes, uint64_t *filter_bytes)
+{
+    if (entries) *entries = t->props.entries;
+    if (deletions) *deletions = t->props.deletions;
+    if (data_bytes) *data_bytes = t->props.data_bytes;
+    if (index_bytes) *index_bytes = t->props.index_bytes;
+    if (filter_bytes) *filter_bytes = t->props.filter_bytes;
+}
+
+/* Returns the data block at h with a reference: from the cache when it holds it, else read
+ * (and offered to the cache when fill_cache). The block's restart array is parsed into *b. */
+static int table_block(table *t, const struct table_read_options *ro, struct block_handle h,
+                       struct cache_block **out, struct block *b)
+{
+    struct cache_block *cb = block_cache_lookup(t->cache, t->file_number, h.offset);
+    if (!cb) {
+        int rc = block_read(&t->src, h, ro->verify_checksums, &cb);
+        if (rc) return rc;
+        if (ro->fill_cache) block_cache_insert(t->cache, t->file_number, h.offset, cb);
+    }
+    if (block_parse(b, cb->data, cb->size)) {
+        cache_block_release(cb);
+        return err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu: bad restart array", t->path,
+                       (unsigned long long)h.offset);
+    }
+    *out = cb;
+    return 0;
+}
+
+int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
+              size_t lookup_len, int *type, buf *value)
+{
+    if (!ro) ro = &table_read_defaults;
+    if (lookup_len < IKEY_TRAILER)
+        return err_set(LAMINA_EINVAL, "table_get: lookup key of %zu bytes", lookup_len);
+    size_t ulen = ikey_user_len(lookup_len);
+    if (t->filter && !bloom_reader_may_contain(&t->bloom, bloom_hash(lookup, ulen)))
+        return LAMINA_NOTFOUND;
+    struct index_cursor c;
+    index_cursor_init(&c, &t->index);
+    int rc = index_cursor_seek(&c, lookup, lookup_len);
+    if (rc) return rc;
+    if (!c.valid) return LAMINA_NOTFOUND;
+    struct block_handle h = index_cursor_handle(&c);
+    struct cache_block *cb;
+    struct block b;
+    rc = table_block(t, ro, h, &cb, &b);
+    if (rc) return rc;
+    struct block_iter it;
+    block_iter_init(&it);
+    block_iter_reset(&it, &b, BLOCK_KEYS_INTERNAL, t->path, h.offset);
+    rc = block_iter_seek(&it, lookup, lookup_len);
+    if (rc == 0) {
+        /* The separator shortening guarantees the first entry >= lookup, if any of lookup's
+         * user key is visible here, lies in this block. */
+        if (!block_iter_valid(&it) ||
+            ikey_user_cmp(it.key, ikey_user_len(it.key_len), lookup, ulen) != 0) {
+            rc = LAMINA_NOTFOUND;
+        } else {
+            *type = ikey_type(it.key, it.key_len);
+            if (*type == IKEY_VALUE) {
+                buf_clear(value);
+                if (buf_append(value, it.val, it.val_len))
+                    rc = err_set(LAMINA_ENOMEM, "table_get: out of memory for a %zu-byte value",
+                                 it.val_len);
+            } else if (*type != IKEY_DELETION) {
+                rc = err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu: entry of type %d",
+                             t->path, (unsigned long long)h.offset, *type);
+            }
+        }
+    }
+    block_iter_free(&it);
+    cache_block_release(cb);
+    return rc;
+}
+
+/* ---- Two-level iterator --------------------------------------------------------------- */
+
+struct table_iter {
+    iter base;
+    table *t;
+    struct table_read_options ro;
+    struct index_cursor ic;
+    struct cache_block *cb; /* the data block bi walks, NULL if none */
+    uint64_t cb_offset;
+    struct block_iter bi;
+    int status;
+};
+
+static const struct block table_iter_no_block = {NULL, 0, 0};
+
+static int table_iter_fail(struct table_iter *ti, int rc)
+{
+    ti->status = rc;
+    cache_block_release(ti->cb);
+    ti->cb = NULL;
+    block_iter_reset(&ti->bi, &table_iter_no_block, BLOCK_KEYS_INTERNAL, NULL, 0);
+    return rc;
+}
+
+/* Points bi at the data block under the index cursor (keeping it if it is already there). */
+static int table_iter_load(struct table_iter *ti)
+{
+    if (!ti->ic.valid) {
+        cache_block_release(ti->cb);
+        ti->cb = NULL;
+        block_iter_reset(&ti->bi, &table_iter_no_block, BLOCK_KEYS_INTERNAL, NULL, 0);
+        return 0;
+    }
+    struct block_handle h = index_cursor_handle(&ti->ic);
+    struct block b;
+    if (ti->cb && ti->cb_offset == h.offset) {
+        block_parse(&b, ti->cb->data, ti->cb->size);
+    } else {
+        cache_block_release(ti->cb);
+        ti->cb = NULL;
+        int rc = table_block(ti->t, &ti->ro, h, &ti->cb, &b);
+        if (rc) return table_iter_fail(ti, rc);
+        ti->cb_offset = h.offset;
+    }
+    block_iter_reset(&ti->bi, &b, BLOCK_KEYS_INTERNAL, ti->t->path, h.offset);
+    return 0;
+}
+
+static int table_iter_check(struct table_iter *ti, int rc)
+{
+    if (rc == 0) rc = ti->bi.status;
+    return rc ? table_iter_fail(ti, rc) : 0;
+}
+
+/* Moves forward past empty blocks until bi holds an entry or the index ends. */
+static int table_iter_skip_forward(struct table_iter *ti)
+{
+    while (!block_iter_valid(&ti->bi)) {
+        if (ti->bi.status) return table_iter_fail(ti, ti->bi.status);
+        if (!ti->ic.valid) return 0;
+        int rc = index_cursor_next(&ti->ic);
+        if (rc == 0) rc = table_iter_load(ti);
+        if (rc == 0 && ti->ic.valid) rc = block_iter_seek_to_first(&ti->bi);
+        if (rc) return table_iter_check(ti, rc);
+    }
+    return 0;
+}
+
+static int table_iter_skip_backward(struct table_iter *ti)
+{
+    while (!block_iter_valid(&ti->bi)) {
+        if (ti->bi.status) return table_iter_fail(ti, ti->bi.status);
+        if (!ti->ic.valid) return 0;
+        int rc = index_cursor_prev(&ti->ic);
+        if (rc == 0) rc = table_iter_load(ti);
+        if (rc == 0 && ti->ic.valid) rc = block_iter_seek_to_last(&ti->bi);
+        if (rc) return table_iter_check(ti, rc);
+    }
+    return 0;
+}
+
+static int table_iter_seek(iter *it, const uint8_t *k, size_t n)
+{
+    struct table_iter *ti = (struct table_iter *)it;
+    ti->status = 0;
+    if (n < IKEY_TRAILER)
+        return table_iter_fail(ti, err_set(LAMINA_EINVAL, "seek: key of %zu bytes", n));
+    int rc = index_cursor_seek(&ti->ic, k, n);
+    if (rc == 0) rc = table_iter_load(ti);
+    if (rc == 0 && ti->ic.valid) rc = block_iter_seek(&ti->bi, k, n);
+    if (rc) return table_iter_check(ti, rc);
+    return table_iter_skip_forward(ti);
+}
+
+static int table_iter_seek_to_first(iter *it)
+{
+    struct table_iter *ti = (struct table_iter *)it;
+    ti->status = 0;
+    int rc = index_cursor_seek_to_first(&ti->ic);
+    if (rc == 0) rc = table_iter_load(ti);
+    if (rc == 0 && ti->ic.valid) rc = block_iter_seek_to_first(&ti->bi);
+    if (rc) return table_iter_check(ti, rc);
+    return table_iter_skip_forward(ti);
+}
+
+static int table_iter_seek_to_last(iter *it)
+{
+    struct table_iter *ti = (struct table_iter *)it;
+    ti->status = 0;
+    int rc = index_cursor_seek_to_last(&ti->ic);
+    if (rc == 0) rc = table_iter_load(ti);
+    if (rc == 0 && ti->ic.valid) rc = block_iter_seek_to_last(&ti->bi);
+    if (rc) return table_iter_check(ti, rc);
+    return table_iter_skip_backward(ti);
+}
+
+static int table_iter_next(iter *it)
+{
+    struct table_iter *ti = (struct table_iter *)it;
+    if (ti->status || !block_iter_valid(&ti->bi)) return ti->status;
+    int rc = block_iter_next(&ti->bi);
+    if (rc) return table_iter_check(ti, rc);
+    return table_iter_skip_forward(ti);
+}
+
+static int table_iter_prev(iter *it)
+{
+    struct table_iter *ti = (struct table_iter *)it;
+    if (ti->status || !block_iter_valid(&ti->bi)) return ti->status;
+    int rc = block_iter_prev(&ti->bi);
+    if (rc) return table_iter_check(ti, rc);
+    return table_iter_skip_backward(ti);
+}
+
+static int table_iter_valid(const iter *it)
+{
+    const struct table_iter *ti = (const struct table_iter *)it;
+    return ti->status == 0 && block_iter_valid(&ti->bi);
+}
+
+static int table_iter_seek_for_prev(iter *it, const uint8_t *k, size_t n)
+{
+    int rc = table_iter_seek(it, k, n);
+    if (rc) return rc;
+    if (!table_iter_valid(it)) return table_iter_seek_to_last(it);
+    struct table_iter *ti = (struct table_iter *)it;
+    if (ikey_cmp(ti->bi.key, ti->bi.key_len, k, n) > 0) return table_iter_prev(it);
+    return 0;
+}
+
+static const uint8_t *table_iter_key(const iter *it, size_t *len)
+{
+    const struct table_iter *ti = (const struct table_iter *)it;
+    *len = ti->bi.key_len;
+    return ti->bi.key;
+}
+
+static const uint8_t *table_iter_value(const iter *it, size_t *len)
+{
+    const struct table_iter *ti = (const struct table_iter *)it;
+    *len = ti->bi.val_len;
+    return ti->bi.val;
+}
+
+static int table_iter_status(const iter *it)
+{
+    return ((const struct table_iter *)it)->status;
+}
+
+static void table_iter_destroy(iter *it)
+{
+    struct table_iter *ti = (struct table_iter *)it;
+    cache_block_release(ti->cb);
+    block_iter_free(&ti->bi);
+    table_unref(ti->t);
+    free(ti);
+}
+
+static const struct iter_ops table_iter_ops = {
+    .seek = table_iter_seek,
+    .seek_for_prev = table_iter_seek_for_prev,
+    .seek_to_first = table_iter_seek_to_first,
+    .seek_to_last = table_iter_seek_to_last,
+    .next = table_iter_next,
+    .prev = table_iter_prev,
+    .valid = table_iter_valid,
+    .key = table_iter_key,
+    .value = table_iter_value,
+    .status = table_iter_status,
+    .destroy = table_iter_destroy,
+};
+
+iter *table_iter_create(table *t, const struct table_read_options *ro)
+{
+    struct table_iter *ti = malloc(sizeof(*ti));
+    if (!ti) return NULL;
+    ti->base.ops = &table_iter_ops;
+    ti->t = t;
+    ti->ro = ro ? *ro : table_read_defaults;
+    index_cursor_init(&ti->ic, &t->index);
+    ti->cb = NULL;
+    ti->cb_offset = 0;
+    ti->status = 0;
+    block_iter_init(&ti->bi);
+    block_iter_reset(&ti->bi, &table_iter_no_block, BLOCK_KEYS_INTERNAL, NULL, 0);
+    table_ref(t);
+    return &ti->base;
+}
+
+/* ---- Verification --------------------------------------------------------------------- */
+
+struct table_verify_ctx {
+    table *t;
+    uint64_t entries;
+    buf prev_key; /* last key of the previous data block */
+    buf prev_sep;
+    struct block_iter bi;
+};
+
+static int table_verify_block(void *ctx, const uint8_t *sep, size_t slen, struct block_handle h)
+{
+    struct table_verify_ctx *v = ctx;
+    table *t = v->t;
+    struct cache_block *cb;
+    int rc = block_read(&t->src, h, 1, &cb);
+    if (rc) return rc;
+    struct block b;
+    unsigned long long off = (unsigned long long)h.offset;
+    if (block_parse(&b, cb->data, cb->size)) {
+        rc = err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu: bad restart array", t->path,
+                     off);
+        goto out;
+    }
+    block_iter_reset(&v->bi, &b, BLOCK_KEYS_INTERNAL, t->path, h.offset);
+    rc = block_iter_seek_to_first(&v->bi);
+    if (rc == 0 && !block_iter_valid(&v->bi)) {
+        rc = err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu is empty", t->path, off);
+        goto out;
+    }
+    if (rc == 0 && v->prev_sep.len &&
+        ikey_cmp(v->bi.key, v->bi.key_len, v->prev_sep.data, v->prev_sep.len) <= 0) {
+        rc = err_set(LAMINA_ECORRUPT,
+                     "%s: data block at offset %llu: first key not after the "
+                     "previous separator",
+                     t->path, off);
+        goto out;
+    }
+    while (rc == 0 && block_iter_valid(&v->bi)) {
+        if (v->prev_key.len &&
+            ikey_cmp(v->prev_key.data, v->prev_key.len, v->bi.key, v->bi.key_len) >= 0) {
+            rc = err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu (+%u): keys out of order",
+                         t->path, off, (unsigned)v->bi.cur);
+            goto out;
+        }
+        int type = ikey_type(v->bi.key, v->bi.key_len);
+        if (type != IKEY_VALUE && type != IKEY_DELETION) {
+            rc = err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu (+%u): entry of type %d",
+                         t->path, off, (unsigned)v->bi.cur, type);
+            goto out;
+        }
+        buf_clear(&v->prev_key);
+        if (buf_append(&v->prev_key, v->bi.key, v->bi.key_len)) {
+            rc = err_set(LAMINA_ENOMEM, "table_verify: out of memory");
+            goto out;
+        }
+        v->entries++;
+        rc = block_iter_next(&v->bi);
+    }
+    if (rc) goto out;
+    if (ikey_cmp(v->prev_key.data, v->prev_key.len, sep, slen) > 0) {
+        rc = err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu: last key after its separator",
+                     t->path, off);
+        goto out;
+    }
+    buf_clear(&v->prev_sep);
+    if (buf_append(&v->prev_sep, sep, slen))
+        rc = err_set(LAMINA_ENOMEM, "table_verify: out of memory");
+out:
+    cache_block_release(cb);
+    return rc;
+}
+
+int table_verify(table *t, uint64_t *entries)
+{
+    struct table_verify_ctx v = {.t = t};
+    block_iter_init(&v.bi);
+    if (entries) *entries = 0;
+    int rc = 0;
+    if (t->footer.filter.size > 0) {
+        struct cache_block *fb;
+        rc = block_read(&t->src, t->footer.filter, 1, &fb);
+        if (rc) goto out;
+        cache_block_release(fb);
+    }
+    struct cache_block *pb;
+    rc = block_read(&t->src, t->footer.properties, 1, &pb);
+    if (rc) goto out;
+    cache_block_release(pb);
+    rc = index_verify(&t->src, t->footer.index, t->footer.index_levels, table_verify_block, &v);
+    if (rc) goto out;
+    if (v.entries != t->props.entries) {
+        rc = err_set(LAMINA_ECORRUPT, "%s: %llu entries found, properties record %llu", t->path,
+                     (unsigned long long)v.entries, (unsigned long long)t->props.entries);
+        goto out;
+    }
+    if (entries) *entries = v.entries;
+out:
+    block_iter_free(&v.bi);
+    buf_free(&v.prev_key);
+    buf_free(&v.prev_sep);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/* cache.h — private interface of the block cache (sst/cache.c): reference-counted blocks that
+ * the reader pins while it uses them, whether or not the cache keeps them. */
+#ifndef SST_CACHE_H
+#define SST_CACHE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sst/table.h"
+
+/* One uncompressed block. Reference counted: the cache holds one reference while the block is
+ * in it, each user holds one while it reads it; the last release frees it. */
+struct cache_lru {
+    struct cache_lru *prev, *next;
+};
+
+struct cache_block {
+    struct cache_lru lru;      /* first: a list link converts to its block */
+    struct cache_block *hnext; /* hash chain (cache) */
+    uint64_t file_number, offset, hash;
+    size_t charge;
+    atomic_int refs;
+    int in_cache; /* guarded by the shard's mutex */
+    size_t size;  /* bytes of data holding the block contents */
+    size_t cap;   /* bytes allocated for data */
+    uint8_t data[];
+};
+
+/* A new block with room for cap bytes, one reference, in no cache. NULL on allocation failure. */
+struct cache_block *cache_block_alloc(size_t cap);
+/* Takes another reference. */
+void cache_block_ref(struct cache_block *b);
+/* Drops a reference; frees the block when it was the last. NULL is allowed. */
+void cache_block_release(struct cache_block *b);
+
+/* Returns the cached block of (file_number, offset) with a new reference, or NULL (a miss). */
+struct cache_block *block_cache_lookup(block_cache *c, uint64_t file_number, uint64_t offset);
+/* Offers b (which the caller keeps its reference to) to the cache under (file_number,
+ * offset), replacing any older block of that key, then evicts least recently used blocks
+ * until the shard fits its capacity. A block larger than a shard's capacity is not kept. */
+void block_cache_insert(block_cache *c, uint64_t file_number, uint64_t offset,
+                        struct cache_block *b);
+
+#endif

@@ -1,0 +1,299 @@
+/* format.c — stored blocks and the footer of the table format (docs/format/sst.md): each block
+ * is contents | compression byte | fixed32 checksum32(contents + byte, seed of file number and
+ * offset); zstd blocks are kept raw unless compression saves at least 12.5%. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <zstd.h>
+
+#include "lamina.h"
+#include "sst/block.h"
+#include "sst/format.h"
+#include "util/err.h"
+#include "util/hash.h"
+
+/* ---- Footer --------------------------------------------------------------------------- */
+
+void table_footer_encode(uint8_t dst[TABLE_FOOTER_SIZE], const struct table_footer *f)
+{
+    memset(dst, 0, TABLE_FOOTER_SIZE);
+    coding_put_fixed64(dst + 0, f->filter.offset);
+    coding_put_fixed64(dst + 8, f->filter.size);
+    coding_put_fixed64(dst + 16, f->index.offset);
+    coding_put_fixed64(dst + 24, f->index.size);
+    coding_put_fixed64(dst + 32, f->properties.offset);
+    coding_put_fixed64(dst + 40, f->properties.size);
+    coding_put_fixed64(dst + 48, f->file_number);
+    dst[56] = f->index_levels;
+    dst[57] = f->index_kind;
+    coding_put_fixed32(dst + 60, f->format_version);
+    coding_put_fixed32(dst + 64, checksum32(dst, 64, 0));
+    memcpy(dst + 68, TABLE_MAGIC, 8);
+}
+
+int table_footer_decode(const uint8_t src[TABLE_FOOTER_SIZE], const char *path,
+                        struct table_footer *f)
+{
+    if (memcmp(src + 68, TABLE_MAGIC, 8) != 0)
+        return err_set(LAMINA_ECORRUPT, "%s: not a Lamina table (bad magic)", path);
+    if (coding_get_fixed32(src + 64) != checksum32(src, 64, 0))
+        return err_set(LAMINA_ECORRUPT, "%s: footer checksum mismatch", path);
+    f->filter.offset = coding_get_fixed64(src + 0);
+    f->filter.size = coding_get_fixed64(src + 8);
+    f->index.offset = coding_get_fixed64(src + 16);
+    f->index.size = coding_get_fixed64(src + 24);
+    f->properties.offset = coding_get_fixed64(src + 32);
+    f->properties.size = coding_get_fixed64(src + 40);
+    f->file_number = coding_get_fixed64(src + 48);
+    f->index_levels = src[56];
+    f->index_kind = src[57];
+    f->format_version = coding_get_fixed32(src + 60);
+    if (f->format_version != TABLE_FORMAT_VERSION)
+        return err_set(LAMINA_ECORRUPT,
+                       "%s: unsupported table format version %u (this build reads %d)", path,
+                       (unsigned)f->format_version, TABLE_FORMAT_VERSION);
+    return 0;
+}
+
+/* ---- Properties ----------------------------------------------------------------------- */
+
+/* In bytewise name order, as a block's keys must be. */
+static const struct {
+    const char *name;
+    size_t off;
+} table_prop_fields[] = {
+    {"block.size", offsetof(struct table_props, block_size)},
+    {"bloom.bits", offsetof(struct table_props, bloom_bits)},
+    {"compression", offsetof(struct table_props, compression)},
+    {"data.blocks", offsetof(struct table_props, data_blocks)},
+    {"data.bytes", offsetof(struct table_props, data_bytes)},
+    {"deletions", offsetof(struct table_props, deletions)},
+    {"entries", offsetof(struct table_props, entries)},
+    {"filter.bytes", offsetof(struct table_props, filter_bytes)},
+    {"format.version", offsetof(struct table_props, format_version)},
+    {"index.bytes", offsetof(struct table_props, index_bytes)},
+    {"index.levels", offsetof(struct table_props, index_levels)},
+    {"index.type", offsetof(struct table_props, index_type)},
+    {"raw.key.bytes", offsetof(struct table_props, raw_key_bytes)},
+    {"raw.value.bytes", offsetof(struct table_props, raw_value_bytes)},
+    {"restart.interval", offsetof(struct table_props, restart_interval)},
+    {"seq.largest", offsetof(struct table_props, largest_seq)},
+    {"seq.smallest", offsetof(struct table_props, smallest_seq)},
+};
+#define TABLE_PROP_COUNT (sizeof(table_prop_fields) / sizeof(table_prop_fields[0]))
+
+int table_props_encode(const struct table_props *p, buf *out)
+{
+    struct block_builder bb;
+    block_builder_init(&bb, 1);
+    int rc = 0;
+    for (size_t i = 0; i < TABLE_PROP_COUNT && rc == 0; i++) {
+        uint64_t v;
+        uint8_t enc[10];
+        memcpy(&v, (const uint8_t *)p + table_prop_fields[i].off, sizeof(v));
+        rc = block_builder_add(&bb, (const uint8_t *)table_prop_fields[i].name,
+                               strlen(table_prop_fields[i].name), enc, coding_put_varint64(enc, v));
+    }
+    if (rc == 0) rc = block_builder_finish(&bb);
+    if (rc == 0 && buf_append(out, bb.data.data, bb.data.len))
+        rc = err_set(LAMINA_ENOMEM, "table builder: out of memory");
+    block_builder_free(&bb);
+    return rc;
+}
+
+int table_props_decode(const uint8_t *data, size_t size, const char *path, uint64_t offset,
+                       struct table_props *p)
+{
+    struct block b;
+    struct block_iter it;
+    memset(p, 0, sizeof(*p));
+    if (block_parse(&b, data, size))
+        return err_set(LAMINA_ECORRUPT, "%s: properties block at offset %llu: bad restart array",
+                       path, (unsigned long long)offset);
+    block_iter_init(&it);
+    block_iter_reset(&it, &b, BLOCK_KEYS_BYTES, path, offset);
+    int rc = block_iter_seek_to_first(&it);
+    while (rc == 0 && block_iter_valid(&it)) {
+        for (size_t i = 0; i < TABLE_PROP_COUNT; i++) {
+            const char *name = table_prop_fields[i].name;
+            if (strlen(name) != it.key_len || memcmp(name, it.key, it.key_len) != 0) continue;
+            uint64_t v = 0;
+            if (coding_get_varint64(it.val, it.val + it.val_len, &v) != it.val + it.val_len) {
+                rc =
+                    err_set(LAMINA_ECORRUPT, "%s: properties block at offset %llu: bad value of %s",
+                            path, (unsigned long long)offset, name);
+                break;
+            }
+            memcpy((uint8_t *)p + table_prop_fields[i].off, &v, sizeof(v));
+            break;
+        }
+        if (rc == 0) rc = block_iter_next(&it);
+    }
+    block_iter_free(&it);
+    return rc;
+}
+
+/* ---- Writing -------------------------------------------------------------------------- */
+
+int block_writer_init(struct block_writer *w, wfile *f, uint64_t file_number, int compression,
+                      int zstd_level)
+{
+    memset(w, 0, sizeof(*w));
+    w->f = f;
+    w->file_number = file_number;
+    w->offset = wfile_size(f);
+    w->compression = compression;
+    w->zstd_level = zstd_level;
+    if (compression == LAMINA_COMPRESSION_ZSTD) {
+        w->cctx = ZSTD_createCCtx();
+        if (!w->cctx) return err_set(LAMINA_ENOMEM, "table builder: cannot create a zstd context");
+    }
+    return 0;
+}
+
+void block_writer_free(struct block_writer *w)
+{
+    ZSTD_freeCCtx(w->cctx);
+    w->cctx = NULL;
+    buf_free(&w->scratch);
+}
+
+/* Appends the trailer to b (whose last byte-to-be is the type) and writes it at w->offset. */
+static int block_writer_emit(struct block_writer *w, buf *b, uint8_t type, struct block_handle *h)
+{
+    size_t n = b->len;
+    if (buf_reserve(b, BLOCK_TRAILER_SIZE))
+        return err_set(LAMINA_ENOMEM, "table builder: out of memory");
+    b->data[n] = type;
+    coding_put_fixed32(b->data + n + 1,
+                       checksum32(b->data, n + 1, checksum_block_seed(w->file_number, w->offset)));
+    b->len = n + BLOCK_TRAILER_SIZE;
+    int rc = wfile_append(w->f, b->data, b->len);
+    b->len = n;
+    if (rc) return rc;
+    h->offset = w->offset;
+    h->size = n;
+    w->offset += n + BLOCK_TRAILER_SIZE;
+    return 0;
+}
+
+int block_writer_write(struct block_writer *w, buf *contents, int compress, struct block_handle *h)
+{
+    if (compress && w->cctx && contents->len > 0) {
+        size_t bound = ZSTD_compressBound(contents->len);
+        buf_clear(&w->scratch);
+        if (buf_reserve(&w->scratch, bound + BLOCK_TRAILER_SIZE))
+            return err_set(LAMINA_ENOMEM, "table builder: out of memory");
+        size_t n = ZSTD_compressCCtx(w->cctx, w->scratch.data, bound, contents->data, contents->len,
+                                     w->zstd_level);
+        /* Keep the raw block unless zstd saves at least an eighth. */
+        if (!ZSTD_isError(n) && n <= contents->len - contents->len / 8) {
+            w->scratch.len = n;
+            return block_writer_emit(w, &w->scratch, BLOCK_TYPE_ZSTD, h);
+        }
+    }
+    return block_writer_emit(w, contents, BLOCK_TYPE_NONE, h);
+}
+
+/* ---- Reading -------------------------------------------------------------------------- */
+
+void dctx_pool_init(struct dctx_pool *p)
+{
+    pthread_mutex_init(&p->mu, NULL);
+    p->n = 0;
+}
+
+void dctx_pool_free(struct dctx_pool *p)
+{
+    for (int i = 0; i < p->n; i++)
+        ZSTD_freeDCtx(p->ctx[i]);
+    p->n = 0;
+    pthread_mutex_destroy(&p->mu);
+}
+
+static ZSTD_DCtx *dctx_pool_get(struct dctx_pool *p)
+{
+    ZSTD_DCtx *d = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->n > 0) d = p->ctx[--p->n];
+    pthread_mutex_unlock(&p->mu);
+    return d ? d : ZSTD_createDCtx();
+}
+
+static void dctx_pool_put(struct dctx_pool *p, ZSTD_DCtx *d)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->n < (int)(sizeof(p->ctx) / sizeof(p->ctx[0]))) {
+        p->ctx[p->n++] = d;
+        d = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    ZSTD_freeDCtx(d);
+}
+
+static int block_read_corrupt(const struct block_source *src, struct block_handle h,
+                              const char *what)
+{
+    return err_set(LAMINA_ECORRUPT, "%s: block at offset %llu (%llu bytes): %s", src->path,
+                   (unsigned long long)h.offset, (unsigned long long)h.size, what);
+}
+
+int block_read(const struct block_source *src, struct block_handle h, int verify,
+               struct cache_block **out)
+{
+    *out = NULL;
+    if (h.size > BLOCK_MAX_CONTENTS || h.offset > src->limit ||
+        h.size + BLOCK_TRAILER_SIZE > src->limit - h.offset)
+        return block_read_corrupt(src, h, "handle points outside the table's blocks");
+    size_t n = (size_t)h.size;
+    struct cache_block *raw = cache_block_alloc(n + BLOCK_TRAILER_SIZE);
+    if (!raw) return err_set(LAMINA_ENOMEM, "%s: out of memory reading a block", src->path);
+    int rc = rfile_read(src->f, h.offset, raw->data, n + BLOCK_TRAILER_SIZE);
+    if (rc) goto fail;
+    uint8_t type = raw->data[n];
+    if (verify) {
+        uint32_t want = coding_get_fixed32(raw->data + n + 1);
+        uint32_t got =
+            checksum32(raw->data, n + 1, checksum_block_seed(src->file_number, h.offset));
+        if (want != got) {
+            rc = block_read_corrupt(src, h, "checksum mismatch");
+            goto fail;
+        }
+    }
+    if (type == BLOCK_TYPE_NONE) {
+        raw->size = n;
+        *out = raw;
+        return 0;
+    }
+    if (type != BLOCK_TYPE_ZSTD) {
+        rc = block_read_corrupt(src, h, "unknown compression type");
+        goto fail;
+    }
+    unsigned long long usize = ZSTD_getFrameContentSize(raw->data, n);
+    if (usize == ZSTD_CONTENTSIZE_UNKNOWN || usize == ZSTD_CONTENTSIZE_ERROR ||
+        usize > BLOCK_MAX_CONTENTS) {
+        rc = block_read_corrupt(src, h, "bad zstd frame header");
+        goto fail;
+    }
+    struct cache_block *b = cache_block_alloc((size_t)usize);
+    ZSTD_DCtx *d = b ? dctx_pool_get(src->dctx) : NULL;
+    if (!d) {
+        cache_block_release(b);
+        rc = err_set(LAMINA_ENOMEM, "%s: out of memory decompressing a block", src->path);
+        goto fail;
+    }
+    size_t got = ZSTD_decompressDCtx(d, b->data, (size_t)usize, raw->data, n);
+    dctx_pool_put(src->dctx, d);
+    if (ZSTD_isError(got) || got != usize) {
+        cache_block_release(b);
+        rc = block_read_corrupt(src, h, "zstd decompression failed");
+        goto fail;
+    }
+    b->size = (size_t)usize;
+    cache_block_release(raw);
+    *out = b;
+    return 0;
+fail:
+    cache_block_release(raw);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* helpers.h — shared fixtures of the sst tests: a temporary directory, a reference model of a
+ * table (sorted internal-key entries with several versions and tombstones), and table
+ * building from it. */
+#ifndef TESTS_SST_HELPERS_H
+#define TESTS_SST_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sst/table.h"
+#include "util/ikey.h"
+
+struct model_entry {
+    uint8_t *ikey;
+    size_t ilen;
+    uint8_t *val;
+    size_t vlen;
+};
+
+struct model {
+    struct model_entry *e;
+    size_t n;
+    uint64_t max_seq;
+};
+
+/* A fresh directory under /tmp; tmpdir_remove deletes it and what it holds. */
+char *tmpdir_create(void);
+void tmpdir_remove(char *dir);
+/* dir/name in a static buffer per call site (the caller copies if it keeps it). */
+char *path_join(const char *dir, const char *name);
+
+/* Builds a model of about n entries: user keys with shared prefixes, NUL bytes and varying
+ * lengths, 1-3 versions each with distinct sequence numbers, some tombstones, some empty
+ * values; entries sorted in internal-key order. The user key of key number i is
+ * model_user_key(i) and absent keys come from model_absent_key. */
+void model_build(struct model *m, size_t n, uint64_t seed);
+void model_free(struct model *m);
+size_t model_user_key(char *dst, size_t i);
+size_t model_absent_key(char *dst, size_t i);
+/* Index of the first entry >= key (n if none). */
+size_t model_lower_bound(const struct model *m, const uint8_t *key, size_t len);
+
+/* Writes the model as a table at path with options o; fills meta (freed by the caller). */
+void model_write_table(const struct model *m, const char *path, uint64_t file_number,
+                       const struct table_options *o, struct table_meta *meta);
+
+static inline struct table_options test_table_options(size_t block_size, int compression,
+                                                      int bloom_bits)
+{
+    struct table_options o = {block_size, 16, compression, 1, bloom_bits, 0};
+    return o;
+}
+
+/* Copies a file, reads it whole, writes it whole. */
+void file_copy(const char *from, const char *to);
+uint8_t *file_slurp(const char *path, size_t *len);
+void file_spit(const char *path, const uint8_t *p, size_t len);
+
+#endif
