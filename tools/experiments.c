@@ -1,1 +1,682 @@
-int main(void){return 0;}
+/* experiments.c — the benchmark binary over the public API (include/lamina.h only). It speaks
+ * RocksDB db_bench's language: its flags, key and value shapes, workload names and report
+ * lines, plus one "stats" line of Lamina's amplification figures after each benchmark. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lamina.h"
+
+enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_DBERR = 3 };
+
+/* Bytes of the ring of value data, as db_bench's RandomGenerator (1 MiB). */
+#define VALUE_RING_BYTES (1u << 20)
+/* Latency histogram: 8 sub-buckets per power of two of nanoseconds, up to 2^40 ns. */
+#define HIST_SUB 8
+#define HIST_BUCKETS (41 * HIST_SUB)
+
+/* ---- a small seeded PRNG: splitmix64 (Steele, Lea, Flood 2014) ----------------------- */
+
+static uint64_t prng_next(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n); the modulo bias is below n / 2^64, far under anything measured. */
+static uint64_t prng_below(uint64_t *state, uint64_t n)
+{
+    return prng_next(state) % n;
+}
+
+/* ---- flags ---------------------------------------------------------------------------- */
+
+typedef struct bench_flags {
+    const char *benchmarks;
+    const char *db;
+    int64_t num, reads, key_size, value_size, seek_nexts, threads;
+    uint64_t seed;
+    int use_existing_db, sync, histogram;
+    double compression_ratio;
+    lamina_options opts;
+} bench_flags;
+
+static const char bench_help[] =
+    "Usage: experiments [--flag=value ...]\n"
+    "Benchmarks in db_bench's language; each prints one db_bench report line and a stats line.\n"
+    "\n"
+    "  --benchmarks=a,b,...   fillseq fillrandom fillsync overwrite readrandom readseq\n"
+    "                         readreverse seekrandom deleterandom readwhilewriting\n"
+    "                         (default fillseq,fillrandom,readrandom)\n"
+    "  --num=N                keys (default 1000000)\n"
+    "  --reads=N              read operations (default: num)\n"
+    "  --key_size=N           bytes per key (default 16)\n"
+    "  --value_size=N         bytes per value (default 100)\n"
+    "  --compression_ratio=R  values compress to this fraction (default 0.5)\n"
+    "  --db=DIR               database directory (default /tmp/laminabench-UID)\n"
+    "  --use_existing_db=0|1  fill* keep the existing database instead of destroying it\n"
+    "  --seed=N               seed of the key order and the value data (default 301)\n"
+    "  --seek_nexts=N         nexts after each seek of seekrandom (default 0)\n"
+    "  --sync=0|1             sync every write (fillsync always does)\n"
+    "  --threads=N            threads per benchmark; readers of readwhilewriting (default 1)\n"
+    "  --histogram=0|1        print latency percentiles per benchmark\n"
+    "\n"
+    "Every option of the database options table is also a flag (--name=value), among them\n"
+    "compression_type, bloom_bits, cache_size and write_buffer_size:\n";
+
+static void bench_print_options(void)
+{
+    for (size_t i = 0; i < lamina_options_count(); i++) {
+        const lamina_option_desc *d = lamina_options_describe(i);
+        if (d == NULL) break;
+        printf("  --%-36s %s\n", d->name, d->doc);
+    }
+}
+
+static int bench_parse_int(const char *name, const char *value, int64_t lo, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || v < lo) {
+        fprintf(stderr,
+                "experiments: bad value '%s' for --%s (an integer >= %" PRId64 " is expected)\n",
+                value, name, lo);
+        return EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static int bench_parse_flags(int argc, char **argv, bench_flags *f)
+{
+    static char default_db[64];
+    snprintf(default_db, sizeof default_db, "/tmp/laminabench-%u", (unsigned)getuid());
+    *f = (bench_flags){.benchmarks = "fillseq,fillrandom,readrandom",
+                       .db = default_db,
+                       .num = 1000000,
+                       .reads = -1,
+                       .key_size = 16,
+                       .value_size = 100,
+                       .threads = 1,
+                       .seed = 301,
+                       .compression_ratio = 0.5};
+    lamina_options_init(&f->opts);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            fputs(bench_help, stdout);
+            bench_print_options();
+            return -1;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "experiments: unexpected argument '%s' (flags are --name=value)\n",
+                    arg);
+            return EXIT_USAGE;
+        }
+        char name[128];
+        const char *eq = strchr(arg + 2, '=');
+        size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (n >= sizeof name) {
+            fprintf(stderr, "experiments: unknown flag '%s'\n", arg);
+            return EXIT_USAGE;
+        }
+        memcpy(name, arg + 2, n);
+        name[n] = '\0';
+        const char *value = eq ? eq + 1 : "1"; /* a bare --flag means 1, as in gflags */
+        int64_t v = 0;
+        int rc = 0;
+        if (strcmp(name, "benchmarks") == 0) {
+            f->benchmarks = value;
+        } else if (strcmp(name, "db") == 0) {
+            f->db = value;
+        } else if (strcmp(name, "num") == 0) {
+            rc = bench_parse_int(name, value, 1, &f->num);
+        } else if (strcmp(name, "reads") == 0) {
+            rc = bench_parse_int(name, value, -1, &f->reads);
+        } else if (strcmp(name, "key_size") == 0) {
+            rc = bench_parse_int(name, value, 1, &f->key_size);
+            if (rc == 0 && f->key_size > (int64_t)LAMINA_MAX_KEY_LEN)
+                rc = bench_parse_int(name, "-1", 1, &v);
+        } else if (strcmp(name, "value_size") == 0) {
+            rc = bench_parse_int(name, value, 0, &f->value_size);
+            if (rc == 0 && f->value_size > (int64_t)(VALUE_RING_BYTES / 2))
+                rc = bench_parse_int(name, "-1", 0, &v);
+        } else if (strcmp(name, "seek_nexts") == 0) {
+            rc = bench_parse_int(name, value, 0, &f->seek_nexts);
+        } else if (strcmp(name, "threads") == 0) {
+            rc = bench_parse_int(name, value, 1, &f->threads);
+        } else if (strcmp(name, "seed") == 0) {
+            rc = bench_parse_int(name, value, 0, &v);
+            f->seed = (uint64_t)v;
+        } else if (strcmp(name, "use_existing_db") == 0 || strcmp(name, "sync") == 0 ||
+                   strcmp(name, "histogram") == 0) {
+            rc = bench_parse_int(name, value, 0, &v);
+            if (rc == 0 && v > 1) rc = bench_parse_int(name, "-1", 0, &v);
+            int *dst = name[0] == 'u'   ? &f->use_existing_db
+                       : name[0] == 's' ? &f->sync
+                                        : &f->histogram;
+            *dst = (int)v;
+        } else if (strcmp(name, "compression_ratio") == 0) {
+            char *end;
+            f->compression_ratio = strtod(value, &end);
+            if (end == value || *end != '\0' || !(f->compression_ratio > 0.0) ||
+                f->compression_ratio > 1.0) {
+                fprintf(stderr, "experiments: bad value '%s' for --compression_ratio (0..1)\n",
+                        value);
+                rc = EXIT_USAGE;
+            }
+        } else if (lamina_options_set(&f->opts, name, value) != LAMINA_OK) {
+            fprintf(stderr, "experiments: unknown flag or bad value '%s': %s\n", arg,
+                    lamina_errmsg(NULL));
+            rc = EXIT_USAGE;
+        }
+        if (rc != 0) return rc;
+    }
+    if (f->reads < 0) f->reads = f->num;
+    f->opts.create_if_missing = 1;
+    return 0;
+}
+
+/* ---- keys, values, clocks ------------------------------------------------------------- */
+
+/* db_bench's key: the index as 8 big-endian bytes, padded with '0' to key_size (shorter keys
+ * keep the low-order bytes). */
+static void bench_make_key(char *key, int64_t key_size, uint64_t index)
+{
+    unsigned char be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (unsigned char)(index >> (56 - 8 * i));
+    if (key_size >= 8) {
+        memcpy(key, be, 8);
+        memset(key + 8, '0', (size_t)key_size - 8);
+    } else {
+        memcpy(key, be + 8 - key_size, (size_t)key_size);
+    }
+}
+
+/* db_bench's value ring: pieces of 100 bytes, each a random printable prefix of
+ * ratio * 100 bytes repeated, so zstd squeezes values to about ratio of their size. */
+static char *bench_value_ring(uint64_t seed, double ratio)
+{
+    char *ring = malloc(VALUE_RING_BYTES);
+    if (ring == NULL) return NULL;
+    uint64_t st = seed ^ UINT64_C(0x5eed5eed);
+    size_t raw = (size_t)(100 * ratio);
+    if (raw == 0) raw = 1;
+    for (size_t at = 0; at < VALUE_RING_BYTES; at += 100) {
+        size_t piece = VALUE_RING_BYTES - at < 100 ? VALUE_RING_BYTES - at : 100;
+        for (size_t i = 0; i < piece; i++)
+            ring[at + i] = i < raw ? (char)(' ' + prng_below(&st, 95)) : ring[at + i % raw];
+    }
+    return ring;
+}
+
+static double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- benchmarks ----------------------------------------------------------------------- */
+
+typedef enum bench_kind {
+    BENCH_FILLSEQ,
+    BENCH_FILLRANDOM,
+    BENCH_FILLSYNC,
+    BENCH_OVERWRITE,
+    BENCH_READRANDOM,
+    BENCH_READSEQ,
+    BENCH_READREVERSE,
+    BENCH_SEEKRANDOM,
+    BENCH_DELETERANDOM,
+    BENCH_READWHILEWRITING,
+} bench_kind;
+
+static const struct {
+    const char *name;
+    bench_kind kind;
+    int fresh; /* starts from an empty database */
+} bench_table[] = {
+    {"fillseq", BENCH_FILLSEQ, 1},           {"fillrandom", BENCH_FILLRANDOM, 1},
+    {"fillsync", BENCH_FILLSYNC, 1},         {"overwrite", BENCH_OVERWRITE, 0},
+    {"readrandom", BENCH_READRANDOM, 0},     {"readseq", BENCH_READSEQ, 0},
+    {"readreverse", BENCH_READREVERSE, 0},   {"seekrandom", BENCH_SEEKRANDOM, 0},
+    {"deleterandom", BENCH_DELETERANDOM, 0}, {"readwhilewriting", BENCH_READWHILEWRITING, 0},
+};
+
+typedef struct bench_run {
+    const bench_flags *f;
+    lamina_db *db;
+    const char *ring;
+    bench_kind kind;
+    uint64_t threads_before; /* threads of earlier benchmarks: each run draws its own keys */
+    atomic_int readers_left; /* readwhilewriting: the writer stops when it reaches 0 */
+    pthread_barrier_t start;
+} bench_run;
+
+typedef struct bench_thread {
+    bench_run *run;
+    int id;
+    int is_writer; /* the writer of readwhilewriting, left out of the report */
+    pthread_t tid;
+    uint64_t rng;
+    size_t ring_pos;
+    uint64_t done, found, bytes;
+    double start, finish;
+    uint64_t *hist;
+    int rc;
+    char msg[512];
+} bench_thread;
+
+static const char *bench_value(bench_thread *t, size_t len)
+{
+    if (t->ring_pos + len > VALUE_RING_BYTES) t->ring_pos = 0;
+    const char *v = t->run->ring + t->ring_pos;
+    t->ring_pos += len;
+    return v;
+}
+
+static void bench_hist_add(uint64_t *hist, double seconds)
+{
+    uint64_t ns = seconds > 0 ? (uint64_t)(seconds * 1e9) : 0;
+    int idx;
+    if (ns < HIST_SUB) {
+        idx = (int)ns;
+    } else {
+        int lg = 63 - __builtin_clzll(ns);
+        idx = lg * HIST_SUB + (int)((ns >> (lg - 3)) & (HIST_SUB - 1));
+        if (idx >= HIST_BUCKETS) idx = HIST_BUCKETS - 1;
+    }
+    hist[idx]++;
+}
+
+/* The lower edge of a histogram bucket, in nanoseconds. */
+static double bench_hist_floor(int idx)
+{
+    if (idx < HIST_SUB) return idx;
+    int lg = idx / HIST_SUB, sub = idx % HIST_SUB;
+    return (double)(UINT64_C(1) << lg) * (1.0 + sub / (double)HIST_SUB);
+}
+
+static int bench_fail(bench_thread *t, int rc)
+{
+    t->rc = rc;
+    snprintf(t->msg, sizeof t->msg, "%s: %s", lamina_strerror(rc), lamina_errmsg(t->run->db));
+    return rc;
+}
+
+/* One operation of a point workload; returns 0 or an error code (recorded). */
+static int bench_point_op(bench_thread *t, char *key, char *vbuf, size_t vcap)
+{
+    const bench_flags *f = t->run->f;
+    lamina_db *db = t->run->db;
+    size_t ks = (size_t)f->key_size, vs = (size_t)f->value_size;
+    lamina_write_options wo;
+    lamina_write_options_init(&wo);
+    wo.sync = f->sync || t->run->kind == BENCH_FILLSYNC;
+    int rc = LAMINA_OK;
+    switch (t->is_writer ? BENCH_OVERWRITE : t->run->kind) {
+    case BENCH_FILLSEQ:
+        bench_make_key(key, f->key_size, t->done);
+        rc = lamina_put(db, &wo, key, ks, bench_value(t, vs), vs);
+        t->bytes += ks + vs;
+        break;
+    case BENCH_FILLRANDOM:
+    case BENCH_FILLSYNC:
+    case BENCH_OVERWRITE:
+        bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+        rc = lamina_put(db, &wo, key, ks, bench_value(t, vs), vs);
+        t->bytes += ks + vs;
+        break;
+    case BENCH_DELETERANDOM:
+        bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+        rc = lamina_delete(db, &wo, key, ks);
+        break;
+    default: { /* readrandom and the readers of readwhilewriting */
+        size_t vlen = 0;
+        bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+        rc = lamina_get_into(db, NULL, key, ks, vbuf, vcap, &vlen);
+        if (rc == LAMINA_OK) {
+            t->found++;
+            t->bytes += ks + vlen;
+        } else if (rc == LAMINA_NOTFOUND) {
+            rc = LAMINA_OK;
+        }
+        break;
+    }
+    }
+    return rc == LAMINA_OK ? 0 : bench_fail(t, rc);
+}
+
+/* readseq, readreverse and seekrandom: iterator workloads. */
+static void bench_iter_ops(bench_thread *t, uint64_t ops, char *key)
+{
+    const bench_flags *f = t->run->f;
+    bench_kind kind = t->run->kind;
+    lamina_iter *it = NULL;
+    int rc = lamina_iter_create(t->run->db, NULL, &it);
+    if (rc != LAMINA_OK) {
+        bench_fail(t, rc);
+        return;
+    }
+    if (kind == BENCH_READSEQ)
+        rc = lamina_iter_seek_to_first(it);
+    else if (kind == BENCH_READREVERSE)
+        rc = lamina_iter_seek_to_last(it);
+    while (rc == LAMINA_OK && t->done < ops) {
+        double t0 = t->hist ? bench_now() : 0.0;
+        size_t kn, vn;
+        if (kind == BENCH_SEEKRANDOM) {
+            bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+            rc = lamina_iter_seek(it, key, (size_t)f->key_size);
+            if (rc == LAMINA_OK && lamina_iter_valid(it)) {
+                const void *k = lamina_iter_key(it, &kn);
+                if (kn == (size_t)f->key_size && memcmp(k, key, kn) == 0) t->found++;
+            }
+            for (int64_t j = 0; rc == LAMINA_OK && lamina_iter_valid(it) && j < f->seek_nexts;
+                 j++) {
+                lamina_iter_key(it, &kn);
+                lamina_iter_value(it, &vn);
+                t->bytes += kn + vn;
+                rc = lamina_iter_next(it);
+            }
+        } else {
+            if (!lamina_iter_valid(it)) break;
+            lamina_iter_key(it, &kn);
+            lamina_iter_value(it, &vn);
+            t->bytes += kn + vn;
+            rc = kind == BENCH_READSEQ ? lamina_iter_next(it) : lamina_iter_prev(it);
+        }
+        t->done++;
+        if (t->hist) bench_hist_add(t->hist, bench_now() - t0);
+    }
+    if (rc == LAMINA_OK) rc = lamina_iter_status(it);
+    if (rc != LAMINA_OK) bench_fail(t, rc);
+    lamina_iter_destroy(it);
+}
+
+static void *bench_thread_main(void *arg)
+{
+    bench_thread *t = arg;
+    bench_run *run = t->run;
+    const bench_flags *f = run->f;
+    size_t vcap = (size_t)f->value_size + 1;
+    char *key = malloc((size_t)f->key_size), *vbuf = malloc(vcap);
+    uint64_t ops;
+    switch (run->kind) {
+    case BENCH_FILLSYNC:
+        ops = (uint64_t)(f->num / 1000 > 0 ? f->num / 1000 : 1);
+        break;
+    case BENCH_READRANDOM:
+    case BENCH_READSEQ:
+    case BENCH_READREVERSE:
+    case BENCH_SEEKRANDOM:
+    case BENCH_READWHILEWRITING:
+        ops = (uint64_t)f->reads;
+        break;
+    default:
+        ops = (uint64_t)f->num;
+        break;
+    }
+    pthread_barrier_wait(&run->start);
+    t->start = bench_now();
+    if (key == NULL || vbuf == NULL) {
+        t->rc = LAMINA_ENOMEM;
+        snprintf(t->msg, sizeof t->msg, "out of memory");
+    } else if (run->kind == BENCH_READSEQ || run->kind == BENCH_READREVERSE ||
+               run->kind == BENCH_SEEKRANDOM) {
+        bench_iter_ops(t, ops, key);
+    } else {
+        while (t->is_writer ? atomic_load(&run->readers_left) > 0 : t->done < ops) {
+            double t0 = t->hist ? bench_now() : 0.0;
+            if (bench_point_op(t, key, vbuf, vcap) != 0) break;
+            t->done++;
+            if (t->hist) bench_hist_add(t->hist, bench_now() - t0);
+        }
+    }
+    t->finish = bench_now();
+    if (!t->is_writer) atomic_fetch_sub(&run->readers_left, 1);
+    free(key);
+    free(vbuf);
+    return NULL;
+}
+
+/* Prints the report line in db_bench's format and, with --histogram, the percentiles. */
+static void bench_report(const char *name, bench_kind kind, bench_thread *ts, int n, int hist)
+{
+    uint64_t done = 0, found = 0, bytes = 0;
+    double seconds = 0.0, start = 0.0, finish = 0.0;
+    for (int i = 0; i < n; i++) {
+        if (ts[i].is_writer) continue;
+        done += ts[i].done;
+        found += ts[i].found;
+        bytes += ts[i].bytes;
+        seconds += ts[i].finish - ts[i].start;
+        if (start == 0.0 || ts[i].start < start) start = ts[i].start;
+        if (ts[i].finish > finish) finish = ts[i].finish;
+    }
+    if (done < 1) done = 1;
+    double elapsed = finish - start > 1e-9 ? finish - start : 1e-9;
+    char extra[128] = "";
+    size_t at = 0;
+    if (bytes > 0)
+        at += (size_t)snprintf(extra, sizeof extra, "%6.1f MB/s",
+                               (double)bytes / 1048576.0 / elapsed);
+    if (kind == BENCH_READRANDOM || kind == BENCH_SEEKRANDOM || kind == BENCH_READWHILEWRITING)
+        snprintf(extra + at, sizeof extra - at, "%s(%" PRIu64 " of %" PRIu64 " found)",
+                 at ? " " : "", found, done);
+    printf("%-12s : %11.3f micros/op %ld ops/sec;%s%s\n", name, seconds * 1e6 / (double)done,
+           (long)((double)done / elapsed), extra[0] ? " " : "", extra);
+    if (!hist) return;
+    uint64_t total = 0, sum[HIST_BUCKETS] = {0};
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < HIST_BUCKETS && !ts[i].is_writer; b++) {
+            sum[b] += ts[i].hist[b];
+            total += ts[i].hist[b];
+        }
+    static const double pcts[] = {50.0, 75.0, 99.0, 99.9, 99.99};
+    printf("Microseconds per op:\nCount: %" PRIu64 " Average: %.4f\nPercentiles:", total,
+           seconds * 1e6 / (double)done);
+    for (size_t p = 0; p < sizeof pcts / sizeof pcts[0]; p++) {
+        uint64_t want = (uint64_t)((double)total * pcts[p] / 100.0), seen = 0;
+        int b = 0;
+        while (b < HIST_BUCKETS - 1 && seen + sum[b] < want)
+            seen += sum[b++];
+        printf(" P%g: %.2f", pcts[p], bench_hist_floor(b) / 1000.0);
+    }
+    printf("\n");
+}
+
+/* The amplification figures after a benchmark, through the public properties. */
+static void bench_stats_line(lamina_db *db)
+{
+    static const char *const names[] = {"lamina.write-amp", "lamina.space-amp",
+                                        "lamina.stall-micros", "lamina.num-levels",
+                                        "lamina.total-runs"};
+    char *text[5] = {0};
+    for (int i = 0; i < 5; i++) {
+        if (lamina_property(db, names[i], &text[i]) != LAMINA_OK)
+            text[i] = NULL;
+        else
+            text[i][strcspn(text[i], "\n")] = '\0';
+    }
+    double stall = text[2] ? strtod(text[2], NULL) / 1e6 : 0.0;
+    printf("%-12s : w_amp=%s space_amp=%s stall_seconds=%.3f levels=%s runs=%s\n", "stats",
+           text[0] ? text[0] : "?", text[1] ? text[1] : "?", stall, text[3] ? text[3] : "?",
+           text[4] ? text[4] : "?");
+    for (int i = 0; i < 5; i++)
+        lamina_free(text[i]);
+    fflush(stdout);
+}
+
+/* Runs one benchmark on the open database; 0 or EXIT_DBERR (reported). */
+static int bench_run_one(bench_run *run, const char *name)
+{
+    const bench_flags *f = run->f;
+    int readers = (int)f->threads;
+    int n = readers + (run->kind == BENCH_READWHILEWRITING);
+    bench_thread *ts = calloc((size_t)n, sizeof *ts);
+    int status = 0, started = 0;
+    if (ts == NULL) goto nomem;
+    for (int i = 0; i < n; i++)
+        if (f->histogram && (ts[i].hist = calloc(HIST_BUCKETS, sizeof *ts[i].hist)) == NULL)
+            goto nomem;
+    atomic_store(&run->readers_left, readers);
+    if (pthread_barrier_init(&run->start, NULL, (unsigned)n) != 0) goto nomem;
+    for (int i = 0; i < n; i++) {
+        bench_thread *t = &ts[i];
+        t->run = run;
+        t->id = i;
+        t->is_writer = i == readers;
+        /* as db_bench: seed + a thread number never used before, so readrandom does not
+         * replay fillrandom's keys */
+        t->rng = f->seed + run->threads_before + (uint64_t)i;
+        t->ring_pos = (size_t)i * 4099u % VALUE_RING_BYTES;
+    }
+    for (; started < n; started++)
+        if (pthread_create(&ts[started].tid, NULL, bench_thread_main, &ts[started]) != 0) break;
+    if (started < n) {
+        /* release the threads already waiting at the barrier: abandon this run */
+        fprintf(stderr, "experiments: cannot start %d threads\n", n);
+        exit(EXIT_DBERR);
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(ts[i].tid, NULL);
+    pthread_barrier_destroy(&run->start);
+    run->threads_before += (uint64_t)n;
+    for (int i = 0; i < n; i++)
+        if (ts[i].rc != 0 && status == 0) {
+            fprintf(stderr, "experiments: %s: %s\n", name, ts[i].msg);
+            status = EXIT_DBERR;
+        }
+    if (status == 0) {
+        bench_report(name, run->kind, ts, n, f->histogram);
+        bench_stats_line(run->db);
+    }
+    for (int i = 0; i < n; i++)
+        free(ts[i].hist);
+    free(ts);
+    return status;
+nomem:
+    for (int i = 0; ts != NULL && i < n; i++)
+        free(ts[i].hist);
+    free(ts);
+    fprintf(stderr, "experiments: out of memory\n");
+    return EXIT_DBERR;
+}
+
+static void bench_header(const bench_flags *f)
+{
+    time_t now = time(NULL);
+    char date[64];
+    struct tm tm;
+    strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", localtime_r(&now, &tm));
+    const lamina_option_desc *comp = NULL;
+    for (size_t i = 0; i < lamina_options_count(); i++) {
+        const lamina_option_desc *d = lamina_options_describe(i);
+        if (d != NULL && strcmp(d->name, "compression_type") == 0) comp = d;
+    }
+    int zstd = f->opts.compression_type == LAMINA_COMPRESSION_ZSTD;
+    double ratio = zstd ? f->compression_ratio : 1.0;
+    double raw = (double)(f->key_size + f->value_size) * (double)f->num / 1048576.0;
+    double file =
+        ((double)f->key_size + (double)f->value_size * ratio) * (double)f->num / 1048576.0;
+    printf("Lamina:     version %s\n", lamina_version());
+    printf("Date:       %s\n", date);
+    printf("CPU:        %ld cores\n", sysconf(_SC_NPROCESSORS_ONLN));
+    printf("DB path:    [%s]\n", f->db);
+    printf("Keys:       %" PRId64 " bytes each\n", f->key_size);
+    printf("Values:     %" PRId64 " bytes each (%" PRId64 " bytes after compression)\n",
+           f->value_size, (int64_t)((double)f->value_size * ratio + 0.5));
+    printf("Entries:    %" PRId64 "\n", f->num);
+    printf("RawSize:    %.1f MB (estimated)\n", raw);
+    printf("FileSize:   %.1f MB (estimated)\n", file);
+    printf("Compression: %s\n", comp && zstd ? "zstd" : "none");
+    printf("Options:    write_buffer_size=%" PRId64 " bloom_bits=%" PRId64 " cache_size=%" PRId64
+           " compaction_policy=%d size_ratio=%" PRId64 "\n",
+           f->opts.write_buffer_size, f->opts.bloom_bits, f->opts.cache_size,
+           f->opts.compaction_policy, f->opts.size_ratio);
+    printf("------------------------------------------------\n");
+    fflush(stdout);
+}
+
+static int bench_db_error(const char *what, int rc)
+{
+    fprintf(stderr, "experiments: %s: %s: %s\n", what, lamina_strerror(rc), lamina_errmsg(NULL));
+    return EXIT_DBERR;
+}
+
+int main(int argc, char **argv)
+{
+    bench_flags f;
+    int status = bench_parse_flags(argc, argv, &f);
+    if (status != 0) return status < 0 ? EXIT_OK : status;
+    /* every name is checked before anything runs */
+    char *list = strdup(f.benchmarks);
+    if (list == NULL) return EXIT_DBERR;
+    size_t nnames = 0;
+    for (char *save = NULL, *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+        while (i < sizeof bench_table / sizeof bench_table[0] && strcmp(bench_table[i].name, s))
+            i++;
+        if (i == sizeof bench_table / sizeof bench_table[0]) {
+            fprintf(stderr, "experiments: unknown benchmark '%s'\n", s);
+            free(list);
+            return EXIT_USAGE;
+        }
+        nnames++;
+    }
+    free(list);
+    if (nnames == 0) {
+        fprintf(stderr, "experiments: --benchmarks names no benchmark\n");
+        return EXIT_USAGE;
+    }
+    bench_run run = {.f = &f, .ring = bench_value_ring(f.seed, f.compression_ratio)};
+    if (run.ring == NULL) {
+        fprintf(stderr, "experiments: out of memory\n");
+        return EXIT_DBERR;
+    }
+    bench_header(&f);
+    list = strdup(f.benchmarks);
+    int rc;
+    for (char *save = NULL, *s = list ? strtok_r(list, ",", &save) : NULL; s && status == 0;
+         s = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+        while (strcmp(bench_table[i].name, s) != 0)
+            i++;
+        if (bench_table[i].fresh && !f.use_existing_db) {
+            if (run.db != NULL && (rc = lamina_close(run.db)) != LAMINA_OK) {
+                run.db = NULL;
+                status = bench_db_error("close", rc);
+                break;
+            }
+            run.db = NULL;
+            if ((rc = lamina_destroy(f.db)) != LAMINA_OK) {
+                status = bench_db_error("destroy", rc);
+                break;
+            }
+        }
+        if (run.db == NULL && (rc = lamina_open(f.db, &f.opts, &run.db)) != LAMINA_OK) {
+            run.db = NULL;
+            status = bench_db_error("open", rc);
+            break;
+        }
+        run.kind = bench_table[i].kind;
+        status = bench_run_one(&run, s);
+    }
+    if (run.db != NULL && (rc = lamina_close(run.db)) != LAMINA_OK && status == 0)
+        status = bench_db_error("close", rc);
+    free(list);
+    free((void *)run.ring);
+    return status;
+}

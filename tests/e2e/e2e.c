@@ -1,0 +1,458 @@
+/* e2e.c — end-to-end tests of the built kvctl and experiments programs, run as child
+ * processes (posix_spawn) on a database in a fresh /tmp directory: the demo's load-and-verify
+ * job on 20,000 real (or generated) paths, exit codes, escaping, and db_bench output. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* The real key set shipped in data/ (975,425 sorted paths): every 48th line gives a slice
+ * of 20,000 that spans the whole file, /usr/share/doc/ included. */
+#define PATHS_FILE "data/paths-1m.txt.xz"
+#define SLICE 20000
+#define SLICE_STEP 48
+
+static char tmpdir[64];
+static char dbdir[128];
+
+/* The output of one child process. */
+typedef struct proc_out {
+    int status; /* exit status, or -1 if it did not exit normally */
+    char *out;
+    size_t out_len;
+    char *err;
+} proc_out;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void e2e_setup(void)
+{
+    strcpy(tmpdir, "/tmp/lamina-e2e-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+    snprintf(dbdir, sizeof dbdir, "%s/db", tmpdir);
+}
+
+static void e2e_teardown(void)
+{
+    if (tmpdir[0] != '\0') nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(e2e, .init = e2e_setup, .fini = e2e_teardown, .timeout = 600);
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "open %s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            cr_assert_not_null(buf);
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+static void write_all(const char *path, const char *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "create %s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+}
+
+static const char *tool_path(const char *name)
+{
+    static char path[4096];
+    const char *root = getenv("LAMINA_BUILD_ROOT");
+    cr_assert_not_null(root, "LAMINA_BUILD_ROOT is not set (run through meson test)");
+    snprintf(path, sizeof path, "%s/tools/%s", root, name);
+    cr_assert_eq(access(path, X_OK), 0, "%s is not built", path);
+    return path;
+}
+
+/* Runs the tool with argv (NULL-terminated, argv[0] is the tool's name), stdin from in_path
+ * (NULL: /dev/null), capturing stdout and stderr. */
+static proc_out run_argv(char *const argv[], const char *in_path)
+{
+    proc_out r = {0};
+    char out_path[128], err_path[128];
+    snprintf(out_path, sizeof out_path, "%s/stdout", tmpdir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", tmpdir);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, in_path ? in_path : "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawn(&pid, tool_path(argv[0]), &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    cr_assert_eq(rc, 0, "posix_spawn %s: %s", argv[0], strerror(rc));
+    int ws;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    r.out = read_all(out_path, &r.out_len);
+    r.err = read_all(err_path, NULL);
+    return r;
+}
+
+/* kvctl with stdin from in_path; the arguments follow, NULL-terminated. */
+static proc_out kvctl_in(const char *in_path, ...)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = "kvctl";
+    va_list ap;
+    va_start(ap, in_path);
+    char *a;
+    while ((a = va_arg(ap, char *)) != NULL && n < 31)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run_argv(argv, in_path);
+}
+
+#define kvctl(...) kvctl_in(NULL, __VA_ARGS__, (char *)NULL)
+
+static void proc_free(proc_out *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* A usage error: exit status 2 and a message on stderr. */
+static void expect_usage_error(proc_out r, const char *what)
+{
+    cr_expect_eq(r.status, 2, "%s: exit status %d, want 2 (stderr: %s)", what, r.status, r.err);
+    cr_expect_gt(strlen(r.err), 0, "%s: no message on stderr", what);
+    cr_expect_eq(r.out_len, 0, "%s: unexpected output: %s", what, r.out);
+    proc_free(&r);
+}
+
+static uint64_t test_rng(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The key slice: the first SLICE lines of the paths file, or generated path-like keys when it
+ * is missing; returned shuffled with a fixed seed. */
+static char **slice_keys(void)
+{
+    char **keys = calloc(SLICE, sizeof *keys);
+    const char *root = getenv("LAMINA_SOURCE_ROOT");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "xz -dc '%s/%s' 2>/dev/null", root ? root : ".", PATHS_FILE);
+    FILE *f = popen(cmd, "r");
+    size_t n = 0;
+    if (f != NULL) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t got;
+        for (size_t lineno = 0; n < SLICE && (got = getline(&line, &cap, f)) > 0; lineno++) {
+            if (lineno % SLICE_STEP) continue;
+            if (line[got - 1] == '\n') line[got - 1] = '\0';
+            keys[n++] = strdup(line);
+        }
+        free(line);
+        pclose(f);
+    }
+    static const char *const dirs[] = {"/usr/bin/", "/usr/share/doc/", "/etc/", "/usr/lib/x86_64/"};
+    for (uint64_t s = 7; n < SLICE; n++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%spkg%04u/file-%06zu", dirs[n % 4],
+                 (unsigned)(test_rng(&s) % 5000), n);
+        keys[n] = strdup(buf);
+    }
+    uint64_t seed = 42;
+    for (size_t i = SLICE - 1; i > 0; i--) {
+        size_t j = test_rng(&seed) % (i + 1);
+        char *t = keys[i];
+        keys[i] = keys[j];
+        keys[j] = t;
+    }
+    return keys;
+}
+
+static void hex_append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    while (*len + 2 * n + 2 > *cap) {
+        *cap = *cap ? *cap * 2 : 4096;
+        *buf = realloc(*buf, *cap);
+    }
+    for (size_t i = 0; i < n; i++)
+        *len += (size_t)sprintf(*buf + *len, "%02x", (unsigned char)s[i]);
+    (*buf)[(*len)++] = '\n';
+    (*buf)[*len] = '\0';
+}
+
+Test(e2e, loaded_paths_survive_reopen_with_counts_gets_prefix_scan_check_and_levels)
+{
+    char **keys = slice_keys();
+    char keys_path[128];
+    snprintf(keys_path, sizeof keys_path, "%s/keys.txt", tmpdir);
+    FILE *f = fopen(keys_path, "w");
+    cr_assert_not_null(f);
+    for (size_t i = 0; i < SLICE; i++)
+        fprintf(f, "%s\n", keys[i]);
+    cr_assert_eq(fclose(f), 0);
+
+    proc_out r = kvctl("--db", dbdir, "--write_buffer_size=65536", "load", "--keys", keys_path);
+    cr_assert_eq(r.status, 0, "load: %s", r.err);
+    cr_expect(strstr(r.err, "loaded 20000 records") != NULL, "load said: %s", r.err);
+    proc_free(&r);
+
+    r = kvctl("--db", dbdir, "count");
+    cr_assert_eq(r.status, 0, "count: %s", r.err);
+    cr_expect_str_eq(r.out, "20000\n");
+    proc_free(&r);
+
+    /* the value of each key is its line number in the shuffled file */
+    for (size_t i = 0; i < SLICE; i += 3331) {
+        char want[32];
+        snprintf(want, sizeof want, "%zu\n", i + 1);
+        char hexkey[1024] = "";
+        for (size_t j = 0; keys[i][j] && j < 500; j++)
+            sprintf(hexkey + 2 * j, "%02x", (unsigned char)keys[i][j]);
+        r = kvctl("--db", dbdir, "--hex", "get", hexkey);
+        cr_assert_eq(r.status, 0, "get %s: %s", keys[i], r.err);
+        char wanthex[64] = "";
+        for (size_t j = 0; want[j] != '\n'; j++)
+            sprintf(wanthex + 2 * j, "%02x", (unsigned char)want[j]);
+        strcat(wanthex, "\n");
+        cr_expect_str_eq(r.out, wanthex, "get %s", keys[i]);
+        proc_free(&r);
+    }
+
+    /* a prefix scan equals the sorted matching lines */
+    const char *prefix = "/usr/bin/";
+    qsort(keys, SLICE, sizeof *keys, cmp_str);
+    size_t wlen = 0, wcap = 1, matches = 0;
+    char *want = calloc(1, wcap);
+    for (size_t i = 0; i < SLICE; i++)
+        if (strncmp(keys[i], prefix, strlen(prefix)) == 0) {
+            hex_append(&want, &wlen, &wcap, keys[i]);
+            matches++;
+        }
+    cr_assert_gt(matches, 100, "the slice has too few keys under %s", prefix);
+    r = kvctl("--db", dbdir, "--hex", "scan", "--prefix=2f7573722f62696e2f", "--keys-only");
+    cr_assert_eq(r.status, 0, "scan: %s", r.err);
+    cr_expect_eq(r.out_len, wlen, "scan --prefix printed %zu bytes, want %zu", r.out_len, wlen);
+    cr_expect(r.out_len == wlen && memcmp(r.out, want, wlen) == 0,
+              "scan --prefix differs from the sorted matching keys");
+    proc_free(&r);
+    free(want);
+
+    r = kvctl("--db", dbdir, "check");
+    cr_assert_eq(r.status, 0, "check: %s", r.err);
+    cr_expect_str_eq(r.out, "ok: 20000 keys\n");
+    proc_free(&r);
+
+    r = kvctl("--db", dbdir, "stats");
+    cr_assert_eq(r.status, 0, "stats: %s", r.err);
+    int with_data = 0;
+    for (char *line = r.out; line != NULL && *line; line = strchr(line, '\n')) {
+        if (*line == '\n') line++;
+        int level;
+        unsigned long files;
+        if (sscanf(line, "level %d: files=%lu", &level, &files) == 2 && files > 0) with_data++;
+    }
+    cr_expect_geq(with_data, 2, "stats shows %d levels with data:\n%s", with_data, r.out);
+    proc_free(&r);
+
+    for (size_t i = 0; i < SLICE; i++)
+        free(keys[i]);
+    free(keys);
+}
+
+Test(e2e, bad_arguments_exit_2_with_a_message)
+{
+    expect_usage_error(kvctl("--db", dbdir, "frobnicate"), "unknown command");
+    expect_usage_error(kvctl("--db", dbdir, "--no_such_option=1", "count"), "unknown option");
+    expect_usage_error(kvctl("--db", dbdir, "--bloom_bits=1000", "count"), "out of range");
+    expect_usage_error(kvctl("--db", dbdir, "--compression_type=lz4", "count"), "bad enum");
+    expect_usage_error(kvctl("--db", dbdir, "--write_buffer_size=abc", "count"), "bad size");
+    expect_usage_error(kvctl("--db", dbdir, "put", "onlykey"), "missing value");
+    expect_usage_error(kvctl("--db", dbdir, "get"), "missing key");
+    expect_usage_error(kvctl("--db", dbdir, "count", "extra"), "extra argument");
+    expect_usage_error(kvctl("--db", dbdir, "scan", "--limit=-3"), "bad limit");
+    expect_usage_error(kvctl("--db", dbdir, "scan", "--nope"), "unknown scan flag");
+    expect_usage_error(kvctl("--db", dbdir, "--hex", "get", "abc"), "odd hex");
+    expect_usage_error(kvctl("count"), "no --db");
+    expect_usage_error(kvctl("--db", dbdir), "no command");
+    struct stat st;
+    cr_expect_neq(stat(dbdir, &st), 0, "a usage error created the database directory");
+}
+
+Test(e2e, help_lists_commands_and_table_options)
+{
+    proc_out r = kvctl("--help");
+    cr_expect_eq(r.status, 0);
+    cr_expect(strstr(r.out, "scan") && strstr(r.out, "--write_buffer_size=") &&
+                  strstr(r.out, "--compression_type=none|zstd"),
+              "help: %s", r.out);
+    proc_free(&r);
+    r = kvctl("get", "--help");
+    cr_expect_eq(r.status, 0);
+    cr_expect(strstr(r.out, "get KEY") && strstr(r.out, "--bloom_bits="), "get --help: %s", r.out);
+    proc_free(&r);
+}
+
+Test(e2e, missing_key_exits_1_and_missing_database_exits_3)
+{
+    proc_out r = kvctl("--db", dbdir, "count");
+    cr_expect_eq(r.status, 3, "count on a missing database: %d", r.status);
+    cr_expect(strncmp(r.err, "kvctl: ", 7) == 0 && strlen(r.err) > 10, "message: %s", r.err);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "get", "k");
+    cr_expect_eq(r.status, 3);
+    proc_free(&r);
+
+    r = kvctl("--db", dbdir, "put", "k", "v");
+    cr_assert_eq(r.status, 0, "put: %s", r.err);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "get", "absent");
+    cr_expect_eq(r.status, 1);
+    cr_expect_eq(r.out_len, 0);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "get", "k");
+    cr_expect_eq(r.status, 0);
+    cr_expect_str_eq(r.out, "v\n");
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "del", "k");
+    cr_expect_eq(r.status, 0);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "get", "k");
+    cr_expect_eq(r.status, 1, "a deleted key is found");
+    proc_free(&r);
+}
+
+Test(e2e, tab_newline_backslash_and_binary_round_trip_through_hex)
+{
+    /* key "a\tb\nc\\" NUL 0xff, value "t\t" */
+    proc_out r = kvctl("--db", dbdir, "--hex", "put", "6109620a635c00ff", "7409");
+    cr_assert_eq(r.status, 0, "put: %s", r.err);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "--hex", "get", "6109620A635C00FF");
+    cr_expect_eq(r.status, 0);
+    cr_expect_str_eq(r.out, "7409\n");
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "dump");
+    cr_expect_eq(r.status, 0);
+    cr_expect_str_eq(r.out, "a\\tb\\nc\\\\\\x00\\xff\tt\\t\n");
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "--hex", "dump");
+    cr_expect_str_eq(r.out, "6109620a635c00ff\t7409\n");
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "--hex", "scan", "--prefix=6109", "--keys-only");
+    cr_expect_str_eq(r.out, "6109620a635c00ff\n");
+    proc_free(&r);
+}
+
+Test(e2e, scan_bounds_limit_and_reverse)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/kv.txt", tmpdir);
+    const char *text = "a\t1\nb\t2\nba\t3\nbb\t4\nc\t5\n";
+    write_all(path, text, strlen(text));
+    proc_out r = kvctl_in(path, "--db", dbdir, "load", "-", (char *)NULL);
+    cr_assert_eq(r.status, 0, "load: %s", r.err);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "scan", "--from=b", "--to=bb");
+    cr_expect_str_eq(r.out, "b\t2\nba\t3\n");
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "scan", "--prefix=b", "--reverse", "--keys-only");
+    cr_expect_str_eq(r.out, "bb\nba\nb\n");
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "scan", "--limit=2");
+    cr_expect_str_eq(r.out, "a\t1\nb\t2\n");
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "scan", "--from=bz", "--prefix=b");
+    cr_expect_str_eq(r.out, "");
+    proc_free(&r);
+}
+
+Test(e2e, load_stops_at_a_malformed_line_keeping_the_lines_before)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/kv.txt", tmpdir);
+    const char *text = "k1\tv1\nk2\tv2\nno tab here\nk4\tv4\n";
+    write_all(path, text, strlen(text));
+    proc_out r = kvctl("--db", dbdir, "load", path);
+    cr_expect_eq(r.status, 2, "malformed load: %d", r.status);
+    cr_expect(strstr(r.err, "line 3") != NULL, "message: %s", r.err);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "dump");
+    cr_expect_str_eq(r.out, "k1\tv1\nk2\tv2\n");
+    proc_free(&r);
+}
+
+Test(e2e, experiments_prints_db_bench_lines_and_a_stats_line)
+{
+    char dbflag[160];
+    snprintf(dbflag, sizeof dbflag, "--db=%s", dbdir);
+    char *argv[] = {"experiments", "--benchmarks=fillrandom,readrandom", "--num=2000",
+                    dbflag,        "--write_buffer_size=65536",          NULL};
+    proc_out r = run_argv(argv, NULL);
+    cr_assert_eq(r.status, 0, "experiments: %s", r.err);
+    cr_expect(strstr(r.out, "Keys:       16 bytes each") != NULL, "header: %s", r.out);
+    const char *fill = strstr(r.out, "\nfillrandom   : ");
+    const char *read = strstr(r.out, "\nreadrandom   : ");
+    cr_assert(fill && read, "report lines missing:\n%s", r.out);
+    double us;
+    long ops, found, total;
+    cr_expect_eq(sscanf(fill, "\nfillrandom   : %lf micros/op %ld ops/sec;", &us, &ops), 2);
+    char mbs[16];
+    cr_expect_eq(sscanf(read,
+                        "\nreadrandom   : %lf micros/op %ld ops/sec; %*f %15s (%ld of %ld "
+                        "found)",
+                        &us, &ops, mbs, &found, &total),
+                 5, "%s", read);
+    cr_expect_eq(total, 2000);
+    cr_expect(found > 1000 && found <= 2000, "found %ld", found); /* ~63% of 2000 are distinct */
+    int stats_lines = 0;
+    for (const char *p = r.out; (p = strstr(p, "\nstats        : w_amp=")) != NULL; p++) {
+        cr_expect(strstr(p, "space_amp=") && strstr(p, "stall_seconds=") && strstr(p, "levels=") &&
+                  strstr(p, "runs="));
+        stats_lines++;
+    }
+    cr_expect_eq(stats_lines, 2, "stats lines: %d\n%s", stats_lines, r.out);
+    proc_free(&r);
+
+    char *bad[] = {"experiments", "--benchmarks=nosuch", dbflag, NULL};
+    r = run_argv(bad, NULL);
+    cr_expect_eq(r.status, 2);
+    proc_free(&r);
+}
