@@ -1,1 +1,198 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* merge.c — the merge job shared by flush and compaction: it walks merged input in internal-key
+ * order, keeps per user key the newest version of each snapshot stripe (the garbage rule of
+ * LevelDB/RocksDB compaction), and writes the survivors as tables cut at a target size. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compaction/compaction.h"
+#include "util/err.h"
+#include "util/ikey.h"
+
+/* The output table being written. */
+struct merge_out {
+    wfile *f;
+    table_builder *b;
+    uint64_t file_number;
+    uint64_t smallest_seq, largest_seq;
+};
+
+/* Stripe of a sequence number: the index of the oldest snapshot that sees it, or nsnapshots
+ * when no snapshot does. Two versions of a key in one stripe are indistinguishable to every
+ * reader, so only the newer one is kept. */
+static size_t merge_stripe(const struct merge_job *job, uint64_t seq)
+{
+    size_t lo = 0, hi = job->nsnapshots;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (job->snapshots[mid] >= seq)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static int merge_outputs_push(struct merge_job *job, const struct table_meta *m)
+{
+    struct table_meta *o = realloc(job->outputs, (job->noutputs + 1) * sizeof(*o));
+    if (!o) return err_set(LAMINA_ENOMEM, "merge: growing the output list");
+    job->outputs = o;
+    job->outputs[job->noutputs++] = *m;
+    return 0;
+}
+
+static int merge_open_output(struct merge_job *job, struct merge_out *out)
+{
+    int rc = job->new_file(job->ctx, &out->file_number, &out->f);
+    if (rc) return rc;
+    out->b = table_builder_create(out->f, out->file_number, &job->table_opts);
+    if (!out->b) {
+        wfile_close(out->f);
+        out->f = NULL;
+        /* The caller allocated the file: list it so that it is deleted. */
+        struct table_meta m = {.file_number = out->file_number};
+        merge_outputs_push(job, &m);
+        return err_set(LAMINA_ENOMEM, "merge: table builder for file %llu",
+                       (unsigned long long)out->file_number);
+    }
+    out->smallest_seq = UINT64_MAX;
+    out->largest_seq = 0;
+    return 0;
+}
+
+static int merge_copy_key(uint8_t **dst, size_t *dst_len, const uint8_t *k, size_t n)
+{
+    *dst = malloc(n ? n : 1);
+    if (!*dst) return err_set(LAMINA_ENOMEM, "merge: copying a fence key");
+    memcpy(*dst, k, n);
+    *dst_len = n;
+    return 0;
+}
+
+/* Finishes, syncs and closes the current output and lists it. The file is listed even when
+ * this fails, so that the caller deletes it. */
+static int merge_close_output(struct merge_job *job, struct merge_out *out, const uint8_t *first,
+                              size_t first_len, const uint8_t *last, size_t last_len)
+{
+    struct table_meta m;
+    memset(&m, 0, sizeof(m));
+    int rc = table_builder_finish(out->b, &m);
+    table_builder_destroy(out->b);
+    out->b = NULL;
+    if (!rc) rc = wfile_sync(out->f);
+    int crc = wfile_close(out->f);
+    out->f = NULL;
+    if (!rc) rc = crc;
+    m.file_number = out->file_number;
+    if (!rc) {
+        if (!m.smallest) rc = merge_copy_key(&m.smallest, &m.smallest_len, first, first_len);
+        if (!rc && !m.largest) rc = merge_copy_key(&m.largest, &m.largest_len, last, last_len);
+        m.smallest_seq = out->smallest_seq;
+        m.largest_seq = out->largest_seq;
+        job->bytes_written += m.file_size;
+    }
+    int prc = merge_outputs_push(job, &m);
+    if (prc) table_meta_free(&m);
+    return rc ? rc : prc;
+}
+
+int merge_job_run(struct merge_job *job)
+{
+    struct merge_out out = {0};
+    buf ukey = {0};  /* user key of the group being read */
+    buf first = {0}; /* first internal key of the current output */
+    buf last = {0};  /* last internal key added to the current output */
+    size_t prev_stripe = 0;
+    int dropping = 0; /* the rest of this user key is shadowed by a dropped tombstone */
+    int in_group = 0;
+    int rc;
+
+    job->outputs = NULL;
+    job->noutputs = 0;
+    job->bytes_read = job->bytes_written = job->entries_dropped = 0;
+
+    rc = iter_seek_to_first(job->input);
+    if (rc) goto out;
+    for (; rc == 0 && iter_valid(job->input); rc = iter_next(job->input)) {
+        size_t klen, vlen;
+        const uint8_t *k = iter_key(job->input, &klen);
+        const uint8_t *v = iter_value(job->input, &vlen);
+        if (klen < IKEY_TRAILER) {
+            rc = err_set(LAMINA_ECORRUPT, "merge: internal key of %zu bytes in the input", klen);
+            goto out;
+        }
+        job->bytes_read += klen + vlen;
+        size_t ulen = ikey_user_len(klen);
+        uint64_t seq = ikey_seq(k, klen);
+        size_t stripe = merge_stripe(job, seq);
+
+        int new_key = !in_group || ikey_user_cmp(k, ulen, ukey.data, ukey.len) != 0;
+        if (new_key) {
+            buf_clear(&ukey);
+            rc = buf_append(&ukey, k, ulen);
+            if (rc) goto out;
+            in_group = 1;
+            dropping = 0;
+        } else if (dropping || stripe == prev_stripe) {
+            /* Shadowed by a newer version that every reader of this stripe sees first. */
+            prev_stripe = stripe;
+            job->entries_dropped++;
+            continue;
+        }
+        prev_stripe = stripe;
+
+        if (job->drop_tombstones && stripe == 0 && ikey_type(k, klen) == IKEY_DELETION) {
+            /* The newest version visible to the oldest reader is a deletion and nothing older
+             * exists below the output: the tombstone and all it shadows can go. */
+            dropping = 1;
+            job->entries_dropped++;
+            continue;
+        }
+
+        /* Cut only between user keys, so that one key's versions never span two tables. */
+        if (out.b && new_key && table_builder_size(out.b) >= job->target_file_size) {
+            rc = merge_close_output(job, &out, first.data, first.len, last.data, last.len);
+            if (rc) goto out;
+        }
+        if (!out.b) {
+            rc = merge_open_output(job, &out);
+            if (rc) goto out;
+            buf_clear(&first);
+            rc = buf_append(&first, k, klen);
+            if (rc) goto out;
+        }
+        rc = table_builder_add(out.b, k, klen, v, vlen);
+        if (rc) goto out;
+        buf_clear(&last);
+        rc = buf_append(&last, k, klen);
+        if (rc) goto out;
+        if (seq < out.smallest_seq) out.smallest_seq = seq;
+        if (seq > out.largest_seq) out.largest_seq = seq;
+    }
+    if (rc) goto out;
+    rc = iter_status(job->input);
+    if (rc) goto out;
+    if (out.b) rc = merge_close_output(job, &out, first.data, first.len, last.data, last.len);
+
+out:
+    if (out.b) {
+        /* Abandoned mid-table: list the file so that the caller deletes it. */
+        struct table_meta m = {.file_number = out.file_number, .file_size = wfile_size(out.f)};
+        table_builder_destroy(out.b);
+        wfile_close(out.f);
+        merge_outputs_push(job, &m);
+    }
+    buf_free(&ukey);
+    buf_free(&first);
+    buf_free(&last);
+    return rc;
+}
+
+void merge_job_free(struct merge_job *job)
+{
+    for (size_t i = 0; i < job->noutputs; i++)
+        table_meta_free(&job->outputs[i]);
+    free(job->outputs);
+    job->outputs = NULL;
+    job->noutputs = 0;
+}

@@ -1,1 +1,115 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* policy.c — the Fluid LSM compaction policy: presets as choices of T, K and Z, level
+ * capacities, and the pick of the most urgent merge from the LSM's shape (Dayan & Idreos,
+ * "Dostoevsky", SIGMOD 2018, section 4: Fluid LSM-tree). */
+#include <stdint.h>
+
+#include "compaction/compaction.h"
+#include "lamina.h"
+
+void policy_init(struct policy *p, int preset, int size_ratio, int runs_per_level,
+                 int runs_last_level, int l0_trigger, uint64_t level1_bytes, int num_levels)
+{
+    int t = size_ratio < 2 ? 2 : size_ratio;
+    int k = 1, z = 1;
+
+    switch (preset) {
+    case LAMINA_COMPACTION_TIERED:
+        k = t - 1;
+        z = t - 1;
+        break;
+    case LAMINA_COMPACTION_DOSTOEVSKY:
+        k = t - 1;
+        z = 1;
+        break;
+    default: /* leveled, and none (whose K and Z are never consulted) */
+        break;
+    }
+    if (runs_per_level > 0) k = runs_per_level;
+    if (runs_last_level > 0) z = runs_last_level;
+    if (num_levels < 2) num_levels = 2;
+    if (num_levels > COMPACTION_MAX_LEVELS) num_levels = COMPACTION_MAX_LEVELS;
+
+    p->size_ratio = t;
+    p->runs_per_level = k;
+    p->runs_last_level = z;
+    p->l0_trigger = l0_trigger < 1 ? 1 : l0_trigger;
+    p->level1_bytes = level1_bytes ? level1_bytes : 1;
+    p->num_levels = num_levels;
+    p->disabled = preset == LAMINA_COMPACTION_NONE;
+}
+
+uint64_t policy_level_capacity(const struct policy *p, int level)
+{
+    uint64_t cap = p->level1_bytes;
+    for (int i = 1; i < level; i++) {
+        if (cap > UINT64_MAX / (uint64_t)p->size_ratio) return UINT64_MAX;
+        cap *= (uint64_t)p->size_ratio;
+    }
+    return cap;
+}
+
+/* The deepest level >= 1 holding data; num_levels - 1 when only level 0 (or nothing) does. */
+static int policy_last_level(const struct lsm_shape *shape, int num_levels)
+{
+    for (int i = num_levels - 1; i >= 1; i--)
+        if (shape->runs[i] > 0 || shape->bytes[i] > 0) return i;
+    return num_levels - 1;
+}
+
+/* Run bound of level i: Z for the largest level (the last one holding data, or the last one
+ * there is), K for the levels above it. */
+static int policy_run_bound(const struct policy *p, int level, int last, int num_levels)
+{
+    return (level >= last || level == num_levels - 1) ? p->runs_last_level : p->runs_per_level;
+}
+
+/* Decision rule (Fluid LSM, Dostoevsky section 4):
+ *   level 0 scores runs / l0_trigger;
+ *   level i >= 1 scores max(bytes / capacity_i, runs / bound_i), with capacity_i =
+ *     level1_bytes * T^(i-1) and bound_i = Z for the largest level, K otherwise; the very last
+ *     level (num_levels - 1) scores by runs only, since its bytes have nowhere further to go;
+ *   the largest score above 1 wins, the shallower level on a tie (merging top-down keeps
+ *   upper levels from piling up while a deep merge runs);
+ *   the winner merges into level + 1, or into itself when it is the very last level;
+ *   the output level's runs join the merge when one more run would break its bound (K, or Z
+ *   for the largest level): that is what makes a level "leveled" (K or Z = 1) or "tiered". */
+int policy_pick(const struct policy *p, const struct lsm_shape *shape, struct compaction_pick *out)
+{
+    if (p->disabled) return 0;
+    int n = shape->num_levels < p->num_levels ? shape->num_levels : p->num_levels;
+    if (n < 2) return 0;
+    int last = policy_last_level(shape, n);
+
+    int best = -1;
+    double best_score = 1.0;
+    for (int i = 0; i < n; i++) {
+        double score;
+        if (i == 0) {
+            score = (double)shape->runs[0] / (double)p->l0_trigger;
+        } else {
+            int bound = policy_run_bound(p, i, last, n);
+            score = (double)shape->runs[i] / (double)bound;
+            if (i < n - 1) {
+                double by_bytes = (double)shape->bytes[i] / (double)policy_level_capacity(p, i);
+                if (by_bytes > score) score = by_bytes;
+            }
+        }
+        if (score > best_score) {
+            best_score = score;
+            best = i;
+        }
+    }
+    if (best < 0) return 0;
+
+    out->level = best;
+    out->score = best_score;
+    if (best == n - 1) {
+        out->output_level = best;
+        out->include_output = 1;
+    } else {
+        int o = best + 1;
+        out->output_level = o;
+        out->include_output = shape->runs[o] + 1 > policy_run_bound(p, o, last, n);
+    }
+    return 1;
+}
