@@ -1,1 +1,234 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* properties.c — lamina_property: per-level shape, amplification figures, cache, stalls and
+ * memory, read from a pinned super version and the statistics counters (in the spirit of
+ * RocksDB's GetProperty "rocksdb.stats"). */
+#include <inttypes.h>
+#include <jemalloc/jemalloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/db_impl.h"
+#include "util/err.h"
+
+/* Figures of one moment. */
+struct prop_snapshot {
+    int num_levels;
+    size_t runs[COMPACTION_MAX_LEVELS], files[COMPACTION_MAX_LEVELS];
+    uint64_t bytes[COMPACTION_MAX_LEVELS], written[COMPACTION_MAX_LEVELS];
+    uint64_t live_bytes, total_runs, mem_bytes;
+    int deepest;
+    uint64_t user_bytes, wal_bytes, table_written, stall_micros, compaction_read;
+    uint64_t flushes, compactions, cache_hits, cache_misses, cache_bytes, sequence;
+};
+
+static void prop_collect(lamina_db *db, struct prop_snapshot *p)
+{
+    memset(p, 0, sizeof(*p));
+    uint64_t seq;
+    struct super_version *sv = db_sv_acquire(db, &seq);
+    const struct version *v = sv->v;
+    p->num_levels = v->num_levels;
+    p->sequence = seq;
+    for (int l = 0; l < v->num_levels; l++) {
+        p->runs[l] = v->levels[l].nruns;
+        p->files[l] = v->levels[l].nfiles;
+        p->bytes[l] = v->levels[l].bytes;
+        p->written[l] = atomic_load(&db->stats.level_bytes_written[l]);
+        p->live_bytes += p->bytes[l];
+        p->total_runs += p->runs[l];
+        p->table_written += p->written[l];
+    }
+    p->deepest = version_deepest_level(v);
+    p->mem_bytes = memtable_memory(sv->mem);
+    for (size_t i = 0; i < sv->nimm; i++)
+        p->mem_bytes += memtable_memory(sv->imm[i]);
+    db_sv_release(sv);
+    p->user_bytes = atomic_load(&db->stats.user_bytes);
+    p->wal_bytes = atomic_load(&db->stats.wal_bytes);
+    p->stall_micros = atomic_load(&db->stats.stall_micros);
+    p->compaction_read = atomic_load(&db->stats.compaction_bytes_read);
+    p->flushes = atomic_load(&db->stats.flushes);
+    p->compactions = atomic_load(&db->stats.compactions);
+    block_cache_stats(db->cache, &p->cache_hits, &p->cache_misses, &p->cache_bytes);
+}
+
+/* Write amplification: bytes written to tables (flush + compaction) per byte of user data
+ * (key + value bytes of puts and deletes); the WAL is reported apart. 0 before any write. */
+static double prop_write_amp(const struct prop_snapshot *p)
+{
+    return p->user_bytes ? (double)p->table_written / (double)p->user_bytes : 0.0;
+}
+
+/* Space amplification: live table bytes per byte of the last level holding data (1.0 when
+ * empty), the estimate of Dostoevsky for a tree whose last level holds the live data. */
+static double prop_space_amp(const struct prop_snapshot *p)
+{
+    if (p->deepest < 0 || p->bytes[p->deepest] == 0) return 1.0;
+    return (double)p->live_bytes / (double)p->bytes[p->deepest];
+}
+
+static uint64_t prop_allocated(void)
+{
+    uint64_t epoch = 1;
+    size_t sz = sizeof(epoch);
+    mallctl("epoch", &epoch, &sz, &epoch, sz);
+    size_t allocated = 0;
+    sz = sizeof(allocated);
+    if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) != 0) return 0;
+    return allocated;
+}
+
+static int prop_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int prop_printf(buf *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0) return 0;
+    return buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
+{
+    int rc = prop_printf(b, "%-6s %6s %7s %14s %16s\n", "level", "runs", "files", "bytes",
+                         "bytes_written");
+    for (int l = 0; rc == 0 && l < p->num_levels; l++) {
+        if (!p->runs[l] && !p->written[l]) continue;
+        rc = prop_printf(b, "%-6d %6zu %7zu %14" PRIu64 " %16" PRIu64 "\n", l, p->runs[l],
+                         p->files[l], p->bytes[l], p->written[l]);
+    }
+    if (rc == 0)
+        rc = prop_printf(b, "total  %6" PRIu64 " %7s %14" PRIu64 " %16" PRIu64 "\n", p->total_runs,
+                         "", p->live_bytes, p->table_written);
+    if (rc == 0)
+        rc = prop_printf(b,
+                         "user_bytes %" PRIu64 "  wal_bytes %" PRIu64 "  compaction_read %" PRIu64
+                         "  flushes %" PRIu64 "  compactions %" PRIu64 "\n",
+                         p->user_bytes, p->wal_bytes, p->compaction_read, p->flushes,
+                         p->compactions);
+    if (rc == 0)
+        rc = prop_printf(b,
+                         "w_amp %.3f (flush + compaction bytes / user key+value bytes)  "
+                         "space_amp %.3f\n",
+                         prop_write_amp(p), prop_space_amp(p));
+    if (rc == 0)
+        rc = prop_printf(b,
+                         "cache hits %" PRIu64 " misses %" PRIu64 " bytes %" PRIu64
+                         "  stall_micros %" PRIu64 "\n",
+                         p->cache_hits, p->cache_misses, p->cache_bytes, p->stall_micros);
+    if (rc == 0)
+        rc = prop_printf(b,
+                         "memtable_bytes %" PRIu64 "  allocated_bytes %" PRIu64
+                         "  sequence %" PRIu64 "  io %s  policy %d\n",
+                         p->mem_bytes, prop_allocated(), p->sequence, file_io_backend(),
+                         db->opts.compaction_policy);
+    return rc;
+}
+
+/* Parses "<prefix><N>" with N a level number. */
+static int prop_level(const char *name, const char *prefix, int num_levels, int *level)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0) return 0;
+    const char *s = name + n;
+    if (!*s) return 0;
+    long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > 1000) return 0;
+        v = v * 10 + (*s - '0');
+    }
+    if (v >= num_levels) return 0;
+    *level = (int)v;
+    return 1;
+}
+
+/* Computes the figure: integer in *ival (is_int 1), ratio in *dval (is_int 0), or the stats
+ * text in *text. */
+static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dval, int *kind,
+                     buf *text)
+{
+    struct prop_snapshot p;
+    prop_collect(db, &p);
+    int level;
+    *kind = 0;
+    if (strcmp(name, "lamina.stats") == 0) {
+        *kind = 2;
+        return prop_stats_text(db, &p, text) ? err_set(LAMINA_ENOMEM, "property: out of memory")
+                                             : 0;
+    }
+    *kind = 1;
+    if (strcmp(name, "lamina.write-amp") == 0) {
+        *dval = prop_write_amp(&p);
+        return 0;
+    }
+    if (strcmp(name, "lamina.space-amp") == 0) {
+        *dval = prop_space_amp(&p);
+        return 0;
+    }
+    *kind = 0;
+    if (strcmp(name, "lamina.num-levels") == 0)
+        *ival = (uint64_t)(p.deepest + 1);
+    else if (prop_level(name, "lamina.num-files-at-level", p.num_levels, &level))
+        *ival = p.files[level];
+    else if (prop_level(name, "lamina.bytes-at-level", p.num_levels, &level))
+        *ival = p.bytes[level];
+    else if (prop_level(name, "lamina.num-runs-at-level", p.num_levels, &level))
+        *ival = p.runs[level];
+    else if (strcmp(name, "lamina.total-runs") == 0)
+        *ival = p.total_runs;
+    else if (strcmp(name, "lamina.memtable-bytes") == 0)
+        *ival = p.mem_bytes;
+    else if (strcmp(name, "lamina.cache-hits") == 0)
+        *ival = p.cache_hits;
+    else if (strcmp(name, "lamina.cache-misses") == 0)
+        *ival = p.cache_misses;
+    else if (strcmp(name, "lamina.stall-micros") == 0)
+        *ival = p.stall_micros;
+    else if (strcmp(name, "lamina.live-bytes") == 0)
+        *ival = p.live_bytes;
+    else if (strcmp(name, "lamina.allocated-bytes") == 0)
+        *ival = prop_allocated();
+    else if (strcmp(name, "lamina.sequence") == 0)
+        *ival = p.sequence;
+    else
+        return err_set(LAMINA_EINVAL, "unknown property \"%s\"", name);
+    return 0;
+}
+
+LAMINA_API int lamina_property(lamina_db *db, const char *name, char **out)
+{
+    if (!db || !name || !out) return err_set(LAMINA_EINVAL, "lamina_property: NULL argument");
+    *out = NULL;
+    uint64_t ival = 0;
+    double dval = 0;
+    int kind;
+    buf text = {0};
+    int rc = prop_eval(db, name, &ival, &dval, &kind, &text);
+    if (rc == 0 && kind == 0) rc = prop_printf(&text, "%" PRIu64, ival);
+    if (rc == 0 && kind == 1) rc = prop_printf(&text, "%.3f", dval);
+    if (rc == 0 && buf_append(&text, "", 1)) rc = LAMINA_ENOMEM;
+    if (rc) {
+        buf_free(&text);
+        return rc == LAMINA_ENOMEM ? err_set(rc, "lamina_property: out of memory") : rc;
+    }
+    *out = (char *)text.data;
+    return 0;
+}
+
+LAMINA_API int lamina_property_int(lamina_db *db, const char *name, uint64_t *out)
+{
+    if (!db || !name || !out) return err_set(LAMINA_EINVAL, "lamina_property_int: NULL argument");
+    uint64_t ival = 0;
+    double dval = 0;
+    int kind;
+    buf text = {0};
+    int rc = prop_eval(db, name, &ival, &dval, &kind, &text);
+    buf_free(&text);
+    if (rc) return rc;
+    if (kind == 2) return err_set(LAMINA_EINVAL, "property \"%s\" is text, not a number", name);
+    *out = kind == 1 ? (uint64_t)dval : ival;
+    return 0;
+}

@@ -1,1 +1,133 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* read.c — point lookups: the active memtable, the immutable memtables newest first, then the
+ * pinned version's sorted runs newest first; the first entry found decides (LevelDB's
+ * DBImpl::Get over a pinned super version, as in RocksDB). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/db_impl.h"
+#include "util/err.h"
+#include "util/ikey.h"
+
+/* The lookup key: small keys on the stack, larger ones in a per-thread buffer. */
+#define READ_STACK_KEY 256
+
+static pthread_key_t read_tls_key;
+static pthread_once_t read_tls_once = PTHREAD_ONCE_INIT;
+
+static void read_tls_free(void *p)
+{
+    buf *b = p;
+    buf_free(&b[0]);
+    buf_free(&b[1]);
+    free(b);
+}
+
+static void read_tls_init(void)
+{
+    (void)pthread_key_create(&read_tls_key, read_tls_free);
+}
+
+/* A per-thread buffer for values that lamina_get_into copies out, and for long lookup keys. */
+static buf *read_tls_buf(int slot)
+{
+    pthread_once(&read_tls_once, read_tls_init);
+    buf *b = pthread_getspecific(read_tls_key);
+    if (!b) {
+        b = calloc(2, sizeof(*b));
+        if (!b) return NULL;
+        if (pthread_setspecific(read_tls_key, b)) {
+            free(b);
+            return NULL;
+        }
+    }
+    return &b[slot];
+}
+
+/* Finds key as of the read's snapshot; the value goes to *out (appended after clearing).
+ * Returns 0, LAMINA_NOTFOUND or an error. */
+static int read_get(lamina_db *db, const lamina_read_options *ro, const void *key, size_t klen,
+                    buf *out)
+{
+    uint8_t stack_key[READ_STACK_KEY];
+    uint8_t *lookup = stack_key;
+    if (klen + IKEY_TRAILER > sizeof(stack_key)) {
+        buf *kb = read_tls_buf(1);
+        if (!kb) return err_set(LAMINA_ENOMEM, "lamina_get: out of memory");
+        buf_clear(kb);
+        if (buf_reserve(kb, klen + IKEY_TRAILER))
+            return err_set(LAMINA_ENOMEM, "lamina_get: out of memory");
+        lookup = kb->data;
+    }
+    uint64_t seq;
+    struct super_version *sv = db_sv_acquire(db, &seq);
+    if (ro && ro->snapshot) seq = ro->snapshot->seq;
+    int type = IKEY_DELETION, rc;
+    const uint8_t *v;
+    size_t vlen;
+    buf_clear(out);
+    rc = memtable_get(sv->mem, key, klen, seq, &type, &v, &vlen);
+    for (size_t i = 0; rc == LAMINA_NOTFOUND && i < sv->nimm; i++)
+        rc = memtable_get(sv->imm[i], key, klen, seq, &type, &v, &vlen);
+    if (rc == 0) {
+        if (type == IKEY_VALUE && buf_append(out, v, vlen))
+            rc = err_set(LAMINA_ENOMEM, "lamina_get: out of memory");
+    } else if (rc == LAMINA_NOTFOUND) {
+        struct table_read_options tro = {
+            /* paranoid_checks verifies every block, whatever the read asks. */
+            .verify_checksums = !ro || ro->verify_checksums || db->opts.paranoid_checks,
+            .fill_cache = ro ? ro->fill_cache : 1,
+        };
+        ikey_encode(lookup, key, klen, seq, IKEY_VALUE);
+        rc = version_get(sv->v, &tro, lookup, klen + IKEY_TRAILER, &type, out);
+    }
+    db_sv_release(sv);
+    if (rc == 0 && type != IKEY_VALUE) rc = LAMINA_NOTFOUND;
+    return rc;
+}
+
+static int read_check_args(lamina_db *db, const void *key, size_t key_len, const char *fn)
+{
+    if (!db || (!key && key_len)) return err_set(LAMINA_EINVAL, "%s: NULL argument", fn);
+    if (key_len > LAMINA_MAX_KEY_LEN)
+        return err_set(LAMINA_EINVAL, "%s: key of %zu bytes over the limit (%u)", fn, key_len,
+                       LAMINA_MAX_KEY_LEN);
+    return 0;
+}
+
+LAMINA_API int lamina_get(lamina_db *db, const lamina_read_options *ro, const void *key,
+                          size_t key_len, void **value, size_t *value_len)
+{
+    if (value) *value = NULL;
+    if (!value || !value_len) return err_set(LAMINA_EINVAL, "lamina_get: NULL argument");
+    int rc = read_check_args(db, key, key_len, "lamina_get");
+    if (rc) return rc;
+    /* The caller's buffer is filled in place: one allocation per found value. */
+    buf out = {0};
+    rc = read_get(db, ro, key, key_len, &out);
+    if (rc == 0 && buf_reserve(&out, 1)) rc = err_set(LAMINA_ENOMEM, "lamina_get: out of memory");
+    if (rc) {
+        buf_free(&out);
+        return rc;
+    }
+    out.data[out.len] = 0;
+    *value = out.data;
+    *value_len = out.len;
+    return 0;
+}
+
+LAMINA_API int lamina_get_into(lamina_db *db, const lamina_read_options *ro, const void *key,
+                               size_t key_len, void *dst, size_t cap, size_t *value_len)
+{
+    if (!value_len || (!dst && cap))
+        return err_set(LAMINA_EINVAL, "lamina_get_into: NULL argument");
+    int rc = read_check_args(db, key, key_len, "lamina_get_into");
+    if (rc) return rc;
+    buf *out = read_tls_buf(0);
+    if (!out) return err_set(LAMINA_ENOMEM, "lamina_get_into: out of memory");
+    rc = read_get(db, ro, key, key_len, out);
+    if (rc) return rc;
+    *value_len = out->len;
+    if (out->len && cap) memcpy(dst, out->data, out->len < cap ? out->len : cap);
+    return 0;
+}

@@ -1,1 +1,755 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* version.c — the version set: reference-counted versions of the table set (per level, sorted
+ * runs newest first), built by applying version edits, logged in the MANIFEST and named by
+ * CURRENT (LevelDB's VersionSet, with sorted runs per level as in Dostoevsky's Fluid LSM). */
+#include "engine/version.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/ikey.h"
+
+void db_file_name(char *out, size_t cap, const char *dir, uint64_t number, const char *ext)
+{
+    snprintf(out, cap, "%s/%06" PRIu64 ".%s", dir, number, ext);
+}
+
+static int parse_number(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > 19) return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+int db_parse_file_name(const char *name, uint64_t *number, char *kind)
+{
+    size_t n = strlen(name);
+    *number = 0;
+    if (n > 4 && strcmp(name + n - 4, ".tmp") == 0) {
+        *kind = 'x';
+        return 1;
+    }
+    if (strncmp(name, "MANIFEST-", 9) == 0 && parse_number(name + 9, n - 9, number)) {
+        *kind = 'm';
+        return 1;
+    }
+    if (strncmp(name, "OPTIONS-", 8) == 0 && parse_number(name + 8, n - 8, number)) {
+        *kind = 'o';
+        return 1;
+    }
+    if (n > 4 && strcmp(name + n - 4, ".log") == 0 && parse_number(name, n - 4, number)) {
+        *kind = 'l';
+        return 1;
+    }
+    if (n > 4 && strcmp(name + n - 4, ".sst") == 0 && parse_number(name, n - 4, number)) {
+        *kind = 't';
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- Files ------------------------------------------------------------------------------ */
+
+static struct file_meta *file_meta_create(struct version_set *vs, const struct edit_file *ef)
+{
+    struct file_meta *f = calloc(1, sizeof(*f));
+    if (!f) return NULL;
+    f->smallest = malloc(ef->smallest_len ? ef->smallest_len : 1);
+    f->largest = malloc(ef->largest_len ? ef->largest_len : 1);
+    if (!f->smallest || !f->largest) {
+        free(f->smallest);
+        free(f->largest);
+        free(f);
+        return NULL;
+    }
+    memcpy(f->smallest, ef->smallest, ef->smallest_len);
+    memcpy(f->largest, ef->largest, ef->largest_len);
+    f->smallest_len = ef->smallest_len;
+    f->largest_len = ef->largest_len;
+    atomic_init(&f->refs, 1);
+    atomic_init(&f->obsolete, 0);
+    atomic_init(&f->tbl, NULL);
+    pthread_mutex_init(&f->open_mu, NULL);
+    f->level = ef->level;
+    f->run = ef->run;
+    f->number = ef->file_number;
+    f->size = ef->file_size;
+    f->entries = ef->entries;
+    f->smallest_seq = ef->smallest_seq;
+    f->largest_seq = ef->largest_seq;
+    f->vs = vs;
+    return f;
+}
+
+static void file_meta_unref(struct file_meta *f)
+{
+    if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1) return;
+    table *t = atomic_load(&f->tbl);
+    if (t) table_unref(t);
+    if (atomic_load(&f->obsolete)) {
+        char path[DB_PATH_MAX + 32];
+        db_file_name(path, sizeof(path), f->vs->dbpath, f->number, "sst");
+        if (f->vs->cache) block_cache_erase_file(f->vs->cache, f->number);
+        /* A failed unlink leaves an orphan that the next open deletes. */
+        (void)file_remove(path);
+    }
+    pthread_mutex_destroy(&f->open_mu);
+    free(f->smallest);
+    free(f->largest);
+    free(f);
+}
+
+int file_meta_table(struct file_meta *f, table **out)
+{
+    table *t = atomic_load_explicit(&f->tbl, memory_order_acquire);
+    if (t) {
+        *out = t;
+        return 0;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&f->open_mu);
+    t = atomic_load_explicit(&f->tbl, memory_order_acquire);
+    if (!t) {
+        char path[DB_PATH_MAX + 32];
+        db_file_name(path, sizeof(path), f->vs->dbpath, f->number, "sst");
+        rc = table_open(path, f->number, f->vs->cache, &t);
+        if (rc == 0) atomic_store_explicit(&f->tbl, t, memory_order_release);
+    }
+    pthread_mutex_unlock(&f->open_mu);
+    if (rc == 0) *out = t;
+    return rc;
+}
+
+/* ---- Versions --------------------------------------------------------------------------- */
+
+void version_ref(struct version *v)
+{
+    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+}
+
+static void version_free(struct version *v)
+{
+    for (int l = 0; l < v->num_levels; l++) {
+        struct level *lv = &v->levels[l];
+        for (size_t r = 0; r < lv->nruns; r++) {
+            for (size_t i = 0; i < lv->runs[r].nfiles; i++)
+                file_meta_unref(lv->runs[r].files[i]);
+            free(lv->runs[r].files);
+        }
+        free(lv->runs);
+    }
+    free(v);
+}
+
+void version_unref(struct version *v)
+{
+    if (!v) return;
+    if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1) version_free(v);
+}
+
+static int file_order(const void *a, const void *b)
+{
+    const struct file_meta *x = *(struct file_meta *const *)a, *y = *(struct file_meta *const *)b;
+    if (x->run != y->run) return x->run > y->run ? -1 : 1; /* newest run first */
+    return ikey_cmp(x->smallest, x->smallest_len, y->smallest, y->smallest_len);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Groups a level's files (sorted by run, then key) into runs. Takes over the references. */
+static int level_build(struct level *lv, struct file_meta **files, size_t n)
+{
+    qsort(files, n, sizeof(*files), file_order);
+    size_t nruns = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || files[i]->run != files[i - 1]->run) nruns++;
+    lv->runs = nruns ? calloc(nruns, sizeof(*lv->runs)) : NULL;
+    if (nruns && !lv->runs) return LAMINA_ENOMEM;
+    lv->nruns = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && files[j]->run == files[i]->run)
+            j++;
+        struct run *r = &lv->runs[lv->nruns];
+        r->files = malloc((j - i) * sizeof(*r->files));
+        if (!r->files) return LAMINA_ENOMEM;
+        memcpy(r->files, files + i, (j - i) * sizeof(*r->files));
+        r->nfiles = j - i;
+        r->id = files[i]->run;
+        for (size_t k = i; k < j; k++)
+            r->bytes += files[k]->size;
+        lv->nruns++;
+        lv->bytes += r->bytes;
+        lv->nfiles += r->nfiles;
+        i = j;
+    }
+    return 0;
+}
+
+int version_apply(const struct version *base, const struct version_edit *e, int mark_obsolete,
+                  struct version **out)
+{
+    struct version *v = calloc(1, sizeof(*v));
+    uint64_t *del = NULL;
+    struct file_meta **files = NULL;
+    int rc = LAMINA_ENOMEM;
+    if (!v) return err_set(LAMINA_ENOMEM, "version: out of memory");
+    atomic_init(&v->refs, 1);
+    v->vs = base->vs;
+    v->num_levels = base->num_levels;
+    if (e->ndeleted) {
+        del = malloc(e->ndeleted * sizeof(*del));
+        if (!del) goto out;
+        for (size_t i = 0; i < e->ndeleted; i++)
+            del[i] = e->deleted[i].file_number;
+        qsort(del, e->ndeleted, sizeof(*del), u64_cmp);
+    }
+    for (int l = 0; l < v->num_levels; l++) {
+        const struct level *bl = &base->levels[l];
+        size_t cap = bl->nfiles, n = 0;
+        for (size_t i = 0; i < e->nadded; i++)
+            cap += e->added[i].level == l;
+        if (cap == 0) continue;
+        files = malloc(cap * sizeof(*files));
+        if (!files) goto out;
+        for (size_t r = 0; r < bl->nruns; r++) {
+            for (size_t i = 0; i < bl->runs[r].nfiles; i++) {
+                struct file_meta *f = bl->runs[r].files[i];
+                if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), u64_cmp)) continue;
+                atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+                files[n++] = f;
+            }
+        }
+        for (size_t i = 0; i < e->nadded; i++) {
+            if (e->added[i].level != l) continue;
+            struct file_meta *f = file_meta_create(base->vs, &e->added[i]);
+            if (!f) {
+                for (size_t k = 0; k < n; k++)
+                    file_meta_unref(files[k]);
+                goto out;
+            }
+            files[n++] = f;
+        }
+        if (level_build(&v->levels[l], files, n)) {
+            /* Files already placed in runs are released with v; release the rest. */
+            size_t placed = 0;
+            for (size_t r = 0; r < v->levels[l].nruns; r++)
+                placed += v->levels[l].runs[r].nfiles;
+            for (size_t k = placed; k < n; k++)
+                file_meta_unref(files[k]);
+            goto out;
+        }
+        free(files);
+        files = NULL;
+    }
+    for (size_t i = 0; i < e->nadded; i++) {
+        if (e->added[i].level < 0 || e->added[i].level >= v->num_levels) {
+            rc = e->added[i].level < 0
+                     ? err_set(LAMINA_ECORRUPT, "version edit adds table %06" PRIu64 " at level %d",
+                               e->added[i].file_number, e->added[i].level)
+                     : err_set(LAMINA_EINVAL,
+                               "table %06" PRIu64 " is at level %d: open with "
+                               "num_levels above %d",
+                               e->added[i].file_number, e->added[i].level, e->added[i].level);
+            goto out;
+        }
+    }
+    if (mark_obsolete) {
+        for (int l = 0; l < base->num_levels; l++) {
+            const struct level *bl = &base->levels[l];
+            for (size_t r = 0; r < bl->nruns; r++)
+                for (size_t i = 0; i < bl->runs[r].nfiles; i++) {
+                    struct file_meta *f = bl->runs[r].files[i];
+                    if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), u64_cmp))
+                        atomic_store(&f->obsolete, 1);
+                }
+        }
+    }
+    free(del);
+    *out = v;
+    return 0;
+out:
+    free(files);
+    free(del);
+    version_free(v);
+    if (rc == LAMINA_ENOMEM) err_set(LAMINA_ENOMEM, "version: out of memory");
+    return rc;
+}
+
+void version_shape(const struct version *v, struct lsm_shape *shape)
+{
+    memset(shape, 0, sizeof(*shape));
+    shape->num_levels = v->num_levels;
+    for (int l = 0; l < v->num_levels; l++) {
+        shape->runs[l] = (int)v->levels[l].nruns;
+        shape->bytes[l] = v->levels[l].bytes;
+    }
+}
+
+int version_deepest_level(const struct version *v)
+{
+    for (int l = v->num_levels - 1; l >= 0; l--)
+        if (v->levels[l].nruns) return l;
+    return -1;
+}
+
+/* ---- Point lookups ---------------------------------------------------------------------- */
+
+/* First file of the run whose largest internal key is >= lookup. */
+static size_t run_find(const struct run *r, const uint8_t *lookup, size_t len)
+{
+    size_t lo = 0, hi = r->nfiles;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct file_meta *f = r->files[mid];
+        if (ikey_cmp(f->largest, f->largest_len, lookup, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int version_get(struct version *v, const struct table_read_options *ro, const uint8_t *lookup,
+                size_t lookup_len, int *type, buf *value)
+{
+    size_t ulen = ikey_user_len(lookup_len);
+    for (int l = 0; l < v->num_levels; l++) {
+        const struct level *lv = &v->levels[l];
+        for (size_t r = 0; r < lv->nruns; r++) {
+            const struct run *run = &lv->runs[r];
+            /* Versions of one user key may continue into the next table of the run. */
+            for (size_t i = run_find(run, lookup, lookup_len); i < run->nfiles; i++) {
+                struct file_meta *f = run->files[i];
+                if (ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), lookup, ulen) > 0)
+                    break;
+                table *t;
+                int rc = file_meta_table(f, &t);
+                if (rc) return rc;
+                rc = table_get(t, ro, lookup, lookup_len, type, value);
+                if (rc != LAMINA_NOTFOUND) return rc;
+                if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), lookup, ulen) != 0)
+                    break;
+            }
+        }
+    }
+    return LAMINA_NOTFOUND;
+}
+
+/* ---- Run iterator ----------------------------------------------------------------------- */
+
+struct run_iter {
+    iter base;
+    const struct run *run;
+    struct table_read_options ro;
+    size_t idx; /* file of cur; run->nfiles when none */
+    iter *cur;
+    int status;
+};
+
+static void run_iter_close_cur(struct run_iter *it)
+{
+    iter_destroy(it->cur);
+    it->cur = NULL;
+    it->idx = it->run->nfiles;
+}
+
+/* Opens the table iterator of file i (closing the previous one). */
+static int run_iter_open(struct run_iter *it, size_t i)
+{
+    if (it->cur && it->idx == i) return 0;
+    run_iter_close_cur(it);
+    if (i >= it->run->nfiles) return 0;
+    table *t;
+    int rc = file_meta_table(it->run->files[i], &t);
+    if (rc) return it->status = rc;
+    it->cur = table_iter_create(t, &it->ro);
+    if (!it->cur) return it->status = err_set(LAMINA_ENOMEM, "run iterator: out of memory");
+    it->idx = i;
+    return 0;
+}
+
+static int run_iter_valid(const iter *base)
+{
+    const struct run_iter *it = (const struct run_iter *)base;
+    return it->status == 0 && it->cur && iter_valid(it->cur);
+}
+
+/* Moves forward past exhausted tables. */
+static int run_iter_skip_forward(struct run_iter *it)
+{
+    while (it->cur && !iter_valid(it->cur)) {
+        int rc = iter_status(it->cur);
+        if (rc) return it->status = rc;
+        size_t next = it->idx + 1;
+        if (next >= it->run->nfiles) {
+            run_iter_close_cur(it);
+            return 0;
+        }
+        if ((rc = run_iter_open(it, next))) return rc;
+        if ((rc = iter_seek_to_first(it->cur))) return it->status = rc;
+    }
+    return 0;
+}
+
+static int run_iter_skip_backward(struct run_iter *it)
+{
+    while (it->cur && !iter_valid(it->cur)) {
+        int rc = iter_status(it->cur);
+        if (rc) return it->status = rc;
+        if (it->idx == 0) {
+            run_iter_close_cur(it);
+            return 0;
+        }
+        if ((rc = run_iter_open(it, it->idx - 1))) return rc;
+        if ((rc = iter_seek_to_last(it->cur))) return it->status = rc;
+    }
+    return 0;
+}
+
+static int run_iter_seek(iter *base, const uint8_t *k, size_t n)
+{
+    struct run_iter *it = (struct run_iter *)base;
+    it->status = 0;
+    size_t i = run_find(it->run, k, n);
+    if (i >= it->run->nfiles) {
+        run_iter_close_cur(it);
+        return 0;
+    }
+    int rc = run_iter_open(it, i);
+    if (rc) return rc;
+    if ((rc = iter_seek(it->cur, k, n))) return it->status = rc;
+    return run_iter_skip_forward(it);
+}
+
+static int run_iter_seek_for_prev(iter *base, const uint8_t *k, size_t n)
+{
+    struct run_iter *it = (struct run_iter *)base;
+    it->status = 0;
+    size_t i = run_find(it->run, k, n);
+    if (i >= it->run->nfiles) i = it->run->nfiles - 1;
+    if (it->run->nfiles == 0) {
+        run_iter_close_cur(it);
+        return 0;
+    }
+    int rc = run_iter_open(it, i);
+    if (rc) return rc;
+    if ((rc = iter_seek_for_prev(it->cur, k, n))) return it->status = rc;
+    return run_iter_skip_backward(it);
+}
+
+static int run_iter_seek_to_first(iter *base)
+{
+    struct run_iter *it = (struct run_iter *)base;
+    it->status = 0;
+    if (it->run->nfiles == 0) return 0;
+    int rc = run_iter_open(it, 0);
+    if (rc) return rc;
+    if ((rc = iter_seek_to_first(it->cur))) return it->status = rc;
+    return run_iter_skip_forward(it);
+}
+
+static int run_iter_seek_to_last(iter *base)
+{
+    struct run_iter *it = (struct run_iter *)base;
+    it->status = 0;
+    if (it->run->nfiles == 0) return 0;
+    int rc = run_iter_open(it, it->run->nfiles - 1);
+    if (rc) return rc;
+    if ((rc = iter_seek_to_last(it->cur))) return it->status = rc;
+    return run_iter_skip_backward(it);
+}
+
+static int run_iter_next(iter *base)
+{
+    struct run_iter *it = (struct run_iter *)base;
+    int rc = iter_next(it->cur);
+    if (rc) return it->status = rc;
+    return run_iter_skip_forward(it);
+}
+
+static int run_iter_prev(iter *base)
+{
+    struct run_iter *it = (struct run_iter *)base;
+    int rc = iter_prev(it->cur);
+    if (rc) return it->status = rc;
+    return run_iter_skip_backward(it);
+}
+
+static const uint8_t *run_iter_key(const iter *base, size_t *n)
+{
+    return iter_key(((const struct run_iter *)base)->cur, n);
+}
+
+static const uint8_t *run_iter_value(const iter *base, size_t *n)
+{
+    return iter_value(((const struct run_iter *)base)->cur, n);
+}
+
+static int run_iter_status(const iter *base)
+{
+    return ((const struct run_iter *)base)->status;
+}
+
+static void run_iter_destroy(iter *base)
+{
+    struct run_iter *it = (struct run_iter *)base;
+    iter_destroy(it->cur);
+    free(it);
+}
+
+static const struct iter_ops run_iter_ops = {
+    run_iter_seek,  run_iter_seek_for_prev, run_iter_seek_to_first, run_iter_seek_to_last,
+    run_iter_next,  run_iter_prev,          run_iter_valid,         run_iter_key,
+    run_iter_value, run_iter_status,        run_iter_destroy,
+};
+
+iter *run_iter_create(const struct run *r, const struct table_read_options *ro)
+{
+    struct run_iter *it = calloc(1, sizeof(*it));
+    if (!it) return NULL;
+    it->base.ops = &run_iter_ops;
+    it->run = r;
+    it->ro = *ro;
+    it->idx = r->nfiles;
+    return &it->base;
+}
+
+/* ---- Version set and MANIFEST ----------------------------------------------------------- */
+
+void version_set_init(struct version_set *vs, const char *dbpath, block_cache *cache,
+                      int num_levels)
+{
+    memset(vs, 0, sizeof(*vs));
+    snprintf(vs->dbpath, sizeof(vs->dbpath), "%s", dbpath);
+    vs->cache = cache;
+    vs->num_levels = num_levels;
+    vs->next_run = 1;
+    atomic_init(&vs->next_file, 2);
+    pthread_mutex_init(&vs->manifest_mu, NULL);
+}
+
+void version_set_close(struct version_set *vs)
+{
+    version_unref(vs->current);
+    vs->current = NULL;
+    if (vs->manifest) log_writer_destroy(vs->manifest);
+    if (vs->manifest_file) (void)wfile_close(vs->manifest_file);
+    vs->manifest = NULL;
+    vs->manifest_file = NULL;
+    pthread_mutex_destroy(&vs->manifest_mu);
+}
+
+void version_set_mark_file_used(struct version_set *vs, uint64_t number)
+{
+    uint64_t cur = atomic_load(&vs->next_file);
+    while (cur <= number && !atomic_compare_exchange_weak(&vs->next_file, &cur, number + 1)) {
+    }
+}
+
+int version_set_create_empty(struct version_set *vs)
+{
+    struct version *v = calloc(1, sizeof(*v));
+    if (!v) return err_set(LAMINA_ENOMEM, "version: out of memory");
+    atomic_init(&v->refs, 1);
+    v->vs = vs;
+    v->num_levels = vs->num_levels;
+    vs->current = v;
+    return 0;
+}
+
+/* Copies the thread's message, so a new one can quote it. */
+static void err_copy(char *dst, size_t cap)
+{
+    snprintf(dst, cap, "%s", err_message());
+}
+
+int version_set_recover(struct version_set *vs, uint64_t *last_seq)
+{
+    char path[DB_PATH_MAX + 32], mpath[DB_PATH_MAX + 32], msg[512];
+    uint8_t *cur = NULL;
+    size_t cur_len = 0;
+    log_reader *lr = NULL;
+    buf rec = {0};
+    int rc;
+    snprintf(path, sizeof(path), "%s/CURRENT", vs->dbpath);
+    if ((rc = file_read_all(path, &cur, &cur_len))) return rc;
+    while (cur_len && (cur[cur_len - 1] == '\n' || cur[cur_len - 1] == '\r'))
+        cur_len--;
+    uint64_t mnum;
+    if (cur_len < 10 || memcmp(cur, "MANIFEST-", 9) != 0 ||
+        !parse_number((const char *)cur + 9, cur_len - 9, &mnum)) {
+        free(cur);
+        return err_set(LAMINA_ECORRUPT, "%s: does not name a MANIFEST", path);
+    }
+    free(cur);
+    snprintf(mpath, sizeof(mpath), "%s/MANIFEST-%06" PRIu64, vs->dbpath, mnum);
+    if ((rc = log_reader_open(mpath, &lr))) {
+        if (!file_exists(mpath))
+            rc = err_set(LAMINA_ECORRUPT, "%s names %s, which is missing", path, mpath);
+        return rc;
+    }
+    if ((rc = version_set_create_empty(vs))) goto out;
+    vs->manifest_number = mnum;
+    version_set_mark_file_used(vs, mnum);
+    int have_log = 0, have_next = 0, nrec = 0;
+    *last_seq = 0;
+    for (;;) {
+        uint64_t off = log_reader_end_offset(lr);
+        rc = log_reader_next(lr, &rec);
+        if (rc == 0) break;
+        if (rc < 0) goto out;
+        struct version_edit e;
+        rc = version_edit_decode(&e, rec.data, rec.len);
+        if (rc) {
+            err_copy(msg, sizeof(msg));
+            rc = err_set(LAMINA_ECORRUPT, "%s: record at offset %" PRIu64 ": %s", mpath, off, msg);
+            goto out;
+        }
+        struct version *nv;
+        rc = version_apply(vs->current, &e, 0, &nv);
+        if (rc == 0) {
+            version_unref(vs->current);
+            vs->current = nv;
+        }
+        if (e.has_log_number) {
+            vs->log_number = e.log_number;
+            have_log = 1;
+        }
+        if (e.has_next_file && e.next_file_number > 0) {
+            version_set_mark_file_used(vs, e.next_file_number - 1);
+            have_next = 1;
+        }
+        if (e.has_last_seq && e.last_sequence > *last_seq) *last_seq = e.last_sequence;
+        if (e.has_next_run && e.next_run > vs->next_run) vs->next_run = e.next_run;
+        for (size_t i = 0; i < e.nadded; i++) {
+            if (e.added[i].run >= vs->next_run) vs->next_run = e.added[i].run + 1;
+            version_set_mark_file_used(vs, e.added[i].file_number);
+        }
+        version_edit_free(&e);
+        if (rc) {
+            err_copy(msg, sizeof(msg));
+            rc = err_set(rc, "%s: record at offset %" PRIu64 ": %s", mpath, off, msg);
+            goto out;
+        }
+        nrec++;
+    }
+    if (!have_log || !have_next)
+        rc = err_set(LAMINA_ECORRUPT, "%s: %s (%d records)", mpath,
+                     nrec ? "no log number or next file number recorded" : "holds no edit", nrec);
+out:
+    buf_free(&rec);
+    log_reader_close(lr);
+    return rc;
+}
+
+static int version_edit_snapshot(const struct version *v, struct version_edit *e)
+{
+    for (int l = 0; l < v->num_levels; l++) {
+        const struct level *lv = &v->levels[l];
+        for (size_t r = 0; r < lv->nruns; r++)
+            for (size_t i = 0; i < lv->runs[r].nfiles; i++) {
+                const struct file_meta *f = lv->runs[r].files[i];
+                struct edit_file ef = {
+                    .level = l,
+                    .run = f->run,
+                    .file_number = f->number,
+                    .file_size = f->size,
+                    .entries = f->entries,
+                    .smallest = f->smallest,
+                    .smallest_len = f->smallest_len,
+                    .largest = f->largest,
+                    .largest_len = f->largest_len,
+                    .smallest_seq = f->smallest_seq,
+                    .largest_seq = f->largest_seq,
+                };
+                int rc = version_edit_add_file(e, &ef);
+                if (rc) return rc;
+            }
+    }
+    return 0;
+}
+
+/* Fills the counters every edit carries, encodes it and appends it, synced. */
+static int manifest_append(struct version_set *vs, log_writer *w, struct version_edit *e,
+                           uint64_t last_seq)
+{
+    e->has_next_file = 1;
+    e->next_file_number = atomic_load(&vs->next_file);
+    e->has_next_run = 1;
+    e->next_run = vs->next_run;
+    e->has_last_seq = 1;
+    e->last_sequence = last_seq;
+    buf rec = {0};
+    int rc = version_edit_encode(e, &rec);
+    if (rc == 0) rc = log_writer_add(w, rec.data, rec.len, 1);
+    buf_free(&rec);
+    return rc;
+}
+
+int version_set_log_edit(struct version_set *vs, struct version_edit *e, uint64_t last_seq)
+{
+    if (!vs->manifest) return err_set(LAMINA_EIO, "%s: MANIFEST is not open", vs->dbpath);
+    return manifest_append(vs, vs->manifest, e, last_seq);
+}
+
+int version_set_new_manifest(struct version_set *vs, uint64_t last_seq)
+{
+    char mpath[DB_PATH_MAX + 32], tmp[DB_PATH_MAX + 32], cur[DB_PATH_MAX + 32],
+        old[DB_PATH_MAX + 32];
+    char text[64];
+    struct version_edit e;
+    wfile *f = NULL;
+    log_writer *w = NULL;
+    uint64_t num = version_set_new_file_number(vs);
+    int rc;
+    version_edit_init(&e);
+    snprintf(mpath, sizeof(mpath), "%s/MANIFEST-%06" PRIu64, vs->dbpath, num);
+    if ((rc = wfile_create(mpath, &f))) goto out;
+    if (!(w = log_writer_create(f, 0))) {
+        rc = err_set(LAMINA_ENOMEM, "%s: out of memory", mpath);
+        goto out;
+    }
+    e.has_log_number = 1;
+    e.log_number = vs->log_number;
+    if ((rc = version_edit_snapshot(vs->current, &e))) goto out;
+    if ((rc = manifest_append(vs, w, &e, last_seq))) goto out;
+    snprintf(tmp, sizeof(tmp), "%s/CURRENT.tmp", vs->dbpath);
+    snprintf(cur, sizeof(cur), "%s/CURRENT", vs->dbpath);
+    int n = snprintf(text, sizeof(text), "MANIFEST-%06" PRIu64 "\n", num);
+    if ((rc = file_write_all(tmp, text, (size_t)n, 1))) goto out;
+    if ((rc = file_rename(tmp, cur))) goto out;
+    if ((rc = dir_sync(vs->dbpath))) goto out;
+    uint64_t old_num = vs->manifest_number;
+    int had_old = vs->manifest_file != NULL || old_num != 0;
+    if (vs->manifest) log_writer_destroy(vs->manifest);
+    if (vs->manifest_file) (void)wfile_close(vs->manifest_file);
+    vs->manifest = w;
+    vs->manifest_file = f;
+    vs->manifest_number = num;
+    w = NULL;
+    f = NULL;
+    if (had_old && old_num != num) {
+        snprintf(old, sizeof(old), "%s/MANIFEST-%06" PRIu64, vs->dbpath, old_num);
+        (void)file_remove(old);
+    }
+out:
+    version_edit_free(&e);
+    if (w) log_writer_destroy(w);
+    if (f) {
+        (void)wfile_close(f);
+        if (rc) (void)file_remove(mpath);
+    }
+    return rc;
+}

@@ -1,1 +1,309 @@
-/* placeholder */ typedef int lamina_placeholder_;
+/* write.c — the write path: a queue of writers whose leader commits a group of batches with one
+ * WAL record and memtable inserts (LevelDB's DBImpl::Write group commit), memtable switches,
+ * and the slowdown / stop of writes while flushes and compactions catch up. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/db_impl.h"
+#include "util/err.h"
+#include "util/ikey.h"
+
+/* Group commit stops adding batches past this many bytes (LevelDB's 1 MiB). */
+#define WRITE_GROUP_MAX (1u << 20)
+
+static uint64_t now_micros(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int db_readonly_error(lamina_db *db)
+{
+    return err_set(LAMINA_EREADONLY, "database is read-only after a background error: %s",
+                   db->bg_msg);
+}
+
+/* Freezes the active memtable and starts a new one with a new WAL. Called by the leader with
+ * mu held; drops mu while creating the WAL (no other thread switches memtables). */
+static int write_switch_memtable(lamina_db *db)
+{
+    uint64_t number = version_set_new_file_number(&db->vs);
+    wfile *old_file = db->wal_file;
+    log_writer *old_log = db->wal;
+    wfile *nf = NULL;
+    log_writer *nl = NULL;
+    memtable *nm = memtable_create((enum memtable_kind)db->opts.memtable_type);
+    if (!nm) return err_set(LAMINA_ENOMEM, "memtable: out of memory");
+    pthread_mutex_unlock(&db->mu);
+    int rc = db_wal_create(db, number, &nf, &nl);
+    pthread_mutex_lock(&db->mu);
+    if (rc) {
+        memtable_unref(nm);
+        db_set_bg_error(db, rc, "memtable switch");
+        return rc;
+    }
+    if (db->nimm == db->cap_imm) {
+        size_t cap = db->cap_imm ? db->cap_imm * 2 : 4;
+        struct imm_entry *p = realloc(db->imm, cap * sizeof(*p));
+        if (!p) {
+            log_writer_destroy(nl);
+            (void)wfile_close(nf);
+            memtable_unref(nm);
+            return err_set(LAMINA_ENOMEM, "memtable switch: out of memory");
+        }
+        db->imm = p;
+        db->cap_imm = cap;
+    }
+    memtable_freeze(db->mem);
+    /* The old WAL is synced and closed later, by the flush or by the next synced write. */
+    db->imm[db->nimm++] =
+        (struct imm_entry){db->mem, db->wal_number, ++db->switches, old_file, old_log};
+    db->mem = nm;
+    db->wal_number = number;
+    db->wal_file = nf;
+    db->wal = nl;
+    struct super_version *old = db_install_super_version(db);
+    if (old) {
+        pthread_mutex_unlock(&db->mu);
+        db_sv_release(old);
+        pthread_mutex_lock(&db->mu);
+    }
+    pthread_cond_broadcast(&db->bg_cv);
+    return 0;
+}
+
+/* Makes room for the leader's write: slows down, stops, or switches the memtable.
+ * Called with mu held. */
+static int write_make_room(lamina_db *db, int force)
+{
+    int delayed = 0;
+    for (;;) {
+        if (db->bg_error) return db_readonly_error(db);
+        const struct version *v = db->vs.current;
+        size_t l0 = v->levels[0].nruns;
+        int l0_limits = !db->policy.disabled;
+        if (!force && !delayed && l0_limits &&
+            l0 >= (size_t)db->opts.level0_slowdown_writes_trigger) {
+            /* One 1 ms delay per write spreads the stall over many writes. */
+            pthread_mutex_unlock(&db->mu);
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+            atomic_fetch_add(&db->stats.stall_micros, 1000);
+            pthread_mutex_lock(&db->mu);
+            delayed = 1;
+            continue;
+        }
+        if (!force && memtable_memory(db->mem) < (size_t)db->opts.write_buffer_size) return 0;
+        if (force && memtable_count(db->mem) == 0) return 0;
+        if (db->nimm >= (size_t)db->opts.max_write_buffer_number - 1 ||
+            (l0_limits && l0 >= (size_t)db->opts.level0_stop_writes_trigger)) {
+            uint64_t t0 = now_micros();
+            pthread_cond_broadcast(&db->bg_cv);
+            pthread_cond_wait(&db->done_cv, &db->mu);
+            atomic_fetch_add(&db->stats.stall_micros, now_micros() - t0);
+            continue;
+        }
+        return write_switch_memtable(db);
+    }
+}
+
+struct insert_ctx {
+    memtable *mem;
+    uint64_t seq;
+    uint64_t bytes;
+};
+
+static int write_insert_one(void *ctx, int type, const uint8_t *k, size_t kl, const uint8_t *v,
+                            size_t vl)
+{
+    struct insert_ctx *c = ctx;
+    c->bytes += kl + vl;
+    return memtable_add(c->mem, c->seq++, type, k, kl, v, vl);
+}
+
+/* Merges the batches of the writers queued behind the leader into db->group; returns the last
+ * writer of the group. A non-sync leader does not take sync writers (their fsync would be
+ * skipped), and WAL and no-WAL writes do not mix. */
+static struct writer *write_build_group(lamina_db *db, struct writer *leader, int *rc)
+{
+    struct writer *last = leader;
+    lamina_batch_clear(&db->group);
+    if ((*rc = batch_append(&db->group, leader->batch))) return last;
+    size_t size = batch_len(leader->batch);
+    size_t max = size <= (128u << 10) ? size + (128u << 10) : WRITE_GROUP_MAX;
+    for (struct writer *w = leader->next; w; w = w->next) {
+        if (w->force_switch || (w->sync && !leader->sync) || w->disable_wal != leader->disable_wal)
+            break;
+        size += batch_len(w->batch);
+        if (size > max) break;
+        if (batch_append(&db->group, w->batch)) break;
+        last = w;
+    }
+    return last;
+}
+
+int db_write_impl(lamina_db *db, struct writer *w)
+{
+    pthread_cond_init(&w->cv, NULL);
+    w->done = 0;
+    w->rc = 0;
+    w->next = NULL;
+    pthread_mutex_lock(&db->mu);
+    if (db->wq_tail)
+        db->wq_tail->next = w;
+    else
+        db->wq_head = w;
+    db->wq_tail = w;
+    while (!w->done && db->wq_head != w)
+        pthread_cond_wait(&w->cv, &db->mu);
+    if (w->done) {
+        int rc = w->rc;
+        if (rc) err_set(rc, "write failed in a group commit: %s", db->bg_msg);
+        pthread_mutex_unlock(&db->mu);
+        pthread_cond_destroy(&w->cv);
+        return rc;
+    }
+
+    /* Leader. */
+    int rc = write_make_room(db, w->force_switch);
+    if (rc == 0 && w->sync && !w->disable_wal) rc = db_sync_old_wals(db);
+    struct writer *last = w;
+    if (rc == 0 && w->batch) {
+        last = write_build_group(db, w, &rc);
+        if (rc == 0) {
+            uint32_t count = batch_count(&db->group);
+            uint64_t seq = db->next_seq + 1;
+            batch_set_sequence(&db->group, seq);
+            db->next_seq += count;
+            memtable *mem = db->mem;
+            if (w->disable_wal) db->unlogged_writes = 1;
+            log_writer *wal = db->wal;
+            int sync = w->sync;
+            /* Only the leader touches the WAL and adds to the memtable; readers go on. */
+            pthread_mutex_unlock(&db->mu);
+            if (!w->disable_wal) {
+                rc = log_writer_add(wal, batch_rep(&db->group), batch_len(&db->group), sync);
+                if (rc == 0) atomic_fetch_add(&db->stats.wal_bytes, batch_len(&db->group));
+            }
+            if (rc == 0) {
+                struct insert_ctx ctx = {mem, seq, 0};
+                rc = batch_iterate(batch_rep(&db->group), batch_len(&db->group), write_insert_one,
+                                   &ctx);
+                atomic_fetch_add(&db->stats.user_bytes, ctx.bytes);
+            }
+            pthread_mutex_lock(&db->mu);
+            if (rc == 0) {
+                atomic_store_explicit(&db->last_sequence, db->next_seq, memory_order_release);
+            } else {
+                /* A failed WAL write or sync may have left a partial record, a failed insert a
+                 * partial batch: either way the database goes read-only. */
+                db_set_bg_error(db, rc, "write");
+            }
+        }
+    }
+    /* Wake the group (leader included) and hand the queue to the next writer. */
+    for (;;) {
+        struct writer *x = db->wq_head;
+        db->wq_head = x->next;
+        if (!db->wq_head) db->wq_tail = NULL;
+        if (x != w) {
+            x->rc = rc;
+            x->done = 1;
+            pthread_cond_signal(&x->cv);
+        }
+        if (x == last) break;
+    }
+    if (db->wq_head) pthread_cond_signal(&db->wq_head->cv);
+    pthread_mutex_unlock(&db->mu);
+    pthread_cond_destroy(&w->cv);
+    return rc;
+}
+
+/* A per-thread batch for lamina_put / lamina_delete, so they allocate nothing per call. */
+static pthread_key_t write_tls_key;
+static pthread_once_t write_tls_once = PTHREAD_ONCE_INIT;
+
+static void write_tls_free(void *p)
+{
+    lamina_batch *b = p;
+    batch_free(b);
+    free(b);
+}
+
+static void write_tls_init(void)
+{
+    (void)pthread_key_create(&write_tls_key, write_tls_free);
+}
+
+static lamina_batch *write_tls_batch(void)
+{
+    pthread_once(&write_tls_once, write_tls_init);
+    lamina_batch *b = pthread_getspecific(write_tls_key);
+    if (b) {
+        lamina_batch_clear(b);
+        return b;
+    }
+    b = malloc(sizeof(*b));
+    if (!b) return NULL;
+    if (batch_init(b)) {
+        free(b);
+        return NULL;
+    }
+    if (pthread_setspecific(write_tls_key, b)) {
+        write_tls_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static int write_one(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b)
+{
+    struct writer w = {0};
+    w.batch = b;
+    w.sync = wo ? wo->sync : 0;
+    w.disable_wal = wo ? wo->disable_wal : 0;
+    return db_write_impl(db, &w);
+}
+
+LAMINA_API int lamina_put(lamina_db *db, const lamina_write_options *wo, const void *key,
+                          size_t key_len, const void *value, size_t value_len)
+{
+    if (!db || (!key && key_len) || (!value && value_len))
+        return err_set(LAMINA_EINVAL, "lamina_put: NULL argument");
+    if (!db_check_sizes(key_len, value_len))
+        return err_set(LAMINA_EINVAL,
+                       "lamina_put: key of %zu bytes or value of %zu bytes over "
+                       "the limits (%u, %u)",
+                       key_len, value_len, LAMINA_MAX_KEY_LEN, LAMINA_MAX_VALUE_LEN);
+    lamina_batch *b = write_tls_batch();
+    if (!b) return err_set(LAMINA_ENOMEM, "lamina_put: out of memory");
+    int rc = lamina_batch_put(b, key, key_len, value, value_len);
+    if (rc) return rc;
+    return write_one(db, wo, b);
+}
+
+LAMINA_API int lamina_delete(lamina_db *db, const lamina_write_options *wo, const void *key,
+                             size_t key_len)
+{
+    if (!db || (!key && key_len)) return err_set(LAMINA_EINVAL, "lamina_delete: NULL argument");
+    if (!db_check_sizes(key_len, 0))
+        return err_set(LAMINA_EINVAL, "lamina_delete: key of %zu bytes over the limit (%u)",
+                       key_len, LAMINA_MAX_KEY_LEN);
+    lamina_batch *b = write_tls_batch();
+    if (!b) return err_set(LAMINA_ENOMEM, "lamina_delete: out of memory");
+    int rc = lamina_batch_delete(b, key, key_len);
+    if (rc) return rc;
+    return write_one(db, wo, b);
+}
+
+LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b)
+{
+    if (!db || !b) return err_set(LAMINA_EINVAL, "lamina_write: NULL argument");
+    if (batch_count(b) == 0) return 0;
+    return write_one(db, wo, b);
+}

@@ -3,7 +3,7 @@
 # there), then configures and builds build/ with meson.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs="build-essential meson ninja-build pkg-config libzstd-dev libxxhash-dev liburing-dev
+pkgs="build-essential xz-utils meson ninja-build pkg-config libzstd-dev libxxhash-dev liburing-dev
       libjemalloc-dev libcriterion-dev"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

@@ -1,0 +1,163 @@
+/* db_impl.h — the private struct lamina_db shared by the engine's files (db.c open/close and
+ * recovery, write.c writer queue, read.c get, db_iter.c, background.c flush and compaction,
+ * properties.c), and the few internal calls they make of each other. */
+#ifndef ENGINE_DB_IMPL_H
+#define ENGINE_DB_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "compaction/compaction.h"
+#include "engine/batch.h"
+#include "engine/log.h"
+#include "engine/version.h"
+#include "lamina.h"
+#include "memtable/memtable.h"
+#include "sst/table.h"
+#include "util/file.h"
+
+/* What a reader pins: the memtables and the version of one moment (RocksDB's SuperVersion).
+ * Replaced, under the db mutex, whenever one of them changes. */
+struct super_version {
+    atomic_int refs;
+    memtable *mem;
+    memtable **imm; /* newest first */
+    size_t nimm;
+    struct version *v;
+};
+
+/* An immutable memtable waiting for its flush, and the WAL that holds its data. The WAL
+ * stays open until someone syncs and closes it (db_sync_old_wals), off the writers' path. */
+struct imm_entry {
+    memtable *mem;
+    uint64_t wal_number;
+    uint64_t id; /* switch number: flushes finish in this order */
+    wfile *wal_file;
+    log_writer *wal_log;
+};
+
+struct lamina_snapshot {
+    uint64_t seq;
+    struct lamina_snapshot *prev, *next;
+};
+
+/* A writer waiting in the queue (on its own stack). batch NULL with force_switch: the
+ * memtable switch of lamina_flush. */
+struct writer {
+    const lamina_batch *batch;
+    int sync, disable_wal, force_switch;
+    int done, rc;
+    pthread_cond_t cv;
+    struct writer *next;
+};
+
+enum { DB_STAT_MAX_LEVELS = COMPACTION_MAX_LEVELS };
+
+struct db_stats {
+    atomic_uint_fast64_t user_bytes; /* key + value bytes of puts and deletes */
+    atomic_uint_fast64_t wal_bytes;
+    atomic_uint_fast64_t stall_micros;
+    atomic_uint_fast64_t level_bytes_written[DB_STAT_MAX_LEVELS]; /* flush: 0, compaction */
+    atomic_uint_fast64_t compaction_bytes_read;
+    atomic_uint_fast64_t flushes, compactions;
+};
+
+struct lamina_db {
+    char path[DB_PATH_MAX];
+    lamina_options opts;
+    file_lock *lock;
+    wfile *info_log;
+    pthread_mutex_t info_mu;
+    block_cache *cache;
+    struct version_set vs;
+    struct policy policy;
+    struct table_options topts;
+
+    pthread_mutex_t mu;
+    pthread_mutex_t sv_mu;  /* guards the sv pointer swap (taken inside mu) and reader pins */
+    pthread_cond_t bg_cv;   /* background work may be available */
+    pthread_cond_t done_cv; /* a flush or compaction finished, or an error was set */
+
+    /* Write side (mu). */
+    struct writer *wq_head, *wq_tail;
+    memtable *mem;
+    uint64_t wal_number; /* WAL of mem */
+    wfile *wal_file;
+    log_writer *wal;
+    struct imm_entry *imm; /* oldest first */
+    size_t nimm, cap_imm;
+    uint64_t switches, flushed_upto;
+    int wal_closing; /* old WALs being synced outside mu */
+    struct super_version *sv;
+    uint64_t next_seq;                  /* last sequence number assigned (writer) */
+    atomic_uint_fast64_t last_sequence; /* last sequence number visible to readers */
+    lamina_batch group;                 /* the leader's merged batch */
+
+    /* Snapshots (mu) and iterators. */
+    struct lamina_snapshot snapshots; /* sentinel of a list ordered by seq */
+    size_t nsnapshots;
+    atomic_size_t live_iters;
+
+    /* Background (mu). */
+    pthread_t *threads;
+    int nthreads;
+    int shutdown;
+    int flush_running, compaction_running, manual_compaction;
+    int unlogged_writes; /* a disable_wal write happened: close flushes it */
+    int bg_error;
+    char bg_msg[512];
+
+    struct db_stats stats;
+};
+
+/* db.c */
+void db_log(lamina_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records the first background error (db read-only from then on) and wakes waiters.
+ * Call with mu held; the thread's err message is kept. */
+void db_set_bg_error(lamina_db *db, int rc, const char *what);
+/* Builds a new super version from db->mem, imm and vs.current and swaps it in. Call with mu
+ * held; returns the old one for the caller to release after unlocking. NULL on ENOMEM (the
+ * old one stays). */
+struct super_version *db_install_super_version(lamina_db *db);
+/* Pins / releases the current super version (without taking mu), and reads the last
+ * published sequence number consistently with it. */
+struct super_version *db_sv_acquire(lamina_db *db, uint64_t *seq);
+void db_sv_release(struct super_version *sv);
+/* Creates WAL number (its directory entry synced), setting *file and *log. */
+int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log);
+
+/* Syncs and closes the WALs of immutable memtables, oldest first, and waits for those other
+ * threads are syncing, so that a synced write in the current WAL never outlives unsynced data
+ * before it. Called with mu held (dropped meanwhile); a failed sync sets the bg error. */
+int db_sync_old_wals(lamina_db *db);
+
+/* write.c */
+/* Runs the writer w through the queue (group commit). */
+int db_write_impl(lamina_db *db, struct writer *w);
+
+/* background.c */
+int db_bg_start(lamina_db *db);
+/* Stops the threads after their current job. */
+void db_bg_stop(lamina_db *db);
+/* Writes mem to level 0 as one run (its tables added to edit), keeping the versions the
+ * snapshots need. */
+int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *snapshots,
+                    size_t nsnapshots, struct version_edit *edit);
+/* Waits until every memtable switched so far is flushed. 0 or the background error. */
+int db_wait_flushed(lamina_db *db, uint64_t upto);
+/* When a table overlaps the user-key range [begin, end] (NULL: unbounded), merges every run
+ * of every level into one run at the last level holding data (>= 1). */
+int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const void *end,
+                   size_t end_len);
+/* Logs edit to the MANIFEST and installs current + edit as the current version (with
+ * pop_imm, also dropping the oldest immutable memtable, which the edit flushed). */
+int db_log_and_apply(lamina_db *db, struct version_edit *edit, int pop_imm);
+
+/* Key and value size limits of the public API. */
+static inline int db_check_sizes(size_t klen, size_t vlen)
+{
+    return klen <= LAMINA_MAX_KEY_LEN && vlen <= LAMINA_MAX_VALUE_LEN;
+}
+
+#endif

@@ -1,0 +1,33 @@
+/* test_concurrency.c — the thread-safe handle: writers, readers, iterators and snapshots on
+ * many threads while flushes and compactions run in the background (concurrent.c; the TSan
+ * build runs the same scenarios from tsan_db.c). */
+#include "concurrent.h"
+#include "helpers.h"
+
+static struct tdb T;
+static void setup(void)
+{
+    tdb_init(&T);
+}
+static void teardown(void)
+{
+    tdb_cleanup(&T);
+}
+
+TestSuite(concurrency, .init = setup, .fini = teardown);
+
+Test(concurrency, writers_readers_and_background_jobs_agree)
+{
+    lamina_options o = conc_options();
+    lamina_db *db = tdb_open(T.path, &o);
+    cr_assert_eq(conc_writers_and_readers(db), 0, "%s", lamina_errmsg(db));
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+}
+
+Test(concurrency, compact_range_runs_beside_writers)
+{
+    lamina_options o = conc_options();
+    lamina_db *db = tdb_open(T.path, &o);
+    cr_assert_eq(conc_compact_beside_writers(db), 0, "%s", lamina_errmsg(db));
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+}

@@ -1,0 +1,89 @@
+/* test_policies.c — every compaction preset (leveled, tiered, dostoevsky, none) keeps exactly
+ * the data a simple model says, through random puts and deletes, background flushes and
+ * compactions, and a reopen. */
+#include "helpers.h"
+#include "util/rng.h"
+
+static struct tdb T;
+static void setup(void)
+{
+    tdb_init(&T);
+}
+static void teardown(void)
+{
+    tdb_cleanup(&T);
+}
+
+TestSuite(policies, .init = setup, .fini = teardown);
+
+#define KEYS 1500
+#define OPS 30000
+
+static void check_model(lamina_db *db, const int *model)
+{
+    char k[32], v[96];
+    for (int i = 0; i < KEYS; i++) {
+        size_t kl = tdb_key(k, (uint64_t)i);
+        size_t vl = model[i] >= 0 ? tdb_value(v, (uint64_t)i, (uint64_t)model[i]) : 0;
+        tdb_expect(db, NULL, k, kl, model[i] >= 0 ? v : NULL, vl);
+    }
+    size_t live = 0;
+    for (int i = 0; i < KEYS; i++)
+        live += model[i] >= 0;
+    cr_assert_eq(tdb_count(db, NULL), live);
+}
+
+static void run_policy(int policy)
+{
+    lamina_options o = tdb_small_options();
+    o.compaction_policy = policy;
+    o.size_ratio = 3;
+    o.max_bytes_for_level_base = 128 << 10;
+    lamina_db *db = tdb_open(T.path, &o);
+    int *model = malloc(KEYS * sizeof(*model));
+    for (int i = 0; i < KEYS; i++)
+        model[i] = -1;
+    rng r;
+    rng_seed(&r, 42 + (uint64_t)policy);
+    char k[32], v[96];
+    for (int op = 0; op < OPS; op++) {
+        int i = (int)rng_uniform(&r, KEYS);
+        size_t kl = tdb_key(k, (uint64_t)i);
+        if (rng_uniform(&r, 5) == 0) {
+            cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
+            model[i] = -1;
+        } else {
+            size_t vl = tdb_value(v, (uint64_t)i, (uint64_t)op);
+            tdb_put(db, k, kl, v, vl);
+            model[i] = op;
+        }
+    }
+    check_model(db, model);
+    if (policy != LAMINA_COMPACTION_NONE)
+        cr_assert_gt(tdb_prop(db, "lamina.num-levels"), 1, "compactions moved data down");
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    db = tdb_open(T.path, &o);
+    check_model(db, model);
+    cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
+    check_model(db, model);
+    cr_assert_eq(tdb_prop(db, "lamina.total-runs"), 1);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    free(model);
+}
+
+Test(policies, leveled_keeps_the_model)
+{
+    run_policy(LAMINA_COMPACTION_LEVELED);
+}
+Test(policies, tiered_keeps_the_model)
+{
+    run_policy(LAMINA_COMPACTION_TIERED);
+}
+Test(policies, dostoevsky_keeps_the_model)
+{
+    run_policy(LAMINA_COMPACTION_DOSTOEVSKY);
+}
+Test(policies, none_keeps_the_model_without_stalling)
+{
+    run_policy(LAMINA_COMPACTION_NONE);
+}
