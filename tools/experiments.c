@@ -475,8 +475,10 @@ static void bench_report(const char *name, bench_kind kind, bench_thread *ts, in
     if (kind == BENCH_READRANDOM || kind == BENCH_SEEKRANDOM || kind == BENCH_READWHILEWRITING)
         snprintf(extra + at, sizeof extra - at, "%s(%" PRIu64 " of %" PRIu64 " found)",
                  at ? " " : "", found, done);
-    printf("%-12s : %11.3f micros/op %ld ops/sec;%s%s\n", name, seconds * 1e6 / (double)done,
-           (long)((double)done / elapsed), extra[0] ? " " : "", extra);
+    /* db_bench 7.8's line: "name : X micros/op Y ops/sec S seconds N operations; ..." */
+    printf("%-12s : %11.3f micros/op %ld ops/sec %.3f seconds %" PRIu64 " operations;%s%s\n", name,
+           seconds * 1e6 / (double)done, (long)((double)done / elapsed), elapsed, done,
+           extra[0] ? " " : "", extra);
     if (!hist) return;
     uint64_t total = 0, sum[HIST_BUCKETS] = {0};
     for (int i = 0; i < n; i++)

@@ -433,10 +433,16 @@ Test(e2e, experiments_prints_db_bench_lines_and_a_stats_line)
     cr_assert(fill && read, "report lines missing:\n%s", r.out);
     double us;
     long ops, found, total;
-    cr_expect_eq(sscanf(fill, "\nfillrandom   : %lf micros/op %ld ops/sec;", &us, &ops), 2);
+    double secs;
+    long n;
+    cr_expect_eq(sscanf(fill, "\nfillrandom   : %lf micros/op %ld ops/sec %lf seconds %ld operations;",
+                        &us, &ops, &secs, &n),
+                 4);
+    cr_expect_eq(n, 2000);
     char mbs[16];
     cr_expect_eq(sscanf(read,
-                        "\nreadrandom   : %lf micros/op %ld ops/sec; %*f %15s (%ld of %ld "
+                        "\nreadrandom   : %lf micros/op %ld ops/sec %*f seconds %*d operations; %*f %15s "
+                        "(%ld of %ld "
                         "found)",
                         &us, &ops, mbs, &found, &total),
                  5, "%s", read);
