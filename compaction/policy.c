@@ -64,11 +64,12 @@ static int policy_run_bound(const struct policy *p, int level, int last, int num
 }
 
 /* Decision rule (Fluid LSM, Dostoevsky section 4):
- *   level 0 scores runs / l0_trigger;
+ *   level 0 scores runs / l0_trigger and is due from a score of 1 (l0_trigger runs start a
+ *     merge, as in LevelDB and RocksDB);
  *   level i >= 1 scores max(bytes / capacity_i, runs / bound_i), with capacity_i =
  *     level1_bytes * T^(i-1) and bound_i = Z for the largest level, K otherwise; the very last
  *     level (num_levels - 1) scores by runs only, since its bytes have nowhere further to go;
- *   the largest score above 1 wins, the shallower level on a tie (merging top-down keeps
+ *   the largest due score wins (deeper levels are due above 1), the shallower level on a tie (merging top-down keeps
  *   upper levels from piling up while a deep merge runs);
  *   the winner merges into level + 1, or into itself when it is the very last level;
  *   the output level's runs join the merge when one more run would break its bound (K, or Z
@@ -94,7 +95,7 @@ int policy_pick(const struct policy *p, const struct lsm_shape *shape, struct co
                 if (by_bytes > score) score = by_bytes;
             }
         }
-        if (score > best_score) {
+        if (score > best_score || (i == 0 && score >= 1.0)) {
             best_score = score;
             best = i;
         }

@@ -287,14 +287,6 @@ static int bg_compact(lamina_db *db)
     version_shape(v, &shape);
     if (db->policy.disabled) return 0;
     int picked = policy_pick(&db->policy, &shape, &pick);
-    if (!picked && v->levels[0].nruns >= (size_t)db->opts.level0_stop_writes_trigger &&
-        v->num_levels > 1) {
-        /* Writes are stopped on level 0 (the stop trigger may equal the compaction trigger,
-         * where the policy waits for one more run): merge level 0 down regardless. */
-        size_t k = db->policy.runs_per_level > 1 ? (size_t)db->policy.runs_per_level : 1;
-        pick = (struct compaction_pick){0, 1, v->levels[1].nruns + 1 > k, 1.0};
-        picked = 1;
-    }
     if (!picked) return 0;
     if (pick.level < 0 || pick.level >= v->num_levels || pick.output_level < pick.level ||
         pick.output_level >= v->num_levels || v->levels[pick.level].nruns == 0)

@@ -85,21 +85,21 @@ Test(policy, empty_lsm_picks_nothing)
     }
 }
 
-Test(policy, level0_merges_only_above_its_trigger)
+Test(policy, level0_merges_from_its_trigger)
 {
     struct policy p = make_policy(LAMINA_COMPACTION_LEVELED, 0, 0);
     struct compaction_pick pick;
-    int runs[] = {4};
-    uint64_t bytes[] = {4 * MB};
+    int runs[] = {3};
+    uint64_t bytes[] = {3 * MB};
     struct lsm_shape s = make_shape(7, runs, bytes, 1);
-    cr_expect_eq(policy_pick(&p, &s, &pick), 0, "score exactly 1 is not over the bound");
+    cr_expect_eq(policy_pick(&p, &s, &pick), 0, "3 runs are below the trigger of 4");
 
-    s.runs[0] = 5;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
+    s.runs[0] = 4;
+    cr_assert_eq(policy_pick(&p, &s, &pick), 1, "the trigger's run count starts a merge");
     cr_expect_eq(pick.level, 0);
     cr_expect_eq(pick.output_level, 1);
     cr_expect_eq(pick.include_output, 0, "level 1 is empty: nothing to merge with");
-    cr_expect_float_eq(pick.score, 1.25, 1e-9);
+    cr_expect_float_eq(pick.score, 1.0, 1e-9);
 }
 
 Test(policy, leveled_merges_level0_with_the_level1_run)
