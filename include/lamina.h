@@ -299,6 +299,13 @@ LAMINA_API int lamina_flush(lamina_db *db);
 LAMINA_API int lamina_compact_range(lamina_db *db, const void *begin, size_t begin_len,
                                     const void *end, size_t end_len);
 
+/* Reads every block of every live table — data, index, filter and properties — checking each
+ * checksum, that every entry decodes and that keys are in order (memtables and the WAL were
+ * checked when they were read at open). On LAMINA_OK, *entries (may be NULL) gets the number of
+ * table entries (all versions and tombstones). Errors: LAMINA_ECORRUPT naming the file and
+ * offset of the first damage, LAMINA_EIO, LAMINA_ENOMEM. */
+LAMINA_API int lamina_verify(lamina_db *db, uint64_t *entries);
+
 /* Reads a figure of the engine as text in *out (NUL-terminated, released with lamina_free()).
  * Names: "lamina.stats" (a multi-line summary), "lamina.num-levels" (levels holding data,
  * level 0 counted), "lamina.num-files-at-level<N>", "lamina.bytes-at-level<N>",

@@ -79,7 +79,7 @@ else
     fail "scan --prefix: $(wc -l <"$work/got.hex") keys, want $(wc -l <"$work/want.hex")"
 fi
 
-echo "== check (every entry forward and backward, checksums verified)"
+echo "== check (every block of every table verified, then every entry forward and backward)"
 out=$("$kv" --db "$db" check)
 rc=$?
 echo "$out"

@@ -562,7 +562,12 @@ static int kv_cmd_check(kv_ctx *c, int argc, char **argv)
     int status, at = kv_simple_args("check", argc, argv, 0, &status);
     if (at < 0) return status;
     uint64_t fwd = 0, bwd = 0;
+    uint64_t entries = 0;
     status = kv_open(c, 0);
+    if (status == 0) {
+        int rc = lamina_verify(c->db, &entries);
+        if (rc != LAMINA_OK) status = kv_db_error(c, rc);
+    }
     if (status == 0) status = kv_count_dir(c, 0, 1, &fwd);
     if (status == 0) status = kv_count_dir(c, 1, 1, &bwd);
     if (status == 0 && fwd != bwd) {
@@ -570,7 +575,8 @@ static int kv_cmd_check(kv_ctx *c, int argc, char **argv)
                 fwd, bwd);
         status = EXIT_DBERR;
     }
-    if (status == 0) printf("ok: %" PRIu64 " keys\n", fwd);
+    if (status == 0)
+        printf("ok: %" PRIu64 " keys (%" PRIu64 " table entries verified)\n", fwd, entries);
     return kv_close(c, status);
 }
 

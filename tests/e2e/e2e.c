@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -277,7 +278,7 @@ Test(e2e, loaded_paths_survive_reopen_with_counts_gets_prefix_scan_check_and_lev
 
     r = kvctl("--db", dbdir, "check");
     cr_assert_eq(r.status, 0, "check: %s", r.err);
-    cr_expect_str_eq(r.out, "ok: 20000 keys\n");
+    cr_expect(strncmp(r.out, "ok: 20000 keys (", 16) == 0, "%s", r.out);
     proc_free(&r);
 
     r = kvctl("--db", dbdir, "stats");
@@ -460,5 +461,83 @@ Test(e2e, experiments_prints_db_bench_lines_and_a_stats_line)
     char *bad[] = {"experiments", "--benchmarks=nosuch", dbflag, NULL};
     r = run_argv(bad, NULL);
     cr_expect_eq(r.status, 2);
+    proc_free(&r);
+}
+
+/* The largest table in the database directory, into path; its size is returned. */
+static long largest_table(char *path, size_t cap)
+{
+    DIR *d = opendir(dbdir);
+    cr_assert_not_null(d, "opendir %s: %s", dbdir, strerror(errno));
+    long best = -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".sst") != 0) continue;
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dbdir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) == 0 && st.st_size > best) {
+            best = st.st_size;
+            snprintf(path, cap, "%s", p);
+        }
+    }
+    closedir(d);
+    cr_assert_gt(best, 0, "no table in %s", dbdir);
+    return best;
+}
+
+/* Loads 5,000 keys with small memtables and flushes, so the data is in tables. */
+static void load_into_tables(void)
+{
+    char keys[128];
+    snprintf(keys, sizeof keys, "%s/keys.txt", tmpdir);
+    FILE *f = fopen(keys, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 5000; i++)
+        fprintf(f, "/usr/share/doc/package-%05d/copyright\n", i * 7919 % 5000);
+    fclose(f);
+    proc_out r = kvctl("--db", dbdir, "--write_buffer_size=65536", "--compression_type=none",
+                       "load", "--keys", keys);
+    cr_assert_eq(r.status, 0, "load: %s", r.err);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "flush");
+    cr_assert_eq(r.status, 0, "flush: %s", r.err);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "check");
+    cr_assert_eq(r.status, 0, "check of an intact database: %s", r.err);
+    cr_expect(strstr(r.out, "ok: 5000 keys") != NULL, "%s", r.out);
+    proc_free(&r);
+}
+
+Test(e2e, check_names_a_bit_flipped_table_and_exits_3)
+{
+    load_into_tables();
+    char path[512];
+    long size = largest_table(path, sizeof path);
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, size / 3, SEEK_SET), 0);
+    int c = fgetc(f);
+    cr_assert_eq(fseek(f, size / 3, SEEK_SET), 0);
+    fputc(c ^ 0x10, f);
+    fclose(f);
+    proc_out r = kvctl("--db", dbdir, "check");
+    cr_expect_eq(r.status, 3, "check exit %d: %s", r.status, r.err);
+    const char *base = strrchr(path, '/') + 1;
+    cr_expect(strstr(r.err, base) != NULL, "the message names %s: %s", base, r.err);
+    proc_free(&r);
+}
+
+Test(e2e, check_refuses_a_file_that_is_not_a_table_and_exits_3)
+{
+    load_into_tables();
+    char path[512];
+    largest_table(path, sizeof path);
+    const char text[] = "this is not a Lamina table, just some text that took its name\n";
+    write_all(path, text, sizeof text - 1);
+    proc_out r = kvctl("--db", dbdir, "check");
+    cr_expect_eq(r.status, 3, "check exit %d: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "not a Lamina table") != NULL, "%s", r.err);
     proc_free(&r);
 }
