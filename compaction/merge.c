@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "compaction/compaction.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -34,7 +35,7 @@ static size_t merge_stripe(const struct merge_job *job, uint64_t seq)
 
 static int merge_outputs_push(struct merge_job *job, const struct table_meta *m)
 {
-    struct table_meta *o = realloc(job->outputs, (job->noutputs + 1) * sizeof(*o));
+    struct table_meta *o = mem_realloc(job->outputs, (job->noutputs + 1) * sizeof(*o));
     if (!o) return err_set(LAMINA_ENOMEM, "merge: growing the output list");
     job->outputs = o;
     job->outputs[job->noutputs++] = *m;
@@ -62,7 +63,7 @@ static int merge_open_output(struct merge_job *job, struct merge_out *out)
 
 static int merge_copy_key(uint8_t **dst, size_t *dst_len, const uint8_t *k, size_t n)
 {
-    *dst = malloc(n ? n : 1);
+    *dst = mem_alloc(n ? n : 1);
     if (!*dst) return err_set(LAMINA_ENOMEM, "merge: copying a fence key");
     memcpy(*dst, k, n);
     *dst_len = n;
@@ -192,7 +193,7 @@ void merge_job_free(struct merge_job *job)
 {
     for (size_t i = 0; i < job->noutputs; i++)
         table_meta_free(&job->outputs[i]);
-    free(job->outputs);
+    mem_free(job->outputs);
     job->outputs = NULL;
     job->noutputs = 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "engine/db_impl.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -24,7 +25,7 @@ static int job_new_file(void *ctx, uint64_t *file_number, wfile **f)
     struct job_files *jf = ctx;
     if (jf->n == jf->cap) {
         size_t cap = jf->cap ? jf->cap * 2 : 8;
-        uint64_t *p = realloc(jf->numbers, cap * sizeof(*p));
+        uint64_t *p = mem_realloc(jf->numbers, cap * sizeof(*p));
         if (!p) return err_set(LAMINA_ENOMEM, "compaction output: out of memory");
         jf->numbers = p;
         jf->cap = cap;
@@ -86,7 +87,7 @@ static int job_merge(lamina_db *db, iter *input, const uint64_t *snapshots, size
     if (bytes_written) *bytes_written = job.bytes_written;
     if (rc) job_files_remove(&jf);
     merge_job_free(&job);
-    free(jf.numbers);
+    mem_free(jf.numbers);
     return rc;
 }
 
@@ -152,7 +153,7 @@ static uint64_t *bg_snapshots(lamina_db *db, size_t *n)
 {
     *n = 0;
     if (!db->nsnapshots) return NULL;
-    uint64_t *s = malloc(db->nsnapshots * sizeof(*s));
+    uint64_t *s = mem_alloc(db->nsnapshots * sizeof(*s));
     if (!s) return NULL;
     for (struct lamina_snapshot *p = db->snapshots.next; p != &db->snapshots; p = p->next)
         s[(*n)++] = p->seq;
@@ -198,7 +199,7 @@ static void bg_flush(lamina_db *db)
                e.wal_number, edit.nadded, bytes, run);
     }
     version_edit_free(&edit);
-    free(snaps);
+    mem_free(snaps);
     memtable_unref(e.mem);
     pthread_mutex_lock(&db->mu);
     if (rc) db_set_bg_error(db, rc, "flush");
@@ -210,18 +211,18 @@ static void bg_flush(lamina_db *db)
 static iter *bg_input(struct run **runs, size_t n, int *rc)
 {
     struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 0};
-    iter **children = malloc((n ? n : 1) * sizeof(*children));
+    iter **children = mem_alloc((n ? n : 1) * sizeof(*children));
     if (!children) goto nomem;
     for (size_t i = 0; i < n; i++) {
         if (!(children[i] = run_iter_create(runs[i], &ro))) {
             for (size_t k = 0; k < i; k++)
                 iter_destroy(children[k]);
-            free(children);
+            mem_free(children);
             goto nomem;
         }
     }
     iter *m = merge_iter_create(children, n);
-    free(children);
+    mem_free(children);
     if (!m) goto nomem;
     return m;
 nomem:
@@ -304,7 +305,7 @@ static int bg_compact(lamina_db *db)
     pthread_mutex_unlock(&db->mu);
 
     int rc = 0;
-    struct run **runs = malloc(nruns * sizeof(*runs));
+    struct run **runs = mem_alloc(nruns * sizeof(*runs));
     if (!runs || snap_fail) rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
     if (rc == 0) {
         size_t n = 0;
@@ -316,8 +317,8 @@ static int bg_compact(lamina_db *db)
         snprintf(why, sizeof(why), "level %d, score %.2f", pick.level, pick.score);
         rc = bg_merge_runs(db, runs, nruns, pick.output_level, drop, run_id, snaps, nsnap, why);
     }
-    free(runs);
-    free(snaps);
+    mem_free(runs);
+    mem_free(snaps);
     version_unref(v);
     pthread_mutex_lock(&db->mu);
     if (rc) db_set_bg_error(db, rc, "compaction");
@@ -378,7 +379,7 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
 
     struct run **runs = NULL;
     if (snap_fail) rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
-    if (needed && rc == 0 && !(runs = malloc(nruns * sizeof(*runs))))
+    if (needed && rc == 0 && !(runs = mem_alloc(nruns * sizeof(*runs))))
         rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
     if (needed && rc == 0) {
         size_t n = 0;
@@ -387,8 +388,8 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
                 runs[n++] = &v->levels[l].runs[r];
         rc = bg_merge_runs(db, runs, nruns, out_level, 1, run_id, snaps, nsnap, "manual");
     }
-    free(runs);
-    free(snaps);
+    mem_free(runs);
+    mem_free(snaps);
     version_unref(v);
     pthread_mutex_lock(&db->mu);
     if (rc && rc != LAMINA_EREADONLY) db_set_bg_error(db, rc, "manual compaction");
@@ -425,7 +426,7 @@ static void *bg_main(void *arg)
 int db_bg_start(lamina_db *db)
 {
     int n = (int)db->opts.max_background_jobs;
-    db->threads = calloc((size_t)n, sizeof(*db->threads));
+    db->threads = mem_calloc((size_t)n, sizeof(*db->threads));
     if (!db->threads) return err_set(LAMINA_ENOMEM, "background threads: out of memory");
     for (int i = 0; i < n; i++) {
         int e = pthread_create(&db->threads[i], NULL, bg_main, db);

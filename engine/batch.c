@@ -1,6 +1,7 @@
 /* batch.c — write batches (lamina_batch_*) and their encoding, which is also the WAL record:
  * LevelDB's WriteBatch layout (sequence fixed64 | count fixed32 | records). Byte layout in
  * docs/format/logs.md. */
+#include "util/alloc.h"
 #include "engine/batch.h"
 
 #include <stdlib.h>
@@ -152,11 +153,11 @@ LAMINA_API int lamina_batch_create(lamina_batch **out)
 {
     if (!out) return err_set(LAMINA_EINVAL, "lamina_batch_create: out is NULL");
     *out = NULL;
-    lamina_batch *b = malloc(sizeof(*b));
+    lamina_batch *b = mem_alloc(sizeof(*b));
     if (!b) return err_set(LAMINA_ENOMEM, "lamina_batch_create: no memory");
     int rc = batch_init(b);
     if (rc) {
-        free(b);
+        mem_free(b);
         return rc;
     }
     *out = b;
@@ -190,5 +191,5 @@ LAMINA_API void lamina_batch_destroy(lamina_batch *b)
 {
     if (!b) return;
     batch_free(b);
-    free(b);
+    mem_free(b);
 }

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "util/alloc.h"
 #include "engine/db_impl.h"
 #include "engine/options.h"
 #include "util/err.h"
@@ -53,11 +54,11 @@ void db_set_bg_error(lamina_db *db, int rc, const char *what)
 
 struct super_version *db_install_super_version(lamina_db *db)
 {
-    struct super_version *sv = malloc(sizeof(*sv));
-    memtable **imm = db->nimm ? malloc(db->nimm * sizeof(*imm)) : NULL;
+    struct super_version *sv = mem_alloc(sizeof(*sv));
+    memtable **imm = db->nimm ? mem_alloc(db->nimm * sizeof(*imm)) : NULL;
     if (!sv || (db->nimm && !imm)) {
-        free(sv);
-        free(imm);
+        mem_free(sv);
+        mem_free(imm);
         return NULL;
     }
     atomic_init(&sv->refs, 1);
@@ -98,8 +99,8 @@ void db_sv_release(struct super_version *sv)
     for (size_t i = 0; i < sv->nimm; i++)
         memtable_unref(sv->imm[i]);
     version_unref(sv->v);
-    free(sv->imm);
-    free(sv);
+    mem_free(sv->imm);
+    mem_free(sv);
 }
 
 int db_sync_old_wals(lamina_db *db)
@@ -225,7 +226,7 @@ static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t new_wal)
     int rc;
     version_edit_init(&edit);
     if ((rc = dir_list(db->path, &names, &nnames))) return rc;
-    wals = malloc((nnames + 1) * sizeof(*wals));
+    wals = mem_alloc((nnames + 1) * sizeof(*wals));
     if (!wals) {
         rc = err_set(LAMINA_ENOMEM, "open: out of memory");
         goto out;
@@ -255,7 +256,7 @@ static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t new_wal)
 out:
     memtable_unref(mem);
     version_edit_free(&edit);
-    free(wals);
+    mem_free(wals);
     dir_list_free(names, nnames);
     return rc;
 }
@@ -344,7 +345,7 @@ static void db_free(lamina_db *db)
         if (db->imm[i].wal_log) log_writer_destroy(db->imm[i].wal_log);
         if (db->imm[i].wal_file) (void)wfile_close(db->imm[i].wal_file);
     }
-    free(db->imm);
+    mem_free(db->imm);
     if (db->wal) log_writer_destroy(db->wal);
     if (db->wal_file) (void)wfile_close(db->wal_file);
     version_set_close(&db->vs);
@@ -357,8 +358,8 @@ static void db_free(lamina_db *db)
     pthread_mutex_destroy(&db->sv_mu);
     pthread_cond_destroy(&db->bg_cv);
     pthread_cond_destroy(&db->done_cv);
-    free(db->threads);
-    free(db);
+    mem_free(db->threads);
+    mem_free(db);
 }
 
 static void db_init_policy(lamina_db *db)
@@ -388,7 +389,7 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     *out = NULL;
     if (strlen(path) >= DB_PATH_MAX - 32)
         return err_set(LAMINA_EINVAL, "lamina_open: path too long");
-    lamina_db *db = calloc(1, sizeof(*db));
+    lamina_db *db = mem_calloc(1, sizeof(*db));
     if (!db) return err_set(LAMINA_ENOMEM, "lamina_open: out of memory");
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->sv_mu, NULL);
@@ -547,7 +548,7 @@ out:
 LAMINA_API int lamina_snapshot_create(lamina_db *db, const lamina_snapshot **out)
 {
     if (!db || !out) return err_set(LAMINA_EINVAL, "lamina_snapshot_create: NULL argument");
-    struct lamina_snapshot *s = malloc(sizeof(*s));
+    struct lamina_snapshot *s = mem_alloc(sizeof(*s));
     if (!s) return err_set(LAMINA_ENOMEM, "lamina_snapshot_create: out of memory");
     pthread_mutex_lock(&db->mu);
     s->seq = atomic_load(&db->last_sequence);
@@ -571,5 +572,5 @@ LAMINA_API void lamina_snapshot_release(lamina_db *db, const lamina_snapshot *sn
     s->next->prev = s->prev;
     db->nsnapshots--;
     pthread_mutex_unlock(&db->mu);
-    free(s);
+    mem_free(s);
 }

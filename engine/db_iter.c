@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "engine/db_impl.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -322,7 +323,7 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
 {
     if (!db || !out) return err_set(LAMINA_EINVAL, "lamina_iter_create: NULL argument");
     *out = NULL;
-    lamina_iter *di = calloc(1, sizeof(*di));
+    lamina_iter *di = mem_calloc(1, sizeof(*di));
     iter **children = NULL;
     size_t n = 0;
     int rc = 0;
@@ -341,7 +342,7 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
     size_t cap = 1 + sv->nimm;
     for (int l = 0; l < v->num_levels; l++)
         cap += v->levels[l].nruns;
-    children = malloc(cap * sizeof(*children));
+    children = mem_alloc(cap * sizeof(*children));
     if (!children) goto nomem;
     struct table_read_options tro = {
         .verify_checksums = !ro || ro->verify_checksums || db->opts.paranoid_checks,
@@ -365,7 +366,7 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
     di->it = n == 1 ? children[0] : merge_iter_create(children, n);
     n = 0;
     if (!di->it) goto nomem;
-    free(children);
+    mem_free(children);
     atomic_fetch_add(&db->live_iters, 1);
     *out = di;
     return 0;
@@ -374,11 +375,11 @@ nomem:
 fail:
     for (size_t i = 0; i < n; i++)
         iter_destroy(children[i]);
-    free(children);
+    mem_free(children);
     db_sv_release(di->sv);
     buf_free(&di->lower);
     buf_free(&di->upper);
-    free(di);
+    mem_free(di);
     return rc;
 }
 
@@ -393,5 +394,5 @@ LAMINA_API void lamina_iter_destroy(lamina_iter *di)
     buf_free(&di->scratch);
     buf_free(&di->lower);
     buf_free(&di->upper);
-    free(di);
+    mem_free(di);
 }

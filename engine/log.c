@@ -1,6 +1,7 @@
 /* log.c — the log format of the WAL and the MANIFEST: LevelDB's log format (32 KiB blocks,
  * FULL/FIRST/MIDDLE/LAST fragments) with XXH3 checksums over type byte + payload. Torn tails are
  * dropped; damage followed by valid fragments is reported as corruption. */
+#include "util/alloc.h"
 #include "engine/log.h"
 
 #include <stdlib.h>
@@ -21,11 +22,11 @@ struct log_writer {
 
 log_writer *log_writer_create(wfile *f, uint64_t dest_size)
 {
-    log_writer *w = malloc(sizeof(*w));
+    log_writer *w = mem_alloc(sizeof(*w));
     if (!w) return NULL;
-    w->scratch = malloc(LOG_BLOCK_SIZE);
+    w->scratch = mem_alloc(LOG_BLOCK_SIZE);
     if (!w->scratch) {
-        free(w);
+        mem_free(w);
         return NULL;
     }
     w->f = f;
@@ -36,8 +37,8 @@ log_writer *log_writer_create(wfile *f, uint64_t dest_size)
 void log_writer_destroy(log_writer *w)
 {
     if (!w) return;
-    free(w->scratch);
-    free(w);
+    mem_free(w->scratch);
+    mem_free(w);
 }
 
 static int log_writer_emit(log_writer *w, int type, const uint8_t *p, size_t n)
@@ -118,11 +119,11 @@ struct frag {
 int log_reader_open(const char *path, log_reader **out)
 {
     *out = NULL;
-    log_reader *r = calloc(1, sizeof(*r));
+    log_reader *r = mem_calloc(1, sizeof(*r));
     if (!r) return err_set(LAMINA_ENOMEM, "%s: no memory for a log reader", path);
     int rc = LAMINA_ENOMEM;
-    r->path = strdup(path);
-    r->block = malloc(LOG_BLOCK_SIZE);
+    r->path = mem_strdup(path);
+    r->block = mem_alloc(LOG_BLOCK_SIZE);
     if (!r->path || !r->block) {
         err_set(rc, "%s: no memory for a log reader", path);
         goto fail;
@@ -141,9 +142,9 @@ void log_reader_close(log_reader *r)
 {
     if (!r) return;
     if (r->f) rfile_close(r->f);
-    free(r->path);
-    free(r->block);
-    free(r);
+    mem_free(r->path);
+    mem_free(r->block);
+    mem_free(r);
 }
 
 uint64_t log_reader_end_offset(const log_reader *r)
@@ -194,7 +195,7 @@ static enum frag_status log_check_frag(const uint8_t *b, size_t len, size_t pos,
 static int log_valid_after(log_reader *r, uint64_t from, int *found)
 {
     *found = 0;
-    uint8_t *b = malloc(LOG_BLOCK_SIZE);
+    uint8_t *b = mem_alloc(LOG_BLOCK_SIZE);
     if (!b) return err_set(LAMINA_ENOMEM, "%s: no memory for a log scan", r->path);
     int rc = 0;
     uint64_t start = from - from % LOG_BLOCK_SIZE;
@@ -212,7 +213,7 @@ static int log_valid_after(log_reader *r, uint64_t from, int *found)
             }
         }
     }
-    free(b);
+    mem_free(b);
     return rc;
 }
 

@@ -2,7 +2,6 @@
  * memory, read from a pinned super version and the statistics counters (in the spirit of
  * RocksDB's GetProperty "rocksdb.stats"). */
 #include <inttypes.h>
-#include <jemalloc/jemalloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 
 #include "engine/db_impl.h"
 #include "util/err.h"
+#include "util/alloc.h"
 
 /* Figures of one moment. */
 struct prop_snapshot {
@@ -68,16 +68,6 @@ static double prop_space_amp(const struct prop_snapshot *p)
     return (double)p->live_bytes / (double)p->bytes[p->deepest];
 }
 
-static uint64_t prop_allocated(void)
-{
-    uint64_t epoch = 1;
-    size_t sz = sizeof(epoch);
-    mallctl("epoch", &epoch, &sz, &epoch, sz);
-    size_t allocated = 0;
-    sz = sizeof(allocated);
-    if (mallctl("stats.allocated", &allocated, &sz, NULL, 0) != 0) return 0;
-    return allocated;
-}
 
 static int prop_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int prop_printf(buf *b, const char *fmt, ...)
@@ -123,7 +113,7 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
         rc = prop_printf(b,
                          "memtable_bytes %" PRIu64 "  allocated_bytes %" PRIu64
                          "  sequence %" PRIu64 "  io %s  policy %d\n",
-                         p->mem_bytes, prop_allocated(), p->sequence, file_io_backend(),
+                         p->mem_bytes, (uint64_t)mem_allocated(), p->sequence, file_io_backend(),
                          db->opts.compaction_policy);
     return rc;
 }
@@ -190,7 +180,7 @@ static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dv
     else if (strcmp(name, "lamina.live-bytes") == 0)
         *ival = p.live_bytes;
     else if (strcmp(name, "lamina.allocated-bytes") == 0)
-        *ival = prop_allocated();
+        *ival = (uint64_t)mem_allocated();
     else if (strcmp(name, "lamina.sequence") == 0)
         *ival = p.sequence;
     else

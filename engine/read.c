@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "engine/db_impl.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -20,7 +21,7 @@ static void read_tls_free(void *p)
     buf *b = p;
     buf_free(&b[0]);
     buf_free(&b[1]);
-    free(b);
+    mem_free(b);
 }
 
 static void read_tls_init(void)
@@ -34,10 +35,10 @@ static buf *read_tls_buf(int slot)
     pthread_once(&read_tls_once, read_tls_init);
     buf *b = pthread_getspecific(read_tls_key);
     if (!b) {
-        b = calloc(2, sizeof(*b));
+        b = mem_calloc(2, sizeof(*b));
         if (!b) return NULL;
         if (pthread_setspecific(read_tls_key, b)) {
-            free(b);
+            mem_free(b);
             return NULL;
         }
     }

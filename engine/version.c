@@ -1,6 +1,7 @@
 /* version.c — the version set: reference-counted versions of the table set (per level, sorted
  * runs newest first), built by applying version edits, logged in the MANIFEST and named by
  * CURRENT (LevelDB's VersionSet, with sorted runs per level as in Dostoevsky's Fluid LSM). */
+#include "util/alloc.h"
 #include "engine/version.h"
 
 #include <inttypes.h>
@@ -59,14 +60,14 @@ int db_parse_file_name(const char *name, uint64_t *number, char *kind)
 
 static struct file_meta *file_meta_create(struct version_set *vs, const struct edit_file *ef)
 {
-    struct file_meta *f = calloc(1, sizeof(*f));
+    struct file_meta *f = mem_calloc(1, sizeof(*f));
     if (!f) return NULL;
-    f->smallest = malloc(ef->smallest_len ? ef->smallest_len : 1);
-    f->largest = malloc(ef->largest_len ? ef->largest_len : 1);
+    f->smallest = mem_alloc(ef->smallest_len ? ef->smallest_len : 1);
+    f->largest = mem_alloc(ef->largest_len ? ef->largest_len : 1);
     if (!f->smallest || !f->largest) {
-        free(f->smallest);
-        free(f->largest);
-        free(f);
+        mem_free(f->smallest);
+        mem_free(f->largest);
+        mem_free(f);
         return NULL;
     }
     memcpy(f->smallest, ef->smallest, ef->smallest_len);
@@ -101,9 +102,9 @@ static void file_meta_unref(struct file_meta *f)
         (void)file_remove(path);
     }
     pthread_mutex_destroy(&f->open_mu);
-    free(f->smallest);
-    free(f->largest);
-    free(f);
+    mem_free(f->smallest);
+    mem_free(f->largest);
+    mem_free(f);
 }
 
 int file_meta_table(struct file_meta *f, table **out)
@@ -141,11 +142,11 @@ static void version_free(struct version *v)
         for (size_t r = 0; r < lv->nruns; r++) {
             for (size_t i = 0; i < lv->runs[r].nfiles; i++)
                 file_meta_unref(lv->runs[r].files[i]);
-            free(lv->runs[r].files);
+            mem_free(lv->runs[r].files);
         }
-        free(lv->runs);
+        mem_free(lv->runs);
     }
-    free(v);
+    mem_free(v);
 }
 
 void version_unref(struct version *v)
@@ -174,7 +175,7 @@ static int level_build(struct level *lv, struct file_meta **files, size_t n)
     size_t nruns = 0;
     for (size_t i = 0; i < n; i++)
         if (i == 0 || files[i]->run != files[i - 1]->run) nruns++;
-    lv->runs = nruns ? calloc(nruns, sizeof(*lv->runs)) : NULL;
+    lv->runs = nruns ? mem_calloc(nruns, sizeof(*lv->runs)) : NULL;
     if (nruns && !lv->runs) return LAMINA_ENOMEM;
     lv->nruns = 0;
     for (size_t i = 0; i < n;) {
@@ -182,7 +183,7 @@ static int level_build(struct level *lv, struct file_meta **files, size_t n)
         while (j < n && files[j]->run == files[i]->run)
             j++;
         struct run *r = &lv->runs[lv->nruns];
-        r->files = malloc((j - i) * sizeof(*r->files));
+        r->files = mem_alloc((j - i) * sizeof(*r->files));
         if (!r->files) return LAMINA_ENOMEM;
         memcpy(r->files, files + i, (j - i) * sizeof(*r->files));
         r->nfiles = j - i;
@@ -200,7 +201,7 @@ static int level_build(struct level *lv, struct file_meta **files, size_t n)
 int version_apply(const struct version *base, const struct version_edit *e, int mark_obsolete,
                   struct version **out)
 {
-    struct version *v = calloc(1, sizeof(*v));
+    struct version *v = mem_calloc(1, sizeof(*v));
     uint64_t *del = NULL;
     struct file_meta **files = NULL;
     int rc = LAMINA_ENOMEM;
@@ -209,7 +210,7 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
     v->vs = base->vs;
     v->num_levels = base->num_levels;
     if (e->ndeleted) {
-        del = malloc(e->ndeleted * sizeof(*del));
+        del = mem_alloc(e->ndeleted * sizeof(*del));
         if (!del) goto out;
         for (size_t i = 0; i < e->ndeleted; i++)
             del[i] = e->deleted[i].file_number;
@@ -221,7 +222,7 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
         for (size_t i = 0; i < e->nadded; i++)
             cap += e->added[i].level == l;
         if (cap == 0) continue;
-        files = malloc(cap * sizeof(*files));
+        files = mem_alloc(cap * sizeof(*files));
         if (!files) goto out;
         for (size_t r = 0; r < bl->nruns; r++) {
             for (size_t i = 0; i < bl->runs[r].nfiles; i++) {
@@ -250,7 +251,7 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
                 file_meta_unref(files[k]);
             goto out;
         }
-        free(files);
+        mem_free(files);
         files = NULL;
     }
     for (size_t i = 0; i < e->nadded; i++) {
@@ -276,12 +277,12 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
                 }
         }
     }
-    free(del);
+    mem_free(del);
     *out = v;
     return 0;
 out:
-    free(files);
-    free(del);
+    mem_free(files);
+    mem_free(del);
     version_free(v);
     if (rc == LAMINA_ENOMEM) err_set(LAMINA_ENOMEM, "version: out of memory");
     return rc;
@@ -506,7 +507,7 @@ static void run_iter_destroy(iter *base)
 {
     struct run_iter *it = (struct run_iter *)base;
     iter_destroy(it->cur);
-    free(it);
+    mem_free(it);
 }
 
 static const struct iter_ops run_iter_ops = {
@@ -517,7 +518,7 @@ static const struct iter_ops run_iter_ops = {
 
 iter *run_iter_create(const struct run *r, const struct table_read_options *ro)
 {
-    struct run_iter *it = calloc(1, sizeof(*it));
+    struct run_iter *it = mem_calloc(1, sizeof(*it));
     if (!it) return NULL;
     it->base.ops = &run_iter_ops;
     it->run = r;
@@ -560,7 +561,7 @@ void version_set_mark_file_used(struct version_set *vs, uint64_t number)
 
 int version_set_create_empty(struct version_set *vs)
 {
-    struct version *v = calloc(1, sizeof(*v));
+    struct version *v = mem_calloc(1, sizeof(*v));
     if (!v) return err_set(LAMINA_ENOMEM, "version: out of memory");
     atomic_init(&v->refs, 1);
     v->vs = vs;
@@ -590,10 +591,10 @@ int version_set_recover(struct version_set *vs, uint64_t *last_seq)
     uint64_t mnum;
     if (cur_len < 10 || memcmp(cur, "MANIFEST-", 9) != 0 ||
         !parse_number((const char *)cur + 9, cur_len - 9, &mnum)) {
-        free(cur);
+        mem_free(cur);
         return err_set(LAMINA_ECORRUPT, "%s: does not name a MANIFEST", path);
     }
-    free(cur);
+    mem_free(cur);
     snprintf(mpath, sizeof(mpath), "%s/MANIFEST-%06" PRIu64, vs->dbpath, mnum);
     if ((rc = log_reader_open(mpath, &lr))) {
         if (!file_exists(mpath))

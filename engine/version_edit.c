@@ -1,6 +1,7 @@
 /* version_edit.c — encoding of a version edit as one MANIFEST record of tagged fields (after
  * LevelDB's VersionEdit, with a "safe to ignore" tag range so the format can grow). Byte
  * layout in docs/format/logs.md. */
+#include "util/alloc.h"
 #include "engine/version_edit.h"
 
 #include <stdlib.h>
@@ -30,11 +31,11 @@ void version_edit_init(struct version_edit *e)
 void version_edit_free(struct version_edit *e)
 {
     for (size_t i = 0; i < e->nadded; i++) {
-        free(e->added[i].smallest);
-        free(e->added[i].largest);
+        mem_free(e->added[i].smallest);
+        mem_free(e->added[i].largest);
     }
-    free(e->added);
-    free(e->deleted);
+    mem_free(e->added);
+    mem_free(e->deleted);
     version_edit_init(e);
 }
 
@@ -42,7 +43,7 @@ static int edit_grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap) return 0;
     size_t ncap = *cap ? *cap * 2 : 4;
-    void *p = realloc(*arr, ncap * elem);
+    void *p = mem_realloc(*arr, ncap * elem);
     if (!p) return err_set(LAMINA_ENOMEM, "version edit: no memory for %zu entries", ncap);
     *arr = p;
     *cap = ncap;
@@ -51,7 +52,7 @@ static int edit_grow(void **arr, size_t *cap, size_t n, size_t elem)
 
 static uint8_t *edit_dup(const uint8_t *p, size_t n)
 {
-    uint8_t *d = malloc(n ? n : 1);
+    uint8_t *d = mem_alloc(n ? n : 1);
     if (d && n) memcpy(d, p, n);
     return d;
 }
@@ -66,8 +67,8 @@ int version_edit_add_file(struct version_edit *e, const struct edit_file *f)
     c.smallest = edit_dup(f->smallest, f->smallest_len);
     c.largest = edit_dup(f->largest, f->largest_len);
     if (!c.smallest || !c.largest) {
-        free(c.smallest);
-        free(c.largest);
+        mem_free(c.smallest);
+        mem_free(c.largest);
         return err_set(LAMINA_ENOMEM, "version edit: no memory for the keys of table %llu",
                        (unsigned long long)f->file_number);
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/alloc.h"
 #include "engine/db_impl.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -49,7 +50,7 @@ static int write_switch_memtable(lamina_db *db)
     }
     if (db->nimm == db->cap_imm) {
         size_t cap = db->cap_imm ? db->cap_imm * 2 : 4;
-        struct imm_entry *p = realloc(db->imm, cap * sizeof(*p));
+        struct imm_entry *p = mem_realloc(db->imm, cap * sizeof(*p));
         if (!p) {
             log_writer_destroy(nl);
             (void)wfile_close(nf);
@@ -232,7 +233,7 @@ static void write_tls_free(void *p)
 {
     lamina_batch *b = p;
     batch_free(b);
-    free(b);
+    mem_free(b);
 }
 
 static void write_tls_init(void)
@@ -248,10 +249,10 @@ static lamina_batch *write_tls_batch(void)
         lamina_batch_clear(b);
         return b;
     }
-    b = malloc(sizeof(*b));
+    b = mem_alloc(sizeof(*b));
     if (!b) return NULL;
     if (batch_init(b)) {
-        free(b);
+        mem_free(b);
         return NULL;
     }
     if (pthread_setspecific(write_tls_key, b)) {

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "util/alloc.h"
 #include "memtable/memtable_int.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -374,7 +375,7 @@ static void avl_iter_destroy(iter *base)
 {
     struct avl_iter *it = (struct avl_iter *)base;
     memtable_unref(it->m);
-    free(it);
+    mem_free(it);
 }
 
 static const struct iter_ops avl_iter_ops = {
@@ -393,7 +394,7 @@ static const struct iter_ops avl_iter_ops = {
 
 static iter *avl_iter_create(memtable *m)
 {
-    struct avl_iter *it = malloc(sizeof *it);
+    struct avl_iter *it = mem_alloc(sizeof *it);
     if (!it) {
         err_set(LAMINA_ENOMEM, "memtable: cannot allocate an iterator");
         return NULL;

@@ -1,5 +1,6 @@
 /* memtable.c — the memtable front: picks the kind's function table at creation, and owns
  * what every kind shares (arena, reference count, freeze flag, reader/writer lock). */
+#include "util/alloc.h"
 #include "memtable/memtable_int.h"
 
 #include <assert.h>
@@ -23,7 +24,7 @@ memtable *memtable_create(enum memtable_kind kind)
         err_set(LAMINA_EINVAL, "memtable: unknown kind %d", (int)kind);
         return NULL;
     }
-    memtable *m = calloc(1, sizeof *m);
+    memtable *m = mem_calloc(1, sizeof *m);
     if (!m) goto err;
     m->ops = memtable_kinds[kind];
     atomic_init(&m->refs, 1);
@@ -39,7 +40,7 @@ memtable *memtable_create(enum memtable_kind kind)
         pthread_rwlockattr_destroy(&attr);
     }
     if (rc != 0) {
-        free(m);
+        mem_free(m);
         m = NULL;
         goto err;
     }
@@ -52,7 +53,7 @@ err:
     if (m) {
         if (m->arena) arena_destroy(m->arena);
         pthread_rwlock_destroy(&m->lock);
-        free(m);
+        mem_free(m);
     }
     err_set(LAMINA_ENOMEM, "memtable: out of memory creating a memtable");
     return NULL;
@@ -71,7 +72,7 @@ void memtable_unref(memtable *m)
     if (prev != 1) return;
     arena_destroy(m->arena);
     pthread_rwlock_destroy(&m->lock);
-    free(m);
+    mem_free(m);
 }
 
 int memtable_add(memtable *m, uint64_t seq, int type, const void *ukey, size_t ulen,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "sst/block.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -21,7 +22,7 @@ void block_builder_free(struct block_builder *b)
 {
     buf_free(&b->data);
     buf_free(&b->last_key);
-    free(b->restarts);
+    mem_free(b->restarts);
     b->restarts = NULL;
 }
 
@@ -46,7 +47,7 @@ int block_builder_add(struct block_builder *b, const uint8_t *key, size_t klen, 
     } else {
         if (b->nrestarts >= b->restarts_cap) {
             size_t cap = b->restarts_cap ? 2 * b->restarts_cap : 64;
-            uint32_t *r = realloc(b->restarts, cap * sizeof(*r));
+            uint32_t *r = mem_realloc(b->restarts, cap * sizeof(*r));
             if (!r) return err_set(LAMINA_ENOMEM, "block builder: out of memory");
             b->restarts = r;
             b->restarts_cap = cap;
@@ -113,7 +114,7 @@ void block_iter_init(struct block_iter *it)
 
 void block_iter_free(struct block_iter *it)
 {
-    if (it->key != it->inline_key) free(it->key);
+    if (it->key != it->inline_key) mem_free(it->key);
     it->key = it->inline_key;
     it->key_cap = sizeof(it->inline_key);
 }
@@ -197,10 +198,10 @@ static int block_iter_key_reserve(struct block_iter *it, size_t n)
     size_t cap = it->key_cap * 2 > n ? it->key_cap * 2 : n;
     uint8_t *k;
     if (it->key == it->inline_key) {
-        k = malloc(cap);
+        k = mem_alloc(cap);
         if (k) memcpy(k, it->key, it->key_len);
     } else {
-        k = realloc(it->key, cap);
+        k = mem_realloc(it->key, cap);
     }
     if (!k) {
         it->status = LAMINA_ENOMEM;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "sst/btree.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -164,7 +165,7 @@ static void index_node_free(struct index_node *nd)
             index_node_free(atomic_load_explicit(&nd->children[i], memory_order_acquire));
     }
     cache_block_release(nd->blk);
-    free(nd);
+    mem_free(nd);
 }
 
 /* Reads the index block at h (checksum verified) and decodes every entry once. */
@@ -184,7 +185,7 @@ static int index_node_load(const struct block_source *src, struct block_handle h
     uint32_t n = b.restarts_off == 0 ? 0 : b.nrestarts; /* an empty block keeps restart 0 */
     size_t sz = sizeof(*nd) + (size_t)n * (sizeof(struct block_handle) + 2 * sizeof(uint32_t));
     if (level > 0) sz += (size_t)n * sizeof(*nd->children);
-    nd = malloc(sz);
+    nd = mem_alloc(sz);
     if (!nd) {
         rc = err_set(LAMINA_ENOMEM, "%s: out of memory loading an index block", src->path);
         goto fail;

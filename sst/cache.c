@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "sst/cache.h"
 #include "util/hash.h"
 
@@ -29,7 +30,7 @@ struct block_cache {
 
 struct cache_block *cache_block_alloc(size_t cap)
 {
-    struct cache_block *b = malloc(sizeof(*b) + cap);
+    struct cache_block *b = mem_alloc(sizeof(*b) + cap);
     if (!b) return NULL;
     memset(b, 0, sizeof(*b));
     atomic_init(&b->refs, 1);
@@ -44,7 +45,7 @@ void cache_block_ref(struct cache_block *b)
 
 void cache_block_release(struct cache_block *b)
 {
-    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) free(b);
+    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) mem_free(b);
 }
 
 static uint64_t cache_hash(uint64_t file_number, uint64_t offset)
@@ -64,12 +65,12 @@ block_cache *block_cache_create(size_t capacity_bytes, int shards)
     if (shards <= 0) shards = 16;
     while ((1 << bits) < shards && bits < 12)
         bits++;
-    block_cache *c = calloc(1, sizeof(*c));
+    block_cache *c = mem_calloc(1, sizeof(*c));
     if (!c) return NULL;
     size_t n = (size_t)1 << bits;
-    c->shards = aligned_alloc(64, n * sizeof(struct cache_shard));
+    c->shards = mem_aligned_alloc(64, n * sizeof(struct cache_shard));
     if (!c->shards) {
-        free(c);
+        mem_free(c);
         return NULL;
     }
     c->capacity = capacity_bytes;
@@ -128,7 +129,7 @@ static void shard_remove(struct cache_shard *s, struct cache_block **slot)
 static void shard_grow(struct cache_shard *s)
 {
     size_t n = s->nbuckets ? s->nbuckets * 2 : 64;
-    struct cache_block **nb = calloc(n, sizeof(*nb));
+    struct cache_block **nb = mem_calloc(n, sizeof(*nb));
     if (!nb) return;
     for (size_t i = 0; i < s->nbuckets; i++) {
         struct cache_block *b = s->buckets[i];
@@ -139,7 +140,7 @@ static void shard_grow(struct cache_shard *s)
             b = next;
         }
     }
-    free(s->buckets);
+    mem_free(s->buckets);
     s->buckets = nb;
     s->nbuckets = n;
 }
@@ -172,7 +173,7 @@ void block_cache_insert(block_cache *c, uint64_t file_number, uint64_t offset,
     struct cache_shard *s = cache_shard_of(c, h);
     size_t charge = b->cap + CACHE_OVERHEAD;
     if (charge > s->capacity) return;
-    /* Blocks dropped under the lock are released after it, so free() runs unlocked. */
+    /* Blocks dropped under the lock are released after it, so mem_free() runs unlocked. */
     struct cache_block *drop = NULL;
     pthread_mutex_lock(&s->mu);
     if (s->count >= s->nbuckets) shard_grow(s);
@@ -274,9 +275,9 @@ void block_cache_destroy(block_cache *c)
                 b = next;
             }
         }
-        free(s->buckets);
+        mem_free(s->buckets);
         pthread_mutex_destroy(&s->mu);
     }
-    free(c->shards);
-    free(c);
+    mem_free(c->shards);
+    mem_free(c);
 }

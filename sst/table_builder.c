@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "bloom/bloom.h"
 #include "lamina.h"
 #include "sst/block.h"
@@ -32,15 +33,15 @@ struct table_builder {
 void table_meta_free(struct table_meta *m)
 {
     if (!m) return;
-    free(m->smallest);
-    free(m->largest);
+    mem_free(m->smallest);
+    mem_free(m->largest);
     m->smallest = m->largest = NULL;
     m->smallest_len = m->largest_len = 0;
 }
 
 table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct table_options *o)
 {
-    table_builder *b = calloc(1, sizeof(*b));
+    table_builder *b = mem_calloc(1, sizeof(*b));
     if (!b) return NULL;
     b->o = *o;
     if (b->o.block_size < 64) b->o.block_size = 64;
@@ -49,7 +50,7 @@ table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct
     if (b->o.bloom_bits > 64) b->o.bloom_bits = 64;
     if (b->o.compression != LAMINA_COMPRESSION_ZSTD) b->o.compression = LAMINA_COMPRESSION_NONE;
     if (block_writer_init(&b->w, f, file_number, b->o.compression, b->o.zstd_level)) {
-        free(b);
+        mem_free(b);
         return NULL;
     }
     block_builder_init(&b->data, b->o.restart_interval);
@@ -73,8 +74,8 @@ void table_builder_destroy(table_builder *b)
     buf_free(&b->first_key);
     buf_free(&b->last_key);
     buf_free(&b->sep);
-    free(b->hashes);
-    free(b);
+    mem_free(b->hashes);
+    mem_free(b);
 }
 
 static int table_builder_fail(table_builder *b, int rc)
@@ -102,7 +103,7 @@ static int table_builder_add_hash(table_builder *b, const uint8_t *ukey, size_t 
 {
     if (b->nhashes == b->hashes_cap) {
         size_t cap = b->hashes_cap ? 2 * b->hashes_cap : 1024;
-        uint64_t *h = realloc(b->hashes, cap * sizeof(*h));
+        uint64_t *h = mem_realloc(b->hashes, cap * sizeof(*h));
         if (!h) return err_set(LAMINA_ENOMEM, "table builder: out of memory for filter hashes");
         b->hashes = h;
         b->hashes_cap = cap;
@@ -221,8 +222,8 @@ int table_builder_finish(table_builder *b, struct table_meta *meta)
     meta->smallest_seq = b->props.smallest_seq;
     meta->largest_seq = b->props.largest_seq;
     if (b->props.entries) {
-        meta->smallest = malloc(b->first_key.len);
-        meta->largest = malloc(b->last_key.len);
+        meta->smallest = mem_alloc(b->first_key.len);
+        meta->largest = mem_alloc(b->last_key.len);
         if (!meta->smallest || !meta->largest) {
             table_meta_free(meta);
             return table_builder_fail(b, err_set(LAMINA_ENOMEM, "table builder: out of memory"));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "bloom/bloom.h"
 #include "lamina.h"
 #include "sst/block.h"
@@ -38,8 +39,8 @@ static void table_free(table *t)
     cache_block_release(t->filter);
     if (t->f) rfile_close(t->f);
     dctx_pool_free(&t->dctx);
-    free(t->path);
-    free(t);
+    mem_free(t->path);
+    mem_free(t);
 }
 
 void table_ref(table *t)
@@ -55,14 +56,14 @@ void table_unref(table *t)
 int table_open(const char *path, uint64_t file_number, block_cache *cache, table **out)
 {
     *out = NULL;
-    table *t = calloc(1, sizeof(*t));
+    table *t = mem_calloc(1, sizeof(*t));
     if (!t) return err_set(LAMINA_ENOMEM, "%s: out of memory opening a table", path);
     atomic_init(&t->refs, 1);
     dctx_pool_init(&t->dctx);
     t->file_number = file_number;
     t->cache = cache;
     int rc;
-    t->path = strdup(path);
+    t->path = mem_strdup(path);
     if (!t->path) {
         rc = err_set(LAMINA_ENOMEM, "%s: out of memory opening a table", path);
         goto fail;
@@ -379,7 +380,7 @@ static void table_iter_destroy(iter *it)
     cache_block_release(ti->cb);
     block_iter_free(&ti->bi);
     table_unref(ti->t);
-    free(ti);
+    mem_free(ti);
 }
 
 static const struct iter_ops table_iter_ops = {
@@ -398,7 +399,7 @@ static const struct iter_ops table_iter_ops = {
 
 iter *table_iter_create(table *t, const struct table_read_options *ro)
 {
-    struct table_iter *ti = malloc(sizeof(*ti));
+    struct table_iter *ti = mem_alloc(sizeof(*ti));
     if (!ti) return NULL;
     ti->base.ops = &table_iter_ops;
     ti->t = t;

@@ -1,5 +1,6 @@
 /* arena.c — bump allocator for memtables: blocks carved front to back, 8-byte aligned,
  * all released at once (the Arena of LevelDB's memtable). */
+#include "util/alloc.h"
 #include "util/arena.h"
 
 #include <stdint.h>
@@ -24,7 +25,7 @@ struct arena {
 
 arena *arena_create(size_t block_size)
 {
-    arena *a = calloc(1, sizeof(*a));
+    arena *a = mem_calloc(1, sizeof(*a));
     if (!a) return NULL;
     a->block_size = block_size < 256 ? 256 : block_size;
     return a;
@@ -33,7 +34,7 @@ arena *arena_create(size_t block_size)
 static uint8_t *arena_new_block(arena *a, size_t size)
 {
     if (size > SIZE_MAX - ARENA_HDR) return NULL;
-    struct arena_block *b = malloc(ARENA_HDR + size);
+    struct arena_block *b = mem_alloc(ARENA_HDR + size);
     if (!b) return NULL;
     b->next = a->blocks;
     b->size = size;
@@ -73,8 +74,8 @@ void arena_destroy(arena *a)
     struct arena_block *b = a->blocks;
     while (b) {
         struct arena_block *next = b->next;
-        free(b);
+        mem_free(b);
         b = next;
     }
-    free(a);
+    mem_free(a);
 }

@@ -1,5 +1,6 @@
 /* coding.c — the growable byte buffer of coding.h (capacity grows by doubling).
  * Varints are LEB128 (as in LevelDB's coding and protobuf); fixed widths are little-endian. */
+#include "util/alloc.h"
 #include "util/coding.h"
 
 #include <stdlib.h>
@@ -19,7 +20,7 @@ int buf_reserve(buf *b, size_t extra)
         }
         cap *= 2;
     }
-    uint8_t *p = realloc(b->data, cap);
+    uint8_t *p = mem_realloc(b->data, cap);
     if (!p) return LAMINA_ENOMEM;
     b->data = p;
     b->cap = cap;
@@ -73,7 +74,7 @@ int buf_append_lenbytes(buf *b, const void *p, size_t n)
 
 void buf_free(buf *b)
 {
-    free(b->data);
+    mem_free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }

@@ -1,5 +1,6 @@
 /* err.c — LAMINA_* code names and the per-thread detail message behind lamina_errmsg(),
  * plus the small public helpers lamina_version() and lamina_free(). */
+#include "util/alloc.h"
 #include "util/err.h"
 
 #include <errno.h>
@@ -106,5 +107,5 @@ LAMINA_API const char *lamina_version(void)
 
 LAMINA_API void lamina_free(void *p)
 {
-    free(p);
+    mem_free(p);
 }

@@ -1,5 +1,6 @@
 /* file.c — the I/O layer: buffered append files, pread/io_uring (liburing) reads, whole-file
  * and directory operations, the LOCK file, and the fault-injection hook every call passes. */
+#include "util/alloc.h"
 #include "util/file.h"
 
 #include <dirent.h>
@@ -43,7 +44,7 @@ static int file_injected(int errnum, const char *op, const char *path)
 static char *file_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *p = malloc(n);
+    char *p = mem_alloc(n);
     if (p) memcpy(p, s, n);
     return p;
 }
@@ -104,7 +105,7 @@ int rfile_open(const char *path, rfile **out)
         rc = err_errno(errno, "stat %s", path);
         goto fail;
     }
-    f = malloc(sizeof(*f));
+    f = mem_alloc(sizeof(*f));
     if (!f || !(f->path = file_strdup(path))) {
         rc = err_set(LAMINA_ENOMEM, "open %s: out of memory", path);
         goto fail;
@@ -114,7 +115,7 @@ int rfile_open(const char *path, rfile **out)
     *out = f;
     return 0;
 fail:
-    free(f);
+    mem_free(f);
     close(fd);
     return rc;
 }
@@ -140,8 +141,8 @@ void rfile_close(rfile *f)
 {
     if (!f) return;
     close(f->fd);
-    free(f->path);
-    free(f);
+    mem_free(f->path);
+    mem_free(f);
 }
 
 /* ---- Batched reads: one io_uring per thread, released when the thread exits -------------- */
@@ -158,7 +159,7 @@ static void file_ring_free(void *p)
 {
     struct io_uring *ring = p;
     io_uring_queue_exit(ring);
-    free(ring);
+    mem_free(ring);
 }
 
 static void file_ring_setup(void)
@@ -194,10 +195,10 @@ static struct io_uring *file_thread_ring(void)
         return NULL;
     struct io_uring *ring = pthread_getspecific(file_ring_key);
     if (ring) return ring;
-    ring = malloc(sizeof(*ring));
+    ring = mem_alloc(sizeof(*ring));
     if (!ring) return NULL;
     if (io_uring_queue_init(FILE_RING_DEPTH, ring, 0) != 0) {
-        free(ring);
+        mem_free(ring);
         return NULL;
     }
     if (pthread_setspecific(file_ring_key, ring) != 0) {
@@ -335,8 +336,8 @@ static int wfile_make(const char *path, int flags, const char *op, wfile **out)
     int fd = open(path, flags | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) return err_errno(errno, "%s %s", op, path);
     int rc = 0;
-    wfile *f = calloc(1, sizeof(*f));
-    if (!f || !(f->path = file_strdup(path)) || !(f->buf = malloc(WFILE_BUF_CAP))) {
+    wfile *f = mem_calloc(1, sizeof(*f));
+    if (!f || !(f->path = file_strdup(path)) || !(f->buf = mem_alloc(WFILE_BUF_CAP))) {
         rc = err_set(LAMINA_ENOMEM, "%s %s: out of memory", op, path);
         goto fail;
     }
@@ -351,9 +352,9 @@ static int wfile_make(const char *path, int flags, const char *op, wfile **out)
     return 0;
 fail:
     if (f) {
-        free(f->path);
-        free(f->buf);
-        free(f);
+        mem_free(f->path);
+        mem_free(f->buf);
+        mem_free(f);
     }
     close(fd);
     return rc;
@@ -440,9 +441,9 @@ static int wfile_release(wfile *f, int report)
 {
     int rc = 0;
     if (close(f->fd) < 0 && report) rc = err_errno(errno, "close %s", f->path);
-    free(f->path);
-    free(f->buf);
-    free(f);
+    mem_free(f->path);
+    mem_free(f->buf);
+    mem_free(f);
     return rc;
 }
 
@@ -498,14 +499,14 @@ int file_read_all(const char *path, uint8_t **data, size_t *len)
     if (rc) return rc;
     size_t n = (size_t)f->size;
     /* One spare byte so text files can be NUL-terminated by callers without a copy. */
-    uint8_t *p = malloc(n + 1);
+    uint8_t *p = mem_alloc(n + 1);
     if (!p) {
         rc = err_set(LAMINA_ENOMEM, "read %s: out of memory for %zu bytes", path, n);
         goto out;
     }
     rc = rfile_read(f, 0, p, n);
     if (rc) {
-        free(p);
+        mem_free(p);
         goto out;
     }
     p[n] = 0;
@@ -568,7 +569,7 @@ int dir_list(const char *path, char ***names, size_t *n)
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
         if (len == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            char **nv = realloc(v, ncap * sizeof(*nv));
+            char **nv = mem_realloc(v, ncap * sizeof(*nv));
             if (!nv) {
                 rc = err_set(LAMINA_ENOMEM, "list %s: out of memory", path);
                 goto fail;
@@ -601,8 +602,8 @@ void dir_list_free(char **names, size_t n)
 {
     if (!names) return;
     for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+        mem_free(names[i]);
+    mem_free(names);
 }
 
 int dir_remove(const char *path)
@@ -637,7 +638,7 @@ int file_lock_acquire(const char *path, file_lock **out)
             rc = err_errno(errno, "lock %s", path);
         goto fail;
     }
-    file_lock *l = malloc(sizeof(*l));
+    file_lock *l = mem_alloc(sizeof(*l));
     if (!l) {
         rc = err_set(LAMINA_ENOMEM, "lock %s: out of memory", path);
         goto fail;
@@ -655,5 +656,5 @@ void file_lock_release(file_lock *l)
     if (!l) return;
     flock(l->fd, LOCK_UN);
     close(l->fd);
-    free(l);
+    mem_free(l);
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "util/alloc.h"
 
 /* A file opened for random reads. */
 typedef struct rfile rfile;
@@ -51,7 +52,7 @@ int file_exists(const char *path);                    /* 1 or 0 */
 int file_size(const char *path, uint64_t *size);
 int file_remove(const char *path);
 int file_rename(const char *from, const char *to);
-int file_read_all(const char *path, uint8_t **data, size_t *len); /* *data freed with free() */
+int file_read_all(const char *path, uint8_t **data, size_t *len); /* *data freed with mem_free() */
 int file_write_all(const char *path, const void *p, size_t n, int sync);
 int dir_create(const char *path);                     /* ok if it exists */
 int dir_sync(const char *path);                       /* fsync the directory */

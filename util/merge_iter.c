@@ -1,6 +1,7 @@
 /* merge_iter.c — the merging iterator: n sorted children merged through a binary heap (a
  * min-heap going forward, a max-heap going backward), with direction switches repositioning
  * the other children as LevelDB's MergingIterator does; and the empty iterator. */
+#include "util/alloc.h"
 #include "util/iter.h"
 
 #include <stdlib.h>
@@ -230,9 +231,9 @@ static void merge_destroy(iter *it)
     struct merge_iter *m = (struct merge_iter *)it;
     for (size_t i = 0; i < m->n; i++)
         iter_destroy(m->c[i].it);
-    free(m->c);
-    free(m->heap);
-    free(m);
+    mem_free(m->c);
+    mem_free(m->heap);
+    mem_free(m);
 }
 
 static const struct iter_ops merge_ops = {
@@ -251,13 +252,13 @@ static const struct iter_ops merge_ops = {
 
 iter *merge_iter_create(iter **children, size_t n)
 {
-    struct merge_iter *m = calloc(1, sizeof(*m));
+    struct merge_iter *m = mem_calloc(1, sizeof(*m));
     if (!m) goto fail;
     m->base.ops = &merge_ops;
     m->forward = 1;
     if (n) {
-        m->c = calloc(n, sizeof(*m->c));
-        m->heap = calloc(n, sizeof(*m->heap));
+        m->c = mem_calloc(n, sizeof(*m->c));
+        m->heap = mem_calloc(n, sizeof(*m->heap));
         if (!m->c || !m->heap) goto fail;
     }
     for (size_t i = 0; i < n; i++)
@@ -268,9 +269,9 @@ fail:
     for (size_t i = 0; i < n; i++)
         iter_destroy(children[i]);
     if (m) {
-        free(m->c);
-        free(m->heap);
-        free(m);
+        mem_free(m->c);
+        mem_free(m->heap);
+        mem_free(m);
     }
     return NULL;
 }
@@ -305,7 +306,7 @@ static int empty_status(const iter *it)
 }
 static void empty_destroy(iter *it)
 {
-    free(it);
+    mem_free(it);
 }
 
 static const struct iter_ops empty_ops = {
@@ -324,7 +325,7 @@ static const struct iter_ops empty_ops = {
 
 iter *iter_empty_create(int err)
 {
-    struct empty_iter *e = malloc(sizeof(*e));
+    struct empty_iter *e = mem_alloc(sizeof(*e));
     if (!e) return NULL;
     e->base.ops = &empty_ops;
     e->err = err;
