@@ -278,20 +278,24 @@ static int bg_is_bottom(const struct version *v, int out_level, int includes_out
     return includes_out_level || v->levels[out_level].nruns == 0;
 }
 
+/* Whether the policy has a merge due on v, filling *pick. Called with mu held. */
+static int bg_pick(const lamina_db *db, const struct version *v, struct compaction_pick *pick)
+{
+    struct lsm_shape shape;
+    if (db->policy.disabled) return 0;
+    version_shape(v, &shape);
+    if (!policy_pick(&db->policy, &shape, pick)) return 0;
+    return pick->level >= 0 && pick->level < v->num_levels && pick->output_level >= pick->level &&
+           pick->output_level < v->num_levels && v->levels[pick->level].nruns > 0;
+}
+
 /* Runs one compaction if the policy asks for one. Called with mu held and no compaction
  * running; returns 1 if it ran one. */
 static int bg_compact(lamina_db *db)
 {
     struct version *v = db->vs.current;
-    struct lsm_shape shape;
     struct compaction_pick pick;
-    version_shape(v, &shape);
-    if (db->policy.disabled) return 0;
-    int picked = policy_pick(&db->policy, &shape, &pick);
-    if (!picked) return 0;
-    if (pick.level < 0 || pick.level >= v->num_levels || pick.output_level < pick.level ||
-        pick.output_level >= v->num_levels || v->levels[pick.level].nruns == 0)
-        return 0;
+    if (!bg_pick(db, v, &pick)) return 0;
     db->compaction_running = 1;
     version_ref(v);
     uint64_t run_id = db->vs.next_run++;
@@ -455,6 +459,24 @@ int db_wait_flushed(lamina_db *db, uint64_t upto)
 {
     pthread_mutex_lock(&db->mu);
     while (db->flushed_upto < upto && !db->bg_error && !db->shutdown)
+        pthread_cond_wait(&db->done_cv, &db->mu);
+    int rc = 0;
+    if (db->bg_error)
+        rc = err_set(LAMINA_EREADONLY, "database is read-only after a background error: %s",
+                     db->bg_msg);
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+LAMINA_API int lamina_wait_for_compactions(lamina_db *db)
+{
+    if (!db) return err_set(LAMINA_EINVAL, "lamina_wait_for_compactions: NULL handle");
+    struct compaction_pick pick;
+    pthread_mutex_lock(&db->mu);
+    pthread_cond_broadcast(&db->bg_cv);
+    while (!db->bg_error && !db->shutdown &&
+           (db->nimm || db->flush_running || db->compaction_running || db->manual_compaction ||
+            bg_pick(db, db->vs.current, &pick)))
         pthread_cond_wait(&db->done_cv, &db->mu);
     int rc = 0;
     if (db->bg_error)

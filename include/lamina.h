@@ -299,6 +299,11 @@ LAMINA_API int lamina_flush(lamina_db *db);
 LAMINA_API int lamina_compact_range(lamina_db *db, const void *begin, size_t begin_len,
                                     const void *end, size_t end_len);
 
+/* Waits until the background threads are idle: no immutable memtable waits for its flush and
+ * no compaction runs or is due by the compaction policy (RocksDB's WaitForCompact). Writes from
+ * other threads may keep it waiting. Errors: LAMINA_EREADONLY after a background error. */
+LAMINA_API int lamina_wait_for_compactions(lamina_db *db);
+
 /* Reads every block of every live table — data, index, filter and properties — checking each
  * checksum, that every entry decodes and that keys are in order (memtables and the WAL were
  * checked when they were read at open). On LAMINA_OK, *entries (may be NULL) gets the number of

@@ -842,7 +842,13 @@ static int kv_cmd_load(kv_ctx *c, int argc, char **argv)
         }
         loaded += lamina_batch_count(batch);
     }
+    /* Leave the tree settled, not halfway through the merges the load made due. */
+    rc = lamina_wait_for_compactions(c->db);
     kv_progress_clear(&prog);
+    if (rc != LAMINA_OK) {
+        status = kv_db_error(c, rc);
+        goto out;
+    }
     fprintf(stderr, "loaded %" PRIu64 " records\n", loaded);
 out:
     lamina_batch_destroy(batch);
