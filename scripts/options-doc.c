@@ -31,8 +31,15 @@ int main(void)
         const lamina_option_desc *d = lamina_options_describe(i);
         printf("| `%s` | %s | ", d->name, kinds[d->kind]);
         print_value(d, d->def);
-        if (d->kind == LAMINA_OPT_ENUM)
-            printf(" | %s | %s |\n", d->choices, d->doc);
+        if (d->kind == LAMINA_OPT_ENUM) {
+            printf(" | "); /* a '|' would end the Markdown cell */
+            for (const char *c = d->choices; *c; c++)
+                if (*c == '|')
+                    fputs(", ", stdout);
+                else
+                    putchar(*c);
+            printf(" | %s |\n", d->doc);
+        }
         else
             printf(" | %" PRId64 " .. %" PRId64 " | %s |\n", d->min, d->max, d->doc);
     }
