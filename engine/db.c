@@ -214,9 +214,9 @@ static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_
 }
 
 /* Replays every WAL numbered >= log_number into level 0 and logs a fresh MANIFEST whose
- * log number is the new WAL's. Until that MANIFEST is named by CURRENT the old WALs and
- * MANIFEST stay valid, so a crash during open loses nothing. */
-static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t new_wal)
+ * log number is the new WAL's (*new_wal). Until that MANIFEST is named by CURRENT the old WALs
+ * and MANIFEST stay valid, so a crash during open loses nothing. */
+static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t *new_wal)
 {
     char **names = NULL;
     size_t nnames = 0, nwals = 0;
@@ -239,6 +239,10 @@ static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t new_wal)
         if (kind == 'l' && num >= db->vs.log_number) wals[nwals++] = num;
     }
     qsort(wals, nwals, sizeof(*wals), u64_cmp);
+    /* Numbered only now: WALs of memtable switches since the MANIFEST's last edit lie above its
+     * next file number, and the new log number must be above them all, or they would be kept
+     * and replayed again, after newer data, at the next open. */
+    *new_wal = version_set_new_file_number(&db->vs);
     if (!(mem = memtable_create((enum memtable_kind)db->opts.memtable_type))) {
         rc = err_set(LAMINA_ENOMEM, "memtable: out of memory");
         goto out;
@@ -251,7 +255,7 @@ static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t new_wal)
     if ((rc = version_apply(db->vs.current, &edit, 0, &nv))) goto out;
     version_unref(db->vs.current);
     db->vs.current = nv;
-    db->vs.log_number = new_wal;
+    db->vs.log_number = *new_wal;
     rc = version_set_new_manifest(&db->vs, *last_seq);
 out:
     memtable_unref(mem);
@@ -362,6 +366,25 @@ static void db_free(lamina_db *db)
     mem_free(db);
 }
 
+/* Syncs the directory holding path, so that a directory the open just created survives a
+ * crash with the database inside it. */
+static int db_sync_parent(const char *path)
+{
+    char parent[DB_PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s", path);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = 0;
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        snprintf(parent, sizeof(parent), ".");
+    else if (slash == parent)
+        parent[1] = 0;
+    else
+        *slash = 0;
+    return dir_sync(parent);
+}
+
 static void db_init_policy(lamina_db *db)
 {
     const lamina_options *o = &db->opts;
@@ -416,7 +439,7 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
         rc = err_set(LAMINA_ENOENT, "%s: no database (create_if_missing is off)", path);
         goto fail;
     }
-    if (!file_exists(path) && (rc = dir_create(path))) goto fail;
+    if (!file_exists(path) && ((rc = dir_create(path)) || (rc = db_sync_parent(path)))) goto fail;
     snprintf(file, sizeof(file), "%s/LOCK", path);
     if ((rc = file_lock_acquire(file, &db->lock))) goto fail;
     snprintf(file, sizeof(file), "%s/CURRENT", path);
@@ -444,8 +467,8 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
         rc = version_set_create_empty(&db->vs);
     if (rc == 0 && db->opts.paranoid_checks) rc = db_check_tables(db);
     if (rc) goto fail;
-    uint64_t new_wal = version_set_new_file_number(&db->vs);
-    if ((rc = db_recover_wals(db, &last_seq, new_wal))) goto fail;
+    uint64_t new_wal = 0;
+    if ((rc = db_recover_wals(db, &last_seq, &new_wal))) goto fail;
     db->next_seq = last_seq;
     atomic_store(&db->last_sequence, last_seq);
     if ((rc = db_wal_create(db, new_wal, &db->wal_file, &db->wal))) goto fail;

@@ -714,7 +714,7 @@ int version_set_new_manifest(struct version_set *vs, uint64_t last_seq)
     wfile *f = NULL;
     log_writer *w = NULL;
     uint64_t num = version_set_new_file_number(vs);
-    int rc;
+    int rc, renamed = 0;
     version_edit_init(&e);
     snprintf(mpath, sizeof(mpath), "%s/MANIFEST-%06" PRIu64, vs->dbpath, num);
     if ((rc = wfile_create(mpath, &f))) goto out;
@@ -726,11 +726,17 @@ int version_set_new_manifest(struct version_set *vs, uint64_t last_seq)
     e.log_number = vs->log_number;
     if ((rc = version_edit_snapshot(vs->current, &e))) goto out;
     if ((rc = manifest_append(vs, w, &e, last_seq))) goto out;
+    /* The MANIFEST's directory entry (and those of the tables it names) must be durable before
+     * CURRENT can name it. */
+    if ((rc = dir_sync(vs->dbpath))) goto out;
     snprintf(tmp, sizeof(tmp), "%s/CURRENT.tmp", vs->dbpath);
     snprintf(cur, sizeof(cur), "%s/CURRENT", vs->dbpath);
     int n = snprintf(text, sizeof(text), "MANIFEST-%06" PRIu64 "\n", num);
     if ((rc = file_write_all(tmp, text, (size_t)n, 1))) goto out;
     if ((rc = file_rename(tmp, cur))) goto out;
+    /* From here CURRENT may name the new MANIFEST (a failed dir sync does not undo the
+     * rename), so it must not be removed on failure. */
+    renamed = 1;
     if ((rc = dir_sync(vs->dbpath))) goto out;
     uint64_t old_num = vs->manifest_number;
     int had_old = vs->manifest_file != NULL || old_num != 0;
@@ -750,7 +756,7 @@ out:
     if (w) log_writer_destroy(w);
     if (f) {
         (void)wfile_close(f);
-        if (rc) (void)file_remove(mpath);
+        if (rc && !renamed) (void)file_remove(mpath);
     }
     return rc;
 }

@@ -69,12 +69,16 @@ static int write_switch_memtable(lamina_db *db)
     db->wal_file = nf;
     db->wal = nl;
     struct super_version *old = db_install_super_version(db);
-    if (old) {
-        pthread_mutex_unlock(&db->mu);
-        db_sv_release(old);
-        pthread_mutex_lock(&db->mu);
-    }
     pthread_cond_broadcast(&db->bg_cv);
+    if (!old) {
+        /* Readers would not see the new memtable: stop writing rather than hide writes. */
+        rc = err_set(LAMINA_ENOMEM, "memtable switch: out of memory for a super version");
+        db_set_bg_error(db, rc, "memtable switch");
+        return rc;
+    }
+    pthread_mutex_unlock(&db->mu);
+    db_sv_release(old);
+    pthread_mutex_lock(&db->mu);
     return 0;
 }
 
