@@ -143,12 +143,15 @@ static int block_iter_corrupt(struct block_iter *it, uint32_t at, const char *wh
                    (unsigned)at, what);
 }
 
-static int block_iter_cmp(const struct block_iter *it, const uint8_t *a, size_t alen,
-                          const uint8_t *b, size_t blen)
+static inline int block_iter_cmp(const struct block_iter *it, const uint8_t *a, size_t alen,
+                                 const uint8_t *b, size_t blen)
 {
-    if (it->keys == BLOCK_KEYS_INTERNAL) return ikey_cmp(a, alen, b, blen);
-    return ikey_user_cmp(a, alen, b, blen);
+    if (it->keys == BLOCK_KEYS_INTERNAL) return block_ikey_cmp(a, alen, b, blen);
+    return block_bytes_cmp(a, alen, b, blen);
 }
+
+/* Bytes of a restart interval a seek fetches ahead of its scan. */
+#define BLOCK_PREFETCH_MAX 4096
 
 static inline uint32_t block_restart_point(const struct block *b, uint32_t i)
 {
@@ -298,6 +301,13 @@ int block_iter_seek(struct block_iter *it, const uint8_t *target, size_t tlen)
     }
     int rc = block_iter_seek_restart(it, left);
     if (rc) return rc;
+    /* Each entry's place follows from the previous entry's lengths, so a scan over a cold
+     * block is a chain of cache misses: fetch the restart interval's lines up front. */
+    uint32_t end = left + 1 < b->nrestarts ? block_restart_point(b, left + 1) : b->restarts_off;
+    if (end > b->restarts_off) end = b->restarts_off;
+    if (end > it->next_off + BLOCK_PREFETCH_MAX) end = it->next_off + BLOCK_PREFETCH_MAX;
+    for (uint32_t off = it->next_off; off < end; off += 64)
+        __builtin_prefetch(b->data + off);
     for (;;) {
         rc = block_iter_parse_next(it);
         if (rc || !block_iter_valid(it)) return rc;

@@ -43,15 +43,28 @@ int index_builder_add(struct index_builder *ib, const uint8_t *sep, size_t len,
 int index_builder_finish(struct index_builder *ib, struct block_handle *root, int *levels);
 
 /* ---- Reader --------------------------------------------------------------------------- */
+/* Searching without touching the keys: every user key of a node starts with the prefix_len
+ * bytes of its key 0, and pfx holds the entry's user key's next 8 bytes big-endian (zero
+ * padded), so unequal pfx values order two keys and equal ones need a full compare. The
+ * handle sits beside pfx, where the search's last probes have already brought it in. */
+#define INDEX_PREFIX_HEAD 24
+
+struct index_entry {
+    uint64_t pfx;
+    struct block_handle h;
+};
+
 /* One decoded index block: n separators and their handles (of data blocks at level 0, of
  * index blocks of the level below otherwise). Children are loaded on first use and stay. */
 struct index_node {
     uint32_t n;
     int level;
     struct cache_block *blk; /* the block contents the keys point into */
-    struct block_handle *handles;
+    struct index_entry *ent;
     _Atomic(struct index_node *) *children; /* level > 0 only */
     uint32_t *key_off, *key_len;
+    uint32_t prefix_len;
+    uint8_t prefix_head[INDEX_PREFIX_HEAD]; /* the prefix's first bytes, beside n */
 };
 
 static inline const uint8_t *index_node_key(const struct index_node *nd, uint32_t i, size_t *len)
@@ -94,7 +107,7 @@ int index_cursor_next(struct index_cursor *c);
 int index_cursor_prev(struct index_cursor *c);
 static inline struct block_handle index_cursor_handle(const struct index_cursor *c)
 {
-    return c->path[0].node->handles[c->path[0].idx];
+    return c->path[0].node->ent[c->path[0].idx].h;
 }
 static inline const uint8_t *index_cursor_key(const struct index_cursor *c, size_t *len)
 {

@@ -1,21 +1,32 @@
-/* cache.c — the block cache: power-of-two shards chosen by XXH3 of (file number, offset), each
- * a chained hash table plus an LRU list under one mutex, bounded by the bytes charged.
- * Blocks are reference counted so an evicted block stays alive while a reader pins it. */
+/* cache.c — the block cache: power-of-two shards chosen by a mix of (file number, offset), each
+ * an open-addressing hash table (linear probing, stored hashes, backward-shift deletion) plus a
+ * recency list under one mutex, bounded by the bytes charged. Recency is LRU approximated by
+ * second chance (CLOCK): a hit only marks the block, and eviction moves marked blocks back to
+ * the front, so a hit costs no list surgery on cold neighbours. Blocks are reference counted so
+ * an evicted block stays alive while a reader pins it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/alloc.h"
 #include "sst/cache.h"
-#include "util/hash.h"
 
 /* Bookkeeping charged per block on top of its bytes. */
 #define CACHE_OVERHEAD (sizeof(struct cache_block) + 2 * sizeof(void *))
 
+/* A probe compares the stored hash bits first, so a miss touches no block header. The block's
+ * size lets a hit start fetching the block's end (its restart array, which every reader
+ * parses first) while the header is still on its way. */
+struct cache_slot {
+    uint32_t tag;  /* low 32 bits of the hash: the home slot, as tables stay below 2^32 slots */
+    uint32_t size; /* of the block's contents, capped */
+    struct cache_block *b; /* NULL: empty */
+};
+
 struct cache_shard {
     pthread_mutex_t mu;
-    struct cache_block **buckets;
-    size_t nbuckets, count;
+    struct cache_slot *slots;
+    size_t nslots, count; /* nslots is 0 or a power of two; count <= nslots / 2 */
     struct cache_lru lru; /* sentinel: lru.next is the most recent */
     size_t capacity;
     atomic_size_t usage;
@@ -48,10 +59,17 @@ void cache_block_release(struct cache_block *b)
     if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) mem_free(b);
 }
 
-static uint64_t cache_hash(uint64_t file_number, uint64_t offset)
+/* A 64-bit mix (MurmurHash3's finalizer) of the two numbers: inline and well spread in both
+ * the top bits (shard) and the low bits (slot). */
+static inline uint64_t cache_hash(uint64_t file_number, uint64_t offset)
 {
-    uint64_t k[2] = {file_number, offset};
-    return hash64(k, sizeof(k));
+    uint64_t h = file_number * UINT64_C(0x9E3779B97F4A7C15) ^ offset;
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
 }
 
 static struct cache_shard *cache_shard_of(const block_cache *c, uint64_t h)
@@ -102,21 +120,37 @@ static void lru_push_front(struct cache_shard *s, struct cache_block *b)
     s->lru.next = &b->lru;
 }
 
-static struct cache_block **shard_find(struct cache_shard *s, uint64_t h, uint64_t file_number,
-                                       uint64_t offset)
+/* Slot of (file_number, offset), or the empty slot where it would go. */
+static size_t shard_find(const struct cache_shard *s, uint64_t h, uint64_t file_number,
+                         uint64_t offset)
 {
-    struct cache_block **p = &s->buckets[h & (s->nbuckets - 1)];
-    while (*p && ((*p)->file_number != file_number || (*p)->offset != offset))
-        p = &(*p)->hnext;
-    return p;
+    size_t mask = s->nslots - 1, i = h & mask;
+    for (;; i = (i + 1) & mask) {
+        const struct cache_slot *sl = &s->slots[i];
+        if (!sl->b) return i;
+        if (sl->tag == (uint32_t)h) {
+            if (sl->size) __builtin_prefetch(sl->b->data + sl->size - 1);
+            if (sl->b->file_number == file_number && sl->b->offset == offset) return i;
+        }
+    }
 }
 
-/* Removes b from the shard's table and list; the caller drops the cache's reference after
- * unlocking. */
-static void shard_remove(struct cache_shard *s, struct cache_block **slot)
+/* Removes the block in slot i from the shard's table and list; the caller drops the cache's
+ * reference after unlocking. Later entries of the probe run shift back over the hole, so
+ * no tombstones are needed. */
+static void shard_remove(struct cache_shard *s, size_t i)
 {
-    struct cache_block *b = *slot;
-    *slot = b->hnext;
+    struct cache_block *b = s->slots[i].b;
+    size_t mask = s->nslots - 1;
+    for (size_t j = (i + 1) & mask; s->slots[j].b; j = (j + 1) & mask) {
+        size_t home = s->slots[j].tag & mask;
+        /* The entry at j may fill the hole at i unless its home lies cyclically in (i, j]. */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays) continue;
+        s->slots[i] = s->slots[j];
+        i = j;
+    }
+    s->slots[i].b = NULL;
     lru_unlink(b);
     b->in_cache = 0;
     s->count--;
@@ -125,24 +159,24 @@ static void shard_remove(struct cache_shard *s, struct cache_block **slot)
                           memory_order_relaxed);
 }
 
-/* Doubles the bucket array when the load passes 1; a failed allocation keeps the old one. */
+/* Doubles the slot array; a failed allocation keeps the old one (the caller then checks the
+ * load again). */
 static void shard_grow(struct cache_shard *s)
 {
-    size_t n = s->nbuckets ? s->nbuckets * 2 : 64;
-    struct cache_block **nb = mem_calloc(n, sizeof(*nb));
-    if (!nb) return;
-    for (size_t i = 0; i < s->nbuckets; i++) {
-        struct cache_block *b = s->buckets[i];
-        while (b) {
-            struct cache_block *next = b->hnext;
-            b->hnext = nb[b->hash & (n - 1)];
-            nb[b->hash & (n - 1)] = b;
-            b = next;
-        }
+    size_t n = s->nslots ? s->nslots * 2 : 64;
+    if (n - 1 > UINT32_MAX) return; /* homes come from 32-bit tags */
+    struct cache_slot *ns = mem_calloc(n, sizeof(*ns));
+    if (!ns) return;
+    for (size_t i = 0; i < s->nslots; i++) {
+        if (!s->slots[i].b) continue;
+        size_t j = s->slots[i].tag & (n - 1);
+        while (ns[j].b)
+            j = (j + 1) & (n - 1);
+        ns[j] = s->slots[i];
     }
-    mem_free(s->buckets);
-    s->buckets = nb;
-    s->nbuckets = n;
+    mem_free(s->slots);
+    s->slots = ns;
+    s->nslots = n;
 }
 
 struct cache_block *block_cache_lookup(block_cache *c, uint64_t file_number, uint64_t offset)
@@ -152,12 +186,11 @@ struct cache_block *block_cache_lookup(block_cache *c, uint64_t file_number, uin
     struct cache_shard *s = cache_shard_of(c, h);
     struct cache_block *b = NULL;
     pthread_mutex_lock(&s->mu);
-    if (s->nbuckets) {
-        b = *shard_find(s, h, file_number, offset);
+    if (s->nslots) {
+        b = s->slots[shard_find(s, h, file_number, offset)].b;
         if (b) {
             cache_block_ref(b);
-            lru_unlink(b);
-            lru_push_front(s, b);
+            if (!b->referenced) b->referenced = 1;
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -176,38 +209,52 @@ void block_cache_insert(block_cache *c, uint64_t file_number, uint64_t offset,
     /* Blocks dropped under the lock are released after it, so mem_free() runs unlocked. */
     struct cache_block *drop = NULL;
     pthread_mutex_lock(&s->mu);
-    if (s->count >= s->nbuckets) shard_grow(s);
-    if (!s->nbuckets || b->in_cache) {
+    if (2 * (s->count + 1) > s->nslots) shard_grow(s);
+    if (2 * (s->count + 1) > s->nslots || b->in_cache) {
         pthread_mutex_unlock(&s->mu);
         return;
     }
-    struct cache_block **slot = shard_find(s, h, file_number, offset);
-    if (*slot) {
-        struct cache_block *old = *slot;
-        shard_remove(s, slot);
+    size_t i = shard_find(s, h, file_number, offset);
+    if (s->slots[i].b) {
+        struct cache_block *old = s->slots[i].b;
+        shard_remove(s, i);
         old->hnext = drop;
         drop = old;
-        slot = shard_find(s, h, file_number, offset);
+        i = shard_find(s, h, file_number, offset);
     }
     b->file_number = file_number;
     b->offset = offset;
     b->hash = h;
     b->charge = charge;
     b->in_cache = 1;
+    b->referenced = 0;
     cache_block_ref(b);
-    b->hnext = *slot;
-    *slot = b;
+    s->slots[i].tag = (uint32_t)h;
+    s->slots[i].size = b->size < UINT32_MAX ? (uint32_t)b->size : 0;
+    s->slots[i].b = b;
     lru_push_front(s, b);
     s->count++;
     size_t usage = atomic_load_explicit(&s->usage, memory_order_relaxed) + charge;
     atomic_store_explicit(&s->usage, usage, memory_order_relaxed);
-    while (usage > s->capacity && s->lru.prev != &b->lru) {
-        struct cache_block *victim = (struct cache_block *)s->lru.prev;
+    /* Each pass evicts a block or clears a mark, so the loop ends; b itself stays. */
+    while (usage > s->capacity && s->count > 1) {
+        struct cache_lru *l = s->lru.prev;
+        if (l == &b->lru) l = l->prev;
+        struct cache_block *victim = (struct cache_block *)l;
+        if (victim->referenced) {
+            victim->referenced = 0;
+            lru_unlink(victim);
+            lru_push_front(s, victim);
+            continue;
+        }
         shard_remove(s, shard_find(s, victim->hash, victim->file_number, victim->offset));
         victim->hnext = drop;
         drop = victim;
         usage = atomic_load_explicit(&s->usage, memory_order_relaxed);
     }
+    /* Unlinking the next victim writes to its list neighbour, a block untouched for a whole
+     * cache turnover: start fetching it now rather than stall on it at the next eviction. */
+    if (s->lru.prev != &s->lru) __builtin_prefetch(s->lru.prev->prev, 1);
     pthread_mutex_unlock(&s->mu);
     while (drop) {
         struct cache_block *next = drop->hnext;
@@ -223,18 +270,15 @@ void block_cache_erase_file(block_cache *c, uint64_t file_number)
         struct cache_shard *s = &c->shards[i];
         struct cache_block *drop = NULL;
         pthread_mutex_lock(&s->mu);
-        for (size_t j = 0; j < s->nbuckets; j++) {
-            struct cache_block **p = &s->buckets[j];
-            while (*p) {
-                if ((*p)->file_number != file_number) {
-                    p = &(*p)->hnext;
-                    continue;
-                }
-                struct cache_block *b = *p;
-                shard_remove(s, p);
-                b->hnext = drop;
-                drop = b;
-            }
+        /* Walk the list, not the slots: removal shifts slots but leaves other links alone. */
+        struct cache_lru *l = s->lru.next;
+        while (l != &s->lru) {
+            struct cache_block *b = (struct cache_block *)l;
+            l = l->next;
+            if (b->file_number != file_number) continue;
+            shard_remove(s, shard_find(s, b->hash, b->file_number, b->offset));
+            b->hnext = drop;
+            drop = b;
         }
         pthread_mutex_unlock(&s->mu);
         while (drop) {
@@ -266,16 +310,13 @@ void block_cache_destroy(block_cache *c)
     if (!c) return;
     for (size_t i = 0; i < ((size_t)1 << c->shard_bits); i++) {
         struct cache_shard *s = &c->shards[i];
-        for (size_t j = 0; j < s->nbuckets; j++) {
-            struct cache_block *b = s->buckets[j];
-            while (b) {
-                struct cache_block *next = b->hnext;
-                b->in_cache = 0;
-                cache_block_release(b);
-                b = next;
-            }
+        for (size_t j = 0; j < s->nslots; j++) {
+            struct cache_block *b = s->slots[j].b;
+            if (!b) continue;
+            b->in_cache = 0;
+            cache_block_release(b);
         }
-        mem_free(s->buckets);
+        mem_free(s->slots);
         pthread_mutex_destroy(&s->mu);
     }
     mem_free(c->shards);

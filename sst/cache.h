@@ -17,13 +17,14 @@ struct cache_lru {
 
 struct cache_block {
     struct cache_lru lru;      /* first: a list link converts to its block */
-    struct cache_block *hnext; /* hash chain (cache) */
+    struct cache_block *hnext; /* links blocks the cache drops, released after unlocking */
     uint64_t file_number, offset, hash;
     size_t charge;
     atomic_int refs;
-    int in_cache; /* guarded by the shard's mutex */
-    size_t size;  /* bytes of data holding the block contents */
-    size_t cap;   /* bytes allocated for data */
+    uint8_t in_cache;   /* guarded by the shard's mutex */
+    uint8_t referenced; /* looked up since it last passed the eviction end (shard's mutex) */
+    size_t size;        /* bytes of data holding the block contents */
+    size_t cap;         /* bytes allocated for data */
     uint8_t data[];
 };
 
@@ -38,6 +39,7 @@ void cache_block_release(struct cache_block *b);
 struct cache_block *block_cache_lookup(block_cache *c, uint64_t file_number, uint64_t offset);
 /* Offers b (which the caller keeps its reference to) to the cache under (file_number,
  * offset), replacing any older block of that key, then evicts least recently used blocks
+ * (LRU by second chance: a block looked up since it reached the old end gets another turn)
  * until the shard fits its capacity. A block larger than a shard's capacity is not kept. */
 void block_cache_insert(block_cache *c, uint64_t file_number, uint64_t offset,
                         struct cache_block *b);

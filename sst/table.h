@@ -14,8 +14,9 @@
 #include "util/iter.h"
 
 /* ---- Block cache ---------------------------------------------------------------------- */
-/* A sharded LRU of uncompressed blocks keyed by (file number, block offset), bounded in bytes.
- * Thread-safe. */
+/* A sharded cache of uncompressed blocks keyed by (file number, block offset), bounded in
+ * bytes, evicting by CLOCK (second chance, an approximation of LRU: a hit only sets a bit
+ * instead of relinking a list). Thread-safe. */
 typedef struct block_cache block_cache;
 
 /* capacity 0 gives a cache that keeps nothing. NULL on allocation failure. */

@@ -1,6 +1,7 @@
 /* test_cache.c — the block cache: the byte capacity holds, eviction follows LRU order, a pinned
- * block outlives its eviction, capacity 0 keeps nothing, erase_file drops a file's blocks, and
- * four threads may use it at once (run under TSan). */
+ * block outlives its eviction, capacity 0 keeps nothing, erase_file drops a file's blocks,
+ * lookups match a model through heavy churn, and four threads may use it at once (run under
+ * TSan). */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <string.h>
@@ -201,5 +202,58 @@ Test(cache, four_threads_share_the_cache)
     cr_assert_eq(hits + misses, 200000);
     cr_assert_gt(hits, 0);
     cr_assert_leq(bytes, 20000);
+    block_cache_destroy(c);
+}
+
+/* The shards are open-addressing tables whose deletions shift later entries back: after long
+ * runs of inserts, replacements and erase_file over colliding probe runs, every block still
+ * present is found, and no erased one is. */
+Test(cache, lookups_agree_with_a_model_through_heavy_churn)
+{
+    enum { FILES = 24, OFFS = 400 };
+    static uint8_t model[FILES][OFFS];
+    memset(model, 0, sizeof(model));
+    block_cache *c = block_cache_create((size_t)1 << 30, 4);
+    cr_assert_not_null(c);
+    rng r;
+    rng_seed(&r, 11);
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 2000; i++) {
+            uint64_t f = rng_uniform(&r, FILES), o = rng_uniform(&r, OFFS);
+            put(c, f, o * 4096, 16);
+            model[f][o] = 1;
+        }
+        for (int e = 0; e < 3; e++) {
+            uint64_t f = rng_uniform(&r, FILES);
+            block_cache_erase_file(c, f);
+            memset(model[f], 0, OFFS);
+        }
+        for (uint64_t f = 0; f < FILES; f++)
+            for (uint64_t o = 0; o < OFFS; o++)
+                cr_assert_eq(present(c, f, o * 4096), model[f][o], "round %d file %llu off %llu",
+                             round, (unsigned long long)f, (unsigned long long)o);
+    }
+    block_cache_destroy(c);
+}
+
+/* Under eviction pressure the byte bound holds and a lookup never returns another key's
+ * block. */
+Test(cache, eviction_churn_keeps_the_bound_and_the_right_blocks)
+{
+    block_cache *c = block_cache_create(64 * 1024, 2);
+    cr_assert_not_null(c);
+    rng r;
+    rng_seed(&r, 12);
+    for (int i = 0; i < 50000; i++) {
+        uint64_t f = rng_uniform(&r, 8), o = rng_uniform(&r, 300) * 512;
+        if (rng_uniform(&r, 3) == 0)
+            put(c, f, o, 200 + rng_uniform(&r, 1500));
+        else
+            present(c, f, o);
+        if (i % 5000 == 4999) block_cache_erase_file(c, rng_uniform(&r, 8));
+        uint64_t bytes;
+        block_cache_stats(c, NULL, NULL, &bytes);
+        cr_assert_leq(bytes, 64 * 1024);
+    }
     block_cache_destroy(c);
 }

@@ -357,7 +357,7 @@ Test(corrupt, damaged_index_blocks_are_caught)
     struct block_source src = {rf, path, 32, len - TABLE_FOOTER_SIZE, &pool};
     struct index_reader r;
     cr_assert_eq(index_open(&r, &src, f.index, f.index_levels), 0, "%s", err_message());
-    struct block_handle child = r.root->handles[0];
+    struct block_handle child = r.root->ent[0].h;
     index_close(&r);
     rfile_close(rf);
     dctx_pool_free(&pool);

@@ -1,7 +1,7 @@
 /* test_table.c — builder -> reader: 100k entries with versions and tombstones; gets at several
  * snapshots and for absent keys, iterators in both directions and seeks agree with the model,
- * for zstd and no compression, with a one-level and a deep (>= 3 levels) B-tree index; the
- * Bloom filter spares block reads for absent keys. */
+ * for zstd and no compression, with a one-level and a deep (>= 3 levels) B-tree index, and
+ * over long shared prefixes and NUL bytes; the Bloom filter spares block reads for absent keys. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -527,4 +527,97 @@ Test(table, huge_keys_and_values_round_trip)
         table_unref(t);
     }
     model_free(&m);
+}
+
+/* User keys over a small alphabet (NUL, 0x01, 0x7f, 0x80, 0xff) after a shared prefix of plen
+ * bytes: many keys are prefixes of others or differ only in zero bytes, which is where the
+ * index's word-at-a-time search must fall back to whole-key compares. */
+static size_t odd_user_key(uint8_t *dst, rng *r, size_t plen)
+{
+    static const uint8_t alphabet[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
+    for (size_t i = 0; i < plen; i++)
+        dst[i] = (uint8_t)(i % 3 == 0 ? 0x00 : 'p' + i % 5);
+    size_t n = plen + rng_uniform(r, 14);
+    for (size_t i = plen; i < n; i++)
+        dst[i] = alphabet[rng_uniform(r, 5)];
+    return n;
+}
+
+static int model_entry_cmp(const void *a, const void *b)
+{
+    const struct model_entry *x = a, *y = b;
+    return ikey_cmp(x->ikey, x->ilen, y->ikey, y->ilen);
+}
+
+/* The index search keeps a node's common prefix aside (its head inside the node, up to 24
+ * bytes) and compares the 8 bytes after it as one word; shared prefixes shorter and longer
+ * than the head, keys ending inside the word and NUL bytes must all seek like the model. */
+Test(table, index_search_over_shared_prefixes_and_nul_bytes_agrees_with_the_model)
+{
+    size_t plens[] = {0, 9, 40};
+    for (int p = 0; p < 3; p++) {
+        rng r;
+        rng_seed(&r, 100 + (uint64_t)p);
+        struct model m = {0};
+        m.e = calloc(6000, sizeof(*m.e));
+        for (size_t i = 0; i < 6000; i++) {
+            uint8_t uk[64];
+            size_t ul = odd_user_key(uk, &r, plens[p]);
+            m.e[m.n].ilen = ul + IKEY_TRAILER;
+            m.e[m.n].ikey = malloc(m.e[m.n].ilen);
+            ikey_encode(m.e[m.n].ikey, uk, ul, 1 + rng_uniform(&r, 1000), IKEY_VALUE);
+            m.e[m.n].vlen = 1 + i % 7;
+            m.e[m.n].val = malloc(m.e[m.n].vlen);
+            memset(m.e[m.n].val, (int)i, m.e[m.n].vlen);
+            m.n++;
+        }
+        qsort(m.e, m.n, sizeof(*m.e), model_entry_cmp);
+        size_t w = 0; /* drop duplicate internal keys */
+        for (size_t i = 0; i < m.n; i++) {
+            if (w && ikey_cmp(m.e[w - 1].ikey, m.e[w - 1].ilen, m.e[i].ikey, m.e[i].ilen) == 0) {
+                free(m.e[i].ikey);
+                free(m.e[i].val);
+                continue;
+            }
+            m.e[w++] = m.e[i];
+        }
+        m.n = w;
+        struct table_options o = test_table_options(256, LAMINA_COMPRESSION_NONE, 10);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%06d.sst", g_dir, 40 + p);
+        struct table_meta meta;
+        model_write_table(&m, path, (uint64_t)(40 + p), &o, &meta);
+        table_meta_free(&meta);
+        cr_assert_geq(read_footer(path).index_levels, 2);
+        table *t;
+        cr_assert_eq(table_open(path, (uint64_t)(40 + p), NULL, &t), 0, "%s", err_message());
+        iter *it = table_iter_create(t, NULL);
+        cr_assert_not_null(it);
+        buf v = {0};
+        for (size_t i = 0; i < m.n; i++) {
+            int type;
+            cr_assert_eq(table_get(t, NULL, m.e[i].ikey, m.e[i].ilen, &type, &v), 0, "%zu", i);
+            cr_assert_eq(v.len, m.e[i].vlen);
+            cr_assert_eq(iter_seek(it, m.e[i].ikey, m.e[i].ilen), 0);
+            expect_iter_at(it, &m, i);
+        }
+        for (int q = 0; q < 20000; q++) {
+            uint8_t uk[64], k[80];
+            size_t ul = odd_user_key(uk, &r, plens[p]);
+            if (q % 4 == 0) ul = rng_uniform(&r, ul + 1); /* may end inside the prefix */
+            if (q % 8 == 1 && ul > 0)
+                uk[rng_uniform(&r, ul)] ^= (uint8_t)(1 + rng_uniform(&r, 255));
+            ikey_encode(k, uk, ul, rng_uniform(&r, 1100), IKEY_VALUE);
+            size_t lb = model_lower_bound(&m, k, ul + IKEY_TRAILER);
+            cr_assert_eq(iter_seek(it, k, ul + IKEY_TRAILER), 0);
+            if (lb == m.n)
+                cr_assert(!iter_valid(it), "probe %d", q);
+            else
+                expect_iter_at(it, &m, lb);
+        }
+        buf_free(&v);
+        iter_destroy(it);
+        table_unref(t);
+        model_free(&m);
+    }
 }
