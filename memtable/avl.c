@@ -161,11 +161,11 @@ static int avl_add(memtable *m, uint64_t trailer, const void *ukey, size_t ulen,
         parent = *link;
         link = avl_cmp(parent, ukey, ulen, trailer, n->prefix) > 0 ? &parent->left : &parent->right;
     }
-    pthread_rwlock_wrlock(&m->lock);
+    memtable_write_lock(m);
     n->parent = parent;
     *link = n;
     avl_rebalance(t, parent);
-    pthread_rwlock_unlock(&m->lock);
+    memtable_write_unlock(m);
     return 0;
 }
 

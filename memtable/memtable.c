@@ -30,20 +30,9 @@ memtable *memtable_create(enum memtable_kind kind)
     atomic_init(&m->refs, 1);
     atomic_init(&m->frozen, 0);
     atomic_init(&m->count, 0);
-    /* Readers lock once per step and never stop while a scan runs; preferring the writer
-     * keeps a steady stream of readers from starving memtable_add. */
-    pthread_rwlockattr_t attr;
-    int rc = pthread_rwlockattr_init(&attr);
-    if (rc == 0) {
-        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-        rc = pthread_rwlock_init(&m->lock, &attr);
-        pthread_rwlockattr_destroy(&attr);
-    }
-    if (rc != 0) {
-        mem_free(m);
-        m = NULL;
-        goto err;
-    }
+    /* Readers lock once per step and never stop while a scan runs; the writer's flag turns
+     * new readers away, so a steady stream of readers cannot starve memtable_add. */
+    atomic_init(&m->lock, 0);
     m->arena = arena_create(MEMTABLE_ARENA_BLOCK);
     if (!m->arena || m->ops->init(m) != 0) goto err;
     atomic_init(&m->memory, arena_memory(m->arena));
@@ -52,7 +41,6 @@ memtable *memtable_create(enum memtable_kind kind)
 err:
     if (m) {
         if (m->arena) arena_destroy(m->arena);
-        pthread_rwlock_destroy(&m->lock);
         mem_free(m);
     }
     err_set(LAMINA_ENOMEM, "memtable: out of memory creating a memtable");
@@ -71,7 +59,6 @@ void memtable_unref(memtable *m)
     assert(prev > 0);
     if (prev != 1) return;
     arena_destroy(m->arena);
-    pthread_rwlock_destroy(&m->lock);
     mem_free(m);
 }
 
