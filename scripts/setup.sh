@@ -14,5 +14,6 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -qq $missing >/dev/null
 fi
-[ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
+# Warnings are errors here (STYLE.md), so CI refuses code that warns.
+[ -f build/build.ninja ] || meson setup build --buildtype=release -Dwerror=true >/dev/null
 ninja -C build >/dev/null
