@@ -460,10 +460,7 @@ int db_wait_flushed(lamina_db *db, uint64_t upto)
     pthread_mutex_lock(&db->mu);
     while (db->flushed_upto < upto && !db->bg_error && !db->shutdown)
         pthread_cond_wait(&db->done_cv, &db->mu);
-    int rc = 0;
-    if (db->bg_error)
-        rc = err_set(LAMINA_EREADONLY, "database is read-only after a background error: %s",
-                     db->bg_msg);
+    int rc = db->bg_error ? db_readonly_error(db) : 0;
     pthread_mutex_unlock(&db->mu);
     return rc;
 }
@@ -478,10 +475,7 @@ LAMINA_API int lamina_wait_for_compactions(lamina_db *db)
            (db->nimm || db->flush_running || db->compaction_running || db->manual_compaction ||
             bg_pick(db, db->vs.current, &pick)))
         pthread_cond_wait(&db->done_cv, &db->mu);
-    int rc = 0;
-    if (db->bg_error)
-        rc = err_set(LAMINA_EREADONLY, "database is read-only after a background error: %s",
-                     db->bg_msg);
+    int rc = db->bg_error ? db_readonly_error(db) : 0;
     pthread_mutex_unlock(&db->mu);
     return rc;
 }

@@ -128,10 +128,14 @@ int db_sync_old_wals(lamina_db *db)
     }
     while (db->wal_closing && !db->bg_error)
         pthread_cond_wait(&db->done_cv, &db->mu);
-    if (rc == 0 && db->bg_error)
-        rc = err_set(LAMINA_EREADONLY, "database is read-only after a background error: %s",
-                     db->bg_msg);
+    if (rc == 0 && db->bg_error) rc = db_readonly_error(db);
     return rc;
+}
+
+int db_readonly_error(lamina_db *db)
+{
+    return err_set(LAMINA_EREADONLY, "database is read-only after a background error: %s",
+                   db->bg_msg);
 }
 
 int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log)

@@ -112,6 +112,8 @@ struct lamina_db {
 };
 
 /* db.c */
+/* LAMINA_EREADONLY with the background error's message. */
+int db_readonly_error(lamina_db *db);
 void db_log(lamina_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Records the first background error (db read-only from then on) and wakes waiters.
  * Call with mu held; the thread's err message is kept. */

@@ -23,12 +23,6 @@ static uint64_t now_micros(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static int db_readonly_error(lamina_db *db)
-{
-    return err_set(LAMINA_EREADONLY, "database is read-only after a background error: %s",
-                   db->bg_msg);
-}
-
 /* Freezes the active memtable and starts a new one with a new WAL. Called by the leader with
  * mu held; drops mu while creating the WAL (no other thread switches memtables). */
 static int write_switch_memtable(lamina_db *db)

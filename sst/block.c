@@ -146,8 +146,8 @@ static int block_iter_corrupt(struct block_iter *it, uint32_t at, const char *wh
 static inline int block_iter_cmp(const struct block_iter *it, const uint8_t *a, size_t alen,
                                  const uint8_t *b, size_t blen)
 {
-    if (it->keys == BLOCK_KEYS_INTERNAL) return block_ikey_cmp(a, alen, b, blen);
-    return block_bytes_cmp(a, alen, b, blen);
+    if (it->keys == BLOCK_KEYS_INTERNAL) return ikey_cmp(a, alen, b, blen);
+    return ikey_user_cmp(a, alen, b, blen);
 }
 
 /* Bytes of a restart interval a seek fetches ahead of its scan. */

@@ -61,43 +61,6 @@ int block_parse(struct block *b, const uint8_t *data, size_t size);
 int block_entry_at(const struct block *b, uint32_t off, uint32_t *shared, const uint8_t **key,
                    size_t *klen, const uint8_t **val, size_t *vlen, uint32_t *next);
 
-/* Eight bytes at p as a big-endian number: word order is then byte order. */
-static inline uint64_t block_load_be64(const uint8_t *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    x = __builtin_bswap64(x);
-#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
-    x = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
-        (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | p[7];
-#endif
-    return x;
-}
-
-/* Bytewise order of a[0..alen) and b[0..blen), as ikey_user_cmp, compared eight bytes at a
- * time as big-endian words: short keys cost two or three word compares and no call. */
-static inline int block_bytes_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x = block_load_be64(a + i), y = block_load_be64(b + i);
-        if (x != y) return x < y ? -1 : 1;
-    }
-    for (; i < n; i++)
-        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
-    return alen < blen ? -1 : alen > blen;
-}
-
-/* Internal key order (ikey_cmp) through block_bytes_cmp. Both keys hold a trailer. */
-static inline int block_ikey_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-    int c = block_bytes_cmp(a, alen - IKEY_TRAILER, b, blen - IKEY_TRAILER);
-    if (c) return c;
-    uint64_t ta = ikey_trailer(a, alen), tb = ikey_trailer(b, blen);
-    return ta > tb ? -1 : ta < tb;
-}
-
 /* Comparison used by seeks: internal keys (ikey_cmp) for data and index blocks, plain bytes
  * for the properties block. */
 enum { BLOCK_KEYS_INTERNAL = 1, BLOCK_KEYS_BYTES = 0 };

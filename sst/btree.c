@@ -171,7 +171,7 @@ static void index_node_free(struct index_node *nd)
 /* The 8 bytes of user key k (ulen bytes) from offset from on, big-endian, zero padded. */
 static inline uint64_t index_key_word(const uint8_t *k, size_t ulen, size_t from)
 {
-    if (ulen >= from + 8) return block_load_be64(k + from);
+    if (ulen >= from + 8) return coding_get_be64(k + from);
     uint64_t w = 0;
     for (size_t i = from; i < from + 8; i++)
         w = (w << 8) | (i < ulen ? k[i] : 0);
@@ -324,7 +324,7 @@ static uint32_t index_node_lower_bound(const struct index_node *nd, const uint8_
     if (cp) {
         /* The node's own copy of the prefix head spares a read of key 0's bytes. */
         size_t m = tu < cp ? tu : cp, h = m < INDEX_PREFIX_HEAD ? m : INDEX_PREFIX_HEAD;
-        int c = block_bytes_cmp(target, h, nd->prefix_head, h);
+        int c = ikey_user_cmp(target, h, nd->prefix_head, h);
         if (c == 0 && m > h) {
             size_t k0len;
             const uint8_t *k0 = index_node_key(nd, 0, &k0len);
@@ -348,7 +348,7 @@ static uint32_t index_node_lower_bound(const struct index_node *nd, const uint8_
         } else {
             size_t klen;
             const uint8_t *k = index_node_key(nd, mid, &klen);
-            below = block_ikey_cmp(k, klen, target, len) < 0;
+            below = ikey_cmp(k, klen, target, len) < 0;
         }
         if (below)
             lo = mid + 1;

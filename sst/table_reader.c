@@ -185,7 +185,7 @@ int table_get(table *t, const struct table_read_options *ro, const uint8_t *look
         /* The separator shortening guarantees the first entry >= lookup, if any of lookup's
          * user key is visible here, lies in this block. */
         if (!block_iter_valid(&it) ||
-            block_bytes_cmp(it.key, ikey_user_len(it.key_len), lookup, ulen) != 0) {
+            ikey_user_cmp(it.key, ikey_user_len(it.key_len), lookup, ulen) != 0) {
             rc = LAMINA_NOTFOUND;
         } else {
             *type = ikey_type(it.key, it.key_len);
@@ -351,7 +351,7 @@ static int table_iter_seek_for_prev(iter *it, const uint8_t *k, size_t n)
     if (rc) return rc;
     if (!table_iter_valid(it)) return table_iter_seek_to_last(it);
     struct table_iter *ti = (struct table_iter *)it;
-    if (block_ikey_cmp(ti->bi.key, ti->bi.key_len, k, n) > 0) return table_iter_prev(it);
+    if (ikey_cmp(ti->bi.key, ti->bi.key_len, k, n) > 0) return table_iter_prev(it);
     return 0;
 }
 

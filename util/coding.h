@@ -11,10 +11,17 @@ static inline void coding_put_fixed32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4)
 static inline void coding_put_fixed64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static inline uint32_t coding_get_fixed32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline uint64_t coding_get_fixed64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+/* Eight bytes at p as a big-endian number, so that word order is byte order. */
 static inline uint64_t coding_get_be64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    v = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+        (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | p[7];
+#endif
     return v;
 }
 static inline void coding_put_be64(uint8_t *p, uint64_t v)

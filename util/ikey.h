@@ -32,12 +32,18 @@ static inline uint64_t ikey_trailer(const uint8_t *ik, size_t ilen)
 static inline uint64_t ikey_seq(const uint8_t *ik, size_t ilen) { return ikey_trailer(ik, ilen) >> 8; }
 static inline int ikey_type(const uint8_t *ik, size_t ilen) { return (int)(ikey_trailer(ik, ilen) & 0xff); }
 
-/* Bytewise order of user keys: negative, 0 or positive. */
-static inline int ikey_user_cmp(const void *a, size_t alen, const void *b, size_t blen)
+/* Bytewise order of user keys: negative, 0 or positive. Compared eight bytes at a time as
+ * big-endian words: short keys cost two or three word compares and no call. */
+static inline int ikey_user_cmp(const void *av, size_t alen, const void *bv, size_t blen)
 {
-    size_t n = alen < blen ? alen : blen;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c) return c;
+    const uint8_t *a = av, *b = bv;
+    size_t n = alen < blen ? alen : blen, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x = coding_get_be64(a + i), y = coding_get_be64(b + i);
+        if (x != y) return x < y ? -1 : 1;
+    }
+    for (; i < n; i++)
+        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
     return alen < blen ? -1 : alen > blen;
 }
 
