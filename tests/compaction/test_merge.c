@@ -12,6 +12,7 @@
 #include "compaction/compaction.h"
 #include "lamina.h"
 #include "util/ikey.h"
+#include "tdir.h"
 
 /* ---- A vector-backed iterator over sorted internal keys --------------------------------- */
 
@@ -176,23 +177,12 @@ static uint64_t next_file = 1;
 
 static void setup_dir(void)
 {
-    strcpy(tmpdir, "/tmp/lamina-merge-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    tdir_make(tmpdir, sizeof(tmpdir), "merge");
 }
 
 static void remove_dir(void)
 {
-    DIR *d = opendir(tmpdir);
-    if (!d) return;
-    struct dirent *de;
-    char path[512];
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(tmpdir);
+    tdir_remove(tmpdir);
 }
 
 TestSuite(merge, .init = setup_dir, .fini = remove_dir);

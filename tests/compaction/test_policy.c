@@ -30,6 +30,18 @@ static struct lsm_shape make_shape(int n, const int *runs, const uint64_t *bytes
     return s;
 }
 
+/* Asserts that policy p picks a merge on shape s (left in *pick) of level into output_level,
+ * with (include_output = 1) or without the output level's runs. */
+static void expect_pick(const struct policy *p, const struct lsm_shape *s,
+                        struct compaction_pick *pick, int level, int output_level,
+                        int include_output)
+{
+    cr_assert_eq(policy_pick(p, s, pick), 1, "expected a merge from level %d", level);
+    cr_expect_eq(pick->level, level);
+    cr_expect_eq(pick->output_level, output_level, "output level of level %d", level);
+    cr_expect_eq(pick->include_output, include_output, "include_output of level %d", level);
+}
+
 Test(policy, presets_choose_k_and_z)
 {
     struct policy p = make_policy(LAMINA_COMPACTION_LEVELED, 0, 0);
@@ -109,10 +121,7 @@ Test(policy, leveled_merges_level0_with_the_level1_run)
     int runs[] = {5, 1, 1};
     uint64_t bytes[] = {MB, MB / 2, 5 * MB};
     struct lsm_shape s = make_shape(7, runs, bytes, 3);
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 0);
-    cr_expect_eq(pick.output_level, 1);
-    cr_expect_eq(pick.include_output, 1);
+    expect_pick(&p, &s, &pick, 0, 1, 1);
 }
 
 Test(policy, leveled_level_over_capacity_merges_into_next)
@@ -122,19 +131,13 @@ Test(policy, leveled_level_over_capacity_merges_into_next)
     int runs[] = {1, 1, 1};
     uint64_t bytes[] = {MB, 3 * MB, 5 * MB};
     struct lsm_shape s = make_shape(7, runs, bytes, 3);
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 1);
-    cr_expect_eq(pick.output_level, 2);
-    cr_expect_eq(pick.include_output, 1);
+    expect_pick(&p, &s, &pick, 1, 2, 1);
     cr_expect_float_eq(pick.score, 3.0, 1e-9);
 
     /* The largest level growing past its capacity moves down to an empty level. */
     s.bytes[1] = MB / 2;
     s.bytes[2] = 25 * MB;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 2);
-    cr_expect_eq(pick.output_level, 3);
-    cr_expect_eq(pick.include_output, 0);
+    expect_pick(&p, &s, &pick, 2, 3, 0);
 }
 
 Test(policy, tiered_stacks_runs_until_the_bound)
@@ -159,10 +162,7 @@ Test(policy, tiered_stacks_runs_until_the_bound)
     s.runs[1] = 2;
     s.bytes[1] = 2 * MB;
     s.runs[2] = 8;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 1);
-    cr_expect_eq(pick.output_level, 2);
-    cr_expect_eq(pick.include_output, 0);
+    expect_pick(&p, &s, &pick, 1, 2, 0);
     s.runs[2] = 9;
     cr_assert_eq(policy_pick(&p, &s, &pick), 1);
     cr_expect_eq(pick.include_output, 1);
@@ -175,10 +175,7 @@ Test(policy, tiered_level_over_its_run_bound_merges)
     int runs[] = {0, 12, 1};
     uint64_t bytes[] = {0, MB / 2, 5 * MB};
     struct lsm_shape s = make_shape(7, runs, bytes, 3);
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 1);
-    cr_expect_eq(pick.output_level, 2);
-    cr_expect_eq(pick.include_output, 0);
+    expect_pick(&p, &s, &pick, 1, 2, 0);
     cr_expect_float_eq(pick.score, 12.0 / 9.0, 1e-9);
 }
 
@@ -199,26 +196,17 @@ Test(policy, dostoevsky_levels_the_largest_level_and_tiers_the_rest)
     s.runs[1] = 4;
     s.runs[2] = 1;
     s.bytes[2] = 5 * MB;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 0);
-    cr_expect_eq(pick.output_level, 1);
-    cr_expect_eq(pick.include_output, 0);
+    expect_pick(&p, &s, &pick, 0, 1, 0);
 
     /* Level 1 over capacity merges into the largest level, which stays one run. */
     s.runs[0] = 0;
     s.bytes[1] = 2 * MB;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 1);
-    cr_expect_eq(pick.output_level, 2);
-    cr_expect_eq(pick.include_output, 1);
+    expect_pick(&p, &s, &pick, 1, 2, 1);
 
     /* Level 2 over capacity with level 3 empty: level 3 becomes the largest, one run. */
     s.bytes[1] = MB / 2;
     s.bytes[2] = 30 * MB;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 2);
-    cr_expect_eq(pick.output_level, 3);
-    cr_expect_eq(pick.include_output, 0);
+    expect_pick(&p, &s, &pick, 2, 3, 0);
 }
 
 Test(policy, largest_score_wins)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lamina.h"
+#include "tdir.h"
 
 #define ROUNDS 24
 #define MAX_BATCH 12
@@ -54,27 +55,11 @@ static size_t value_of(uint64_t c, uint8_t *dst)
 
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *de;
-    char p[512];
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-        if (unlink(p) != 0) remove_tree(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static char tmpdir[64];
 
 static void setup_dir(void)
 {
-    strcpy(tmpdir, "/tmp/lamina-crash-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    tdir_make(tmpdir, sizeof(tmpdir), "crash");
 }
 
 static pid_t child_pid; /* the live writer, killed by the teardown if an assertion failed */
@@ -86,7 +71,7 @@ static void teardown_dir(void)
         waitpid(child_pid, NULL, 0);
         child_pid = 0;
     }
-    remove_tree(tmpdir);
+    tdir_remove(tmpdir);
 }
 
 /* Small buffers so that flushes and compactions run between kills. The policy changes with the

@@ -3,22 +3,13 @@
  * compactions on one handle. Shared by the Criterion suite and the plain TSan program
  * (Criterion does not start under ThreadSanitizer). Returns the number of failures seen. */
 #include "concurrent.h"
+#include "fixture.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static size_t key_of(char *buf, uint64_t i)
-{
-    return (size_t)sprintf(buf, "key%012llu", (unsigned long long)i);
-}
-static size_t value_of(char *buf, uint64_t i)
-{
-    return (size_t)sprintf(buf, "value-%llu-0-padding-padding-padding-padding-padding",
-                           (unsigned long long)i);
-}
 
 #define WRITERS 4
 #define PER_WRITER 3000
@@ -41,7 +32,7 @@ static void *writer_main(void *arg)
     }
     for (int i = 0; i < PER_WRITER; i++) {
         uint64_t key = (uint64_t)i * WRITERS + (uint64_t)w->id;
-        size_t kl = key_of(k, key), vl = value_of(v, key);
+        size_t kl = tdb_key(k, key), vl = tdb_value(v, key, 0);
         int rc;
         if (i % 10 == 0) {
             /* A batch of two: the key and a marker that must appear with it. */
@@ -70,7 +61,7 @@ static void *reader_main(void *arg)
     uint64_t round = 0;
     while (!atomic_load(w->stop)) {
         uint64_t key = (round * 7919u) % (WRITERS * PER_WRITER);
-        size_t kl = key_of(k, key), vl = value_of(v, key);
+        size_t kl = tdb_key(k, key), vl = tdb_value(v, key, 0);
         void *got = NULL;
         size_t gl;
         int rc = lamina_get(w->db, NULL, k, kl, &got, &gl);
@@ -128,16 +119,7 @@ static void *reader_main(void *arg)
 
 lamina_options conc_options(void)
 {
-    lamina_options o;
-    lamina_options_init(&o);
-    o.create_if_missing = 1;
-    o.write_buffer_size = 64 << 10;
-    o.target_file_size_base = 64 << 10;
-    o.level0_file_num_compaction_trigger = 2;
-    o.level0_slowdown_writes_trigger = 4;
-    o.level0_stop_writes_trigger = 6;
-    o.max_bytes_for_level_base = 256 << 10;
-    o.block_size = 1024;
+    lamina_options o = tdb_small_options();
     o.max_background_jobs = 2;
     return o;
 }
@@ -183,7 +165,7 @@ int conc_writers_and_readers(lamina_db *db)
         failures += rs[i].failures;
     char k[32], v[96];
     for (uint64_t key = 0; key < WRITERS * PER_WRITER; key += 13) {
-        size_t kl = key_of(k, key), vl = value_of(v, key);
+        size_t kl = tdb_key(k, key), vl = tdb_value(v, key, 0);
         void *got = NULL;
         size_t gl;
         if (lamina_get(db, NULL, k, kl, &got, &gl) || gl != vl || memcmp(got, v, vl)) failures++;

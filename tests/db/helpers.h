@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "lamina.h"
+#include "util/rng.h"
 
 /* mkdtemp directory for one test; the database goes in <dir>/db. */
 struct tdb {
@@ -31,20 +33,16 @@ static inline void tdb_cleanup(struct tdb *t)
     cr_assert_eq(system(cmd), 0);
 }
 
-/* Options with small buffers so that flushes and compactions happen in small tests. */
-static inline lamina_options tdb_small_options(void)
+/* The directory of the running test: each suite is TestSuite(name, .init = tdb_setup,
+ * .fini = tdb_teardown) and opens T.path. */
+static struct tdb T;
+static inline void tdb_setup(void)
 {
-    lamina_options o;
-    lamina_options_init(&o);
-    o.create_if_missing = 1;
-    o.write_buffer_size = 64 << 10;
-    o.target_file_size_base = 64 << 10;
-    o.level0_file_num_compaction_trigger = 2;
-    o.level0_slowdown_writes_trigger = 4;
-    o.level0_stop_writes_trigger = 6;
-    o.max_bytes_for_level_base = 256 << 10;
-    o.block_size = 1024;
-    return o;
+    tdb_init(&T);
+}
+static inline void tdb_teardown(void)
+{
+    tdb_cleanup(&T);
 }
 
 static inline lamina_db *tdb_open(const char *path, const lamina_options *o)
@@ -53,16 +51,6 @@ static inline lamina_db *tdb_open(const char *path, const lamina_options *o)
     int rc = lamina_open(path, o, &db);
     cr_assert_eq(rc, LAMINA_OK, "open: %s: %s", lamina_strerror(rc), lamina_errmsg(NULL));
     return db;
-}
-
-static inline size_t tdb_key(char *buf, uint64_t i)
-{
-    return (size_t)sprintf(buf, "key%012llu", (unsigned long long)i);
-}
-static inline size_t tdb_value(char *buf, uint64_t i, uint64_t gen)
-{
-    return (size_t)sprintf(buf, "value-%llu-%llu-padding-padding-padding-padding-padding",
-                           (unsigned long long)i, (unsigned long long)gen);
 }
 
 static inline void tdb_put(lamina_db *db, const void *k, size_t kl, const void *v, size_t vl)
@@ -90,6 +78,24 @@ static inline void tdb_expect(lamina_db *db, const lamina_read_options *ro, cons
     cr_assert_eq(memcmp(got, value, vl), 0, "value of %.*s differs", (int)kl, (const char *)k);
     cr_assert_eq(((char *)got)[gl], 0, "value not NUL-terminated");
     lamina_free(got);
+}
+
+/* One random write of a model test: key i = rng_uniform(r, nkeys) is deleted one time in
+ * del_one_in (model[i] = -1), else put with generation op (model[i] = op). */
+static inline void tdb_random_write(lamina_db *db, rng *r, int *model, int nkeys,
+                                    uint64_t del_one_in, int op)
+{
+    char k[32], v[96];
+    int i = (int)rng_uniform(r, (uint64_t)nkeys);
+    size_t kl = tdb_key(k, (uint64_t)i);
+    if (rng_uniform(r, del_one_in) == 0) {
+        cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
+        model[i] = -1;
+    } else {
+        size_t vl = tdb_value(v, (uint64_t)i, (uint64_t)op);
+        tdb_put(db, k, kl, v, vl);
+        model[i] = op;
+    }
 }
 
 static inline uint64_t tdb_prop(lamina_db *db, const char *name)

@@ -3,17 +3,7 @@
  * handles, properties. */
 #include "helpers.h"
 
-static struct tdb T;
-static void setup(void)
-{
-    tdb_init(&T);
-}
-static void teardown(void)
-{
-    tdb_cleanup(&T);
-}
-
-TestSuite(basic, .init = setup, .fini = teardown);
+TestSuite(basic, .init = tdb_setup, .fini = tdb_teardown);
 
 Test(basic, put_get_delete_overwrite)
 {

@@ -4,17 +4,7 @@
 #include "concurrent.h"
 #include "helpers.h"
 
-static struct tdb T;
-static void setup(void)
-{
-    tdb_init(&T);
-}
-static void teardown(void)
-{
-    tdb_cleanup(&T);
-}
-
-TestSuite(concurrency, .init = setup, .fini = teardown);
+TestSuite(concurrency, .init = tdb_setup, .fini = tdb_teardown);
 
 Test(concurrency, writers_readers_and_background_jobs_agree)
 {

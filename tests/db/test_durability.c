@@ -9,18 +9,13 @@
 #include "helpers.h"
 #include "util/file.h"
 
-static struct tdb T;
-static void setup(void)
-{
-    tdb_init(&T);
-}
 static void teardown(void)
 {
     file_set_fault_hook(NULL, NULL);
-    tdb_cleanup(&T);
+    tdb_teardown();
 }
 
-TestSuite(durability, .init = setup, .fini = teardown);
+TestSuite(durability, .init = tdb_setup, .fini = teardown);
 
 static int ends_with(const char *s, const char *suffix)
 {

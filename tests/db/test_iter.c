@@ -3,17 +3,7 @@
  * scan is checked against a model (an array of the expected keys). */
 #include "helpers.h"
 
-static struct tdb T;
-static void setup(void)
-{
-    tdb_init(&T);
-}
-static void teardown(void)
-{
-    tdb_cleanup(&T);
-}
-
-TestSuite(iter, .init = setup, .fini = teardown);
+TestSuite(iter, .init = tdb_setup, .fini = tdb_teardown);
 
 #define N 3000
 
@@ -54,19 +44,62 @@ static void expect_at(lamina_iter *it, int i)
     cr_assert(n == vl && memcmp(got, v, vl) == 0, "value of %s", k);
 }
 
+static lamina_iter *new_iter(lamina_db *db, const lamina_read_options *ro)
+{
+    lamina_iter *it;
+    cr_assert_eq(lamina_iter_create(db, ro, &it), LAMINA_OK);
+    return it;
+}
+
+/* A forward scan from the first key that expects the even keys from i on; returns the key
+ * after the last one seen. */
+static int expect_forward_from(lamina_iter *it, int i)
+{
+    for (lamina_iter_seek_to_first(it); lamina_iter_valid(it); lamina_iter_next(it), i += 2)
+        expect_at(it, i);
+    return i;
+}
+
+/* A reverse scan from the last key that expects the even keys from i down; returns the key
+ * before the last one seen. */
+static int expect_backward_from(lamina_iter *it, int i)
+{
+    for (lamina_iter_seek_to_last(it); lamina_iter_valid(it); lamina_iter_prev(it), i -= 2)
+        expect_at(it, i);
+    return i;
+}
+
+static void seek_to(lamina_iter *it, int i)
+{
+    char k[32];
+    lamina_iter_seek(it, k, tdb_key(k, (uint64_t)i));
+}
+
+static void seek_for_prev_to(lamina_iter *it, int i)
+{
+    char k[32];
+    lamina_iter_seek_for_prev(it, k, tdb_key(k, (uint64_t)i));
+}
+
+/* Deletes every key j < N with j % mod == 0 and overwrites the others with generation gen. */
+static void rewrite_all(lamina_db *db, int mod, int gen)
+{
+    char k[32], v[96];
+    for (int j = 0; j < N; j++) {
+        size_t kl = tdb_key(k, (uint64_t)j), vl = tdb_value(v, (uint64_t)j, (uint64_t)gen);
+        if (j % mod == 0)
+            cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
+        else
+            tdb_put(db, k, kl, v, vl);
+    }
+}
+
 Test(iter, forward_and_reverse_scans_hide_tombstones_and_old_versions)
 {
     lamina_db *db = fill();
-    lamina_iter *it;
-    cr_assert_eq(lamina_iter_create(db, NULL, &it), LAMINA_OK);
-    int i = 0;
-    for (lamina_iter_seek_to_first(it); lamina_iter_valid(it); lamina_iter_next(it), i += 2)
-        expect_at(it, i);
-    cr_assert_eq(i, N);
-    i = N - 2;
-    for (lamina_iter_seek_to_last(it); lamina_iter_valid(it); lamina_iter_prev(it), i -= 2)
-        expect_at(it, i);
-    cr_assert_eq(i, -2);
+    lamina_iter *it = new_iter(db, NULL);
+    cr_assert_eq(expect_forward_from(it, 0), N);
+    cr_assert_eq(expect_backward_from(it, N - 2), -2);
     cr_assert_eq(lamina_iter_status(it), LAMINA_OK);
     lamina_iter_destroy(it);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
@@ -75,11 +108,8 @@ Test(iter, forward_and_reverse_scans_hide_tombstones_and_old_versions)
 Test(iter, direction_switches_step_one_key)
 {
     lamina_db *db = fill();
-    lamina_iter *it;
-    char k[32];
-    cr_assert_eq(lamina_iter_create(db, NULL, &it), LAMINA_OK);
-    size_t kl = tdb_key(k, 1001);
-    lamina_iter_seek(it, k, kl);
+    lamina_iter *it = new_iter(db, NULL);
+    seek_to(it, 1001);
     expect_at(it, 1002);
     lamina_iter_prev(it);
     expect_at(it, 1000);
@@ -115,14 +145,10 @@ Test(iter, direction_switches_step_one_key)
 Test(iter, seek_for_prev_finds_last_key_at_or_before)
 {
     lamina_db *db = fill();
-    lamina_iter *it;
-    char k[32];
-    cr_assert_eq(lamina_iter_create(db, NULL, &it), LAMINA_OK);
-    size_t kl = tdb_key(k, 1001); /* deleted: the answer is 1000 */
-    lamina_iter_seek_for_prev(it, k, kl);
+    lamina_iter *it = new_iter(db, NULL);
+    seek_for_prev_to(it, 1001); /* deleted: the answer is 1000 */
     expect_at(it, 1000);
-    kl = tdb_key(k, 1000);
-    lamina_iter_seek_for_prev(it, k, kl);
+    seek_for_prev_to(it, 1000);
     expect_at(it, 1000);
     lamina_iter_next(it);
     expect_at(it, 1002);
@@ -139,30 +165,21 @@ Test(iter, seek_for_prev_finds_last_key_at_or_before)
 Test(iter, bounds_limit_every_move)
 {
     lamina_db *db = fill();
-    char lo[32], hi[32], k[32];
+    char lo[32], hi[32];
     lamina_read_options ro;
     lamina_read_options_init(&ro);
     ro.lower_bound = lo;
     ro.lower_bound_len = tdb_key(lo, 101);
     ro.upper_bound = hi;
     ro.upper_bound_len = tdb_key(hi, 200);
-    lamina_iter *it;
-    cr_assert_eq(lamina_iter_create(db, &ro, &it), LAMINA_OK);
-    int i = 102;
-    for (lamina_iter_seek_to_first(it); lamina_iter_valid(it); lamina_iter_next(it), i += 2)
-        expect_at(it, i);
-    cr_assert_eq(i, 200, "the upper bound is exclusive");
-    i = 198;
-    for (lamina_iter_seek_to_last(it); lamina_iter_valid(it); lamina_iter_prev(it), i -= 2)
-        expect_at(it, i);
-    cr_assert_eq(i, 100, "the lower bound stops reverse scans");
-    size_t kl = tdb_key(k, 10);
-    lamina_iter_seek(it, k, kl);
+    lamina_iter *it = new_iter(db, &ro);
+    cr_assert_eq(expect_forward_from(it, 102), 200, "the upper bound is exclusive");
+    cr_assert_eq(expect_backward_from(it, 198), 100, "the lower bound stops reverse scans");
+    seek_to(it, 10);
     expect_at(it, 102);
-    kl = tdb_key(k, 5000);
-    lamina_iter_seek_for_prev(it, k, kl);
+    seek_for_prev_to(it, 5000);
     expect_at(it, 198);
-    lamina_iter_seek(it, k, kl);
+    seek_to(it, 5000);
     cr_assert_not(lamina_iter_valid(it));
     /* Switching direction at the lower bound. */
     lamina_iter_seek_to_first(it);
@@ -179,22 +196,14 @@ Test(iter, bounds_limit_every_move)
 Test(iter, iterator_view_is_stable_across_writes_flush_and_compaction)
 {
     lamina_db *db = fill();
-    lamina_iter *it;
-    char k[32], v[96];
-    cr_assert_eq(lamina_iter_create(db, NULL, &it), LAMINA_OK);
+    lamina_iter *it = new_iter(db, NULL);
     lamina_iter_seek_to_first(it);
     int i = 0;
     for (int step = 0; lamina_iter_valid(it); lamina_iter_next(it), i += 2, step++) {
         expect_at(it, i);
         if (step == 100) {
             /* Overwrite and delete what the iterator has yet to reach, and move it to tables. */
-            for (int j = 0; j < N; j++) {
-                size_t kl = tdb_key(k, (uint64_t)j), vl = tdb_value(v, (uint64_t)j, 7);
-                if (j % 3 == 0)
-                    cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
-                else
-                    tdb_put(db, k, kl, v, vl);
-            }
+            rewrite_all(db, 3, 7);
             cr_assert_eq(lamina_flush(db), LAMINA_OK);
             cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
         }
@@ -226,31 +235,21 @@ Test(iter, snapshot_isolation_across_flush_and_compaction)
     lamina_db *db = fill();
     const lamina_snapshot *snap;
     cr_assert_eq(lamina_snapshot_create(db, &snap), LAMINA_OK);
-    char k[32], v[96];
-    for (int j = 0; j < N; j++) {
-        size_t kl = tdb_key(k, (uint64_t)j), vl = tdb_value(v, (uint64_t)j, 9);
-        if (j % 2 == 0)
-            cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
-        else
-            tdb_put(db, k, kl, v, vl);
-    }
+    rewrite_all(db, 2, 9);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
     lamina_read_options ro;
     lamina_read_options_init(&ro);
     ro.snapshot = snap;
+    char k[32], v[96];
     for (int j = 0; j < N; j += 11) {
         size_t kl = tdb_key(k, (uint64_t)j), vl = tdb_value(v, (uint64_t)j, 1);
         tdb_expect(db, &ro, k, kl, j % 2 == 0 ? v : NULL, vl);
         vl = tdb_value(v, (uint64_t)j, 9);
         tdb_expect(db, NULL, k, kl, j % 2 == 1 ? v : NULL, vl);
     }
-    lamina_iter *it;
-    cr_assert_eq(lamina_iter_create(db, &ro, &it), LAMINA_OK);
-    int i = 0;
-    for (lamina_iter_seek_to_first(it); lamina_iter_valid(it); lamina_iter_next(it), i += 2)
-        expect_at(it, i);
-    cr_assert_eq(i, N);
+    lamina_iter *it = new_iter(db, &ro);
+    cr_assert_eq(expect_forward_from(it, 0), N);
     lamina_iter_destroy(it);
     lamina_snapshot_release(db, snap);
     cr_assert_eq(tdb_count(db, NULL), N / 2);
@@ -259,7 +258,6 @@ Test(iter, snapshot_isolation_across_flush_and_compaction)
 
 /* ---- Randomized: the iterator against a model ----------------------------------------------- */
 
-#include "util/rng.h"
 
 #define MK 400
 
@@ -331,6 +329,14 @@ static void walk(lamina_iter *it, const int *m, rng *r)
     }
 }
 
+/* walk() with a new iterator over db as ro sees it. */
+static void walk_new_iter(lamina_db *db, const lamina_read_options *ro, const int *m, rng *r)
+{
+    lamina_iter *it = new_iter(db, ro);
+    walk(it, m, r);
+    lamina_iter_destroy(it);
+}
+
 Test(iter, random_moves_agree_with_a_model_at_two_snapshots)
 {
     lamina_options o = tdb_small_options();
@@ -341,44 +347,25 @@ Test(iter, random_moves_agree_with_a_model_at_two_snapshots)
         model[i] = -1;
     rng r;
     rng_seed(&r, 7);
-    char k[32], v[96];
     const lamina_snapshot *snap = NULL;
     for (int op = 0; op < 6000; op++) {
-        int i = (int)rng_uniform(&r, MK);
-        size_t kl = tdb_key(k, (uint64_t)i);
-        if (rng_uniform(&r, 3) == 0) {
-            cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
-            model[i] = -1;
-        } else {
-            size_t vl = tdb_value(v, (uint64_t)i, (uint64_t)op);
-            tdb_put(db, k, kl, v, vl);
-            model[i] = op;
-        }
+        tdb_random_write(db, &r, model, MK, 3, op);
         if (op == 3000) {
             cr_assert_eq(lamina_snapshot_create(db, &snap), LAMINA_OK);
             memcpy(old, model, sizeof(model));
         }
         if (op % 1500 == 0) cr_assert_eq(lamina_flush(db), LAMINA_OK);
     }
-    lamina_iter *it;
-    cr_assert_eq(lamina_iter_create(db, NULL, &it), LAMINA_OK);
-    walk(it, model, &r);
-    lamina_iter_destroy(it);
+    walk_new_iter(db, NULL, model, &r);
     lamina_read_options ro;
     lamina_read_options_init(&ro);
     ro.snapshot = snap;
-    cr_assert_eq(lamina_iter_create(db, &ro, &it), LAMINA_OK);
-    walk(it, old, &r);
-    lamina_iter_destroy(it);
+    walk_new_iter(db, &ro, old, &r);
     /* The same after everything is compacted into one run. */
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
-    cr_assert_eq(lamina_iter_create(db, &ro, &it), LAMINA_OK);
-    walk(it, old, &r);
-    lamina_iter_destroy(it);
+    walk_new_iter(db, &ro, old, &r);
     lamina_snapshot_release(db, snap);
-    cr_assert_eq(lamina_iter_create(db, NULL, &it), LAMINA_OK);
-    walk(it, model, &r);
-    lamina_iter_destroy(it);
+    walk_new_iter(db, NULL, model, &r);
     /* Bounds: the model with everything outside [100, 300) removed. */
     char lo[32], hi[32];
     lamina_read_options_init(&ro);
@@ -388,8 +375,6 @@ Test(iter, random_moves_agree_with_a_model_at_two_snapshots)
     ro.upper_bound_len = tdb_key(hi, 300);
     for (int i = 0; i < MK; i++)
         old[i] = i >= 100 && i < 300 ? model[i] : -1;
-    cr_assert_eq(lamina_iter_create(db, &ro, &it), LAMINA_OK);
-    walk(it, old, &r);
-    lamina_iter_destroy(it);
+    walk_new_iter(db, &ro, old, &r);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }

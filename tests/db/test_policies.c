@@ -4,17 +4,7 @@
 #include "helpers.h"
 #include "util/rng.h"
 
-static struct tdb T;
-static void setup(void)
-{
-    tdb_init(&T);
-}
-static void teardown(void)
-{
-    tdb_cleanup(&T);
-}
-
-TestSuite(policies, .init = setup, .fini = teardown);
+TestSuite(policies, .init = tdb_setup, .fini = tdb_teardown);
 
 #define KEYS 1500
 #define OPS 30000
@@ -45,19 +35,8 @@ static void run_policy(int policy)
         model[i] = -1;
     rng r;
     rng_seed(&r, 42 + (uint64_t)policy);
-    char k[32], v[96];
-    for (int op = 0; op < OPS; op++) {
-        int i = (int)rng_uniform(&r, KEYS);
-        size_t kl = tdb_key(k, (uint64_t)i);
-        if (rng_uniform(&r, 5) == 0) {
-            cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
-            model[i] = -1;
-        } else {
-            size_t vl = tdb_value(v, (uint64_t)i, (uint64_t)op);
-            tdb_put(db, k, kl, v, vl);
-            model[i] = op;
-        }
-    }
+    for (int op = 0; op < OPS; op++)
+        tdb_random_write(db, &r, model, KEYS, 5, op);
     check_model(db, model);
     if (policy != LAMINA_COMPACTION_NONE)
         cr_assert_gt(tdb_prop(db, "lamina.num-levels"), 1, "compactions moved data down");

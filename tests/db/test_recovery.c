@@ -9,17 +9,7 @@
 #include "engine/db_impl.h"
 #include "helpers.h"
 
-static struct tdb T;
-static void setup(void)
-{
-    tdb_init(&T);
-}
-static void teardown(void)
-{
-    tdb_cleanup(&T);
-}
-
-TestSuite(recovery, .init = setup, .fini = teardown);
+TestSuite(recovery, .init = tdb_setup, .fini = tdb_teardown);
 
 static void put_range(lamina_db *db, int from, int to, int gen)
 {
@@ -86,22 +76,54 @@ static lamina_options big_buffer_options(void)
     return o;
 }
 
+/* Closes db (which must succeed) and opens the database again with o. */
+static lamina_db *reopen(lamina_db *db, const lamina_options *o)
+{
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    return tdb_open(T.path, o);
+}
+
+/* A closed database holding keys [0, n) of generation 0 in one flushed table. */
+static void write_one_table(const lamina_options *o, int n)
+{
+    lamina_db *db = tdb_open(T.path, o);
+    put_range(db, 0, n, 0);
+    cr_assert_eq(lamina_flush(db), LAMINA_OK);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+}
+
+/* Opening must fail with LAMINA_ECORRUPT and a message naming the damaged file. */
+static void expect_open_ecorrupt(const lamina_options *o, const char *names)
+{
+    lamina_db *db = NULL;
+    cr_assert_eq(lamina_open(T.path, o, &db), LAMINA_ECORRUPT);
+    const char *msg = lamina_errmsg(NULL);
+    cr_assert_not_null(strstr(msg, names), "the message names %s: %s", names, msg);
+}
+
+static void delete_keys(lamina_db *db, int from, int to, int step)
+{
+    char k[32];
+    for (int i = from; i < to; i += step) {
+        size_t kl = tdb_key(k, (uint64_t)i);
+        cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
+    }
+}
+
 Test(recovery, reopen_recovers_writes_from_wal)
 {
     lamina_options o = big_buffer_options();
     lamina_db *db = tdb_open(T.path, &o);
     put_range(db, 0, 3000, 0);
     cr_assert_eq(lamina_delete(db, NULL, "key000000000007", 15), LAMINA_OK);
-    cr_assert_eq(lamina_close(db), LAMINA_OK);
-    db = tdb_open(T.path, &o);
+    db = reopen(db, &o);
     expect_range(db, 0, 7, 0);
     expect_range(db, 7, 8, -1);
     expect_range(db, 8, 3000, 0);
     uint64_t seq = tdb_prop(db, "lamina.sequence");
     cr_assert_eq(seq, 3001, "sequence numbers continue after recovery");
     put_range(db, 0, 10, 1);
-    cr_assert_eq(lamina_close(db), LAMINA_OK);
-    db = tdb_open(T.path, &o);
+    db = reopen(db, &o);
     expect_range(db, 0, 7, 1);
     expect_range(db, 10, 3000, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
@@ -175,9 +197,7 @@ Test(recovery, damaged_wal_record_before_tail_is_ecorrupt)
     find_file(".log", 0, wal, sizeof(wal));
     cr_assert_gt(file_len(wal), 40000, "the WAL spans blocks");
     flip_byte(wal, 100);
-    cr_assert_eq(lamina_open(T.path, &o, &db), LAMINA_ECORRUPT);
-    const char *msg = lamina_errmsg(NULL);
-    cr_assert_not_null(strstr(msg, ".log"), "the message names the WAL: %s", msg);
+    expect_open_ecorrupt(&o, ".log");
 }
 
 Test(recovery, damaged_manifest_is_ecorrupt)
@@ -193,32 +213,23 @@ Test(recovery, damaged_manifest_is_ecorrupt)
     find_file("MANIFEST-", 1, man, sizeof(man));
     cr_assert_neq(man[0], 0);
     flip_byte(man, 12);
-    cr_assert_eq(lamina_open(T.path, &o, &db), LAMINA_ECORRUPT);
-    const char *msg = lamina_errmsg(NULL);
-    cr_assert_not_null(strstr(msg, "MANIFEST"), "the message names the MANIFEST: %s", msg);
+    expect_open_ecorrupt(&o, "MANIFEST");
 }
 
 Test(recovery, truncated_manifest_is_ecorrupt)
 {
     lamina_options o = tdb_small_options();
-    lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 100, 0);
-    cr_assert_eq(lamina_flush(db), LAMINA_OK);
-    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    write_one_table(&o, 100);
     char man[600];
     find_file("MANIFEST-", 1, man, sizeof(man));
     cr_assert_eq(truncate(man, 10), 0);
-    cr_assert_eq(lamina_open(T.path, &o, &db), LAMINA_ECORRUPT);
-    cr_assert_not_null(strstr(lamina_errmsg(NULL), "MANIFEST"), "%s", lamina_errmsg(NULL));
+    expect_open_ecorrupt(&o, "MANIFEST");
 }
 
 Test(recovery, non_table_sst_fails_the_get_with_ecorrupt)
 {
     lamina_options o = tdb_small_options();
-    lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 100, 0);
-    cr_assert_eq(lamina_flush(db), LAMINA_OK);
-    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    write_one_table(&o, 100);
     char sst[600];
     find_file(".sst", 0, sst, sizeof(sst));
     cr_assert_neq(sst[0], 0);
@@ -227,7 +238,7 @@ Test(recovery, non_table_sst_fails_the_get_with_ecorrupt)
     for (long i = 0; i < len; i++)
         fputc("not a table "[i % 12], f);
     fclose(f);
-    db = tdb_open(T.path, &o);
+    lamina_db *db = tdb_open(T.path, &o);
     void *v = NULL;
     size_t vl;
     cr_assert_eq(lamina_get(db, NULL, "key000000000005", 15, &v, &vl), LAMINA_ECORRUPT);
@@ -260,8 +271,7 @@ Test(recovery, flush_and_compact_range_build_levels_and_keep_data)
     cr_assert_geq(tdb_prop(db, "lamina.num-levels"), 2, "level 0 and a deeper level");
     expect_range(db, 0, 500, 1);
     expect_range(db, 500, 4000, 0);
-    cr_assert_eq(lamina_close(db), LAMINA_OK);
-    db = tdb_open(T.path, &o);
+    db = reopen(db, &o);
     expect_range(db, 0, 500, 1);
     expect_range(db, 500, 4000, 0);
     cr_assert_eq(tdb_count(db, NULL), 4000);
@@ -274,11 +284,7 @@ Test(recovery, tombstones_are_dropped_at_the_last_level_without_snapshots)
     lamina_db *db = tdb_open(T.path, &o);
     put_range(db, 0, 1000, 0);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
-    char k[32];
-    for (int i = 0; i < 1000; i += 2) {
-        size_t kl = tdb_key(k, (uint64_t)i);
-        cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
-    }
+    delete_keys(db, 0, 1000, 2);
     const lamina_snapshot *snap;
     cr_assert_eq(lamina_snapshot_create(db, &snap), LAMINA_OK);
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
@@ -287,10 +293,7 @@ Test(recovery, tombstones_are_dropped_at_the_last_level_without_snapshots)
     lamina_snapshot_release(db, snap);
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
     cr_assert_eq(table_entries(db), 500, "only the 500 live keys remain in tables");
-    for (int i = 1; i < 1000; i += 2) {
-        size_t kl = tdb_key(k, (uint64_t)i);
-        cr_assert_eq(lamina_delete(db, NULL, k, kl), LAMINA_OK);
-    }
+    delete_keys(db, 1, 1000, 2);
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
     cr_assert_eq(table_entries(db), 0);
     cr_assert_eq(tdb_count(db, NULL), 0);
@@ -311,8 +314,7 @@ Test(recovery, writes_stall_but_never_fail_under_a_tiny_write_buffer, .timeout =
     expect_range(db, 0, 5000, 1);
     expect_range(db, 5000, 20000, 0);
     cr_assert_gt(tdb_prop(db, "lamina.num-levels"), 1);
-    cr_assert_eq(lamina_close(db), LAMINA_OK);
-    db = tdb_open(T.path, &o);
+    db = reopen(db, &o);
     cr_assert_eq(tdb_count(db, NULL), 20000);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
@@ -394,15 +396,11 @@ Test(recovery, failed_wal_sync_is_never_retried)
 Test(recovery, missing_table_is_ecorrupt_at_open)
 {
     lamina_options o = tdb_small_options();
-    lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 100, 0);
-    cr_assert_eq(lamina_flush(db), LAMINA_OK);
-    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    write_one_table(&o, 100);
     char sst[600];
     find_file(".sst", 0, sst, sizeof(sst));
     cr_assert_eq(unlink(sst), 0);
-    cr_assert_eq(lamina_open(T.path, &o, &db), LAMINA_ECORRUPT);
-    cr_assert_not_null(strstr(lamina_errmsg(NULL), ".sst"), "%s", lamina_errmsg(NULL));
+    expect_open_ecorrupt(&o, ".sst");
 }
 
 Test(recovery, compact_range_outside_every_table_changes_nothing)

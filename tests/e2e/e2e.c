@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "tdir.h"
 
 extern char **environ;
 
@@ -35,24 +36,15 @@ typedef struct proc_out {
     char *err;
 } proc_out;
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void e2e_setup(void)
 {
-    strcpy(tmpdir, "/tmp/lamina-e2e-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+    tdir_make(tmpdir, sizeof(tmpdir), "e2e");
     snprintf(dbdir, sizeof dbdir, "%s/db", tmpdir);
 }
 
 static void e2e_teardown(void)
 {
-    if (tmpdir[0] != '\0') nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (tmpdir[0] != '\0') tdir_remove(tmpdir);
 }
 
 TestSuite(e2e, .init = e2e_setup, .fini = e2e_teardown, .timeout = 600);
@@ -121,20 +113,27 @@ static proc_out run_argv(char *const argv[], const char *in_path)
     return r;
 }
 
-/* kvctl with stdin from in_path; the arguments follow, NULL-terminated. */
-static proc_out kvctl_in(const char *in_path, ...)
+/* kvctl with stdin from in_path and the NULL-terminated arguments in ap. */
+static proc_out kvctl_va(const char *in_path, va_list ap)
 {
     char *argv[32];
     int n = 0;
     argv[n++] = "kvctl";
-    va_list ap;
-    va_start(ap, in_path);
     char *a;
     while ((a = va_arg(ap, char *)) != NULL && n < 31)
         argv[n++] = a;
-    va_end(ap);
     argv[n] = NULL;
     return run_argv(argv, in_path);
+}
+
+/* kvctl with stdin from in_path; the arguments follow, NULL-terminated. */
+static proc_out kvctl_in(const char *in_path, ...)
+{
+    va_list ap;
+    va_start(ap, in_path);
+    proc_out r = kvctl_va(in_path, ap);
+    va_end(ap);
+    return r;
 }
 
 #define kvctl(...) kvctl_in(NULL, __VA_ARGS__, (char *)NULL)
@@ -143,6 +142,26 @@ static void proc_free(proc_out *r)
 {
     free(r->out);
     free(r->err);
+}
+
+/* Runs kvctl with the NULL-terminated arguments and expects want on its standard output. */
+static void kvctl_expect_out(const char *want, ...)
+{
+    va_list ap;
+    va_start(ap, want);
+    proc_out r = kvctl_va(NULL, ap);
+    va_end(ap);
+    cr_expect_str_eq(r.out, want);
+    proc_free(&r);
+}
+
+#define expect_kvctl_out(want, ...) kvctl_expect_out(want, __VA_ARGS__, (char *)NULL)
+
+/* Writes text to <tmpdir>/kv.txt, whose path is left in path (cap bytes). */
+static void write_kv_file(char *path, size_t cap, const char *text)
+{
+    snprintf(path, cap, "%s/kv.txt", tmpdir);
+    write_all(path, text, strlen(text));
 }
 
 /* A usage error: exit status 2 and a message on stderr. */
@@ -374,50 +393,34 @@ Test(e2e, tab_newline_backslash_and_binary_round_trip_through_hex)
     cr_expect_eq(r.status, 0);
     cr_expect_str_eq(r.out, "a\\tb\\nc\\\\\\x00\\xff\tt\\t\n");
     proc_free(&r);
-    r = kvctl("--db", dbdir, "--hex", "dump");
-    cr_expect_str_eq(r.out, "6109620a635c00ff\t7409\n");
-    proc_free(&r);
-    r = kvctl("--db", dbdir, "--hex", "scan", "--prefix=6109", "--keys-only");
-    cr_expect_str_eq(r.out, "6109620a635c00ff\n");
-    proc_free(&r);
+    expect_kvctl_out("6109620a635c00ff\t7409\n", "--db", dbdir, "--hex", "dump");
+    expect_kvctl_out("6109620a635c00ff\n", "--db", dbdir, "--hex", "scan", "--prefix=6109",
+                     "--keys-only");
 }
 
 Test(e2e, scan_bounds_limit_and_reverse)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/kv.txt", tmpdir);
-    const char *text = "a\t1\nb\t2\nba\t3\nbb\t4\nc\t5\n";
-    write_all(path, text, strlen(text));
+    write_kv_file(path, sizeof path, "a\t1\nb\t2\nba\t3\nbb\t4\nc\t5\n");
     proc_out r = kvctl_in(path, "--db", dbdir, "load", "-", (char *)NULL);
     cr_assert_eq(r.status, 0, "load: %s", r.err);
     proc_free(&r);
-    r = kvctl("--db", dbdir, "scan", "--from=b", "--to=bb");
-    cr_expect_str_eq(r.out, "b\t2\nba\t3\n");
-    proc_free(&r);
-    r = kvctl("--db", dbdir, "scan", "--prefix=b", "--reverse", "--keys-only");
-    cr_expect_str_eq(r.out, "bb\nba\nb\n");
-    proc_free(&r);
-    r = kvctl("--db", dbdir, "scan", "--limit=2");
-    cr_expect_str_eq(r.out, "a\t1\nb\t2\n");
-    proc_free(&r);
-    r = kvctl("--db", dbdir, "scan", "--from=bz", "--prefix=b");
-    cr_expect_str_eq(r.out, "");
-    proc_free(&r);
+    expect_kvctl_out("b\t2\nba\t3\n", "--db", dbdir, "scan", "--from=b", "--to=bb");
+    expect_kvctl_out("bb\nba\nb\n", "--db", dbdir, "scan", "--prefix=b", "--reverse",
+                     "--keys-only");
+    expect_kvctl_out("a\t1\nb\t2\n", "--db", dbdir, "scan", "--limit=2");
+    expect_kvctl_out("", "--db", dbdir, "scan", "--from=bz", "--prefix=b");
 }
 
 Test(e2e, load_stops_at_a_malformed_line_keeping_the_lines_before)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/kv.txt", tmpdir);
-    const char *text = "k1\tv1\nk2\tv2\nno tab here\nk4\tv4\n";
-    write_all(path, text, strlen(text));
+    write_kv_file(path, sizeof path, "k1\tv1\nk2\tv2\nno tab here\nk4\tv4\n");
     proc_out r = kvctl("--db", dbdir, "load", path);
     cr_expect_eq(r.status, 2, "malformed load: %d", r.status);
     cr_expect(strstr(r.err, "line 3") != NULL, "message: %s", r.err);
     proc_free(&r);
-    r = kvctl("--db", dbdir, "dump");
-    cr_expect_str_eq(r.out, "k1\tv1\nk2\tv2\n");
-    proc_free(&r);
+    expect_kvctl_out("k1\tv1\nk2\tv2\n", "--db", dbdir, "dump");
 }
 
 Test(e2e, experiments_prints_db_bench_lines_and_a_stats_line)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lamina.h"
+#include "tdir.h"
 
 #define NKEYS 2000
 #define MAX_SNAPS 4
@@ -195,21 +196,6 @@ static void release_snaps(struct model *m)
         free(m->snaps[i].v);
     }
     m->nsnaps = 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *de;
-    char p[512];
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-        if (unlink(p) != 0) remove_tree(p);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 /* ---- Operations ------------------------------------------------------------------------- */
@@ -638,7 +624,7 @@ static struct model model;
 /* Runs after each test, also after a failed assertion, so no temporary database is left. */
 static void model_cleanup(void)
 {
-    if (model.dir[0]) remove_tree(model.dir);
+    if (model.dir[0]) tdir_remove(model.dir);
 }
 
 TestSuite(model, .fini = model_cleanup);
@@ -652,9 +638,8 @@ static void run_model(const struct config *c)
     m->rng.s = c->seed;
     m->vary_options = c->vary_options;
     m->op = "setup";
-    strcpy(m->dir, "/tmp/lamina-model-XXXXXX");
-    cr_assert_not_null(mkdtemp(m->dir));
-    snprintf(m->path, sizeof(m->path), "%s/db", m->dir);
+    tdir_make(m->dir, sizeof(m->dir), "model");
+    snprintf(m->path, sizeof(m->path), "%.63s/db", m->dir); /* dir[64] holds at most 63 */
 
     lamina_options_init(&m->opts);
     set_option(m, "create_if_missing", "1");

@@ -30,6 +30,14 @@ static void expect_at(const struct block_iter *it, const struct model *m, size_t
               i);
 }
 
+/* Parses the finished block of bb into b and points it, a fresh iterator, at b. */
+static void open_block_iter(const struct block_builder *bb, struct block *b, struct block_iter *it)
+{
+    cr_assert_eq(block_parse(b, bb->data.data, bb->data.len), 0);
+    block_iter_init(it);
+    block_iter_reset(it, b, BLOCK_KEYS_INTERNAL, "mem", 0);
+}
+
 Test(block, entries_round_trip_at_every_restart_interval)
 {
     struct model m;
@@ -39,11 +47,9 @@ Test(block, entries_round_trip_at_every_restart_interval)
         struct block_builder bb;
         build_block(&bb, &m, m.n, intervals[k]);
         struct block b;
-        cr_assert_eq(block_parse(&b, bb.data.data, bb.data.len), 0);
-        cr_assert_eq(b.nrestarts, (m.n + intervals[k] - 1) / intervals[k]);
         struct block_iter it;
-        block_iter_init(&it);
-        block_iter_reset(&it, &b, BLOCK_KEYS_INTERNAL, "mem", 0);
+        open_block_iter(&bb, &b, &it);
+        cr_assert_eq(b.nrestarts, (m.n + intervals[k] - 1) / intervals[k]);
         size_t i = 0;
         cr_assert_eq(block_iter_seek_to_first(&it), 0);
         while (block_iter_valid(&it)) {
@@ -87,10 +93,8 @@ Test(block, seeks_agree_with_the_reference)
         struct block_builder bb;
         build_block(&bb, &m, m.n, intervals[k]);
         struct block b;
-        cr_assert_eq(block_parse(&b, bb.data.data, bb.data.len), 0);
         struct block_iter it;
-        block_iter_init(&it);
-        block_iter_reset(&it, &b, BLOCK_KEYS_INTERNAL, "mem", 0);
+        open_block_iter(&bb, &b, &it);
         for (int q = 0; q < 3000; q++) {
             uint8_t key[80];
             size_t len;
@@ -143,10 +147,8 @@ Test(block, nul_bytes_empty_values_and_long_keys_round_trip)
     }
     cr_assert_eq(block_builder_finish(&bb), 0);
     struct block b;
-    cr_assert_eq(block_parse(&b, bb.data.data, bb.data.len), 0);
     struct block_iter it;
-    block_iter_init(&it);
-    block_iter_reset(&it, &b, BLOCK_KEYS_INTERNAL, "mem", 0);
+    open_block_iter(&bb, &b, &it);
     int i = 0;
     for (block_iter_seek_to_first(&it); block_iter_valid(&it); block_iter_next(&it), i++) {
         cr_assert_eq(it.key_len, lens[i]);
@@ -166,10 +168,8 @@ Test(block, empty_block_has_no_entries)
     block_builder_init(&bb, 16);
     cr_assert_eq(block_builder_finish(&bb), 0);
     struct block b;
-    cr_assert_eq(block_parse(&b, bb.data.data, bb.data.len), 0);
     struct block_iter it;
-    block_iter_init(&it);
-    block_iter_reset(&it, &b, BLOCK_KEYS_INTERNAL, "mem", 0);
+    open_block_iter(&bb, &b, &it);
     cr_assert_eq(block_iter_seek_to_first(&it), 0);
     cr_assert(!block_iter_valid(&it));
     cr_assert_eq(block_iter_seek_to_last(&it), 0);

@@ -85,6 +85,22 @@ static void expect_corrupt_message(const char *path, uint64_t offset)
               (unsigned long long)offset, err_message());
 }
 
+/* table_verify fails with LAMINA_ECORRUPT, naming path and the damaged block's offset. */
+static void expect_verify_corrupt(table *t, const char *path, uint64_t offset)
+{
+    uint64_t n;
+    cr_assert_eq(table_verify(t, &n), LAMINA_ECORRUPT);
+    expect_corrupt_message(path, offset);
+}
+
+/* Writes orig (len bytes) to bad with the byte at pos XORed with mask; orig is left as it was. */
+static void spit_flipped(const char *bad, uint8_t *orig, size_t len, uint64_t pos, uint8_t mask)
+{
+    orig[pos] ^= mask;
+    file_spit(bad, orig, len);
+    orig[pos] ^= mask;
+}
+
 static void bit_flips_in_first_block(int compression)
 {
     char path[4096], bad[4096];
@@ -97,9 +113,7 @@ static void bit_flips_in_first_block(int compression)
     buf v = {0};
     /* Every byte of the stored block, trailer included, one bit each. */
     for (uint64_t pos = h.offset; pos < h.offset + h.size + BLOCK_TRAILER_SIZE; pos++) {
-        orig[pos] ^= (uint8_t)(1u << (pos % 8));
-        file_spit(bad, orig, len);
-        orig[pos] ^= (uint8_t)(1u << (pos % 8));
+        spit_flipped(bad, orig, len, pos, (uint8_t)(1u << (pos % 8)));
         table *t;
         cr_assert_eq(table_open(bad, 21, NULL, &t), 0, "data blocks are not read at open");
         int type;
@@ -134,9 +148,7 @@ static void bit_flips_in_middle_block(int compression)
     struct table_read_options ro = {1, 0};
     buf v = {0};
     for (uint64_t pos = h.offset; pos < h.offset + h.size + BLOCK_TRAILER_SIZE; pos += 7) {
-        orig[pos] ^= (uint8_t)(0x80u >> (pos % 8));
-        file_spit(bad, orig, len);
-        orig[pos] ^= (uint8_t)(0x80u >> (pos % 8));
+        spit_flipped(bad, orig, len, pos, (uint8_t)(0x80u >> (pos % 8)));
         table *t;
         cr_assert_eq(table_open(bad, 31, NULL, &t), 0);
         iter *it = table_iter_create(t, &ro);
@@ -158,9 +170,7 @@ static void bit_flips_in_middle_block(int compression)
             bad_gets += rc == LAMINA_ECORRUPT;
         }
         cr_assert_gt(bad_gets, 0, "gets into the damaged block fail");
-        uint64_t n;
-        cr_assert_eq(table_verify(t, &n), LAMINA_ECORRUPT);
-        expect_corrupt_message(bad, h.offset);
+        expect_verify_corrupt(t, bad, h.offset);
         table_unref(t);
     }
     buf_free(&v);
@@ -342,9 +352,7 @@ Test(corrupt, damaged_index_blocks_are_caught)
     cr_assert_geq(f.index_levels, 2);
 
     uint64_t pos = f.index.offset + f.index.size / 2;
-    orig[pos] ^= 0x04;
-    file_spit(bad, orig, len);
-    orig[pos] ^= 0x04;
+    spit_flipped(bad, orig, len, pos, 0x04);
     table *t;
     cr_assert_eq(table_open(bad, 32, NULL, &t), LAMINA_ECORRUPT);
     expect_corrupt_message(bad, f.index.offset);
@@ -374,9 +382,7 @@ Test(corrupt, damaged_index_blocks_are_caught)
     cr_assert_eq(iter_seek_to_first(it), LAMINA_ECORRUPT);
     cr_assert(!iter_valid(it));
     iter_destroy(it);
-    uint64_t n;
-    cr_assert_eq(table_verify(t, &n), LAMINA_ECORRUPT);
-    expect_corrupt_message(bad, child.offset);
+    expect_verify_corrupt(t, bad, child.offset);
     table_unref(t);
     buf_free(&v);
     free(orig);

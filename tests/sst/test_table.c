@@ -31,6 +31,24 @@ static void teardown(void)
 
 TestSuite(table, .init = setup, .fini = teardown, .timeout = 300);
 
+/* Writes m as table number in g_dir with options o (its path left in path, 4096 bytes) and
+ * drops the metadata the builder returns. */
+static void write_table(const struct model *m, uint64_t number, const struct table_options *o,
+                        char *path)
+{
+    snprintf(path, 4096, "%s/%06llu.sst", g_dir, (unsigned long long)number);
+    struct table_meta meta;
+    model_write_table(m, path, number, o, &meta);
+    table_meta_free(&meta);
+}
+
+static table *open_table(const char *path, uint64_t number, block_cache *c)
+{
+    table *t;
+    cr_assert_eq(table_open(path, number, c, &t), 0, "%s", err_message());
+    return t;
+}
+
 static struct table_footer read_footer(const char *path)
 {
     size_t len;
@@ -192,8 +210,7 @@ static void round_trip(size_t block_size, int compression, int min_levels, int m
     cr_assert_leq(f.index_levels, max_levels, "index levels %d", f.index_levels);
 
     block_cache *c = block_cache_create(1 << 20, 4);
-    table *t;
-    cr_assert_eq(table_open(path, 7, c, &t), 0, "%s", err_message());
+    table *t = open_table(path, 7, c);
     uint64_t entries, dels, data_bytes, index_bytes, filter_bytes;
     table_properties(t, &entries, &dels, &data_bytes, &index_bytes, &filter_bytes);
     cr_assert_eq(entries, g_model.n);
@@ -263,8 +280,7 @@ Test(table, zstd_makes_compressible_tables_smaller)
     model_write_table(&m, pz, 2, &oz, &mz);
     cr_assert_lt(mz.file_size * 3, mn.file_size, "zstd %llu vs none %llu",
                  (unsigned long long)mz.file_size, (unsigned long long)mn.file_size);
-    table *t;
-    cr_assert_eq(table_open(pz, 2, NULL, &t), 0, "%s", err_message());
+    table *t = open_table(pz, 2, NULL);
     check_iter(t, &m);
     table_unref(t);
     table_meta_free(&mn);
@@ -278,13 +294,9 @@ static uint64_t block_lookups_for_absent_keys(int bloom_bits, uint64_t number)
 {
     struct table_options o = test_table_options(4096, LAMINA_COMPRESSION_NONE, bloom_bits);
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%06llu.sst", g_dir, (unsigned long long)number);
-    struct table_meta meta;
-    model_write_table(&g_model, path, number, &o, &meta);
-    table_meta_free(&meta);
+    write_table(&g_model, number, &o, path);
     block_cache *c = block_cache_create(64 << 20, 1);
-    table *t;
-    cr_assert_eq(table_open(path, number, c, &t), 0, "%s", err_message());
+    table *t = open_table(path, number, c);
     struct table_read_options ro = {1, 1};
     buf v = {0};
     for (size_t i = 0; i < 10000; i++) {
@@ -322,8 +334,7 @@ Test(table, empty_table_opens_and_finds_nothing)
     model_write_table(&m, path, 3, &o, &meta);
     cr_assert_eq(meta.entries, 0);
     cr_assert_null(meta.smallest);
-    table *t;
-    cr_assert_eq(table_open(path, 3, NULL, &t), 0, "%s", err_message());
+    table *t = open_table(path, 3, NULL);
     uint8_t k[9] = "a";
     int type;
     buf v = {0};
@@ -346,12 +357,8 @@ Test(table, iterator_keeps_its_table_alive)
 {
     struct table_options o = test_table_options(1024, LAMINA_COMPRESSION_NONE, 10);
     char path[4096];
-    snprintf(path, sizeof(path), "%s", path_join(g_dir, "000004.sst"));
-    struct table_meta meta;
-    model_write_table(&g_model, path, 4, &o, &meta);
-    table_meta_free(&meta);
-    table *t;
-    cr_assert_eq(table_open(path, 4, NULL, &t), 0, "%s", err_message());
+    write_table(&g_model, 4, &o, path);
+    table *t = open_table(path, 4, NULL);
     iter *it = table_iter_create(t, NULL);
     table_unref(t);
     size_t i = 0;
@@ -416,13 +423,9 @@ Test(table, concurrent_readers_share_a_table_and_cache)
 {
     struct table_options o = test_table_options(1024, LAMINA_COMPRESSION_ZSTD, 10);
     char path[4096];
-    snprintf(path, sizeof(path), "%s", path_join(g_dir, "000006.sst"));
-    struct table_meta meta;
-    model_write_table(&g_model, path, 6, &o, &meta);
-    table_meta_free(&meta);
+    write_table(&g_model, 6, &o, path);
     block_cache *c = block_cache_create(256 << 10, 4);
-    table *t;
-    cr_assert_eq(table_open(path, 6, c, &t), 0, "%s", err_message());
+    table *t = open_table(path, 6, c);
     pthread_t th[4];
     struct reader_arg a[4];
     for (int i = 0; i < 4; i++) {
@@ -445,13 +448,9 @@ Test(table, fill_cache_off_leaves_the_cache_untouched)
 {
     struct table_options o = test_table_options(4096, LAMINA_COMPRESSION_ZSTD, 10);
     char path[4096];
-    snprintf(path, sizeof(path), "%s", path_join(g_dir, "000008.sst"));
-    struct table_meta meta;
-    model_write_table(&g_model, path, 8, &o, &meta);
-    table_meta_free(&meta);
+    write_table(&g_model, 8, &o, path);
     block_cache *c = block_cache_create(64 << 20, 4);
-    table *t;
-    cr_assert_eq(table_open(path, 8, c, &t), 0, "%s", err_message());
+    table *t = open_table(path, 8, c);
     struct table_read_options no_fill = {1, 0}, fill = {0, 1};
     buf v = {0};
     int type;
@@ -505,14 +504,10 @@ Test(table, huge_keys_and_values_round_trip)
     for (int c = 0; c < 2; c++) {
         struct table_options o = test_table_options(1024, comps[c], 10);
         char path[4096];
-        snprintf(path, sizeof(path), "%s/%06d.sst", g_dir, 30 + c);
-        struct table_meta meta;
-        model_write_table(&m, path, (uint64_t)(30 + c), &o, &meta);
-        table_meta_free(&meta);
+        write_table(&m, (uint64_t)(30 + c), &o, path);
         struct table_footer f = read_footer(path);
         cr_assert_geq(f.index_levels, 3);
-        table *t;
-        cr_assert_eq(table_open(path, (uint64_t)(30 + c), NULL, &t), 0, "%s", err_message());
+        table *t = open_table(path, (uint64_t)(30 + c), NULL);
         buf v = {0};
         for (size_t i = 0; i < m.n; i++) {
             int type;
@@ -584,13 +579,9 @@ Test(table, index_search_over_shared_prefixes_and_nul_bytes_agrees_with_the_mode
         m.n = w;
         struct table_options o = test_table_options(256, LAMINA_COMPRESSION_NONE, 10);
         char path[4096];
-        snprintf(path, sizeof(path), "%s/%06d.sst", g_dir, 40 + p);
-        struct table_meta meta;
-        model_write_table(&m, path, (uint64_t)(40 + p), &o, &meta);
-        table_meta_free(&meta);
+        write_table(&m, (uint64_t)(40 + p), &o, path);
         cr_assert_geq(read_footer(path).index_levels, 2);
-        table *t;
-        cr_assert_eq(table_open(path, (uint64_t)(40 + p), NULL, &t), 0, "%s", err_message());
+        table *t = open_table(path, (uint64_t)(40 + p), NULL);
         iter *it = table_iter_create(t, NULL);
         cr_assert_not_null(it);
         buf v = {0};

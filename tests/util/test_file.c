@@ -3,7 +3,6 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,24 +13,19 @@
 #include "util/err.h"
 #include "util/file.h"
 #include "util/rng.h"
+#include "tdir.h"
 
 static char tmpdir[256];
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
 static void dir_setup(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/lamina-util-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    tdir_make(tmpdir, sizeof(tmpdir), "util");
 }
 
 static void dir_teardown(void)
 {
     file_set_fault_hook(NULL, NULL);
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tdir_remove(tmpdir);
 }
 
 static const char *path_in(char *dst, const char *name)
@@ -46,6 +40,27 @@ static void fill(uint8_t *p, size_t n, uint64_t seed)
     rng_seed(&r, seed);
     for (size_t i = 0; i < n; i++)
         p[i] = (uint8_t)rng_next(&r);
+}
+
+/* Writes n bytes of data (no sync) to the file name in tmpdir, whose path is left in path,
+ * and opens it for reading. */
+static rfile *open_written(char *path, const char *name, const void *data, size_t n)
+{
+    path_in(path, name);
+    cr_assert_eq(file_write_all(path, data, n, 0), 0);
+    rfile *r;
+    cr_assert_eq(rfile_open(path, &r), 0);
+    return r;
+}
+
+/* Asserts that the whole file at path is the n bytes of want. */
+static void expect_contents(const char *path, const char *want, size_t n)
+{
+    uint8_t *d;
+    size_t got;
+    cr_assert_eq(file_read_all(path, &d, &got), 0);
+    cr_assert(got == n && memcmp(d, want, n) == 0);
+    free(d);
 }
 
 TestSuite(file, .init = dir_setup, .fini = dir_teardown);
@@ -114,20 +129,13 @@ Test(file, open_append_continues_at_end)
     cr_assert_eq(wfile_append(w, "def", 3), 0);
     cr_assert_eq(wfile_size(w), 6u);
     cr_assert_eq(wfile_close(w), 0);
-    uint8_t *d;
-    size_t n;
-    cr_assert_eq(file_read_all(path, &d, &n), 0);
-    cr_assert(n == 6 && memcmp(d, "abcdef", 6) == 0);
-    free(d);
+    expect_contents(path, "abcdef", 6);
 }
 
 Test(file, read_past_end_is_corruption)
 {
     char path[512];
-    path_in(path, "d");
-    cr_assert_eq(file_write_all(path, "0123456789", 10, 0), 0);
-    rfile *r;
-    cr_assert_eq(rfile_open(path, &r), 0);
+    rfile *r = open_written(path, "d", "0123456789", 10);
     uint8_t b[16];
     cr_assert_eq(rfile_read(r, 5, b, 6), LAMINA_ECORRUPT);
     cr_assert_not_null(strstr(err_message(), "short read"));
@@ -195,12 +203,10 @@ Test(file, write_all_replaces_contents)
     path_in(p, "CURRENT");
     cr_assert_eq(file_write_all(p, "a long first version", 20, 1), 0);
     cr_assert_eq(file_write_all(p, "short", 5, 0), 0);
+    expect_contents(p, "short", 5);
+    cr_assert_eq(file_write_all(p, NULL, 0, 1), 0);
     uint8_t *d;
     size_t n;
-    cr_assert_eq(file_read_all(p, &d, &n), 0);
-    cr_assert(n == 5 && memcmp(d, "short", 5) == 0);
-    free(d);
-    cr_assert_eq(file_write_all(p, NULL, 0, 1), 0);
     cr_assert_eq(file_read_all(p, &d, &n), 0);
     cr_assert_eq(n, 0u);
     free(d);
@@ -342,13 +348,10 @@ static void batch_reads_match_single_reads(int force_pread)
 {
     file_force_pread(force_pread);
     char p[512];
-    path_in(p, "batch");
     size_t total = 1 << 20;
     uint8_t *data = malloc(total);
     fill(data, total, 9);
-    cr_assert_eq(file_write_all(p, data, total, 0), 0);
-    rfile *r;
-    cr_assert_eq(rfile_open(p, &r), 0);
+    rfile *r = open_written(p, "batch", data, total);
     const char *backend = file_io_backend();
     cr_assert(!strcmp(backend, "io_uring") || !strcmp(backend, "pread"), "%s", backend);
     if (force_pread) cr_assert_str_eq(backend, "pread");
@@ -404,10 +407,7 @@ static void *batch_thread(void *arg)
 Test(file, batch_reads_work_from_several_threads)
 {
     char p[512];
-    path_in(p, "threads");
-    cr_assert_eq(file_write_all(p, "0123456789", 10, 0), 0);
-    rfile *r;
-    cr_assert_eq(rfile_open(p, &r), 0);
+    rfile *r = open_written(p, "threads", "0123456789", 10);
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, batch_thread, r), 0);
@@ -422,10 +422,7 @@ Test(file, batch_reads_work_from_several_threads)
 Test(file, batch_read_past_end_fails_only_that_request)
 {
     char p[512];
-    path_in(p, "small");
-    cr_assert_eq(file_write_all(p, "0123456789", 10, 0), 0);
-    rfile *r;
-    cr_assert_eq(rfile_open(p, &r), 0);
+    rfile *r = open_written(p, "small", "0123456789", 10);
     uint8_t a[4], b[8], c[2];
     struct file_read reqs[3] = {{0, 4, a, 1}, {6, 8, b, 1}, {8, 2, c, 1}};
     cr_assert_eq(rfile_read_batch(r, reqs, 3), LAMINA_ECORRUPT);
