@@ -69,11 +69,11 @@ static int policy_run_bound(const struct policy *p, int level, int last, int num
  *   level i >= 1 scores max(bytes / capacity_i, runs / bound_i), with capacity_i =
  *     level1_bytes * T^(i-1) and bound_i = Z for the largest level, K otherwise; the very last
  *     level (num_levels - 1) scores by runs only, since its bytes have nowhere further to go;
- *   the largest due score wins (deeper levels are due above 1), the shallower level on a tie (merging top-down keeps
- *   upper levels from piling up while a deep merge runs);
- *   the winner merges into level + 1, or into itself when it is the very last level;
- *   the output level's runs join the merge when one more run would break its bound (K, or Z
- *   for the largest level): that is what makes a level "leveled" (K or Z = 1) or "tiered". */
+ *   the largest due score wins (deeper levels are due above 1), the shallower level on a tie
+ * (merging top-down keeps upper levels from piling up while a deep merge runs); the winner merges
+ * into level + 1, or into itself when it is the very last level; the output level's runs join the
+ * merge when one more run would break its bound (K, or Z for the largest level): that is what makes
+ * a level "leveled" (K or Z = 1) or "tiered". */
 int policy_pick(const struct policy *p, const struct lsm_shape *shape, struct compaction_pick *out)
 {
     if (p->disabled) return 0;

@@ -1,8 +1,8 @@
 /* batch.c — write batches (lamina_batch_*) and their encoding, which is also the WAL record:
  * LevelDB's WriteBatch layout (sequence fixed64 | count fixed32 | records). Byte layout in
  * docs/format/logs.md. */
-#include "util/alloc.h"
 #include "engine/batch.h"
+#include "util/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,9 +9,9 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "util/alloc.h"
 #include "engine/db_impl.h"
 #include "engine/options.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
 

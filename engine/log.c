@@ -1,8 +1,8 @@
 /* log.c — the log format of the WAL and the MANIFEST: LevelDB's log format (32 KiB blocks,
  * FULL/FIRST/MIDDLE/LAST fragments) with XXH3 checksums over type byte + payload. Torn tails are
  * dropped; damage followed by valid fragments is reported as corruption. */
-#include "util/alloc.h"
 #include "engine/log.h"
+#include "util/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>

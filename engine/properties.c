@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "engine/db_impl.h"
-#include "util/err.h"
 #include "util/alloc.h"
+#include "util/err.h"
 
 /* Figures of one moment. */
 struct prop_snapshot {
@@ -67,7 +67,6 @@ static double prop_space_amp(const struct prop_snapshot *p)
     if (p->deepest < 0 || p->bytes[p->deepest] == 0) return 1.0;
     return (double)p->live_bytes / (double)p->bytes[p->deepest];
 }
-
 
 static int prop_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int prop_printf(buf *b, const char *fmt, ...)

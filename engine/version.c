@@ -1,8 +1,8 @@
 /* version.c — the version set: reference-counted versions of the table set (per level, sorted
  * runs newest first), built by applying version edits, logged in the MANIFEST and named by
  * CURRENT (LevelDB's VersionSet, with sorted runs per level as in Dostoevsky's Fluid LSM). */
-#include "util/alloc.h"
 #include "engine/version.h"
+#include "util/alloc.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* version_edit.c — encoding of a version edit as one MANIFEST record of tagged fields (after
  * LevelDB's VersionEdit, with a "safe to ignore" tag range so the format can grow). Byte
  * layout in docs/format/logs.md. */
-#include "util/alloc.h"
 #include "engine/version_edit.h"
+#include "util/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,22 +13,33 @@
 /* A table added to (level, run). Keys are internal keys owned by the edit. */
 struct edit_file {
     int level;
-    uint64_t run;          /* run id: tables of one sorted run share it; newer runs larger */
+    uint64_t run; /* run id: tables of one sorted run share it; newer runs larger */
     uint64_t file_number, file_size, entries;
-    uint8_t *smallest; size_t smallest_len;
-    uint8_t *largest;  size_t largest_len;
+    uint8_t *smallest;
+    size_t smallest_len;
+    uint8_t *largest;
+    size_t largest_len;
     uint64_t smallest_seq, largest_seq;
 };
 
-struct edit_deleted { int level; uint64_t file_number; };
+struct edit_deleted {
+    int level;
+    uint64_t file_number;
+};
 
 struct version_edit {
-    int has_log_number;       uint64_t log_number;       /* WALs older than this are obsolete */
-    int has_next_file;        uint64_t next_file_number;
-    int has_last_seq;         uint64_t last_sequence;
-    int has_next_run;         uint64_t next_run;
-    struct edit_file *added;  size_t nadded, cap_added;
-    struct edit_deleted *deleted; size_t ndeleted, cap_deleted;
+    int has_log_number;
+    uint64_t log_number; /* WALs older than this are obsolete */
+    int has_next_file;
+    uint64_t next_file_number;
+    int has_last_seq;
+    uint64_t last_sequence;
+    int has_next_run;
+    uint64_t next_run;
+    struct edit_file *added;
+    size_t nadded, cap_added;
+    struct edit_deleted *deleted;
+    size_t ndeleted, cap_deleted;
 };
 
 void version_edit_init(struct version_edit *e);

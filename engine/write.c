@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/alloc.h"
 #include "engine/db_impl.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
 

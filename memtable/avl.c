@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "util/alloc.h"
 #include "memtable/memtable_int.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
 

@@ -1,7 +1,7 @@
 /* memtable.c — the memtable front: picks the kind's function table at creation, and owns
  * what every kind shares (arena, reference count, freeze flag, reader/writer lock). */
-#include "util/alloc.h"
 #include "memtable/memtable_int.h"
+#include "util/alloc.h"
 
 #include <assert.h>
 #include <stdlib.h>

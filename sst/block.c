@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
 #include "sst/block.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
 

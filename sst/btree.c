@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
 #include "sst/btree.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
 #include "sst/cache.h"
+#include "util/alloc.h"
 
 /* Bookkeeping charged per block on top of its bytes. */
 #define CACHE_OVERHEAD (sizeof(struct cache_block) + 2 * sizeof(void *))

@@ -29,12 +29,12 @@ void block_cache_erase_file(block_cache *c, uint64_t file_number);
 
 /* ---- Builder -------------------------------------------------------------------------- */
 struct table_options {
-    size_t block_size;        /* target uncompressed bytes per data block */
-    int restart_interval;     /* entries between restart points */
-    int compression;          /* LAMINA_COMPRESSION_* */
+    size_t block_size;    /* target uncompressed bytes per data block */
+    int restart_interval; /* entries between restart points */
+    int compression;      /* LAMINA_COMPRESSION_* */
     int zstd_level;
-    int bloom_bits;           /* 0: no filter */
-    int index_type;           /* LAMINA_INDEX_* */
+    int bloom_bits; /* 0: no filter */
+    int index_type; /* LAMINA_INDEX_* */
 };
 
 /* What a finished table holds; keys are internal keys, owned by the struct
@@ -43,8 +43,10 @@ struct table_meta {
     uint64_t file_number;
     uint64_t file_size;
     uint64_t entries, deletions;
-    uint8_t *smallest; size_t smallest_len;
-    uint8_t *largest;  size_t largest_len;
+    uint8_t *smallest;
+    size_t smallest_len;
+    uint8_t *largest;
+    size_t largest_len;
     uint64_t smallest_seq, largest_seq;
 };
 void table_meta_free(struct table_meta *m);

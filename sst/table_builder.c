@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
 #include "bloom/bloom.h"
 #include "lamina.h"
 #include "sst/block.h"
 #include "sst/btree.h"
 #include "sst/format.h"
 #include "sst/table.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
 #include "bloom/bloom.h"
 #include "lamina.h"
 #include "sst/block.h"
@@ -12,6 +11,7 @@
 #include "sst/cache.h"
 #include "sst/format.h"
 #include "sst/table.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
 

@@ -15,23 +15,41 @@
 
 #ifdef ALLOC_SYSTEM
 
-void *mem_alloc(size_t n) { return malloc(n ? n : 1); }
-void *mem_calloc(size_t count, size_t size) { return calloc(count ? count : 1, size ? size : 1); }
-void *mem_realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
-void mem_free(void *p) { free(p); }
+void *mem_alloc(size_t n)
+{
+    return malloc(n ? n : 1);
+}
+void *mem_calloc(size_t count, size_t size)
+{
+    return calloc(count ? count : 1, size ? size : 1);
+}
+void *mem_realloc(void *p, size_t n)
+{
+    return realloc(p, n ? n : 1);
+}
+void mem_free(void *p)
+{
+    free(p);
+}
 void *mem_aligned_alloc(size_t align, size_t size)
 {
     void *p = NULL;
     return posix_memalign(&p, align, size ? size : 1) == 0 ? p : NULL;
 }
-size_t mem_allocated(void) { return 0; }
+size_t mem_allocated(void)
+{
+    return 0;
+}
 
 #else
 
 #include <jemalloc/jemalloc.h>
 
 /* mallocx and rallocx leave size 0 undefined. */
-void *mem_alloc(size_t n) { return mallocx(n ? n : 1, 0); }
+void *mem_alloc(size_t n)
+{
+    return mallocx(n ? n : 1, 0);
+}
 
 void *mem_calloc(size_t count, size_t size)
 {

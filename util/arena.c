@@ -1,7 +1,7 @@
 /* arena.c — bump allocator for memtables: blocks carved front to back, 8-byte aligned,
  * all released at once (the Arena of LevelDB's memtable). */
-#include "util/alloc.h"
 #include "util/arena.h"
+#include "util/alloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>

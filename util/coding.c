@@ -1,7 +1,7 @@
 /* coding.c — the growable byte buffer of coding.h (capacity grows by doubling).
  * Varints are LEB128 (as in LevelDB's coding and protobuf); fixed widths are little-endian. */
-#include "util/alloc.h"
 #include "util/coding.h"
+#include "util/alloc.h"
 
 #include <stdlib.h>
 

@@ -7,10 +7,26 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline void coding_put_fixed32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static inline void coding_put_fixed64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static inline uint32_t coding_get_fixed32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline uint64_t coding_get_fixed64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline void coding_put_fixed32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+static inline void coding_put_fixed64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+static inline uint32_t coding_get_fixed32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static inline uint64_t coding_get_fixed64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
 /* Eight bytes at p as a big-endian number, so that word order is byte order. */
 static inline uint64_t coding_get_be64(const uint8_t *p)
 {
@@ -26,21 +42,28 @@ static inline uint64_t coding_get_be64(const uint8_t *p)
 }
 static inline void coding_put_be64(uint8_t *p, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
 }
 
 /* Writes v as a varint at p (at most 10 bytes); returns the bytes written. */
 static inline size_t coding_put_varint64(uint8_t *p, uint64_t v)
 {
     size_t n = 0;
-    while (v >= 0x80) { p[n++] = (uint8_t)(v | 0x80); v >>= 7; }
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
     p[n++] = (uint8_t)v;
     return n;
 }
 static inline size_t coding_varint_len(uint64_t v)
 {
     size_t n = 1;
-    while (v >= 0x80) { v >>= 7; n++; }
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
     return n;
 }
 /* Reads a varint from [p, end) into *v; returns the byte after it, or NULL if it is
@@ -51,7 +74,10 @@ static inline const uint8_t *coding_get_varint64(const uint8_t *p, const uint8_t
     for (unsigned shift = 0; shift <= 63 && p < end; shift += 7) {
         uint64_t b = *p++;
         r |= (b & 0x7f) << shift;
-        if (!(b & 0x80)) { *v = r; return p; }
+        if (!(b & 0x80)) {
+            *v = r;
+            return p;
+        }
     }
     return NULL;
 }
@@ -71,14 +97,17 @@ typedef struct buf {
     size_t len, cap;
 } buf;
 
-int buf_reserve(buf *b, size_t extra);                 /* ensure cap >= len + extra */
+int buf_reserve(buf *b, size_t extra); /* ensure cap >= len + extra */
 int buf_append(buf *b, const void *p, size_t n);
 int buf_append_varint(buf *b, uint64_t v);
 int buf_append_fixed32(buf *b, uint32_t v);
 int buf_append_fixed64(buf *b, uint64_t v);
 /* Appends varint length + bytes. */
 int buf_append_lenbytes(buf *b, const void *p, size_t n);
-static inline void buf_clear(buf *b) { b->len = 0; }
+static inline void buf_clear(buf *b)
+{
+    b->len = 0;
+}
 void buf_free(buf *b);
 
 /* Reads varint length + bytes from [*p, end): sets *out and *n to the borrowed bytes and advances

@@ -1,7 +1,7 @@
 /* err.c — LAMINA_* code names and the per-thread detail message behind lamina_errmsg(),
  * plus the small public helpers lamina_version() and lamina_free(). */
-#include "util/alloc.h"
 #include "util/err.h"
+#include "util/alloc.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* file.c — the I/O layer: buffered append files, pread/io_uring (liburing) reads, whole-file
  * and directory operations, the LOCK file, and the fault-injection hook every call passes. */
-#include "util/alloc.h"
 #include "util/file.h"
+#include "util/alloc.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,9 +5,9 @@
 #ifndef UTIL_FILE_H
 #define UTIL_FILE_H
 
+#include "util/alloc.h"
 #include <stddef.h>
 #include <stdint.h>
-#include "util/alloc.h"
 
 /* A file opened for random reads. */
 typedef struct rfile rfile;
@@ -48,19 +48,19 @@ uint64_t wfile_size(const wfile *f);
 int wfile_close(wfile *f);
 
 /* Whole-file and directory operations. */
-int file_exists(const char *path);                    /* 1 or 0 */
+int file_exists(const char *path); /* 1 or 0 */
 int file_size(const char *path, uint64_t *size);
 int file_remove(const char *path);
 int file_rename(const char *from, const char *to);
 int file_read_all(const char *path, uint8_t **data, size_t *len); /* *data freed with mem_free() */
 int file_write_all(const char *path, const void *p, size_t n, int sync);
-int dir_create(const char *path);                     /* ok if it exists */
-int dir_sync(const char *path);                       /* fsync the directory */
+int dir_create(const char *path); /* ok if it exists */
+int dir_sync(const char *path);   /* fsync the directory */
 /* Lists the names in dir (not "." or ".."): *names is an array of n malloc'ed strings, freed
  * with dir_list_free. */
 int dir_list(const char *path, char ***names, size_t *n);
 void dir_list_free(char **names, size_t n);
-int dir_remove(const char *path);                     /* rmdir */
+int dir_remove(const char *path); /* rmdir */
 
 /* LOCK file: an exclusive flock. LAMINA_EBUSY if another handle holds it. */
 typedef struct file_lock file_lock;

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t hash64(const void *p, size_t n);                        /* XXH3_64bits */
-uint64_t hash64_seed(const void *p, size_t n, uint64_t seed);    /* XXH3_64bits_withSeed */
+uint64_t hash64(const void *p, size_t n);                     /* XXH3_64bits */
+uint64_t hash64_seed(const void *p, size_t n, uint64_t seed); /* XXH3_64bits_withSeed */
 /* 32-bit checksum of p[0..n) under seed (0 where no identity is mixed in). */
 static inline uint32_t checksum32(const void *p, size_t n, uint64_t seed)
 {

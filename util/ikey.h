@@ -16,7 +16,10 @@ enum ikey_type { IKEY_DELETION = 0, IKEY_VALUE = 1 };
 /* Seeking to (user key, IKEY_SEEK_SEQ, IKEY_VALUE) finds the newest entry of that key. */
 #define IKEY_SEEK_SEQ IKEY_MAX_SEQ
 
-static inline uint64_t ikey_pack(uint64_t seq, int type) { return (seq << 8) | (uint64_t)type; }
+static inline uint64_t ikey_pack(uint64_t seq, int type)
+{
+    return (seq << 8) | (uint64_t)type;
+}
 
 /* Writes user key + trailer to dst (ulen + 8 bytes). */
 static inline void ikey_encode(uint8_t *dst, const void *ukey, size_t ulen, uint64_t seq, int type)
@@ -24,13 +27,22 @@ static inline void ikey_encode(uint8_t *dst, const void *ukey, size_t ulen, uint
     if (ulen) memcpy(dst, ukey, ulen);
     coding_put_fixed64(dst + ulen, ikey_pack(seq, type));
 }
-static inline size_t ikey_user_len(size_t ilen) { return ilen - IKEY_TRAILER; }
+static inline size_t ikey_user_len(size_t ilen)
+{
+    return ilen - IKEY_TRAILER;
+}
 static inline uint64_t ikey_trailer(const uint8_t *ik, size_t ilen)
 {
     return coding_get_fixed64(ik + ilen - IKEY_TRAILER);
 }
-static inline uint64_t ikey_seq(const uint8_t *ik, size_t ilen) { return ikey_trailer(ik, ilen) >> 8; }
-static inline int ikey_type(const uint8_t *ik, size_t ilen) { return (int)(ikey_trailer(ik, ilen) & 0xff); }
+static inline uint64_t ikey_seq(const uint8_t *ik, size_t ilen)
+{
+    return ikey_trailer(ik, ilen) >> 8;
+}
+static inline int ikey_type(const uint8_t *ik, size_t ilen)
+{
+    return (int)(ikey_trailer(ik, ilen) & 0xff);
+}
 
 /* Bytewise order of user keys: negative, 0 or positive. Compared eight bytes at a time as
  * big-endian words: short keys cost two or three word compares and no call. */

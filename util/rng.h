@@ -5,7 +5,9 @@
 
 #include <stdint.h>
 
-typedef struct rng { uint64_t s[4]; } rng;
+typedef struct rng {
+    uint64_t s[4];
+} rng;
 
 void rng_seed(rng *r, uint64_t seed);
 uint64_t rng_next(rng *r);
