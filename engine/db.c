@@ -157,12 +157,6 @@ int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log
 
 /* ---- Recovery --------------------------------------------------------------------------- */
 
-static int u64_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 struct replay_ctx {
     memtable *mem;
     uint64_t seq;
@@ -242,7 +236,7 @@ static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t *new_wal)
         version_set_mark_file_used(&db->vs, num);
         if (kind == 'l' && num >= db->vs.log_number) wals[nwals++] = num;
     }
-    qsort(wals, nwals, sizeof(*wals), u64_cmp);
+    qsort(wals, nwals, sizeof(*wals), file_number_cmp);
     /* Numbered only now: WALs of memtable switches since the MANIFEST's last edit lie above its
      * next file number, and the new log number must be above them all, or they would be kept
      * and replayed again, after newer data, at the next open. */

@@ -162,7 +162,7 @@ static int file_order(const void *a, const void *b)
     return ikey_cmp(x->smallest, x->smallest_len, y->smallest, y->smallest_len);
 }
 
-static int u64_cmp(const void *a, const void *b)
+int file_number_cmp(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
@@ -214,7 +214,7 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
         if (!del) goto out;
         for (size_t i = 0; i < e->ndeleted; i++)
             del[i] = e->deleted[i].file_number;
-        qsort(del, e->ndeleted, sizeof(*del), u64_cmp);
+        qsort(del, e->ndeleted, sizeof(*del), file_number_cmp);
     }
     for (int l = 0; l < v->num_levels; l++) {
         const struct level *bl = &base->levels[l];
@@ -227,7 +227,7 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
         for (size_t r = 0; r < bl->nruns; r++) {
             for (size_t i = 0; i < bl->runs[r].nfiles; i++) {
                 struct file_meta *f = bl->runs[r].files[i];
-                if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), u64_cmp)) continue;
+                if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), file_number_cmp)) continue;
                 atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
                 files[n++] = f;
             }
@@ -272,7 +272,7 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
             for (size_t r = 0; r < bl->nruns; r++)
                 for (size_t i = 0; i < bl->runs[r].nfiles; i++) {
                     struct file_meta *f = bl->runs[r].files[i];
-                    if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), u64_cmp))
+                    if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), file_number_cmp))
                         atomic_store(&f->obsolete, 1);
                 }
         }

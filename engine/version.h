@@ -107,6 +107,9 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
 void version_ref(struct version *v);
 void version_unref(struct version *v);
 
+/* qsort/bsearch order of file numbers (uint64_t), ascending. */
+int file_number_cmp(const void *a, const void *b);
+
 /* The table reader of f, opened on first use (borrowed while f is referenced). */
 int file_meta_table(struct file_meta *f, table **out);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "tdir.h"
 #include "lamina.h"
 #include "util/rng.h"
 
@@ -21,16 +22,13 @@ struct tdb {
 
 static inline void tdb_init(struct tdb *t)
 {
-    snprintf(t->dir, sizeof(t->dir), "/tmp/lamina-db-XXXXXX");
-    cr_assert_not_null(mkdtemp(t->dir));
+    tdir_make(t->dir, sizeof(t->dir), "db");
     snprintf(t->path, sizeof(t->path), "%s/db", t->dir);
 }
 
 static inline void tdb_cleanup(struct tdb *t)
 {
-    char cmd[400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
-    cr_assert_eq(system(cmd), 0);
+    tdir_remove(t->dir);
 }
 
 /* The directory of the running test: each suite is TestSuite(name, .init = tdb_setup,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "engine/log.h"
+#include "tdir.h"
 #include "util/err.h"
 
 static char dir[64];
@@ -14,15 +15,13 @@ static char path[128];
 
 static void log_setup(void)
 {
-    strcpy(dir, "/tmp/lamina-log-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tdir_make(dir, sizeof(dir), "log");
     snprintf(path, sizeof(path), "%s/000001.log", dir);
 }
 
 static void log_teardown(void)
 {
-    unlink(path);
-    rmdir(dir);
+    tdir_remove(dir);
 }
 
 TestSuite(log, .init = log_setup, .fini = log_teardown);

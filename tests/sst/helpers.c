@@ -6,28 +6,21 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "tdir.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/rng.h"
 
 char *tmpdir_create(void)
 {
-    char tmpl[] = "/tmp/lamina-sst-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    cr_assert_not_null(d);
-    return strdup(d);
+    char dir[64];
+    tdir_make(dir, sizeof(dir), "sst");
+    return strdup(dir);
 }
 
 void tmpdir_remove(char *dir)
 {
-    char **names;
-    size_t n;
-    if (dir_list(dir, &names, &n) == 0) {
-        for (size_t i = 0; i < n; i++)
-            file_remove(path_join(dir, names[i]));
-        dir_list_free(names, n);
-    }
-    dir_remove(dir);
+    tdir_remove(dir);
     free(dir);
 }
 
