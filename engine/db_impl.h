@@ -11,6 +11,8 @@
 #include "compaction/compaction.h"
 #include "engine/batch.h"
 #include "engine/log.h"
+#include "engine/filename.h"
+#include "engine/manifest.h"
 #include "engine/version.h"
 #include "lamina.h"
 #include "memtable/memtable.h"

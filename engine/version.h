@@ -1,6 +1,7 @@
-/* version.h — the version set: which tables make up the database (per level, sorted runs,
- * newest first; each run is tables sorted by key, non-overlapping), reference-counted versions
- * swapped atomically, and the MANIFEST that logs version edits (LevelDB's VersionSet). */
+/* version.h — versions: which tables make up the database (per level, sorted runs, newest
+ * first; each run is tables sorted by key, non-overlapping), reference-counted and swapped
+ * atomically; point lookups and run iterators over them. The version set and its MANIFEST are
+ * in engine/manifest.h, file names in engine/filename.h. */
 #ifndef ENGINE_VERSION_H
 #define ENGINE_VERSION_H
 
@@ -46,6 +47,8 @@ struct level {
     uint64_t bytes;
 };
 
+struct version_set;
+
 struct version {
     atomic_int refs;
     struct version_set *vs;
@@ -53,52 +56,6 @@ struct version {
     struct level levels[COMPACTION_MAX_LEVELS];
 };
 
-struct version_set {
-    char dbpath[DB_PATH_MAX];
-    block_cache *cache;
-    int num_levels;
-    struct version *current; /* swapped under the db mutex */
-    /* Logged state; changed only by the holder of manifest_mu (or during open). */
-    uint64_t log_number;
-    atomic_uint_fast64_t next_run;
-    uint64_t manifest_number;
-    atomic_uint_fast64_t next_file;
-    wfile *manifest_file;
-    log_writer *manifest;
-    pthread_mutex_t manifest_mu;
-};
-
-/* "dir/000012.sst" and friends. */
-void db_file_name(char *out, size_t cap, const char *dir, uint64_t number, const char *ext);
-/* Parses a directory entry: returns 1 and sets *number and *kind for "NNNNNN.log" (kind 'l'),
- * "NNNNNN.sst" ('t'), "MANIFEST-NNNNNN" ('m'), "OPTIONS-NNNNNN" ('o'), names ending ".tmp" ('x');
- * 0 for other names. */
-int db_parse_file_name(const char *name, uint64_t *number, char *kind);
-
-void version_set_init(struct version_set *vs, const char *dbpath, block_cache *cache,
-                      int num_levels);
-/* Releases the current version and closes the MANIFEST. */
-void version_set_close(struct version_set *vs);
-static inline uint64_t version_set_new_file_number(struct version_set *vs)
-{
-    return atomic_fetch_add(&vs->next_file, 1);
-}
-/* Raises next_file so that it is above number. */
-void version_set_mark_file_used(struct version_set *vs, uint64_t number);
-
-/* Reads CURRENT and replays the MANIFEST it names into vs->current, log_number, next_file,
- * next_run; *last_seq gets the recorded last sequence number. LAMINA_ECORRUPT names the file
- * and offset. */
-int version_set_recover(struct version_set *vs, uint64_t *last_seq);
-/* Creates an empty version (new database). */
-int version_set_create_empty(struct version_set *vs);
-/* Starts a new MANIFEST holding the current version as one edit (plus log_number, next_file,
- * last_seq, next_run), syncs it, points CURRENT at it (temp + fsync + rename + dir fsync) and
- * deletes the previous MANIFEST. */
-int version_set_new_manifest(struct version_set *vs, uint64_t last_seq);
-/* Appends one edit (next_file/next_run/last_seq filled in here) to the MANIFEST and syncs it.
- * Call with manifest_mu held. */
-int version_set_log_edit(struct version_set *vs, struct version_edit *e, uint64_t last_seq);
 
 /* Builds the version base + edit in *out (one reference). With mark_obsolete, files the edit
  * deletes are marked so their last release deletes them. */

@@ -131,7 +131,13 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
       "index of new tables")                                                                       \
     X(LAMINA_OPT_ENUM, int, memtable_type, LAMINA_MEMTABLE_AVL, 0, 0, "avl", "memtable kind")     \
     X(LAMINA_OPT_SIZE, int64_t, cache_size, 8ll << 20, 0, 1ll << 40, NULL,                        \
-      "block cache capacity in bytes (0: no cache)")
+      "block cache capacity in bytes (0: no cache); holds data, index and filter blocks")        \
+    X(LAMINA_OPT_INT, int64_t, max_open_files, 1000, -1, 1ll << 30, NULL,                        \
+      "table files kept open (LRU table cache, at least 20; -1: keep every table open)")         \
+    X(LAMINA_OPT_BOOL, int, pin_l0_filter_and_index_blocks_in_cache, 0, 0, 1, NULL,               \
+      "keep level-0 tables' filter and index blocks pinned while the table is open")             \
+    X(LAMINA_OPT_SIZE, int64_t, max_manifest_file_size, 64ll << 20, 64ll << 10, 1ll << 40, NULL, \
+      "MANIFEST size at which it is rolled to a fresh snapshot of the version")
 
 #define LAMINA_OPTIONS_FIELD_(kind, ctype, name, def, lo, hi, names, doc) ctype name;
 

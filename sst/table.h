@@ -106,4 +106,27 @@ uint64_t table_file_number(const table *t);
 void table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
                       uint64_t *index_bytes, uint64_t *filter_bytes);
 
+/* ---- Table cache ---------------------------------------------------------------------- */
+/* Open table readers keyed by file number, bounded by max_open_files, evicting the least
+ * recently used reader (LevelDB's and RocksDB's TableCache). A reader in use stays open until
+ * its last reference goes, so the bound holds for idle readers; an evicted table reopened
+ * costs one footer read (its index and filter blocks live in the block cache). Thread-safe. */
+typedef struct table_cache table_cache;
+
+/* dir (copied) holds the tables as "NNNNNN.sst"; max_open < 0 keeps every reader open.
+ * block_cache is borrowed (may be NULL) and must outlive the table cache. NULL on allocation
+ * failure. */
+table_cache *table_cache_create(const char *dir, int64_t max_open, block_cache *cache);
+/* Closes the idle readers; readers still referenced close at their last table_unref. */
+void table_cache_destroy(table_cache *tc);
+/* The reader of file_number with a new reference (release with table_unref), opened on a
+ * miss. pin_meta (level-0 tables with pin_l0_filter_and_index_blocks_in_cache) keeps its
+ * filter and index blocks pinned while the reader is open. Errors as table_open. */
+int table_cache_get(table_cache *tc, uint64_t file_number, int pin_meta, table **out);
+/* Drops the idle reader of file_number (the file is obsolete); no-op when none is cached. */
+void table_cache_evict(table_cache *tc, uint64_t file_number);
+/* Figures: readers open (idle and in use), the bound (-1: none), opens (misses), hits. */
+void table_cache_stats(table_cache *tc, uint64_t *open, int64_t *capacity, uint64_t *opens,
+                       uint64_t *hits);
+
 #endif
