@@ -97,9 +97,31 @@ static int merge_close_output(struct merge_job *job, struct merge_out *out, cons
     return rc ? rc : prc;
 }
 
+/* Where the output stands against the grandparents (LevelDB's ShouldStopBefore). */
+struct merge_gp {
+    size_t idx;       /* first grandparent whose largest key is >= the current key */
+    uint64_t overlap; /* grandparent bytes the current output overlaps */
+};
+
+/* Advances past the grandparents that end before user key k, counting those the current
+ * output overlaps; 1 when it has overlapped more than the job allows, so the output is cut
+ * before k. */
+static int merge_grandparent_full(const struct merge_job *job, struct merge_gp *gp,
+                                  const uint8_t *k, size_t ulen, int have_output)
+{
+    while (gp->idx < job->ngp &&
+           ikey_user_cmp(k, ulen, job->gp_largest[gp->idx], job->gp_largest_len[gp->idx]) > 0) {
+        if (have_output) gp->overlap += job->gp_size[gp->idx];
+        gp->idx++;
+    }
+    return job->max_grandparent_overlap && gp->overlap > job->max_grandparent_overlap;
+}
+
 int merge_job_run(struct merge_job *job)
 {
     struct merge_out out = {0};
+    struct merge_gp gp = {0, 0};
+    uint64_t checked = 0;
     buf ukey = {0};  /* user key of the group being read */
     buf first = {0}; /* first internal key of the current output */
     buf last = {0};  /* last internal key added to the current output */
@@ -150,10 +172,16 @@ int merge_job_run(struct merge_job *job)
             continue;
         }
 
+        if (new_key && job->cancel && (++checked & 1023) == 0 && atomic_load(job->cancel)) {
+            rc = MERGE_CANCELLED;
+            goto out;
+        }
         /* Cut only between user keys, so that one key's versions never span two tables. */
-        if (out.b && new_key && table_builder_size(out.b) >= job->target_file_size) {
+        int gp_full = new_key && merge_grandparent_full(job, &gp, k, ulen, out.b != NULL);
+        if (out.b && new_key && (gp_full || table_builder_size(out.b) >= job->target_file_size)) {
             rc = merge_close_output(job, &out, first.data, first.len, last.data, last.len);
             if (rc) goto out;
+            gp.overlap = 0;
         }
         if (!out.b) {
             rc = merge_open_output(job, &out);

@@ -74,43 +74,59 @@ static int policy_run_bound(const struct policy *p, int level, int last, int num
  * into level + 1, or into itself when it is the very last level; the output level's runs join the
  * merge when one more run would break its bound (K, or Z for the largest level): that is what makes
  * a level "leveled" (K or Z = 1) or "tiered". */
+double policy_score(const struct policy *p, const struct lsm_shape *shape, int level,
+                    int *output_level, int *include_output)
+{
+    int n = shape->num_levels < p->num_levels ? shape->num_levels : p->num_levels;
+    *output_level = level;
+    *include_output = 0;
+    if (p->disabled || n < 2 || level < 0 || level >= n) return 0.0;
+    int last = policy_last_level(shape, n);
+    double score;
+    if (level == 0) {
+        score = (double)shape->runs[0] / (double)p->l0_trigger;
+    } else {
+        int bound = policy_run_bound(p, level, last, n);
+        score = (double)shape->runs[level] / (double)bound;
+        if (level < n - 1) {
+            double by_bytes = (double)shape->bytes[level] / (double)policy_level_capacity(p, level);
+            if (by_bytes > score) score = by_bytes;
+        }
+    }
+    if (level == n - 1) {
+        *include_output = 1;
+    } else {
+        int o = level + 1;
+        *output_level = o;
+        *include_output = shape->runs[o] + 1 > policy_run_bound(p, o, last, n);
+    }
+    return score;
+}
+
+int policy_level_run_bound(const struct policy *p, const struct lsm_shape *shape, int level)
+{
+    int n = shape->num_levels < p->num_levels ? shape->num_levels : p->num_levels;
+    if (level == 0) return p->l0_trigger;
+    return policy_run_bound(p, level, policy_last_level(shape, n), n);
+}
+
 int policy_pick(const struct policy *p, const struct lsm_shape *shape, struct compaction_pick *out)
 {
     if (p->disabled) return 0;
     int n = shape->num_levels < p->num_levels ? shape->num_levels : p->num_levels;
     if (n < 2) return 0;
-    int last = policy_last_level(shape, n);
-
     int best = -1;
     double best_score = 1.0;
     for (int i = 0; i < n; i++) {
-        double score;
-        if (i == 0) {
-            score = (double)shape->runs[0] / (double)p->l0_trigger;
-        } else {
-            int bound = policy_run_bound(p, i, last, n);
-            score = (double)shape->runs[i] / (double)bound;
-            if (i < n - 1) {
-                double by_bytes = (double)shape->bytes[i] / (double)policy_level_capacity(p, i);
-                if (by_bytes > score) score = by_bytes;
-            }
-        }
+        int o, inc;
+        double score = policy_score(p, shape, i, &o, &inc);
         if (score > best_score || (i == 0 && score >= 1.0)) {
             best_score = score;
             best = i;
         }
     }
     if (best < 0) return 0;
-
     out->level = best;
-    out->score = best_score;
-    if (best == n - 1) {
-        out->output_level = best;
-        out->include_output = 1;
-    } else {
-        int o = best + 1;
-        out->output_level = o;
-        out->include_output = shape->runs[o] + 1 > policy_run_bound(p, o, last, n);
-    }
+    out->score = policy_score(p, shape, best, &out->output_level, &out->include_output);
     return 1;
 }

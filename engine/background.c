@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/db_impl.h"
 #include "util/alloc.h"
@@ -49,25 +50,13 @@ static void job_files_remove(struct job_files *jf)
     }
 }
 
-/* Runs a merge job over input into new tables at (level, run), adding them to edit. */
-static int job_merge(lamina_db *db, iter *input, const uint64_t *snapshots, size_t nsnapshots,
-                     int drop_tombstones, int level, uint64_t run, struct version_edit *edit,
-                     uint64_t *bytes_read, uint64_t *bytes_written)
+/* Adds the tables a merge wrote to edit at (level, run). */
+static int job_outputs_to_edit(const struct merge_job *job, int level, uint64_t run,
+                               struct version_edit *edit)
 {
-    struct job_files jf = {db, NULL, 0, 0};
-    struct merge_job job;
-    memset(&job, 0, sizeof(job));
-    job.input = input;
-    job.snapshots = snapshots;
-    job.nsnapshots = nsnapshots;
-    job.drop_tombstones = drop_tombstones;
-    job.target_file_size = (uint64_t)db->opts.target_file_size_base;
-    job.table_opts = db->topts;
-    job.new_file = job_new_file;
-    job.ctx = &jf;
-    int rc = merge_job_run(&job);
-    for (size_t i = 0; rc == 0 && i < job.noutputs; i++) {
-        const struct table_meta *m = &job.outputs[i];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < job->noutputs; i++) {
+        const struct table_meta *m = &job->outputs[i];
         struct edit_file ef = {
             .level = level,
             .run = run,
@@ -83,8 +72,26 @@ static int job_merge(lamina_db *db, iter *input, const uint64_t *snapshots, size
         };
         rc = version_edit_add_file(edit, &ef);
     }
-    if (bytes_read) *bytes_read = job.bytes_read;
-    if (bytes_written) *bytes_written = job.bytes_written;
+    return rc;
+}
+
+/* Writes a memtable's entries as new tables at (level 0, run), adding them to edit. */
+static int job_flush(lamina_db *db, iter *input, const uint64_t *snapshots, size_t nsnapshots,
+                     uint64_t run, struct version_edit *edit, uint64_t *bytes_written)
+{
+    struct job_files jf = {db, NULL, 0, 0};
+    struct merge_job job;
+    memset(&job, 0, sizeof(job));
+    job.input = input;
+    job.snapshots = snapshots;
+    job.nsnapshots = nsnapshots;
+    job.target_file_size = (uint64_t)db->opts.target_file_size_base;
+    job.table_opts = db->topts;
+    job.new_file = job_new_file;
+    job.ctx = &jf;
+    int rc = merge_job_run(&job);
+    if (rc == 0) rc = job_outputs_to_edit(&job, 0, run, edit);
+    *bytes_written = job.bytes_written;
     if (rc) job_files_remove(&jf);
     merge_job_free(&job);
     mem_free(jf.numbers);
@@ -97,7 +104,7 @@ int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *
     iter *it = memtable_iter_create(mem);
     if (!it) return err_set(LAMINA_ENOMEM, "flush: out of memory");
     uint64_t written = 0;
-    int rc = job_merge(db, it, snapshots, nsnapshots, 0, 0, run, edit, NULL, &written);
+    int rc = job_flush(db, it, snapshots, nsnapshots, run, edit, &written);
     iter_destroy(it);
     if (rc == 0) {
         atomic_fetch_add(&db->stats.level_bytes_written[0], written);
@@ -114,12 +121,14 @@ int db_log_and_apply(lamina_db *db, struct version_edit *edit, int pop_imm)
     struct super_version *old_sv = NULL;
     memtable *popped = NULL;
     int rc = 0;
+    /* manifest_mu orders the edits; vs.current changes only under it, so the new version is
+     * built outside mu, which writers need (LevelDB's LogAndApply releases it likewise). */
     pthread_mutex_lock(&db->vs.manifest_mu);
     /* The new tables' directory entries must be durable before the MANIFEST names them. */
     if (edit->nadded) rc = dir_sync(db->path);
     if (rc == 0) rc = version_set_log_edit(&db->vs, edit, atomic_load(&db->last_sequence));
-    pthread_mutex_lock(&db->mu);
     if (rc == 0) rc = version_apply(db->vs.current, edit, 1, &nv);
+    pthread_mutex_lock(&db->mu);
     if (rc) {
         db_set_bg_error(db, rc, "MANIFEST update");
         pthread_mutex_unlock(&db->mu);
@@ -208,13 +217,13 @@ static void bg_flush(lamina_db *db)
 /* ---- Compaction ------------------------------------------------------------------------- */
 
 /* The merged input of the given runs, newest first. */
-static iter *bg_input(struct run **runs, size_t n, int *rc)
+static iter *bg_input(struct run *runs, size_t n, int *rc)
 {
     struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 0};
     iter **children = mem_alloc((n ? n : 1) * sizeof(*children));
     if (!children) goto nomem;
     for (size_t i = 0; i < n; i++) {
-        if (!(children[i] = run_iter_create(runs[i], &ro))) {
+        if (!(children[i] = run_iter_create(&runs[i], &ro))) {
             for (size_t k = 0; k < i; k++)
                 iter_destroy(children[k]);
             mem_free(children);
@@ -230,104 +239,274 @@ nomem:
     return NULL;
 }
 
-/* Merges the given runs (newest first) into one run at out_level, replacing them in one
- * version edit. Called without mu; their version is pinned by the caller. */
-static int bg_merge_runs(lamina_db *db, struct run **runs, size_t nruns, int out_level,
-                         int drop_tombstones, uint64_t run_id, const uint64_t *snaps, size_t nsnap,
-                         const char *why)
+/* The picker's view of v: its runs and tables, user keys borrowed from v, busy flags from the
+ * running jobs. Called with mu held. */
+struct bg_view {
+    struct lsm_view view;
+    struct lsm_table *tables;
+};
+
+static int bg_view_build(const struct version *v, struct bg_view *bv)
 {
-    struct version_edit edit;
-    version_edit_init(&edit);
-    int rc = 0;
-    uint64_t in_bytes = 0, read = 0, written = 0;
-    size_t in_files = 0;
-    for (size_t r = 0; r < nruns && rc == 0; r++)
-        for (size_t i = 0; i < runs[r]->nfiles && rc == 0; i++) {
-            struct file_meta *f = runs[r]->files[i];
-            rc = version_edit_delete_file(&edit, f->level, f->number);
-            in_bytes += f->size;
-            in_files++;
+    memset(bv, 0, sizeof(*bv));
+    size_t ntables = 0, nruns = 0;
+    for (int l = 0; l < v->num_levels; l++) {
+        ntables += v->levels[l].nfiles;
+        nruns += v->levels[l].nruns;
+    }
+    bv->tables = mem_alloc((ntables ? ntables : 1) * sizeof(*bv->tables));
+    struct lsm_run *runs = mem_alloc((nruns ? nruns : 1) * sizeof(*runs));
+    if (!bv->tables || !runs) {
+        mem_free(bv->tables);
+        mem_free(runs);
+        return err_set(LAMINA_ENOMEM, "compaction pick: out of memory");
+    }
+    version_shape(v, &bv->view.shape);
+    struct lsm_table *t = bv->tables;
+    for (int l = 0; l < v->num_levels; l++) {
+        bv->view.runs[l] = runs;
+        bv->view.nruns[l] = v->levels[l].nruns;
+        for (size_t r = 0; r < v->levels[l].nruns; r++) {
+            const struct run *run = &v->levels[l].runs[r];
+            *runs++ = (struct lsm_run){run->id, t, run->nfiles, run->bytes};
+            for (size_t i = 0; i < run->nfiles; i++) {
+                const struct file_meta *f = run->files[i];
+                *t++ = (struct lsm_table){
+                    .number = f->number,
+                    .size = f->size,
+                    .smallest = f->smallest,
+                    .smallest_len = ikey_user_len(f->smallest_len),
+                    .largest = f->largest,
+                    .largest_len = ikey_user_len(f->largest_len),
+                    .busy = f->being_compacted,
+                };
+            }
         }
-    iter *input = rc ? NULL : bg_input(runs, nruns, &rc);
-    if (input) {
-        rc = job_merge(db, input, snaps, nsnap, drop_tombstones, out_level, run_id, &edit, &read,
-                       &written);
-        iter_destroy(input);
     }
-    if (rc == 0) rc = db_log_and_apply(db, &edit, 0);
-    if (rc == 0) {
-        atomic_fetch_add(&db->stats.level_bytes_written[out_level], written);
-        atomic_fetch_add(&db->stats.compaction_bytes_read, read ? read : in_bytes);
-        atomic_fetch_add(&db->stats.compactions, 1);
-        db_log(db,
-               "compaction (%s): %zu runs, %zu files, %" PRIu64 " bytes -> level %d: %zu "
-               "files, %" PRIu64 " bytes%s",
-               why, nruns, in_files, in_bytes, out_level, edit.nadded, written,
-               drop_tombstones ? ", tombstones dropped" : "");
+    return 0;
+}
+
+static void bg_view_free(struct bg_view *bv)
+{
+    mem_free(bv->tables);
+    if (bv->view.shape.num_levels > 0) mem_free(bv->view.runs[0]);
+}
+
+static void bg_mark_inputs(const struct version *v, const struct compaction_job *job, int busy)
+{
+    for (size_t i = 0; i < job->ninputs; i++) {
+        const struct compaction_input *in = &job->inputs[i];
+        const struct run *r = &v->levels[in->level].runs[in->run];
+        for (size_t k = in->first; k < in->first + in->count; k++)
+            r->files[k]->being_compacted = busy;
     }
-    version_edit_free(&edit);
+}
+
+/* Whether no table outside the job's inputs, at the output level or below, overlaps its key
+ * range: then its tombstones shadow nothing older and may go (with the snapshot rule). */
+static int bg_is_bottom(const struct version *v, const struct compaction_job *job)
+{
+    for (int l = job->output_level; l < v->num_levels; l++)
+        for (size_t r = 0; r < v->levels[l].nruns; r++) {
+            const struct run *run = &v->levels[l].runs[r];
+            for (size_t i = 0; i < run->nfiles; i++) {
+                const struct file_meta *f = run->files[i];
+                if (f->being_compacted == 2) continue; /* this job's own input */
+                if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), job->smallest,
+                                  job->smallest_len) >= 0 &&
+                    ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), job->largest,
+                                  job->largest_len) <= 0)
+                    return 0;
+            }
+        }
+    return 1;
+}
+
+/* Adds the input tables' deletions to edit (and, for a trivial move, their re-addition at the
+ * output level). */
+static int bg_edit_inputs(const struct version *v, const struct compaction_job *job,
+                          uint64_t run_id, struct version_edit *edit)
+{
+    int rc = 0;
+    for (size_t i = 0; i < job->ninputs && rc == 0; i++) {
+        const struct compaction_input *in = &job->inputs[i];
+        const struct run *r = &v->levels[in->level].runs[in->run];
+        for (size_t k = in->first; k < in->first + in->count && rc == 0; k++) {
+            const struct file_meta *f = r->files[k];
+            rc = version_edit_delete_file(edit, f->level, f->number);
+            if (rc || !job->trivial_move) continue;
+            struct edit_file ef = {
+                .level = job->output_level,
+                .run = run_id,
+                .file_number = f->number,
+                .file_size = f->size,
+                .entries = f->entries,
+                .smallest = f->smallest,
+                .smallest_len = f->smallest_len,
+                .largest = f->largest,
+                .largest_len = f->largest_len,
+                .smallest_seq = f->smallest_seq,
+                .largest_seq = f->largest_seq,
+            };
+            rc = version_edit_add_file(edit, &ef);
+        }
+    }
     return rc;
 }
 
-/* Whether nothing lies below out_level, and no other run of out_level is older than the
- * output: then tombstones the output holds shadow nothing and may go. */
-static int bg_is_bottom(const struct version *v, int out_level, int includes_out_level)
+/* The grandparents of a job into level out: the tables of level out + 1 when it is one run
+ * (a tiered level's runs overlap each other, and its merges are whole-run anyway). */
+static void bg_grandparents(const struct version *v, int out, struct merge_job *mj,
+                            const uint8_t ***keys, size_t **lens, uint64_t **sizes)
 {
-    for (int l = out_level + 1; l < v->num_levels; l++)
-        if (v->levels[l].nruns) return 0;
-    return includes_out_level || v->levels[out_level].nruns == 0;
+    *keys = NULL;
+    *lens = NULL;
+    *sizes = NULL;
+    if (out + 1 >= v->num_levels || v->levels[out + 1].nruns != 1) return;
+    const struct run *r = &v->levels[out + 1].runs[0];
+    *keys = mem_alloc(r->nfiles * sizeof(**keys));
+    *lens = mem_alloc(r->nfiles * sizeof(**lens));
+    *sizes = mem_alloc(r->nfiles * sizeof(**sizes));
+    if (!*keys || !*lens || !*sizes) return; /* no cuts by overlap: still correct */
+    for (size_t i = 0; i < r->nfiles; i++) {
+        (*keys)[i] = r->files[i]->largest;
+        (*lens)[i] = ikey_user_len(r->files[i]->largest_len);
+        (*sizes)[i] = r->files[i]->size;
+    }
+    mj->gp_largest = *keys;
+    mj->gp_largest_len = *lens;
+    mj->gp_size = *sizes;
+    mj->ngp = r->nfiles;
 }
 
-/* Whether the policy has a merge due on v, filling *pick. Called with mu held. */
-static int bg_pick(const lamina_db *db, const struct version *v, struct compaction_pick *pick)
+/* Runs a picked job on version v (pinned by the caller) without mu. Returns 0, an error, or
+ * MERGE_CANCELLED. */
+static int bg_run_job(lamina_db *db, const struct version *v, const struct compaction_job *job,
+                      uint64_t run_id, int drop, const uint64_t *snaps, size_t nsnap)
 {
-    struct lsm_shape shape;
-    if (db->policy.disabled) return 0;
-    version_shape(v, &shape);
-    if (!policy_pick(&db->policy, &shape, pick)) return 0;
-    return pick->level >= 0 && pick->level < v->num_levels && pick->output_level >= pick->level &&
-           pick->output_level < v->num_levels && v->levels[pick->level].nruns > 0;
+    struct version_edit edit;
+    version_edit_init(&edit);
+    struct run *runs = NULL;
+    const uint8_t **gk = NULL;
+    size_t *gl = NULL;
+    uint64_t *gs = NULL, written = 0;
+    size_t in_files = 0;
+    int rc = bg_edit_inputs(v, job, run_id, &edit);
+    for (size_t i = 0; i < job->ninputs; i++)
+        in_files += job->inputs[i].count;
+    if (rc == 0 && !job->trivial_move) {
+        /* Each input is a slice of one run: iterate it like a run. */
+        runs = mem_calloc(job->ninputs, sizeof(*runs));
+        if (!runs) rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
+        for (size_t i = 0; rc == 0 && i < job->ninputs; i++) {
+            const struct compaction_input *in = &job->inputs[i];
+            const struct run *r = &v->levels[in->level].runs[in->run];
+            runs[i] = (struct run){r->id, r->files + in->first, in->count, 0};
+        }
+        iter *input = rc ? NULL : bg_input(runs, job->ninputs, &rc);
+        if (input) {
+            struct job_files jf = {db, NULL, 0, 0};
+            struct merge_job mj;
+            memset(&mj, 0, sizeof(mj));
+            mj.input = input;
+            mj.snapshots = snaps;
+            mj.nsnapshots = nsnap;
+            mj.drop_tombstones = drop;
+            mj.target_file_size = job->target_file_size;
+            mj.table_opts = job->table_opts;
+            mj.max_grandparent_overlap = job->max_grandparent_overlap;
+            mj.cancel = &db->cancel;
+            mj.new_file = job_new_file;
+            mj.ctx = &jf;
+            bg_grandparents(v, job->output_level, &mj, &gk, &gl, &gs);
+            rc = merge_job_run(&mj);
+            iter_destroy(input);
+            if (rc == 0) rc = job_outputs_to_edit(&mj, job->output_level, run_id, &edit);
+            written = mj.bytes_written;
+            if (rc) job_files_remove(&jf);
+            merge_job_free(&mj);
+            mem_free(jf.numbers);
+        }
+    }
+    if (rc == 0) rc = db_log_and_apply(db, &edit, 0);
+    if (rc == 0) {
+        atomic_fetch_add(&db->stats.level_bytes_written[job->output_level], written);
+        if (job->trivial_move) {
+            atomic_fetch_add(&db->stats.trivial_moves, 1);
+        } else {
+            atomic_fetch_add(&db->stats.compaction_bytes_read, job->input_bytes);
+            atomic_fetch_add(&db->stats.compactions, 1);
+        }
+        if (job->level > 0 && !job->trivial_move) {
+            uint64_t m = atomic_load(&db->stats.max_compaction_input);
+            while (m < job->input_bytes &&
+                   !atomic_compare_exchange_weak(&db->stats.max_compaction_input, &m,
+                                                 job->input_bytes)) {
+            }
+        }
+        db_log(db,
+               "%s: level %d -> %d, score %.2f, %zu input run slice(s), %zu files, read %" PRIu64
+               " bytes -> %zu files, %" PRIu64 " bytes%s",
+               job->trivial_move ? "trivial move" : "compaction", job->level, job->output_level,
+               job->score, job->ninputs, in_files, job->input_bytes,
+               job->trivial_move ? in_files : edit.nadded, written,
+               drop ? ", tombstones dropped" : "");
+    }
+    version_edit_free(&edit);
+    mem_free(runs);
+    mem_free(gk);
+    mem_free(gl);
+    mem_free(gs);
+    return rc;
 }
 
-/* Runs one compaction if the policy asks for one. Called with mu held and no compaction
- * running; returns 1 if it ran one. */
+/* Picks and runs one compaction job if one is due and its tables are free. Called with mu
+ * held; returns 1 if it ran one. */
 static int bg_compact(lamina_db *db)
 {
+    if (db->policy.disabled) return 0;
     struct version *v = db->vs.current;
-    struct compaction_pick pick;
-    if (!bg_pick(db, v, &pick)) return 0;
-    db->compaction_running = 1;
+    struct bg_view bv;
+    struct compaction_job job;
+    if (bg_view_build(v, &bv)) return 0;
+    int picked = compaction_pick_job(&db->policy, &bv.view, &db->cursors, &db->topts,
+                                     (uint64_t)db->opts.target_file_size_base, &job);
+    bg_view_free(&bv);
+    if (picked <= 0) return 0;
     version_ref(v);
-    uint64_t run_id = db->vs.next_run++;
+    db->compactions_running++;
+    uint64_t run_id;
+    if (job.whole_runs || job.output_run == SIZE_MAX)
+        run_id = db->vs.next_run++;
+    else
+        run_id = v->levels[job.output_level].runs[job.output_run].id;
+    /* Cursor and key range first, while the version holds the keys. */
+    if (!job.whole_runs && job.level > 0)
+        (void)compaction_cursor_set(&db->cursors, job.level, job.largest, job.largest_len);
+    bg_mark_inputs(v, &job, 2);
+    int drop = !job.trivial_move && bg_is_bottom(v, &job);
+    bg_mark_inputs(v, &job, 1);
     size_t nsnap;
     uint64_t *snaps = bg_snapshots(db, &nsnap);
     int snap_fail = db->nsnapshots && !snaps;
-    int with_out = pick.include_output && pick.output_level != pick.level;
-    const struct level *src = &v->levels[pick.level], *dst = &v->levels[pick.output_level];
-    size_t nruns = src->nruns + (with_out ? dst->nruns : 0);
-    int drop = bg_is_bottom(v, pick.output_level, with_out || pick.output_level == pick.level);
     pthread_mutex_unlock(&db->mu);
 
-    int rc = 0;
-    struct run **runs = mem_alloc(nruns * sizeof(*runs));
-    if (!runs || snap_fail) rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
-    if (rc == 0) {
-        size_t n = 0;
-        for (size_t r = 0; r < src->nruns; r++)
-            runs[n++] = &src->runs[r];
-        for (size_t r = 0; with_out && r < dst->nruns; r++)
-            runs[n++] = &dst->runs[r];
-        char why[64];
-        snprintf(why, sizeof(why), "level %d, score %.2f", pick.level, pick.score);
-        rc = bg_merge_runs(db, runs, nruns, pick.output_level, drop, run_id, snaps, nsnap, why);
-    }
-    mem_free(runs);
+    int rc = snap_fail ? err_set(LAMINA_ENOMEM, "compaction: out of memory")
+                       : bg_run_job(db, v, &job, run_id, drop, snaps, nsnap);
+
     mem_free(snaps);
-    version_unref(v);
     pthread_mutex_lock(&db->mu);
-    if (rc) db_set_bg_error(db, rc, "compaction");
-    db->compaction_running = 0;
+    bg_mark_inputs(v, &job, 0);
+    if (rc == MERGE_CANCELLED)
+        db_log(db, "compaction: level %d cancelled (closing)", job.level);
+    else if (rc)
+        db_set_bg_error(db, rc, "compaction");
+    compaction_job_free(&job);
+    /* Before the job counts as done, so that a waiter sees the files it obsoleted queued. */
+    version_unref(v);
+    db->compactions_running--;
     pthread_cond_broadcast(&db->done_cv);
+    pthread_cond_broadcast(&db->bg_cv);
     return 1;
 }
 
@@ -355,49 +534,75 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
 {
     pthread_mutex_lock(&db->mu);
     db->manual_compaction++;
-    while (db->compaction_running && !db->bg_error)
+    while (db->compactions_running && !db->bg_error && !db->shutdown)
         pthread_cond_wait(&db->done_cv, &db->mu);
-    int rc = db->bg_error;
-    if (rc) {
-        err_set(LAMINA_EREADONLY, "compaction: database is read-only: %s", db->bg_msg);
-        rc = LAMINA_EREADONLY;
+    if (db->bg_error || db->shutdown) {
+        int rc = db->bg_error ? db_readonly_error(db)
+                              : err_set(LAMINA_EBUSY, "compaction: the database is closing");
         db->manual_compaction--;
+        pthread_cond_broadcast(&db->bg_cv);
         pthread_mutex_unlock(&db->mu);
         return rc;
     }
-    db->compaction_running = 1;
+    db->compactions_running++;
     struct version *v = db->vs.current;
     version_ref(v);
     int deepest = version_deepest_level(v);
-    int out_level = deepest < 1 ? 1 : deepest;
+    struct compaction_job job;
+    memset(&job, 0, sizeof(job));
+    job.output_level = deepest < 1 ? 1 : deepest;
+    job.whole_runs = 1;
+    job.table_opts = db->topts;
+    job.target_file_size = (uint64_t)db->opts.target_file_size_base;
     size_t nruns = 0;
     for (int l = 0; l < v->num_levels; l++)
         nruns += v->levels[l].nruns;
-    int needed = (nruns > 1 || (nruns == 1 && deepest != out_level)) &&
+    int needed = (nruns > 1 || (nruns == 1 && deepest != job.output_level)) &&
                  bg_overlaps(v, begin, begin_len, end, end_len);
-    uint64_t run_id = needed ? db->vs.next_run++ : 0;
-    size_t nsnap;
-    uint64_t *snaps = needed ? bg_snapshots(db, &nsnap) : NULL;
-    int snap_fail = needed && db->nsnapshots && !snaps;
+    int rc = 0;
+    uint64_t run_id = 0;
+    size_t nsnap = 0;
+    uint64_t *snaps = NULL;
+    if (needed) {
+        run_id = db->vs.next_run++;
+        snaps = bg_snapshots(db, &nsnap);
+        if ((db->nsnapshots && !snaps) || !(job.inputs = mem_alloc(nruns * sizeof(*job.inputs))))
+            rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
+        for (int l = 0; rc == 0 && l < v->num_levels; l++)
+            for (size_t r = 0; r < v->levels[l].nruns; r++) {
+                const struct run *run = &v->levels[l].runs[r];
+                job.inputs[job.ninputs++] = (struct compaction_input){l, r, 0, run->nfiles};
+                job.input_bytes += run->bytes;
+                for (size_t i = 0; i < run->nfiles; i++) {
+                    const struct file_meta *f = run->files[i];
+                    if (!job.smallest || ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len),
+                                                       job.smallest, job.smallest_len) < 0) {
+                        job.smallest = f->smallest;
+                        job.smallest_len = ikey_user_len(f->smallest_len);
+                    }
+                    if (!job.largest || ikey_user_cmp(f->largest, ikey_user_len(f->largest_len),
+                                                      job.largest, job.largest_len) > 0) {
+                        job.largest = f->largest;
+                        job.largest_len = ikey_user_len(f->largest_len);
+                    }
+                }
+            }
+        if (rc == 0) bg_mark_inputs(v, &job, 1);
+    }
     pthread_mutex_unlock(&db->mu);
 
-    struct run **runs = NULL;
-    if (snap_fail) rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
-    if (needed && rc == 0 && !(runs = mem_alloc(nruns * sizeof(*runs))))
-        rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
-    if (needed && rc == 0) {
-        size_t n = 0;
-        for (int l = 0; l < v->num_levels; l++)
-            for (size_t r = 0; r < v->levels[l].nruns; r++)
-                runs[n++] = &v->levels[l].runs[r];
-        rc = bg_merge_runs(db, runs, nruns, out_level, 1, run_id, snaps, nsnap, "manual");
-    }
-    mem_free(runs);
+    /* Everything is an input, so the output is the bottom: tombstones may go. */
+    if (needed && rc == 0) rc = bg_run_job(db, v, &job, run_id, 1, snaps, nsnap);
     mem_free(snaps);
-    version_unref(v);
     pthread_mutex_lock(&db->mu);
-    if (rc && rc != LAMINA_EREADONLY) db_set_bg_error(db, rc, "manual compaction");
-    db->compaction_running = 0;
+    if (needed && job.inputs) bg_mark_inputs(v, &job, 0);
+    if (rc == MERGE_CANCELLED)
+        rc = err_set(LAMINA_EBUSY, "compaction: cancelled, the database is closing");
+    else if (rc && rc != LAMINA_EREADONLY)
+        db_set_bg_error(db, rc, "manual compaction");
+    compaction_job_free(&job);
+    version_unref(v);
+    db->compactions_running--;
     db->manual_compaction--;
     pthread_cond_broadcast(&db->done_cv);
     pthread_cond_broadcast(&db->bg_cv);
@@ -405,13 +610,99 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
     return rc;
 }
 
+/* ---- Obsolete files --------------------------------------------------------------------- */
+
+void db_queue_obsolete(void *ctx, uint64_t file_number)
+{
+    lamina_db *db = ctx;
+    pthread_mutex_lock(&db->obsolete_mu);
+    if (db->nobsolete == db->cap_obsolete) {
+        size_t cap = db->cap_obsolete ? db->cap_obsolete * 2 : 64;
+        uint64_t *p = mem_realloc(db->obsolete, cap * sizeof(*p));
+        if (!p) {
+            /* The file stays as an orphan; the sweep at the next open deletes it. */
+            pthread_mutex_unlock(&db->obsolete_mu);
+            return;
+        }
+        db->obsolete = p;
+        db->cap_obsolete = cap;
+    }
+    db->obsolete[db->nobsolete++] = file_number;
+    pthread_mutex_unlock(&db->obsolete_mu);
+    /* Without mu (the caller may hold it): a wake-up lost to a thread just about to wait only
+     * delays the deletion to the next background event or to close. */
+    pthread_cond_signal(&db->bg_cv);
+}
+
+static int db_has_queued(lamina_db *db)
+{
+    pthread_mutex_lock(&db->obsolete_mu);
+    int n = db->nobsolete > 0 || db->deleting > 0;
+    pthread_mutex_unlock(&db->obsolete_mu);
+    return n;
+}
+
+void db_delete_queued(lamina_db *db)
+{
+    pthread_mutex_lock(&db->obsolete_mu);
+    uint64_t *list = db->obsolete;
+    size_t n = db->nobsolete;
+    db->obsolete = NULL;
+    db->nobsolete = db->cap_obsolete = 0;
+    db->deleting += n > 0;
+    pthread_mutex_unlock(&db->obsolete_mu);
+    if (n == 0) {
+        mem_free(list);
+        return;
+    }
+    char path[DB_PATH_MAX + 32];
+    for (size_t i = 0; i < n; i++) {
+        table_cache_evict(db->tables, list[i]);
+        db_file_name(path, sizeof(path), db->path, list[i], "sst");
+        /* A failed unlink leaves an orphan that the next open's sweep deletes. */
+        if (file_remove(path) == 0) db_log(db, "deleted obsolete table %06" PRIu64, list[i]);
+    }
+    mem_free(list);
+    pthread_mutex_lock(&db->obsolete_mu);
+    db->deleting--;
+    pthread_mutex_unlock(&db->obsolete_mu);
+}
+
 /* ---- Threads ---------------------------------------------------------------------------- */
+
+/* Compactions that may run at once: one thread stays free for flushes when there are two or
+ * more, so a flush never waits behind long merges. */
+static int bg_max_compactions(const lamina_db *db)
+{
+    return db->nthreads > 1 ? db->nthreads - 1 : 1;
+}
+
+/* pthread_cond_wait with a timeout of ms milliseconds. */
+static void bg_wait(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    (void)pthread_cond_timedwait(cv, mu, &ts);
+}
 
 static void *bg_main(void *arg)
 {
     lamina_db *db = arg;
     pthread_mutex_lock(&db->mu);
     while (!db->shutdown) {
+        if (db_has_queued(db)) {
+            pthread_mutex_unlock(&db->mu);
+            db_delete_queued(db);
+            pthread_mutex_lock(&db->mu);
+            pthread_cond_broadcast(&db->done_cv);
+            continue;
+        }
         if (!db->bg_error && db->nimm && !db->flush_running) {
             db->flush_running = 1;
             bg_flush(db);
@@ -419,9 +710,11 @@ static void *bg_main(void *arg)
             pthread_cond_broadcast(&db->done_cv);
             continue;
         }
-        if (!db->bg_error && !db->compaction_running && !db->manual_compaction && bg_compact(db))
+        if (!db->bg_error && !db->manual_compaction &&
+            db->compactions_running < bg_max_compactions(db) && bg_compact(db))
             continue;
-        pthread_cond_wait(&db->bg_cv, &db->mu);
+        /* Timed: db_queue_obsolete signals without mu, so a wake-up can be lost. */
+        bg_wait(&db->bg_cv, &db->mu, 1000);
     }
     pthread_mutex_unlock(&db->mu);
     return NULL;
@@ -447,12 +740,14 @@ void db_bg_stop(lamina_db *db)
 {
     pthread_mutex_lock(&db->mu);
     db->shutdown = 1;
+    atomic_store(&db->cancel, 1);
     pthread_cond_broadcast(&db->bg_cv);
     pthread_cond_broadcast(&db->done_cv);
     pthread_mutex_unlock(&db->mu);
     for (int i = 0; i < db->nthreads; i++)
         pthread_join(db->threads[i], NULL);
     db->nthreads = 0;
+    db_delete_queued(db);
 }
 
 int db_wait_flushed(lamina_db *db, uint64_t upto)
@@ -465,16 +760,27 @@ int db_wait_flushed(lamina_db *db, uint64_t upto)
     return rc;
 }
 
+/* Whether the policy has a merge due on v. Called with mu held. */
+static int bg_due(const lamina_db *db, const struct version *v)
+{
+    struct lsm_shape shape;
+    struct compaction_pick pick;
+    if (db->policy.disabled) return 0;
+    version_shape(v, &shape);
+    return policy_pick(&db->policy, &shape, &pick);
+}
+
 LAMINA_API int lamina_wait_for_compactions(lamina_db *db)
 {
     if (!db) return err_set(LAMINA_EINVAL, "lamina_wait_for_compactions: NULL handle");
-    struct compaction_pick pick;
     pthread_mutex_lock(&db->mu);
     pthread_cond_broadcast(&db->bg_cv);
     while (!db->bg_error && !db->shutdown &&
-           (db->nimm || db->flush_running || db->compaction_running || db->manual_compaction ||
-            bg_pick(db, db->vs.current, &pick)))
-        pthread_cond_wait(&db->done_cv, &db->mu);
+           (db->nimm || db->flush_running || db->compactions_running || db->manual_compaction ||
+            bg_due(db, db->vs.current) || db_has_queued(db))) {
+        pthread_cond_broadcast(&db->bg_cv);
+        bg_wait(&db->done_cv, &db->mu, 100);
+    }
     int rc = db->bg_error ? db_readonly_error(db) : 0;
     pthread_mutex_unlock(&db->mu);
     return rc;

@@ -298,11 +298,16 @@ static void db_free(lamina_db *db)
     if (db->wal) log_writer_destroy(db->wal);
     if (db->wal_file) (void)wfile_close(db->wal_file);
     version_set_close(&db->vs);
+    db_delete_queued(db);
+    mem_free(db->obsolete);
+    compaction_cursors_free(&db->cursors);
+    table_cache_destroy(db->tables);
     if (db->cache) block_cache_destroy(db->cache);
     batch_free(&db->group);
     if (db->info_log) (void)wfile_close(db->info_log);
     if (db->lock) file_lock_release(db->lock);
     pthread_mutex_destroy(&db->info_mu);
+    pthread_mutex_destroy(&db->obsolete_mu);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->sv_mu);
     pthread_cond_destroy(&db->bg_cv);
@@ -362,6 +367,7 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->sv_mu, NULL);
     pthread_mutex_init(&db->info_mu, NULL);
+    pthread_mutex_init(&db->obsolete_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_cond_init(&db->done_cv, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
@@ -376,6 +382,17 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     }
     db->vs.cache = db->cache;
     db->vs.num_levels = (int)db->opts.num_levels;
+    /* A handful of readers at least, or every get would reopen its tables. */
+    int64_t max_open = db->opts.max_open_files;
+    if (max_open >= 0 && max_open < 20) max_open = 20;
+    if (!(db->tables = table_cache_create(path, max_open, db->cache))) {
+        rc = err_set(LAMINA_ENOMEM, "table cache: out of memory");
+        goto fail;
+    }
+    db->vs.tables = db->tables;
+    db->vs.pin_l0_meta = db->opts.pin_l0_filter_and_index_blocks_in_cache;
+    db->vs.on_obsolete = db_queue_obsolete;
+    db->vs.obsolete_ctx = db;
 
     /* Without create_if_missing, a directory holding no database is left untouched (no LOCK
      * file); the check is repeated under the lock below. */

@@ -10,8 +10,8 @@
 
 #include "compaction/compaction.h"
 #include "engine/batch.h"
-#include "engine/log.h"
 #include "engine/filename.h"
+#include "engine/log.h"
 #include "engine/manifest.h"
 #include "engine/version.h"
 #include "lamina.h"
@@ -62,7 +62,9 @@ struct db_stats {
     atomic_uint_fast64_t stall_micros;
     atomic_uint_fast64_t level_bytes_written[DB_STAT_MAX_LEVELS]; /* flush: 0, compaction */
     atomic_uint_fast64_t compaction_bytes_read;
-    atomic_uint_fast64_t flushes, compactions;
+    atomic_uint_fast64_t flushes, compactions, trivial_moves;
+    /* Largest input of one compaction not from level 0, in bytes. */
+    atomic_uint_fast64_t max_compaction_input;
 };
 
 struct lamina_db {
@@ -105,7 +107,16 @@ struct lamina_db {
     pthread_t *threads;
     int nthreads;
     int shutdown;
-    int flush_running, compaction_running, manual_compaction;
+    atomic_int cancel; /* raised at close: running compactions stop soon */
+    int flush_running, compactions_running, manual_compaction;
+    struct compaction_cursors cursors;
+    /* Tables whose last reference went, waiting for a background thread to delete them
+     * (obsolete_mu, which any thread may take, holding mu or not). */
+    pthread_mutex_t obsolete_mu;
+    uint64_t *obsolete;
+    size_t nobsolete, cap_obsolete;
+    int deleting; /* threads deleting a batch taken from the queue */
+    table_cache *tables;
     int unlogged_writes; /* a disable_wal write happened: close flushes it */
     int bg_error;
     char bg_msg[512];
@@ -142,8 +153,13 @@ int db_write_impl(lamina_db *db, struct writer *w);
 
 /* background.c */
 int db_bg_start(lamina_db *db);
-/* Stops the threads after their current job. */
+/* Stops the threads: running compactions are cancelled (their outputs deleted), a running
+ * flush finishes; then deletes the queued obsolete files. */
 void db_bg_stop(lamina_db *db);
+/* The version set's on_obsolete hook: queues table file_number for deletion (any thread). */
+void db_queue_obsolete(void *db, uint64_t file_number);
+/* Deletes the queued obsolete tables (evicting their readers). Called without mu. */
+void db_delete_queued(lamina_db *db);
 /* Writes mem to level 0 as one run (its tables added to edit), keeping the versions the
  * snapshots need. */
 int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *snapshots,
@@ -151,7 +167,8 @@ int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *
 /* Waits until every memtable switched so far is flushed. 0 or the background error. */
 int db_wait_flushed(lamina_db *db, uint64_t upto);
 /* When a table overlaps the user-key range [begin, end] (NULL: unbounded), merges every run
- * of every level into one run at the last level holding data (>= 1). */
+ * of every level into one run at the last level holding data (>= 1), after the running
+ * compactions finish (no new one starts meanwhile). */
 int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const void *end,
                    size_t end_len);
 /* Logs edit to the MANIFEST and installs current + edit as the current version (with

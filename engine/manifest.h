@@ -29,6 +29,7 @@ struct version_set {
     /* The table cache (engine-owned) and the hook told when an obsolete table's last
      * reference goes (the engine deletes the file in the background). */
     table_cache *tables;
+    int pin_l0_meta; /* pin_l0_filter_and_index_blocks_in_cache */
     void (*on_obsolete)(void *ctx, uint64_t file_number);
     void *obsolete_ctx;
 };

@@ -16,7 +16,10 @@ LAMINA_API int lamina_verify(lamina_db *db, uint64_t *entries)
                 table *t;
                 uint64_t n = 0;
                 rc = file_meta_table(lv->runs[r].files[f], &t);
-                if (rc == 0) rc = table_verify(t, &n);
+                if (rc == 0) {
+                    rc = table_verify(t, &n);
+                    table_unref(t);
+                }
                 total += n;
             }
         }

@@ -34,8 +34,7 @@ static struct file_meta *file_meta_create(struct version_set *vs, const struct e
     f->largest_len = ef->largest_len;
     atomic_init(&f->refs, 1);
     atomic_init(&f->obsolete, 0);
-    atomic_init(&f->tbl, NULL);
-    pthread_mutex_init(&f->open_mu, NULL);
+    f->being_compacted = 0;
     f->level = ef->level;
     f->run = ef->run;
     f->number = ef->file_number;
@@ -50,16 +49,10 @@ static struct file_meta *file_meta_create(struct version_set *vs, const struct e
 static void file_meta_unref(struct file_meta *f)
 {
     if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1) return;
-    table *t = atomic_load(&f->tbl);
-    if (t) table_unref(t);
-    if (atomic_load(&f->obsolete)) {
-        char path[DB_PATH_MAX + 32];
-        db_file_name(path, sizeof(path), f->vs->dbpath, f->number, "sst");
-        if (f->vs->cache) block_cache_erase_file(f->vs->cache, f->number);
-        /* A failed unlink leaves an orphan that the next open deletes. */
-        (void)file_remove(path);
-    }
-    pthread_mutex_destroy(&f->open_mu);
+    /* Deleting the file is background work: the engine queues it, whichever thread (a reader
+     * among them) let go of the last version that held it. */
+    if (atomic_load(&f->obsolete) && f->vs->on_obsolete)
+        f->vs->on_obsolete(f->vs->obsolete_ctx, f->number);
     mem_free(f->smallest);
     mem_free(f->largest);
     mem_free(f);
@@ -67,23 +60,7 @@ static void file_meta_unref(struct file_meta *f)
 
 int file_meta_table(struct file_meta *f, table **out)
 {
-    table *t = atomic_load_explicit(&f->tbl, memory_order_acquire);
-    if (t) {
-        *out = t;
-        return 0;
-    }
-    int rc = 0;
-    pthread_mutex_lock(&f->open_mu);
-    t = atomic_load_explicit(&f->tbl, memory_order_acquire);
-    if (!t) {
-        char path[DB_PATH_MAX + 32];
-        db_file_name(path, sizeof(path), f->vs->dbpath, f->number, "sst");
-        rc = table_open(path, f->number, f->vs->cache, &t);
-        if (rc == 0) atomic_store_explicit(&f->tbl, t, memory_order_release);
-    }
-    pthread_mutex_unlock(&f->open_mu);
-    if (rc == 0) *out = t;
-    return rc;
+    return table_cache_get(f->vs->tables, f->number, f->level == 0 && f->vs->pin_l0_meta, out);
 }
 
 /* ---- Versions --------------------------------------------------------------------------- */
@@ -156,6 +133,14 @@ static int level_build(struct level *lv, struct file_meta **files, size_t n)
     return 0;
 }
 
+/* Whether e adds file number (a trivial move deletes and adds the same file). */
+static int version_edit_adds(const struct version_edit *e, uint64_t number)
+{
+    for (size_t i = 0; i < e->nadded; i++)
+        if (e->added[i].file_number == number) return 1;
+    return 0;
+}
+
 int version_apply(const struct version *base, const struct version_edit *e, int mark_obsolete,
                   struct version **out)
 {
@@ -185,7 +170,8 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
         for (size_t r = 0; r < bl->nruns; r++) {
             for (size_t i = 0; i < bl->runs[r].nfiles; i++) {
                 struct file_meta *f = bl->runs[r].files[i];
-                if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), file_number_cmp)) continue;
+                if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), file_number_cmp))
+                    continue;
                 atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
                 files[n++] = f;
             }
@@ -230,7 +216,9 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
             for (size_t r = 0; r < bl->nruns; r++)
                 for (size_t i = 0; i < bl->runs[r].nfiles; i++) {
                     struct file_meta *f = bl->runs[r].files[i];
-                    if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), file_number_cmp))
+                    if (del &&
+                        bsearch(&f->number, del, e->ndeleted, sizeof(*del), file_number_cmp) &&
+                        !version_edit_adds(e, f->number))
                         atomic_store(&f->obsolete, 1);
                 }
         }
@@ -297,6 +285,7 @@ int version_get(struct version *v, const struct table_read_options *ro, const ui
                 int rc = file_meta_table(f, &t);
                 if (rc) return rc;
                 rc = table_get(t, ro, lookup, lookup_len, type, value);
+                table_unref(t);
                 if (rc != LAMINA_NOTFOUND) return rc;
                 if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), lookup, ulen) != 0)
                     break;
@@ -333,7 +322,8 @@ static int run_iter_open(struct run_iter *it, size_t i)
     table *t;
     int rc = file_meta_table(it->run->files[i], &t);
     if (rc) return it->status = rc;
-    it->cur = table_iter_create(t, &it->ro);
+    it->cur = table_iter_create(t, &it->ro); /* takes its own reference */
+    table_unref(t);
     if (!it->cur) return it->status = err_set(LAMINA_ENOMEM, "run iterator: out of memory");
     it->idx = i;
     return 0;
@@ -484,4 +474,3 @@ iter *run_iter_create(const struct run *r, const struct table_read_options *ro)
     it->idx = r->nfiles;
     return &it->base;
 }
-

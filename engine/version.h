@@ -18,9 +18,9 @@
 
 #define DB_PATH_MAX 4096
 
-/* One table file. Shared by every version that holds it; the table reader is opened lazily on
- * first use and closed when the last version lets go. A file an edit removed (obsolete) is
- * deleted from disk, and erased from the block cache, when its last reference goes. */
+/* One table file. Shared by every version that holds it; its reader lives in the table cache.
+ * When the last reference to a file an edit removed (obsolete) goes, the version set's
+ * on_obsolete hook queues the file for deletion by a background thread. */
 struct file_meta {
     atomic_int refs;
     atomic_int obsolete;
@@ -29,8 +29,7 @@ struct file_meta {
     uint64_t smallest_seq, largest_seq;
     uint8_t *smallest, *largest; /* internal keys */
     size_t smallest_len, largest_len;
-    _Atomic(table *) tbl;
-    pthread_mutex_t open_mu;
+    int being_compacted; /* an input of a running compaction job (db mutex) */
     struct version_set *vs;
 };
 
@@ -56,7 +55,6 @@ struct version {
     struct level levels[COMPACTION_MAX_LEVELS];
 };
 
-
 /* Builds the version base + edit in *out (one reference). With mark_obsolete, files the edit
  * deletes are marked so their last release deletes them. */
 int version_apply(const struct version *base, const struct version_edit *e, int mark_obsolete,
@@ -67,7 +65,8 @@ void version_unref(struct version *v);
 /* qsort/bsearch order of file numbers (uint64_t), ascending. */
 int file_number_cmp(const void *a, const void *b);
 
-/* The table reader of f, opened on first use (borrowed while f is referenced). */
+/* The table reader of f from the table cache, with a reference the caller drops with
+ * table_unref. Errors as table_open. */
 int file_meta_table(struct file_meta *f, table **out);
 
 /* Looks up lookup (an internal key at the reader's seq) through every run of v, newest
