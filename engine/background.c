@@ -85,7 +85,7 @@ static int job_flush(lamina_db *db, iter *input, const uint64_t *snapshots, size
     job.input = input;
     job.snapshots = snapshots;
     job.nsnapshots = nsnapshots;
-    job.target_file_size = (uint64_t)db->opts.target_file_size_base;
+    job.target_file_size = db->target_file_size;
     job.table_opts = db->topts;
     job.new_file = job_new_file;
     job.ctx = &jf;
@@ -470,7 +470,7 @@ static int bg_compact(lamina_db *db)
     struct compaction_job job;
     if (bg_view_build(v, &bv)) return 0;
     int picked = compaction_pick_job(&db->policy, &bv.view, &db->cursors, &db->topts,
-                                     (uint64_t)db->opts.target_file_size_base, &job);
+                                     db->target_file_size, &job);
     bg_view_free(&bv);
     if (picked <= 0) return 0;
     version_ref(v);
@@ -553,7 +553,7 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
     job.output_level = deepest < 1 ? 1 : deepest;
     job.whole_runs = 1;
     job.table_opts = db->topts;
-    job.target_file_size = (uint64_t)db->opts.target_file_size_base;
+    job.target_file_size = db->target_file_size;
     size_t nruns = 0;
     for (int l = 0; l < v->num_levels; l++)
         nruns += v->levels[l].nruns;

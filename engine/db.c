@@ -341,6 +341,13 @@ static void db_init_policy(lamina_db *db)
     uint64_t l1 = o->max_bytes_for_level_base ? (uint64_t)o->max_bytes_for_level_base
                                               : (uint64_t)o->write_buffer_size *
                                                     (uint64_t)o->level0_file_num_compaction_trigger;
+    uint64_t target = (uint64_t)o->target_file_size_base;
+    if (target == 0) {
+        target = l1 / 4;
+        if (target > (64u << 20)) target = 64u << 20;
+        if (target < (64u << 10)) target = 64u << 10;
+    }
+    db->target_file_size = target;
     policy_init(&db->policy, o->compaction_policy, (int)o->size_ratio, (int)o->runs_per_level,
                 (int)o->runs_last_level, (int)o->level0_file_num_compaction_trigger, l1,
                 (int)o->num_levels);

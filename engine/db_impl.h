@@ -77,6 +77,7 @@ struct lamina_db {
     struct version_set vs;
     struct policy policy;
     struct table_options topts;
+    uint64_t target_file_size; /* target_file_size_base, or its default from level 1 */
 
     pthread_mutex_t mu;
     pthread_mutex_t sv_mu;  /* guards the sv pointer swap (taken inside mu) and reader pins */

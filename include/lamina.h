@@ -98,9 +98,9 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
       "memtables (active + immutable) before writes stop until a flush finishes")                 \
     X(LAMINA_OPT_INT, int64_t, level0_file_num_compaction_trigger, 4, 1, 1000, NULL,             \
       "level-0 runs that start a compaction into level 1")                                         \
-    X(LAMINA_OPT_INT, int64_t, level0_slowdown_writes_trigger, 8, 1, 1000, NULL,                  \
+    X(LAMINA_OPT_INT, int64_t, level0_slowdown_writes_trigger, 20, 1, 1000, NULL,                 \
       "level-0 runs at which each write is delayed by 1 ms")                                      \
-    X(LAMINA_OPT_INT, int64_t, level0_stop_writes_trigger, 12, 1, 1000, NULL,                     \
+    X(LAMINA_OPT_INT, int64_t, level0_stop_writes_trigger, 36, 1, 1000, NULL,                     \
       "level-0 runs at which writes wait for compaction")                                          \
     X(LAMINA_OPT_ENUM, int, compaction_policy, LAMINA_COMPACTION_LEVELED, 0, 3,                   \
       "leveled|tiered|dostoevsky|none",                                                            \
@@ -113,8 +113,9 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
       "Z: sorted runs allowed in the last level (0: from compaction_policy)")                      \
     X(LAMINA_OPT_SIZE, int64_t, max_bytes_for_level_base, 0, 0, 1ll << 40, NULL,                  \
       "capacity of level 1 in bytes (0: write_buffer_size * level0_file_num_compaction_trigger)") \
-    X(LAMINA_OPT_SIZE, int64_t, target_file_size_base, 64ll << 20, 64ll << 10, 1ll << 32, NULL,  \
-      "size at which compaction output is cut into a new table")                                   \
+    X(LAMINA_OPT_SIZE, int64_t, target_file_size_base, 0, 0, 1ll << 32, NULL,                     \
+      "size at which flush and compaction output is cut into a new table (0: a quarter of "       \
+      "level 1's capacity, at most 64 MiB, at least 64 KiB)")                                     \
     X(LAMINA_OPT_INT, int64_t, num_levels, 7, 2, 20, NULL, "levels including level 0")            \
     X(LAMINA_OPT_INT, int64_t, max_background_jobs, 2, 1, 64, NULL,                               \
       "background threads for flush and compaction")                                               \
