@@ -20,6 +20,9 @@ struct prop_snapshot {
     int deepest;
     uint64_t user_bytes, wal_bytes, table_written, stall_micros, compaction_read;
     uint64_t flushes, compactions, cache_hits, cache_misses, cache_bytes, sequence;
+    uint64_t trivial_moves, max_compaction_input, open_tables, table_opens, table_hits;
+    int64_t max_open_tables;
+    int running_compactions;
 };
 
 static void prop_collect(lamina_db *db, struct prop_snapshot *p)
@@ -50,7 +53,14 @@ static void prop_collect(lamina_db *db, struct prop_snapshot *p)
     p->compaction_read = atomic_load(&db->stats.compaction_bytes_read);
     p->flushes = atomic_load(&db->stats.flushes);
     p->compactions = atomic_load(&db->stats.compactions);
+    p->trivial_moves = atomic_load(&db->stats.trivial_moves);
+    p->max_compaction_input = atomic_load(&db->stats.max_compaction_input);
     block_cache_stats(db->cache, &p->cache_hits, &p->cache_misses, &p->cache_bytes);
+    table_cache_stats(db->tables, &p->open_tables, &p->max_open_tables, &p->table_opens,
+                      &p->table_hits);
+    pthread_mutex_lock(&db->mu);
+    p->running_compactions = db->compactions_running;
+    pthread_mutex_unlock(&db->mu);
 }
 
 /* Write amplification: bytes written to tables (flush + compaction) per byte of user data
@@ -98,6 +108,16 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
                          "  flushes %" PRIu64 "  compactions %" PRIu64 "\n",
                          p->user_bytes, p->wal_bytes, p->compaction_read, p->flushes,
                          p->compactions);
+    if (rc == 0)
+        rc = prop_printf(b,
+                         "trivial_moves %" PRIu64 "  max_compaction_input %" PRIu64
+                         " (largest job not from level 0)  running_compactions %d\n",
+                         p->trivial_moves, p->max_compaction_input, p->running_compactions);
+    if (rc == 0)
+        rc = prop_printf(b,
+                         "open_tables %" PRIu64 " (max_open_files %" PRId64 ")  table_opens %" PRIu64
+                         "  table_cache_hits %" PRIu64 "\n",
+                         p->open_tables, p->max_open_tables, p->table_opens, p->table_hits);
     if (rc == 0)
         rc = prop_printf(b,
                          "w_amp %.3f (flush + compaction bytes / user key+value bytes)  "
@@ -182,6 +202,20 @@ static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dv
         *ival = (uint64_t)mem_allocated();
     else if (strcmp(name, "lamina.sequence") == 0)
         *ival = p.sequence;
+    else if (strcmp(name, "lamina.cache-bytes") == 0)
+        *ival = p.cache_bytes;
+    else if (strcmp(name, "lamina.open-tables") == 0)
+        *ival = p.open_tables;
+    else if (strcmp(name, "lamina.table-opens") == 0)
+        *ival = p.table_opens;
+    else if (strcmp(name, "lamina.compactions") == 0)
+        *ival = p.compactions;
+    else if (strcmp(name, "lamina.trivial-moves") == 0)
+        *ival = p.trivial_moves;
+    else if (strcmp(name, "lamina.max-compaction-input-bytes") == 0)
+        *ival = p.max_compaction_input;
+    else if (strcmp(name, "lamina.running-compactions") == 0)
+        *ival = (uint64_t)p.running_compactions;
     else
         return err_set(LAMINA_EINVAL, "unknown property \"%s\"", name);
     return 0;

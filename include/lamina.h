@@ -204,17 +204,24 @@ LAMINA_API void lamina_write_options_init(lamina_write_options *wo);
  * offset), LAMINA_EIO, LAMINA_EINVAL (bad options), LAMINA_ENOMEM. */
 LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_db **out);
 
-/* Waits for running background work, releases the LOCK and frees the handle. Returns
- * LAMINA_EBUSY (and closes nothing) while snapshots or iterators are live; otherwise returns
- * the first background error seen, if any, and the handle is freed in every case. */
+/* Stops background work, releases the LOCK and frees the handle. A running compaction is
+ * cancelled (its partial output deleted; its inputs stay live), a running flush finishes, and
+ * queued obsolete tables are deleted, so close returns promptly even during a large merge.
+ * Unsynced WAL bytes are handed to the kernel, not synced. Returns LAMINA_EBUSY (and closes
+ * nothing) while snapshots or iterators are live; otherwise returns the first background error
+ * seen, if any, and the handle is freed in every case. */
 LAMINA_API int lamina_close(lamina_db *db);
 
 /* Removes the database in `path`: its Lamina files, then the directory if it is empty.
  * Errors: LAMINA_EBUSY if it is open, LAMINA_EIO. A missing directory is LAMINA_OK. */
 LAMINA_API int lamina_destroy(const char *path);
 
-/* Stores key -> value. wo may be NULL for the defaults. Errors: LAMINA_EINVAL (size limits),
- * LAMINA_EIO / LAMINA_ENOSPC (WAL write), LAMINA_EREADONLY. */
+/* Stores key -> value. wo may be NULL for the defaults. Blocks while the write queue is ahead
+ * of it, is delayed 1 ms once level 0 holds level0_slowdown_writes_trigger runs, and waits
+ * while max_write_buffer_number memtables or level0_stop_writes_trigger level-0 runs wait for
+ * background work (as LevelDB and RocksDB stall writes); never fails for that reason.
+ * Errors: LAMINA_EINVAL (size limits), LAMINA_EIO / LAMINA_ENOSPC (WAL write),
+ * LAMINA_EREADONLY. */
 LAMINA_API int lamina_put(lamina_db *db, const lamina_write_options *wo, const void *key,
                           size_t key_len, const void *value, size_t value_len);
 
@@ -301,14 +308,19 @@ LAMINA_API int lamina_iter_status(const lamina_iter *it);
  * memtable are in tables. Errors: LAMINA_EIO, LAMINA_ENOSPC, LAMINA_EREADONLY. */
 LAMINA_API int lamina_flush(lamina_db *db);
 
-/* Flushes, then compacts every table overlapping [begin, end] (NULL: unbounded on that side)
- * down to the last level, and waits for it. Errors as lamina_flush. */
+/* Flushes, then, when any table overlaps [begin, end] (NULL: unbounded on that side), merges
+ * every run of every level into one run at the deepest level holding data (at least level 1),
+ * so the range ends fully compacted (a superset of RocksDB's CompactRange). Waits for running
+ * compactions first (no new one starts meanwhile) and for its own merge, which reads and
+ * rewrites the whole database. Errors as lamina_flush; LAMINA_EBUSY if the database is being
+ * closed. */
 LAMINA_API int lamina_compact_range(lamina_db *db, const void *begin, size_t begin_len,
                                     const void *end, size_t end_len);
 
-/* Waits until the background threads are idle: no immutable memtable waits for its flush and
- * no compaction runs or is due by the compaction policy (RocksDB's WaitForCompact). Writes from
- * other threads may keep it waiting. Errors: LAMINA_EREADONLY after a background error. */
+/* Waits until the background threads are idle: no immutable memtable waits for its flush, no
+ * compaction runs or is due by the compaction policy, and every obsolete table is deleted
+ * (RocksDB's WaitForCompact). Writes from other threads may keep it waiting.
+ * Errors: LAMINA_EREADONLY after a background error. */
 LAMINA_API int lamina_wait_for_compactions(lamina_db *db);
 
 /* Reads every block of every live table — data, index, filter and properties — checking each
@@ -319,12 +331,17 @@ LAMINA_API int lamina_wait_for_compactions(lamina_db *db);
 LAMINA_API int lamina_verify(lamina_db *db, uint64_t *entries);
 
 /* Reads a figure of the engine as text in *out (NUL-terminated, released with lamina_free()).
- * Names: "lamina.stats" (a multi-line summary), "lamina.num-levels" (levels holding data,
- * level 0 counted), "lamina.num-files-at-level<N>", "lamina.bytes-at-level<N>",
- * "lamina.num-runs-at-level<N>", "lamina.total-runs", "lamina.write-amp", "lamina.space-amp",
- * "lamina.memtable-bytes", "lamina.cache-hits", "lamina.cache-misses", "lamina.stall-micros",
- * "lamina.live-bytes" (table bytes), "lamina.allocated-bytes" (jemalloc stats.allocated),
- * "lamina.sequence". Errors: LAMINA_EINVAL for an unknown name, LAMINA_ENOMEM. */
+ * Names: "lamina.stats" (a multi-line summary), "lamina.num-levels" (the deepest level holding
+ * data plus one, so level 0 and empty levels above the deepest are counted; 0 when empty),
+ * "lamina.num-files-at-level<N>", "lamina.bytes-at-level<N>", "lamina.num-runs-at-level<N>",
+ * "lamina.total-runs", "lamina.write-amp", "lamina.space-amp", "lamina.memtable-bytes",
+ * "lamina.cache-hits", "lamina.cache-misses", "lamina.cache-bytes" (bytes the block cache holds:
+ * data, index and filter blocks), "lamina.open-tables" (table readers open, at most
+ * max_open_files plus those in use), "lamina.table-opens", "lamina.compactions",
+ * "lamina.trivial-moves", "lamina.max-compaction-input-bytes" (largest input of one compaction
+ * not from level 0), "lamina.running-compactions", "lamina.stall-micros", "lamina.live-bytes"
+ * (table bytes), "lamina.allocated-bytes" (jemalloc stats.allocated), "lamina.sequence".
+ * Errors: LAMINA_EINVAL for an unknown name, LAMINA_ENOMEM. */
 LAMINA_API int lamina_property(lamina_db *db, const char *name, char **out);
 
 /* The same figure as a number, for the integer-valued names (ratios are truncated: use the
