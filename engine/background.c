@@ -747,6 +747,11 @@ void db_bg_stop(lamina_db *db)
     for (int i = 0; i < db->nthreads; i++)
         pthread_join(db->threads[i], NULL);
     db->nthreads = 0;
+    /* A lamina_compact_range still running on another thread sees the cancel and returns. */
+    pthread_mutex_lock(&db->mu);
+    while (db->manual_compaction)
+        pthread_cond_wait(&db->done_cv, &db->mu);
+    pthread_mutex_unlock(&db->mu);
     db_delete_queued(db);
 }
 

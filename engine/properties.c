@@ -115,8 +115,8 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
                          p->trivial_moves, p->max_compaction_input, p->running_compactions);
     if (rc == 0)
         rc = prop_printf(b,
-                         "open_tables %" PRIu64 " (max_open_files %" PRId64 ")  table_opens %" PRIu64
-                         "  table_cache_hits %" PRIu64 "\n",
+                         "open_tables %" PRIu64 " (max_open_files %" PRId64
+                         ")  table_opens %" PRIu64 "  table_cache_hits %" PRIu64 "\n",
                          p->open_tables, p->max_open_tables, p->table_opens, p->table_hits);
     if (rc == 0)
         rc = prop_printf(b,

@@ -85,9 +85,11 @@ static void crash_options(lamina_options *o, int create, int round)
                                             : LAMINA_COMPACTION_DOSTOEVSKY;
     o->create_if_missing = create;
     o->write_buffer_size = 64 << 10;
-    o->target_file_size_base = 64 << 10;
+    o->target_file_size_base = 16 << 10;
     o->level0_file_num_compaction_trigger = 2;
     o->size_ratio = 4;
+    o->max_background_jobs = 3;
+    o->max_open_files = 20;
 }
 
 static int64_t now_ms(void)

@@ -644,7 +644,11 @@ static void run_model(const struct config *c)
     lamina_options_init(&m->opts);
     set_option(m, "create_if_missing", "1");
     set_option(m, "write_buffer_size", "64k");
-    set_option(m, "target_file_size_base", "64k");
+    /* Small tables, several background jobs and a table cache smaller than the table count,
+     * so parallel compactions, trivial moves and reader eviction are all exercised. */
+    set_option(m, "target_file_size_base", "16k");
+    set_option(m, "max_background_jobs", "3");
+    set_option(m, "max_open_files", "20");
     set_option(m, "level0_file_num_compaction_trigger", "2");
     set_option(m, "compaction_policy", c->policy);
     set_option(m, "size_ratio", c->size_ratio);
