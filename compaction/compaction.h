@@ -24,6 +24,7 @@ struct policy {
     uint64_t level1_bytes; /* capacity of level 1; level i holds level1_bytes * T^(i-1) */
     int num_levels;        /* levels including level 0 */
     int disabled;          /* preset none: flushes only */
+    int min_level_to_compress; /* outputs above this level are written uncompressed */
 };
 
 /* Fills *p from a preset (LAMINA_COMPACTION_*) and T; K and Z given as 0 take the preset's

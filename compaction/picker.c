@@ -240,6 +240,7 @@ int compaction_pick_job(const struct policy *p, const struct lsm_view *v,
         job->output_level = out[best];
         job->score = score[best];
         job->table_opts = *topts;
+        if (out[best] < p->min_level_to_compress) job->table_opts.compression = LAMINA_COMPRESSION_NONE;
         job->target_file_size = target_file_size;
         /* (T - 1) targets of grandparent overlap, plus the table itself and the two
          * grandparents cut at the ends: (T + 2) x target_file_size read by a later job. */

@@ -36,6 +36,7 @@ void policy_init(struct policy *p, int preset, int size_ratio, int runs_per_leve
     p->level1_bytes = level1_bytes ? level1_bytes : 1;
     p->num_levels = num_levels;
     p->disabled = preset == LAMINA_COMPACTION_NONE;
+    p->min_level_to_compress = 0;
 }
 
 uint64_t policy_level_capacity(const struct policy *p, int level)

@@ -87,6 +87,7 @@ static int job_flush(lamina_db *db, iter *input, const uint64_t *snapshots, size
     job.nsnapshots = nsnapshots;
     job.target_file_size = db->target_file_size;
     job.table_opts = db->topts;
+    if (db->policy.min_level_to_compress > 0) job.table_opts.compression = LAMINA_COMPRESSION_NONE;
     job.new_file = job_new_file;
     job.ctx = &jf;
     int rc = merge_job_run(&job);
@@ -390,6 +391,8 @@ static int bg_run_job(lamina_db *db, const struct version *v, const struct compa
     const uint8_t **gk = NULL;
     size_t *gl = NULL;
     uint64_t *gs = NULL, written = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     size_t in_files = 0;
     int rc = bg_edit_inputs(v, job, run_id, &edit);
     for (size_t i = 0; i < job->ninputs; i++)
@@ -444,13 +447,15 @@ static int bg_run_job(lamina_db *db, const struct version *v, const struct compa
                                                  job->input_bytes)) {
             }
         }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
         db_log(db,
                "%s: level %d -> %d, score %.2f, %zu input run slice(s), %zu files, read %" PRIu64
-               " bytes -> %zu files, %" PRIu64 " bytes%s",
+               " bytes -> %zu files, %" PRIu64 " bytes%s, %.3f s",
                job->trivial_move ? "trivial move" : "compaction", job->level, job->output_level,
                job->score, job->ninputs, in_files, job->input_bytes,
                job->trivial_move ? in_files : edit.nadded, written,
-               drop ? ", tombstones dropped" : "");
+               drop ? ", tombstones dropped" : "", secs);
     }
     version_edit_free(&edit);
     mem_free(runs);
@@ -553,6 +558,8 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
     job.output_level = deepest < 1 ? 1 : deepest;
     job.whole_runs = 1;
     job.table_opts = db->topts;
+    if (job.output_level < db->policy.min_level_to_compress)
+        job.table_opts.compression = LAMINA_COMPRESSION_NONE;
     job.target_file_size = db->target_file_size;
     size_t nruns = 0;
     for (int l = 0; l < v->num_levels; l++)

@@ -351,6 +351,7 @@ static void db_init_policy(lamina_db *db)
     policy_init(&db->policy, o->compaction_policy, (int)o->size_ratio, (int)o->runs_per_level,
                 (int)o->runs_last_level, (int)o->level0_file_num_compaction_trigger, l1,
                 (int)o->num_levels);
+    db->policy.min_level_to_compress = (int)o->min_level_to_compress;
     db->topts = (struct table_options){
         .block_size = (size_t)o->block_size,
         .restart_interval = (int)o->block_restart_interval,

@@ -126,6 +126,9 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
     X(LAMINA_OPT_ENUM, int, compression_type, LAMINA_COMPRESSION_ZSTD, 0, 1, "none|zstd",         \
       "per-block compression of new tables")                                                       \
     X(LAMINA_OPT_INT, int64_t, zstd_level, 1, -7, 22, NULL, "zstd compression level")             \
+    X(LAMINA_OPT_INT, int64_t, min_level_to_compress, 2, 0, 20, NULL,                             \
+      "levels above this one are written uncompressed (flush output and the small, most often "   \
+      "rewritten levels)")                                                                         \
     X(LAMINA_OPT_INT, int64_t, bloom_bits, 10, 0, 64, NULL,                                       \
       "Bloom filter bits per key of new tables (0: no filter)")                                    \
     X(LAMINA_OPT_ENUM, int, index_type, LAMINA_INDEX_BTREE, 0, 0, "btree",                        \
