@@ -100,10 +100,12 @@ Test(scale, leveled_compactions_read_at_most_t_plus_2_tables)
     o.target_file_size_base = 16 << 10;
     o.max_bytes_for_level_base = 64 << 10;
     o.size_ratio = 4;
+    o.level0_slowdown_writes_trigger = 20;
+    o.level0_stop_writes_trigger = 36;
     o.compression_type = LAMINA_COMPRESSION_NONE;
     lamina_db *db = tdb_open(T.path, &o);
-    put_keys(db, 0, 40000, 1);
-    put_keys(db, 0, 20000, 2); /* overwrites: merges that drop versions */
+    put_keys(db, 0, 24000, 1);
+    put_keys(db, 0, 12000, 2); /* overwrites: merges that drop versions */
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
     cr_assert_eq(lamina_wait_for_compactions(db), LAMINA_OK);
     cr_assert_geq(tdb_prop(db, "lamina.num-levels"), 4, "a tree deep enough to matter");
@@ -114,8 +116,8 @@ Test(scale, leveled_compactions_read_at_most_t_plus_2_tables)
     cr_assert_gt(max_in, 0);
     cr_assert_leq(max_in, bound, "largest compaction read %llu bytes, bound %llu",
                   (unsigned long long)max_in, (unsigned long long)bound);
-    check_keys(db, 0, 20000, 2);
-    check_keys(db, 20000, 40000, 1);
+    check_keys(db, 0, 12000, 2);
+    check_keys(db, 12000, 24000, 1);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -149,7 +151,7 @@ Test(scale, close_cancels_a_large_merge_and_loses_nothing)
     o.level0_stop_writes_trigger = 36;
     o.compression_type = LAMINA_COMPRESSION_ZSTD;
     lamina_db *db = tdb_open(T.path, &o);
-    const uint64_t n = 400000;
+    const uint64_t n = 250000;
     put_keys(db, 0, n, 1);
     cr_assert_eq(lamina_wait_for_compactions(db), LAMINA_OK);
     /* A merge of the whole database on another thread; close while it runs. */
