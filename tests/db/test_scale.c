@@ -97,7 +97,7 @@ Test(scale, leveled_compactions_read_at_most_t_plus_2_tables)
 {
     lamina_options o = tdb_small_options();
     o.write_buffer_size = 128 << 10;
-    o.target_file_size_base = 16 << 10;
+    o.target_file_size_base = 32 << 10;
     o.max_bytes_for_level_base = 64 << 10;
     o.size_ratio = 4;
     o.level0_slowdown_writes_trigger = 20;
