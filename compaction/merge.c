@@ -137,6 +137,12 @@ int merge_job_run(struct merge_job *job)
     rc = iter_seek_to_first(job->input);
     if (rc) goto out;
     for (; rc == 0 && iter_valid(job->input); rc = iter_next(job->input)) {
+        /* Every 1024 entries from the first, kept or dropped: a flag raised before the run
+         * stops it at once, and a run dropping all it reads still stops. */
+        if (job->cancel && (checked++ & 1023) == 0 && atomic_load(job->cancel)) {
+            rc = MERGE_CANCELLED;
+            goto out;
+        }
         size_t klen, vlen;
         const uint8_t *k = iter_key(job->input, &klen);
         const uint8_t *v = iter_value(job->input, &vlen);
@@ -172,10 +178,6 @@ int merge_job_run(struct merge_job *job)
             continue;
         }
 
-        if (new_key && job->cancel && (++checked & 1023) == 0 && atomic_load(job->cancel)) {
-            rc = MERGE_CANCELLED;
-            goto out;
-        }
         /* Cut only between user keys, so that one key's versions never span two tables. */
         int gp_full = new_key && merge_grandparent_full(job, &gp, k, ulen, out.b != NULL);
         if (out.b && new_key && (gp_full || table_builder_size(out.b) >= job->target_file_size)) {

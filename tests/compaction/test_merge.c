@@ -1,8 +1,11 @@
 /* test_merge.c — the merge job's garbage rules (newest version per snapshot stripe, tombstones
- * at the last level) and its output tables, fed by vector-backed iterators and read back with
- * the table reader. */
+ * at the last level), its output tables and their cuts (target size, grandparent overlap as
+ * LevelDB's ShouldStopBefore), and cancellation, fed by vector-backed iterators and read back
+ * with the table reader. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +14,8 @@
 
 #include "compaction/compaction.h"
 #include "lamina.h"
-#include "util/ikey.h"
 #include "tdir.h"
+#include "util/ikey.h"
 
 /* ---- A vector-backed iterator over sorted internal keys --------------------------------- */
 
@@ -26,7 +29,7 @@ struct ventry {
 struct vec_iter {
     iter base;
     struct ventry *e;
-    size_t n;
+    size_t n, cap;
     size_t pos;     /* == n: not valid */
     size_t fail_at; /* moving onto this index fails with LAMINA_EIO (SIZE_MAX: never) */
     int status;
@@ -142,8 +145,11 @@ static int ventry_cmp(const void *a, const void *b)
 static void vec_add(struct vec_iter *v, const void *ukey, size_t ulen, uint64_t seq, int type,
                     const void *value, size_t vlen)
 {
-    v->e = realloc(v->e, (v->n + 1) * sizeof(*v->e));
-    cr_assert_not_null(v->e);
+    if (v->n == v->cap) {
+        v->cap = v->cap ? 2 * v->cap : 16;
+        v->e = realloc(v->e, v->cap * sizeof(*v->e));
+        cr_assert_not_null(v->e);
+    }
     struct ventry *e = &v->e[v->n++];
     e->ilen = ulen + IKEY_TRAILER;
     e->ikey = malloc(e->ilen);
@@ -564,4 +570,345 @@ Test(merge, input_error_fails_the_job_and_lists_its_files)
     merge_job_free(&job);
     cr_expect_null(job.outputs);
     iter_destroy(&v->base);
+}
+
+/* ---- Cuts by grandparent overlap ------------------------------------------------------- */
+
+/* Ten grandparent tables of 100 bytes ending at key00010, key00020, ..., key00100. */
+static char gp_keys[10][16];
+static const uint8_t *gp_largest[10];
+static size_t gp_len[10];
+static uint64_t gp_size[10];
+
+static void with_grandparents(struct merge_job *job, uint64_t max_overlap)
+{
+    for (int i = 0; i < 10; i++) {
+        gp_len[i] = (size_t)snprintf(gp_keys[i], sizeof(gp_keys[i]), "key%05d", (i + 1) * 10);
+        gp_largest[i] = (const uint8_t *)gp_keys[i];
+        gp_size[i] = 100;
+    }
+    job->gp_largest = gp_largest;
+    job->gp_largest_len = gp_len;
+    job->gp_size = gp_size;
+    job->ngp = 10;
+    job->max_grandparent_overlap = max_overlap;
+}
+
+/* Keys key<from>..key<to - 1>, `versions` versions each (seqs 3, 2, 1 ...), each kept by a
+ * snapshot. */
+static struct vec_iter *numbered_keys(int from, int to, int versions)
+{
+    struct vec_iter *v = calloc(1, sizeof(*v));
+    cr_assert_not_null(v);
+    v->base.ops = &vec_ops;
+    v->fail_at = SIZE_MAX;
+    char key[32];
+    for (int k = from; k < to; k++) {
+        snprintf(key, sizeof(key), "key%05d", k);
+        for (int s = versions; s >= 1; s--)
+            vec_add(v, key, strlen(key), (uint64_t)s, IKEY_VALUE, "v", 1);
+    }
+    v->pos = v->n;
+    return v;
+}
+
+static const uint64_t every_version[] = {1, 2, 3};
+
+/* Asserts that output f holds user keys key<lo>..key<hi>. */
+static void expect_output_range(const struct merge_job *job, size_t f, int lo, int hi)
+{
+    char want[32];
+    const struct table_meta *m = &job->outputs[f];
+    snprintf(want, sizeof(want), "key%05d", lo);
+    cr_expect(ikey_user_len(m->smallest_len) == strlen(want) &&
+                  !memcmp(m->smallest, want, strlen(want)),
+              "output %zu starts at %s, not %.*s", f, want, (int)ikey_user_len(m->smallest_len),
+              (const char *)m->smallest);
+    snprintf(want, sizeof(want), "key%05d", hi);
+    cr_expect(ikey_user_len(m->largest_len) == strlen(want) &&
+                  !memcmp(m->largest, want, strlen(want)),
+              "output %zu ends at %s, not %.*s", f, want, (int)ikey_user_len(m->largest_len),
+              (const char *)m->largest);
+}
+
+static void expect_user_keys_within_one_table(const struct merge_job *job)
+{
+    struct readback r = read_outputs(job);
+    for (size_t i = 1; i < r.n; i++) {
+        int same_user = !ikey_user_cmp(r.e[i - 1].ikey, ikey_user_len(r.e[i - 1].ilen), r.e[i].ikey,
+                                       ikey_user_len(r.e[i].ilen));
+        if (same_user)
+            cr_expect_eq(r.file_of[i - 1], r.file_of[i], "versions of one key share a table");
+    }
+    readback_free(&r);
+}
+
+Test(merge, output_is_cut_once_its_grandparent_overlap_passes_the_limit)
+{
+    /* Each output passes the limit (250) on its third grandparent (300 bytes), so it is cut
+     * before the first key beyond that grandparent. */
+    struct vec_iter *v = numbered_keys(0, 100, 3);
+    struct merge_job job;
+    job_init(&job, &v->base, every_version, N(every_version), 0, 1 << 20);
+    with_grandparents(&job, 250);
+    cr_assert_eq(merge_job_run(&job), 0, "%s", lamina_errmsg(NULL));
+    cr_assert_eq(job.noutputs, 4);
+    expect_output_range(&job, 0, 0, 30);
+    expect_output_range(&job, 1, 31, 60);
+    expect_output_range(&job, 2, 61, 90);
+    expect_output_range(&job, 3, 91, 99);
+    expect_user_keys_within_one_table(&job);
+    struct readback r = read_outputs(&job);
+    cr_expect_eq(r.n, 300, "every version written once");
+    readback_free(&r);
+    merge_job_free(&job);
+    iter_destroy(&v->base);
+}
+
+Test(merge, grandparents_before_the_first_output_do_not_count)
+{
+    /* Keys from key00050: the grandparents ending at 10..40 lie before the first output. With
+     * a limit of 300, an overlap of exactly 300 (at key00071) is allowed; 400 is not. */
+    struct vec_iter *v = numbered_keys(50, 100, 2);
+    struct merge_job job;
+    job_init(&job, &v->base, every_version, N(every_version), 0, 1 << 20);
+    with_grandparents(&job, 300);
+    cr_assert_eq(merge_job_run(&job), 0);
+    cr_assert_eq(job.noutputs, 2);
+    expect_output_range(&job, 0, 50, 80);
+    expect_output_range(&job, 1, 81, 99);
+    expect_user_keys_within_one_table(&job);
+    merge_job_free(&job);
+    iter_destroy(&v->base);
+}
+
+Test(merge, cut_by_overlap_never_splits_a_user_keys_versions)
+{
+    /* key00031, the first key past the third grandparent, has 40 versions: all of them open
+     * the second output. */
+    struct vec_iter *v = numbered_keys(0, 100, 1);
+    for (uint64_t s = 2; s <= 40; s++)
+        vec_add(v, "key00031", 8, s, IKEY_VALUE, "v", 1);
+    qsort(v->e, v->n, sizeof(*v->e), ventry_cmp);
+    uint64_t snaps[40];
+    for (size_t i = 0; i < 40; i++)
+        snaps[i] = i + 1;
+    struct merge_job job;
+    job_init(&job, &v->base, snaps, N(snaps), 0, 1 << 20);
+    with_grandparents(&job, 250);
+    cr_assert_eq(merge_job_run(&job), 0);
+    cr_assert_eq(job.noutputs, 4);
+    expect_output_range(&job, 0, 0, 30);
+    expect_output_range(&job, 1, 31, 60);
+    cr_expect_eq(ikey_seq(job.outputs[1].smallest, job.outputs[1].smallest_len), 40,
+                 "the newest version of key00031 opens the second output");
+    cr_expect_eq(job.outputs[1].entries, 30 + 39);
+    expect_user_keys_within_one_table(&job);
+    merge_job_free(&job);
+    iter_destroy(&v->base);
+}
+
+Test(merge, zero_grandparent_limit_cuts_nothing)
+{
+    struct vec_iter *v = numbered_keys(0, 100, 3);
+    struct merge_job job;
+    job_init(&job, &v->base, every_version, N(every_version), 0, 1 << 20);
+    with_grandparents(&job, 0);
+    cr_assert_eq(merge_job_run(&job), 0);
+    cr_assert_eq(job.noutputs, 1);
+    expect_output_range(&job, 0, 0, 99);
+    merge_job_free(&job);
+    iter_destroy(&v->base);
+}
+
+/* ---- Cancellation ------------------------------------------------------------------------ */
+
+static void expect_outputs_listed(const struct merge_job *job)
+{
+    cr_expect_eq(job->noutputs, (size_t)file_calls, "every file it created is listed");
+    for (size_t f = 0; f < job->noutputs; f++) {
+        char path[512];
+        struct stat st;
+        table_path(path, sizeof(path), job->outputs[f].file_number);
+        cr_expect_eq(stat(path, &st), 0, "listed output %s is there to delete", path);
+    }
+}
+
+Test(merge, cancel_raised_before_the_run_stops_it)
+{
+    struct vec_iter *v = numbered_keys(0, 100, 1);
+    atomic_int cancel = 1;
+    struct merge_job job;
+    job_init(&job, &v->base, NULL, 0, 0, 1 << 20);
+    job.cancel = &cancel;
+    cr_expect_eq(merge_job_run(&job), MERGE_CANCELLED);
+    expect_outputs_listed(&job);
+    cr_expect_eq(job.bytes_written, 0);
+    merge_job_free(&job);
+    iter_destroy(&v->base);
+}
+
+Test(merge, lowered_cancel_lets_the_run_finish)
+{
+    struct vec_iter *v = numbered_keys(0, 3000, 1);
+    atomic_int cancel = 0;
+    struct merge_job job;
+    job_init(&job, &v->base, NULL, 0, 0, 1 << 20);
+    job.cancel = &cancel;
+    cr_assert_eq(merge_job_run(&job), 0);
+    cr_expect_eq(job.noutputs, 1);
+    merge_job_free(&job);
+    iter_destroy(&v->base);
+}
+
+/* Wraps an iterator: moving onto entry gate_at announces it (reached) and waits until *open
+ * is raised by another thread, so that a test knows where the run stands. */
+struct gate_iter {
+    iter base;
+    iter *inner;
+    size_t pos, gate_at;
+    atomic_int reached;
+    const atomic_int *open;
+};
+
+static int gate_wait(struct gate_iter *g, int rc)
+{
+    if (rc || g->pos != g->gate_at) return rc;
+    atomic_store(&g->reached, 1);
+    for (int i = 0; i < 10000 && !atomic_load(g->open); i++)
+        usleep(1000);
+    return 0;
+}
+
+static int gate_seek(iter *it, const uint8_t *k, size_t n)
+{
+    (void)it, (void)k, (void)n;
+    return LAMINA_EINVAL;
+}
+
+static int gate_first(iter *it)
+{
+    struct gate_iter *g = (struct gate_iter *)it;
+    g->pos = 0;
+    return gate_wait(g, iter_seek_to_first(g->inner));
+}
+
+static int gate_last(iter *it)
+{
+    (void)it;
+    return LAMINA_EINVAL;
+}
+
+static int gate_next(iter *it)
+{
+    struct gate_iter *g = (struct gate_iter *)it;
+    g->pos++;
+    return gate_wait(g, iter_next(g->inner));
+}
+
+static int gate_valid(const iter *it)
+{
+    return iter_valid(((const struct gate_iter *)it)->inner);
+}
+
+static const uint8_t *gate_key(const iter *it, size_t *n)
+{
+    return iter_key(((const struct gate_iter *)it)->inner, n);
+}
+
+static const uint8_t *gate_value(const iter *it, size_t *n)
+{
+    return iter_value(((const struct gate_iter *)it)->inner, n);
+}
+
+static int gate_status(const iter *it)
+{
+    return iter_status(((const struct gate_iter *)it)->inner);
+}
+
+static void gate_destroy(iter *it)
+{
+    struct gate_iter *g = (struct gate_iter *)it;
+    iter_destroy(g->inner);
+    free(g);
+}
+
+static const struct iter_ops gate_ops = {
+    gate_seek,  gate_seek, gate_first, gate_last,   gate_next,    gate_last,
+    gate_valid, gate_key,  gate_value, gate_status, gate_destroy,
+};
+
+static struct gate_iter *gate_create(iter *inner, size_t gate_at, const atomic_int *open)
+{
+    struct gate_iter *g = calloc(1, sizeof(*g));
+    cr_assert_not_null(g);
+    g->base.ops = &gate_ops;
+    g->inner = inner;
+    g->gate_at = gate_at;
+    g->open = open;
+    return g;
+}
+
+struct canceller {
+    struct gate_iter *gate;
+    atomic_int *cancel;
+};
+
+static void *cancel_at_gate(void *arg)
+{
+    struct canceller *c = arg;
+    for (int i = 0; i < 10000 && !atomic_load(&c->gate->reached); i++)
+        usleep(1000);
+    atomic_store(c->cancel, 1);
+    return NULL;
+}
+
+/* Runs job (input: a gate at entry 5000 of v) while another thread raises the cancel flag
+ * once the run reaches the gate; expects the run to stop within a few thousand entries. */
+static void run_cancelled_mid_way(struct merge_job *job, struct vec_iter *v, int drop)
+{
+    size_t total = v->n;
+    atomic_int cancel = 0;
+    struct gate_iter *g = gate_create(&v->base, 5000, &cancel);
+    job_init(job, &g->base, NULL, 0, drop, 1 << 20);
+    job->cancel = &cancel;
+    struct canceller c = {g, &cancel};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, cancel_at_gate, &c), 0);
+    int rc = merge_job_run(job);
+    pthread_join(th, NULL);
+    cr_expect_eq(atomic_load(&g->reached), 1);
+    cr_expect_eq(rc, MERGE_CANCELLED);
+    cr_expect_lt(g->pos, (size_t)5000 + 2048, "stopped at entry %zu of %zu", g->pos, total);
+    expect_outputs_listed(job);
+    iter_destroy(&g->base);
+}
+
+Test(merge, cancel_from_another_thread_stops_a_large_run_early)
+{
+    struct vec_iter *v = numbered_keys(0, 20000, 1);
+    struct merge_job job;
+    run_cancelled_mid_way(&job, v, 0);
+    cr_expect_eq(job.noutputs, 1, "the table it began is listed for deletion");
+    cr_expect_lt(job.bytes_read, (uint64_t)20000 * (8 + IKEY_TRAILER + 1));
+    merge_job_free(&job);
+}
+
+Test(merge, cancel_is_seen_while_every_entry_is_dropped)
+{
+    /* Deletions at the last level: nothing is written, but the run still stops. */
+    struct vec_iter *v = calloc(1, sizeof(*v));
+    cr_assert_not_null(v);
+    v->base.ops = &vec_ops;
+    v->fail_at = SIZE_MAX;
+    char key[32];
+    for (int k = 0; k < 20000; k++) {
+        snprintf(key, sizeof(key), "key%05d", k);
+        vec_add(v, key, strlen(key), 1, IKEY_DELETION, "", 0);
+    }
+    v->pos = v->n;
+    struct merge_job job;
+    run_cancelled_mid_way(&job, v, 1);
+    cr_expect_eq(job.noutputs, 0);
+    merge_job_free(&job);
 }
