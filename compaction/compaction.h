@@ -17,13 +17,13 @@
 #define COMPACTION_MAX_LEVELS 20
 
 struct policy {
-    int size_ratio;        /* T */
-    int runs_per_level;    /* K, levels 1..L-1 */
-    int runs_last_level;   /* Z */
-    int l0_trigger;        /* level-0 runs that start a merge into level 1 */
-    uint64_t level1_bytes; /* capacity of level 1; level i holds level1_bytes * T^(i-1) */
-    int num_levels;        /* levels including level 0 */
-    int disabled;          /* preset none: flushes only */
+    int size_ratio;            /* T */
+    int runs_per_level;        /* K, levels 1..L-1 */
+    int runs_last_level;       /* Z */
+    int l0_trigger;            /* level-0 runs that start a merge into level 1 */
+    uint64_t level1_bytes;     /* capacity of level 1; level i holds level1_bytes * T^(i-1) */
+    int num_levels;            /* levels including level 0 */
+    int disabled;              /* preset none: flushes only */
     int min_level_to_compress; /* outputs above this level are written uncompressed */
 };
 
@@ -102,6 +102,8 @@ struct compaction_job {
                           or SIZE_MAX when that level has none yet */
     const uint8_t *smallest, *largest; /* user-key range of all inputs (borrowed) */
     size_t smallest_len, largest_len;
+    const uint8_t *source_largest; /* largest user key of the source level's inputs: */
+    size_t source_largest_len;     /* where the level's cursor goes next (borrowed) */
     uint64_t input_bytes;
     double score;
     /* Output tables: cut at target_file_size, and before their overlap with the level below

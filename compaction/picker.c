@@ -127,8 +127,9 @@ static int pick_all_runs_into_leveled(const struct lsm_view *v, int level, int o
         job_add(job, level, r, &v->runs[level][r], 0, v->runs[level][r].ntables);
     size_t src_inputs = job->ninputs;
     if (!job_add_output_overlap(job, v, out)) return 0;
-    /* One source run overlapping nothing below moves as it is. */
-    job->trivial_move = src_inputs == 1 && job->ninputs == 1 && level != out;
+    /* One source run overlapping nothing below (and little two levels down) moves as it is. */
+    job->trivial_move = src_inputs == 1 && job->ninputs == 1 && level != out &&
+                        job_grandparent_bytes(v, out, job) <= job->max_grandparent_overlap;
     return job->ninputs > 0;
 }
 
@@ -144,7 +145,6 @@ static int pick_one_table(const struct lsm_view *v, int level, int out,
         while (start < n && key_cmp(r->tables[start].largest, r->tables[start].largest_len,
                                     cur->key[level], cur->len[level]) <= 0)
             start++;
-        if (start == n) start = 0;
     }
     for (size_t k = 0; k < n; k++) {
         size_t i = (start + k) % n, first = i, last = i;
@@ -162,6 +162,8 @@ static int pick_one_table(const struct lsm_view *v, int level, int out,
         job->input_bytes = 0;
         job->smallest = job->largest = NULL;
         job_add(job, level, 0, r, first, last - first + 1);
+        job->source_largest = job->largest;
+        job->source_largest_len = job->largest_len;
         if (!job_add_output_overlap(job, v, out)) continue;
         job->trivial_move = job->ninputs == 1 && level != out &&
                             job_grandparent_bytes(v, out, job) <= job->max_grandparent_overlap;
@@ -240,7 +242,8 @@ int compaction_pick_job(const struct policy *p, const struct lsm_view *v,
         job->output_level = out[best];
         job->score = score[best];
         job->table_opts = *topts;
-        if (out[best] < p->min_level_to_compress) job->table_opts.compression = LAMINA_COMPRESSION_NONE;
+        if (out[best] < p->min_level_to_compress)
+            job->table_opts.compression = LAMINA_COMPRESSION_NONE;
         job->target_file_size = target_file_size;
         /* (T - 1) targets of grandparent overlap, plus the table itself and the two
          * grandparents cut at the ends: (T + 2) x target_file_size read by a later job. */

@@ -486,8 +486,9 @@ static int bg_compact(lamina_db *db)
     else
         run_id = v->levels[job.output_level].runs[job.output_run].id;
     /* Cursor and key range first, while the version holds the keys. */
-    if (!job.whole_runs && job.level > 0)
-        (void)compaction_cursor_set(&db->cursors, job.level, job.largest, job.largest_len);
+    if (job.source_largest)
+        (void)compaction_cursor_set(&db->cursors, job.level, job.source_largest,
+                                    job.source_largest_len);
     bg_mark_inputs(v, &job, 2);
     int drop = !job.trivial_move && bg_is_bottom(v, &job);
     bg_mark_inputs(v, &job, 1);

@@ -233,11 +233,27 @@ Test(picker, leveled_cursor_visits_every_table_in_key_order_and_wraps)
         struct compaction_job job;
         cr_assert_eq(pick(&p, &job), 1, "pick %zu", i);
         cr_expect_str_eq(job_tables(&job), want[i], "pick %zu", i);
-        cr_assert_eq(compaction_cursor_set(&cur, 1, job.largest, job.largest_len), 0);
+        cr_assert_eq(compaction_cursor_set(&cur, 1, job.source_largest, job.source_largest_len), 0);
         compaction_job_free(&job);
     }
     cr_expect(key_is(cur.key[1], cur.len[1], "i", 1), "the cursor holds a copy of the key");
     cr_expect_eq(cur.set[2], 0, "other levels' cursors stay unset");
+}
+
+Test(picker, cursor_follows_the_source_table_even_when_the_output_reaches_past_it)
+{
+    struct policy p = leveled(4);
+    view_init(4);
+    ADD_RUN(1, TB(11, "c", "e", 600), TB(12, "g", "i", 600), TB(13, "k", "m", 600));
+    ADD_RUN(2, TB(21, "d", "j", 50));
+    const char *want[] = {"1.0:11 2.0:21", "1.0:12 2.0:21", "1.0:13", "1.0:11 2.0:21"};
+    for (size_t i = 0; i < N(want); i++) {
+        struct compaction_job job;
+        cr_assert_eq(pick(&p, &job), 1, "pick %zu", i);
+        cr_expect_str_eq(job_tables(&job), want[i], "pick %zu", i);
+        cr_assert_eq(compaction_cursor_set(&cur, 1, job.source_largest, job.source_largest_len), 0);
+        compaction_job_free(&job);
+    }
 }
 
 Test(picker, leveled_cursor_between_tables_starts_at_the_next_one)
