@@ -55,7 +55,6 @@ static void file_meta_unref(struct file_meta *f)
     if (atomic_load(&f->obsolete)) {
         char path[DB_PATH_MAX + 32];
         db_file_name(path, sizeof(path), f->vs->dbpath, f->number, "sst");
-        if (f->vs->cache) block_cache_erase_file(f->vs->cache, f->number);
         /* A failed unlink leaves an orphan that the next open deletes. */
         (void)file_remove(path);
     }
@@ -78,7 +77,7 @@ int file_meta_table(struct file_meta *f, table **out)
     if (!t) {
         char path[DB_PATH_MAX + 32];
         db_file_name(path, sizeof(path), f->vs->dbpath, f->number, "sst");
-        rc = table_open(path, f->number, f->vs->cache, &t);
+        rc = table_open(path, f->number, f->vs->cache, 0, &t);
         if (rc == 0) atomic_store_explicit(&f->tbl, t, memory_order_release);
     }
     pthread_mutex_unlock(&f->open_mu);
@@ -284,6 +283,7 @@ int version_get(struct version *v, const struct table_read_options *ro, const ui
                 size_t lookup_len, int *type, buf *value)
 {
     size_t ulen = ikey_user_len(lookup_len);
+    uint64_t hash = table_key_hash(lookup, ulen);
     for (int l = 0; l < v->num_levels; l++) {
         const struct level *lv = &v->levels[l];
         for (size_t r = 0; r < lv->nruns; r++) {
@@ -296,7 +296,7 @@ int version_get(struct version *v, const struct table_read_options *ro, const ui
                 table *t;
                 int rc = file_meta_table(f, &t);
                 if (rc) return rc;
-                rc = table_get(t, ro, lookup, lookup_len, type, value);
+                rc = table_get(t, ro, lookup, lookup_len, hash, type, value);
                 if (rc != LAMINA_NOTFOUND) return rc;
                 if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), lookup, ulen) != 0)
                     break;

@@ -263,32 +263,6 @@ void block_cache_insert(block_cache *c, uint64_t file_number, uint64_t offset,
     }
 }
 
-void block_cache_erase_file(block_cache *c, uint64_t file_number)
-{
-    if (!c) return;
-    for (size_t i = 0; i < ((size_t)1 << c->shard_bits); i++) {
-        struct cache_shard *s = &c->shards[i];
-        struct cache_block *drop = NULL;
-        pthread_mutex_lock(&s->mu);
-        /* Walk the list, not the slots: removal shifts slots but leaves other links alone. */
-        struct cache_lru *l = s->lru.next;
-        while (l != &s->lru) {
-            struct cache_block *b = (struct cache_block *)l;
-            l = l->next;
-            if (b->file_number != file_number) continue;
-            shard_remove(s, shard_find(s, b->hash, b->file_number, b->offset));
-            b->hnext = drop;
-            drop = b;
-        }
-        pthread_mutex_unlock(&s->mu);
-        while (drop) {
-            struct cache_block *next = drop->hnext;
-            cache_block_release(drop);
-            drop = next;
-        }
-    }
-}
-
 void block_cache_stats(const block_cache *c, uint64_t *hits, uint64_t *misses, uint64_t *bytes)
 {
     uint64_t h = 0, m = 0, u = 0;

@@ -24,8 +24,6 @@ block_cache *block_cache_create(size_t capacity_bytes, int shards);
 void block_cache_destroy(block_cache *c);
 /* Figures: hits, misses, bytes held. */
 void block_cache_stats(const block_cache *c, uint64_t *hits, uint64_t *misses, uint64_t *bytes);
-/* Drops every block of a file (after the table is deleted). */
-void block_cache_erase_file(block_cache *c, uint64_t file_number);
 
 /* ---- Builder -------------------------------------------------------------------------- */
 struct table_options {
@@ -72,39 +70,58 @@ void table_builder_destroy(table_builder *b);
 /* ---- Reader --------------------------------------------------------------------------- */
 typedef struct table table;
 
-/* Opens the table at path: reads and checks footer, index root, filter and properties.
- * cache may be NULL. Errors: LAMINA_ECORRUPT ("not a Lamina table", bad checksum, ...;
- * the message names the file and offset), LAMINA_EIO, LAMINA_ENOMEM. Tables are reference
- * counted: open returns one reference. */
-int table_open(const char *path, uint64_t file_number, block_cache *cache, table **out);
+/* Opens the table at path (file file_number) with one read, the footer's TABLE_FOOTER_SIZE
+ * bytes, which it checks (magic, checksum, format version, file number, index kind). The
+ * filter, the index blocks and the properties block are read on first need through cache
+ * (keyed by (file_number, block offset) like data blocks, so charged to and evicted by it),
+ * each verified by its checksum; damage in them is reported by the call that first reads them.
+ * cache is borrowed, may be NULL (every block is then read when needed), and must outlive the
+ * reader. pin_meta (level-0 tables under pin_l0_filter_and_index_blocks_in_cache): the reader
+ * keeps a reference to its filter block and index root from their first load until it closes,
+ * so gets never fetch them again (they stay in memory even when the cache evicts them).
+ * Errors: LAMINA_ECORRUPT ("not a Lamina table", bad footer checksum, ...; the message names
+ * the file and offset), LAMINA_EIO, LAMINA_ENOMEM. Tables are reference counted: open returns
+ * one reference; the file closes at the last table_unref. */
+int table_open(const char *path, uint64_t file_number, block_cache *cache, int pin_meta,
+               table **out);
 void table_ref(table *t);
 void table_unref(table *t);
 
 struct table_read_options {
-    int verify_checksums;
-    int fill_cache;
+    int verify_checksums; /* data blocks; filter, index and properties blocks always are */
+    int fill_cache;       /* offer the blocks read (data, index, filter) to the block cache */
 };
 
-/* Point lookup: finds the first entry with internal key >= lookup (an internal key built with
- * the reader's snapshot seq) and whose user key equals lookup's user key. Returns 0 with *type
- * and (for IKEY_VALUE) the value copied into *value (a buf the caller owns), LAMINA_NOTFOUND if
- * the table holds no version of that key visible at that seq (the Bloom filter answers first),
- * or an error. */
-int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
-              size_t lookup_len, int *type, buf *value);
+/* The hash of a user key (n bytes) that Bloom filters are built and probed with (XXH3-64,
+ * bloom_hash). A lookup computes it once and passes it to every table_get it makes. */
+uint64_t table_key_hash(const uint8_t *user_key, size_t n);
 
-/* Iterator over the table's entries (takes a table reference). NULL on allocation failure. */
+/* Point lookup: finds the first entry with internal key >= lookup (an internal key built with
+ * the reader's snapshot seq) and whose user key equals lookup's user key. hash is
+ * table_key_hash of lookup's user key. Returns 0 with *type and (for IKEY_VALUE) the value
+ * copied into *value (a buf the caller owns), LAMINA_NOTFOUND if the table holds no version of
+ * that key visible at that seq (the Bloom filter answers first), or an error. Fetches each
+ * block it needs (filter, one index block per level, one data block) once: a lookup in the
+ * block cache, else one read. */
+int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
+              size_t lookup_len, uint64_t hash, int *type, buf *value);
+
+/* Iterator over the table's entries (takes a table reference). NULL on allocation failure.
+ * It holds the index blocks on its path and its current data block while it lives. */
 iter *table_iter_create(table *t, const struct table_read_options *ro);
 
-/* Reads every block, entry and checksum; returns 0 or LAMINA_ECORRUPT naming the first
- * damage (for kvctl check). *entries gets the entry count. */
+/* Reads every block, entry and checksum afresh (not through the cache); returns 0 or
+ * LAMINA_ECORRUPT naming the first damage (for kvctl check), or LAMINA_EIO / LAMINA_ENOMEM.
+ * *entries gets the entry count. */
 int table_verify(table *t, uint64_t *entries);
 
 uint64_t table_file_size(const table *t);
 uint64_t table_file_number(const table *t);
-/* Properties recorded by the builder. */
-void table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
-                      uint64_t *index_bytes, uint64_t *filter_bytes);
+/* Properties recorded by the builder (any pointer may be NULL), read from the properties
+ * block through the block cache. Returns 0, or LAMINA_ECORRUPT / LAMINA_EIO / LAMINA_ENOMEM
+ * (the outputs are then unchanged). */
+int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
+                     uint64_t *index_bytes, uint64_t *filter_bytes);
 
 /* ---- Table cache ---------------------------------------------------------------------- */
 /* Open table readers keyed by file number, bounded by max_open_files, evicting the least
