@@ -30,7 +30,7 @@ struct cache_shard {
     struct cache_lru lru; /* sentinel: lru.next is the most recent */
     size_t capacity;
     atomic_size_t usage;
-    atomic_uint_least64_t hits, misses;
+    atomic_uint_least64_t hits, misses; /* written under mu */
 } __attribute__((aligned(64)));
 
 struct block_cache {
@@ -193,8 +193,12 @@ struct cache_block *block_cache_lookup(block_cache *c, uint64_t file_number, uin
             if (!b->referenced) b->referenced = 1;
         }
     }
+    /* Counted under the lock, so a plain load and store suffice (no locked add); the atomics
+     * only let block_cache_stats read them without the lock. */
+    atomic_uint_least64_t *n = b ? &s->hits : &s->misses;
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     pthread_mutex_unlock(&s->mu);
-    atomic_fetch_add_explicit(b ? &s->hits : &s->misses, 1, memory_order_relaxed);
     return b;
 }
 

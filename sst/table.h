@@ -16,7 +16,11 @@
 /* ---- Block cache ---------------------------------------------------------------------- */
 /* A sharded cache of uncompressed blocks keyed by (file number, block offset), bounded in
  * bytes, evicting by CLOCK (second chance, an approximation of LRU: a hit only sets a bit
- * instead of relinking a list). Thread-safe. */
+ * instead of relinking a list). It holds data blocks, filter blocks and index blocks (these
+ * decoded, charged for their contents plus the decoded entries, about 32 bytes each) alike.
+ * A block larger than a shard (capacity / shards) is read and used but never kept. File
+ * numbers are never reused, so the blocks of a deleted table are not erased: they age out.
+ * Thread-safe. */
 typedef struct block_cache block_cache;
 
 /* capacity 0 gives a cache that keeps nothing. NULL on allocation failure. */
@@ -125,24 +129,42 @@ int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uin
 
 /* ---- Table cache ---------------------------------------------------------------------- */
 /* Open table readers keyed by file number, bounded by max_open_files, evicting the least
- * recently used reader (LevelDB's and RocksDB's TableCache). A reader in use stays open until
- * its last reference goes, so the bound holds for idle readers; an evicted table reopened
- * costs one footer read (its index and filter blocks live in the block cache). Thread-safe. */
+ * recently used reader (LevelDB's and RocksDB's TableCache; sharded by file number, each shard
+ * an LRU over its share of the bound). A reader in use stays open until its last reference
+ * goes, so the bound holds for the readers the cache keeps: open readers <= max_open + those
+ * evicted while in use. An evicted table reopened costs one footer read (its index and filter
+ * blocks live in the block cache). Threads missing the same file wait for one open. A hit
+ * costs one hash, one short shard lock and an atomic reference. Thread-safe.
+ *
+ * Memory held by the table layer = the block cache's bytes (block_cache_stats: data, index
+ * and filter blocks; at most its capacity) + per open reader (table_cache_stats' open) a fixed
+ * ~350 bytes (the reader 256, its file handle 32, its cache entry and hash slot ~60) plus
+ * twice the table path's length, and one file descriptor + per reading thread one zstd
+ * decompression context (about 96 KiB, freed when the thread exits) + what reads in flight
+ * hold (each get or iterator pins the blocks it is using; an iterator its index path and data
+ * block) + for pin_meta readers, their filter block and index root while the block cache has
+ * evicted them. So with N threads the bound is about cache_size + max_open_files x (350 + 2 x path)
+ * + N x 96 KiB, plus the pinned level-0 meta. */
 typedef struct table_cache table_cache;
 
-/* dir (copied) holds the tables as "NNNNNN.sst"; max_open < 0 keeps every reader open.
+/* dir (copied) holds the tables as "NNNNNN.sst"; max_open < 0 keeps every reader open, 0
+ * keeps none (every get opens the table).
  * block_cache is borrowed (may be NULL) and must outlive the table cache. NULL on allocation
  * failure. */
 table_cache *table_cache_create(const char *dir, int64_t max_open, block_cache *cache);
 /* Closes the idle readers; readers still referenced close at their last table_unref. */
 void table_cache_destroy(table_cache *tc);
 /* The reader of file_number with a new reference (release with table_unref), opened on a
- * miss. pin_meta (level-0 tables with pin_l0_filter_and_index_blocks_in_cache) keeps its
- * filter and index blocks pinned while the reader is open. Errors as table_open. */
+ * miss (outside the shard's lock). pin_meta (level-0 tables with
+ * pin_l0_filter_and_index_blocks_in_cache) is passed to table_open when this call opens the
+ * reader: it then keeps its filter block and index root while open; a reader already cached
+ * keeps the choice it was opened with. Errors as table_open (a failed open is not cached). */
 int table_cache_get(table_cache *tc, uint64_t file_number, int pin_meta, table **out);
-/* Drops the idle reader of file_number (the file is obsolete); no-op when none is cached. */
+/* Drops the cache's reference to the reader of file_number (the file is obsolete): an idle
+ * reader closes now, one in use at its last table_unref; no-op when none is cached. */
 void table_cache_evict(table_cache *tc, uint64_t file_number);
-/* Figures: readers open (idle and in use), the bound (-1: none), opens (misses), hits. */
+/* Figures: readers open (cached, and evicted ones still in use), the bound (-1: none), opens
+ * (misses), hits. Any pointer may be NULL. */
 void table_cache_stats(table_cache *tc, uint64_t *open, int64_t *capacity, uint64_t *opens,
                        uint64_t *hits);
 
