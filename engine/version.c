@@ -272,6 +272,7 @@ int version_get(struct version *v, const struct table_read_options *ro, const ui
                 size_t lookup_len, int *type, buf *value)
 {
     size_t ulen = ikey_user_len(lookup_len);
+    uint64_t hash = table_key_hash(lookup, ulen);
     for (int l = 0; l < v->num_levels; l++) {
         const struct level *lv = &v->levels[l];
         for (size_t r = 0; r < lv->nruns; r++) {
@@ -284,7 +285,7 @@ int version_get(struct version *v, const struct table_read_options *ro, const ui
                 table *t;
                 int rc = file_meta_table(f, &t);
                 if (rc) return rc;
-                rc = table_get(t, ro, lookup, lookup_len, type, value);
+                rc = table_get(t, ro, lookup, lookup_len, hash, type, value);
                 table_unref(t);
                 if (rc != LAMINA_NOTFOUND) return rc;
                 if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), lookup, ulen) != 0)

@@ -1,7 +1,8 @@
 /* btree.c — the B-tree table index: leaf index blocks map separators to data block handles;
  * when the leaf level outgrows one block, inner levels map each child block's last separator
  * to its handle. Built in one pass with one open block per level (O(levels x fanout) memory),
- * like the bottom-up bulk loading of a B+-tree; searched from a pinned root. */
+ * like the bottom-up bulk loading of a B+-tree; searched through decoded nodes that the block
+ * cache holds (each node shares its cache block with the index block's contents). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,17 +158,6 @@ static int index_corrupt(const struct block_source *src, struct block_handle h, 
                    (unsigned long long)h.offset, what);
 }
 
-static void index_node_free(struct index_node *nd)
-{
-    if (!nd) return;
-    if (nd->children) {
-        for (uint32_t i = 0; i < nd->n; i++)
-            index_node_free(atomic_load_explicit(&nd->children[i], memory_order_acquire));
-    }
-    cache_block_release(nd->blk);
-    mem_free(nd);
-}
-
 /* The 8 bytes of user key k (ulen bytes) from offset from on, big-endian, zero padded. */
 static inline uint64_t index_key_word(const uint8_t *k, size_t ulen, size_t from)
 {
@@ -198,52 +188,43 @@ static void index_node_prefixes(struct index_node *nd)
     }
 }
 
-/* Reads the index block at h (checksum verified) and decodes every entry once. */
-static int index_node_load(const struct block_source *src, struct block_handle h, int level,
-                           struct index_node **out)
+/* Decodes the index block at h, whose contents are raw->data[0..raw->size), into a new cache
+ * block of kind CACHE_BLOCK_INDEX (one reference, in no cache) that holds a copy of the
+ * contents followed by the node, so the cache charges both. */
+static int index_node_decode(const struct block_source *src, struct block_handle h,
+                             const struct cache_block *raw, struct cache_block **out)
 {
-    struct cache_block *cb = NULL;
-    struct index_node *nd = NULL;
     *out = NULL;
-    int rc = block_read(src, h, 1, &cb);
-    if (rc) return rc;
     struct block b;
-    if (block_parse(&b, cb->data, cb->size)) {
-        rc = index_corrupt(src, h, "bad restart array");
-        goto fail;
-    }
+    if (block_parse(&b, raw->data, raw->size)) return index_corrupt(src, h, "bad restart array");
     uint32_t n = b.restarts_off == 0 ? 0 : b.nrestarts; /* an empty block keeps restart 0 */
-    size_t sz = sizeof(*nd) + (size_t)n * (sizeof(struct index_entry) + 2 * sizeof(uint32_t));
-    if (level > 0) sz += (size_t)n * sizeof(*nd->children);
-    nd = mem_alloc(sz);
-    if (!nd) {
-        rc = err_set(LAMINA_ENOMEM, "%s: out of memory loading an index block", src->path);
-        goto fail;
-    }
+    size_t off = index_node_offset(raw->size);
+    size_t cap = off + sizeof(struct index_node) +
+                 (size_t)n * (sizeof(struct index_entry) + 2 * sizeof(uint32_t));
+    struct cache_block *cb = cache_block_alloc(cap);
+    if (!cb) return err_set(LAMINA_ENOMEM, "%s: out of memory loading an index block", src->path);
+    memcpy(cb->data, raw->data, raw->size);
+    cb->size = raw->size;
+    cb->kind = CACHE_BLOCK_INDEX;
+    block_parse(&b, cb->data, cb->size); /* the same shape, over the copy */
+    struct index_node *nd = (struct index_node *)(void *)(cb->data + off);
     memset(nd, 0, sizeof(*nd));
     nd->n = n;
-    nd->level = level;
-    nd->blk = cb;
-    cb = NULL;
+    nd->data = cb->data;
     uint8_t *p = (uint8_t *)(nd + 1);
-    nd->ent = (struct index_entry *)p;
+    nd->ent = (struct index_entry *)(void *)p;
     p += (size_t)n * sizeof(struct index_entry);
-    if (level > 0) {
-        nd->children = (_Atomic(struct index_node *) *)p;
-        p += (size_t)n * sizeof(*nd->children);
-        for (uint32_t i = 0; i < n; i++)
-            atomic_init(&nd->children[i], NULL);
-    }
-    nd->key_off = (uint32_t *)p;
+    nd->key_off = (uint32_t *)(void *)p;
     nd->key_len = nd->key_off + n;
     /* Entries must be whole keys at consecutive restart points, in increasing order. */
-    uint32_t off = 0;
+    int rc = 0;
+    uint32_t koff = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t shared, next;
         const uint8_t *k, *v;
         size_t klen, vlen;
-        if (coding_get_fixed32(b.data + b.restarts_off + 4 * (size_t)i) != off ||
-            block_entry_at(&b, off, &shared, &k, &klen, &v, &vlen, &next) || shared != 0 ||
+        if (coding_get_fixed32(b.data + b.restarts_off + 4 * (size_t)i) != koff ||
+            block_entry_at(&b, koff, &shared, &k, &klen, &v, &vlen, &next) || shared != 0 ||
             klen < IKEY_TRAILER || block_handle_decode(v, v + vlen, &nd->ent[i].h)) {
             rc = index_corrupt(src, h, "bad index entry");
             goto fail;
@@ -258,58 +239,101 @@ static int index_node_load(const struct block_source *src, struct block_handle h
                 goto fail;
             }
         }
-        off = next;
+        koff = next;
     }
-    if (off != b.restarts_off) {
+    if (koff != b.restarts_off) {
         rc = index_corrupt(src, h, "bytes after the last entry");
         goto fail;
     }
     index_node_prefixes(nd);
-    *out = nd;
+    *out = cb;
     return 0;
 fail:
-    if (nd) nd->n = 0; /* children were never loaded */
-    index_node_free(nd);
     cache_block_release(cb);
     return rc;
 }
 
-/* The child at entry i of an inner node, loaded and published on first use. */
-static int index_child(struct index_reader *r, struct index_node *nd, uint32_t i,
-                       struct index_node **out)
+/* Reads the index block at h afresh (checksum verified) and decodes it; not cached. */
+static int index_node_read(const struct block_source *src, struct block_handle h,
+                           struct cache_block **out)
 {
-    struct index_node *c = atomic_load_explicit(&nd->children[i], memory_order_acquire);
-    if (c) {
-        *out = c;
+    struct cache_block *raw;
+    int rc = block_read(src, h, 1, &raw);
+    if (rc) return rc;
+    rc = index_node_decode(src, h, raw, out);
+    cache_block_release(raw);
+    return rc;
+}
+
+/* The decoded index block at h with a new reference: from the block cache, else read, decoded
+ * and (with fill) offered to it. */
+static int index_fetch(struct index_reader *r, struct block_handle h, int fill,
+                       struct cache_block **out)
+{
+    struct cache_block *cb = block_cache_lookup(r->cache, r->src.file_number, h.offset);
+    if (cb && cb->kind == CACHE_BLOCK_INDEX) {
+        *out = cb;
         return 0;
     }
-    int rc = index_node_load(&r->src, nd->ent[i].h, nd->level - 1, &c);
-    if (rc) return rc;
-    struct index_node *expected = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&nd->children[i], &expected, c,
-                                                 memory_order_acq_rel, memory_order_acquire)) {
-        index_node_free(c); /* another reader loaded it first */
-        c = expected;
+    int rc;
+    if (cb) {
+        /* The cache holds these contents as another kind (a damaged index pointed a data
+         * handle here): decode a private copy and leave the cache's block alone. */
+        rc = index_node_decode(&r->src, h, cb, out);
+        cache_block_release(cb);
+        return rc;
     }
-    *out = c;
+    rc = index_node_read(&r->src, h, &cb);
+    if (rc) return rc;
+    if (fill) block_cache_insert(r->cache, r->src.file_number, h.offset, cb);
+    *out = cb;
     return 0;
 }
 
-int index_open(struct index_reader *r, const struct block_source *src, struct block_handle root,
-               int levels)
+/* The root, with *owned set when the caller holds a reference to release; a pinned root is
+ * lent without one (the reader keeps it until index_close). */
+static int index_root(struct index_reader *r, int fill, struct cache_block **out, int *owned)
+{
+    struct cache_block *cb = atomic_load_explicit(&r->pinned, memory_order_acquire);
+    *owned = 0;
+    if (cb) {
+        *out = cb;
+        return 0;
+    }
+    int rc = index_fetch(r, r->root, fill, &cb);
+    if (rc) return rc;
+    if (!r->pin_root) {
+        *owned = 1;
+        *out = cb;
+        return 0;
+    }
+    struct cache_block *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&r->pinned, &expected, cb, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        cache_block_release(cb); /* another reader pinned it first */
+        cb = expected;
+    }
+    *out = cb;
+    return 0;
+}
+
+int index_open(struct index_reader *r, const struct block_source *src, block_cache *cache,
+               struct block_handle root, int levels, int pin_root)
 {
     r->src = *src;
+    r->cache = cache;
+    r->root = root;
     r->levels = levels;
-    r->root = NULL;
+    r->pin_root = pin_root;
+    atomic_init(&r->pinned, NULL);
     if (levels < 1 || levels > INDEX_MAX_LEVELS)
         return index_corrupt(src, root, "bad number of index levels");
-    return index_node_load(src, root, levels - 1, &r->root);
+    return 0;
 }
 
 void index_close(struct index_reader *r)
 {
-    index_node_free(r->root);
-    r->root = NULL;
+    cache_block_release(atomic_exchange_explicit(&r->pinned, NULL, memory_order_acq_rel));
 }
 
 /* ---- Cursor --------------------------------------------------------------------------- */
@@ -358,6 +382,19 @@ static uint32_t index_node_lower_bound(const struct index_node *nd, const uint8_
     return lo;
 }
 
+static void index_cursor_drop(struct index_cursor *c, int lvl)
+{
+    if (c->path[lvl].blk && c->path[lvl].owned) cache_block_release(c->path[lvl].blk);
+    c->path[lvl].blk = NULL;
+}
+
+void index_cursor_release(struct index_cursor *c)
+{
+    for (int i = 0; i < c->r->levels; i++)
+        index_cursor_drop(c, i);
+    c->valid = 0;
+}
+
 static int index_cursor_fail(struct index_cursor *c, int rc)
 {
     c->valid = 0;
@@ -371,19 +408,42 @@ static int index_cursor_damage(struct index_cursor *c, int lvl, const char *what
     return index_cursor_fail(c, index_corrupt(&c->r->src, h, what));
 }
 
-/* Descends from nd at level lvl to the leaf, taking each node's first (last) entry. */
-static int index_cursor_descend(struct index_cursor *c, struct index_node *nd, int lvl, int last)
+/* Makes path[lvl] hold the node of the index block at h (the root at the top level), keeping
+ * the one it holds when that is the same block. */
+static int index_cursor_load(struct index_cursor *c, int lvl, struct block_handle h)
 {
+    if (c->path[lvl].blk && c->path[lvl].offset == h.offset) return 0;
+    index_cursor_drop(c, lvl);
+    struct cache_block *cb;
+    int owned = 1, rc;
+    if (lvl == c->r->levels - 1)
+        rc = index_root(c->r, c->fill_cache, &cb, &owned);
+    else
+        rc = index_fetch(c->r, h, c->fill_cache, &cb);
+    if (rc) return rc;
+    c->path[lvl].blk = cb;
+    c->path[lvl].node = index_node_of(cb);
+    c->path[lvl].offset = h.offset;
+    c->path[lvl].owned = owned;
+    return 0;
+}
+
+/* Descends from the index block at h on level lvl to the leaf, taking each node's first
+ * (last) entry. */
+static int index_cursor_descend(struct index_cursor *c, int lvl, struct block_handle h, int last)
+{
+    int top = c->r->levels - 1;
     for (;; lvl--) {
+        int rc = index_cursor_load(c, lvl, h);
+        if (rc) return index_cursor_fail(c, rc);
+        const struct index_node *nd = c->path[lvl].node;
         if (nd->n == 0) {
-            if (lvl == c->r->levels - 1) return index_cursor_fail(c, 0); /* empty table */
+            if (lvl == top) return index_cursor_fail(c, 0); /* empty table */
             return index_cursor_damage(c, lvl, "empty inner child");
         }
-        c->path[lvl].node = nd;
         c->path[lvl].idx = last ? nd->n - 1 : 0;
         if (lvl == 0) break;
-        int rc = index_child(c->r, nd, c->path[lvl].idx, &nd);
-        if (rc) return index_cursor_fail(c, rc);
+        h = nd->ent[c->path[lvl].idx].h;
     }
     c->valid = 1;
     return 0;
@@ -391,29 +451,31 @@ static int index_cursor_descend(struct index_cursor *c, struct index_node *nd, i
 
 int index_cursor_seek_to_first(struct index_cursor *c)
 {
-    return index_cursor_descend(c, c->r->root, c->r->levels - 1, 0);
+    return index_cursor_descend(c, c->r->levels - 1, c->r->root, 0);
 }
 
 int index_cursor_seek_to_last(struct index_cursor *c)
 {
-    return index_cursor_descend(c, c->r->root, c->r->levels - 1, 1);
+    return index_cursor_descend(c, c->r->levels - 1, c->r->root, 1);
 }
 
 int index_cursor_seek(struct index_cursor *c, const uint8_t *target, size_t len)
 {
-    struct index_node *nd = c->r->root;
-    for (int lvl = c->r->levels - 1;; lvl--) {
+    int top = c->r->levels - 1;
+    struct block_handle h = c->r->root;
+    for (int lvl = top;; lvl--) {
+        int rc = index_cursor_load(c, lvl, h);
+        if (rc) return index_cursor_fail(c, rc);
+        const struct index_node *nd = c->path[lvl].node;
         uint32_t i = index_node_lower_bound(nd, target, len);
         if (i == nd->n) {
-            if (lvl == c->r->levels - 1) return index_cursor_fail(c, 0); /* past the end */
+            if (lvl == top) return index_cursor_fail(c, 0); /* past the end */
             /* A child's last separator equals its parent's, so this means damage. */
             return index_cursor_damage(c, lvl, "child ends before its separator");
         }
-        c->path[lvl].node = nd;
         c->path[lvl].idx = i;
         if (lvl == 0) break;
-        int rc = index_child(c->r, nd, i, &nd);
-        if (rc) return index_cursor_fail(c, rc);
+        h = nd->ent[i].h;
     }
     c->valid = 1;
     return 0;
@@ -428,10 +490,7 @@ int index_cursor_next(struct index_cursor *c)
     if (lvl == c->r->levels) return index_cursor_fail(c, 0);
     c->path[lvl].idx++;
     if (lvl == 0) return 0;
-    struct index_node *child;
-    int rc = index_child(c->r, c->path[lvl].node, c->path[lvl].idx, &child);
-    if (rc) return index_cursor_fail(c, rc);
-    return index_cursor_descend(c, child, lvl - 1, 0);
+    return index_cursor_descend(c, lvl - 1, c->path[lvl].node->ent[c->path[lvl].idx].h, 0);
 }
 
 int index_cursor_prev(struct index_cursor *c)
@@ -443,10 +502,7 @@ int index_cursor_prev(struct index_cursor *c)
     if (lvl == c->r->levels) return index_cursor_fail(c, 0);
     c->path[lvl].idx--;
     if (lvl == 0) return 0;
-    struct index_node *child;
-    int rc = index_child(c->r, c->path[lvl].node, c->path[lvl].idx, &child);
-    if (rc) return index_cursor_fail(c, rc);
-    return index_cursor_descend(c, child, lvl - 1, 1);
+    return index_cursor_descend(c, lvl - 1, c->path[lvl].node->ent[c->path[lvl].idx].h, 1);
 }
 
 /* ---- Verification --------------------------------------------------------------------- */
@@ -460,9 +516,10 @@ struct index_verify_ctx {
 static int index_verify_node(struct index_verify_ctx *v, struct block_handle h, int level,
                              const uint8_t *parent_sep, size_t parent_len)
 {
-    struct index_node *nd;
-    int rc = index_node_load(v->src, h, level, &nd);
+    struct cache_block *cb;
+    int rc = index_node_read(v->src, h, &cb);
     if (rc) return rc;
+    const struct index_node *nd = index_node_of(cb);
     if (parent_sep) {
         size_t klen;
         const uint8_t *k = nd->n ? index_node_key(nd, nd->n - 1, &klen) : NULL;
@@ -480,7 +537,7 @@ static int index_verify_node(struct index_verify_ctx *v, struct block_handle h, 
             rc = v->fn(v->ctx, k, klen, nd->ent[i].h);
     }
 done:
-    index_node_free(nd);
+    cache_block_release(cb);
     return rc;
 }
 

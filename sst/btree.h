@@ -1,6 +1,6 @@
 /* btree.h — private interface of the B-tree table index (sst/btree.c): separators -> block
  * handles in index blocks, with inner levels over them, built in one pass; read through
- * index nodes that stay pinned in memory once loaded. */
+ * decoded index nodes that live in the block cache like data blocks. */
 #ifndef SST_BTREE_H
 #define SST_BTREE_H
 
@@ -55,51 +55,82 @@ struct index_entry {
 };
 
 /* One decoded index block: n separators and their handles (of data blocks at level 0, of
- * index blocks of the level below otherwise). Children are loaded on first use and stay. */
+ * index blocks of the level below otherwise). A node lives inside a cache block of kind
+ * CACHE_BLOCK_INDEX, after the block's contents (index_node_of), so the block cache charges
+ * and evicts it with its block, and a reference to the block keeps the node alive. */
 struct index_node {
     uint32_t n;
-    int level;
-    struct cache_block *blk; /* the block contents the keys point into */
-    struct index_entry *ent;
-    _Atomic(struct index_node *) *children; /* level > 0 only */
-    uint32_t *key_off, *key_len;
     uint32_t prefix_len;
+    const uint8_t *data; /* the block contents the keys point into (the same cache block) */
+    struct index_entry *ent;
+    uint32_t *key_off, *key_len;
     uint8_t prefix_head[INDEX_PREFIX_HEAD]; /* the prefix's first bytes, beside n */
 };
+
+/* Where a decoded node starts in its cache block: after the contents, 8-byte aligned. */
+static inline size_t index_node_offset(size_t contents_size)
+{
+    return (contents_size + 7) & ~(size_t)7;
+}
+static inline const struct index_node *index_node_of(const struct cache_block *cb)
+{
+    return (const struct index_node *)(const void *)(cb->data + index_node_offset(cb->size));
+}
 
 static inline const uint8_t *index_node_key(const struct index_node *nd, uint32_t i, size_t *len)
 {
     *len = nd->key_len[i];
-    return nd->blk->data + nd->key_off[i];
+    return nd->data + nd->key_off[i];
 }
 
+/* A table's index: where its root is, and how its blocks are fetched. Index blocks are always
+ * read with their checksums verified, decoded once, and shared through the block cache. */
 struct index_reader {
     struct block_source src;
+    block_cache *cache; /* borrowed, may be NULL (every fetch then reads) */
+    struct block_handle root;
     int levels;
-    struct index_node *root;
+    int pin_root;                         /* keep the root for the reader's life */
+    _Atomic(struct cache_block *) pinned; /* the pinned root, once loaded (pin_root) */
 };
 
-/* Loads and pins the root. Returns 0 or LAMINA_ECORRUPT / LAMINA_EIO / LAMINA_ENOMEM. */
-int index_open(struct index_reader *r, const struct block_source *src, struct block_handle root,
-               int levels);
+/* Sets up r over the index whose root is at root with levels levels; reads nothing (the root
+ * is fetched on first use). cache is borrowed and must outlive r. With pin_root the first
+ * fetch of the root keeps a reference to it until index_close. Returns 0 or LAMINA_ECORRUPT
+ * (levels outside 1..INDEX_MAX_LEVELS; the message names src->path and the root's offset). */
+int index_open(struct index_reader *r, const struct block_source *src, block_cache *cache,
+               struct block_handle root, int levels, int pin_root);
+/* Drops the pinned root, if any. */
 void index_close(struct index_reader *r);
 
-/* A position in the index: the path from the root to one leaf entry. */
+/* A position in the index: the path from the root to one leaf entry, holding a reference to
+ * each node on it (released by index_cursor_release, or when a move replaces it). */
 struct index_cursor {
     struct index_reader *r;
     int valid;
+    int fill_cache; /* offer the index blocks it reads to the block cache */
     struct {
-        struct index_node *node;
+        struct cache_block *blk; /* the node's block; NULL: none held at this level */
+        const struct index_node *node;
+        uint64_t offset; /* of blk's index block */
         uint32_t idx;
+        int owned;            /* the cursor holds a reference to blk (not so for a pinned root) */
     } path[INDEX_MAX_LEVELS]; /* path[0] is the leaf level */
 };
 
-static inline void index_cursor_init(struct index_cursor *c, struct index_reader *r)
+/* Starts a cursor over r holding nothing. fill_cache as in table_read_options. */
+static inline void index_cursor_init(struct index_cursor *c, struct index_reader *r, int fill_cache)
 {
     c->r = r;
     c->valid = 0;
+    c->fill_cache = fill_cache;
+    for (int i = 0; i < r->levels; i++)
+        c->path[i].blk = NULL;
 }
-/* Moves return 0 or a LAMINA_E* code (the cursor is then not valid). */
+/* Releases the nodes the cursor holds; it is then not valid (and may be used again). */
+void index_cursor_release(struct index_cursor *c);
+/* Moves return 0 or a LAMINA_E* code (the cursor is then not valid). A move reuses the nodes
+ * it already holds, so a scan fetches each index block once. */
 int index_cursor_seek(struct index_cursor *c, const uint8_t *target, size_t len);
 int index_cursor_seek_to_first(struct index_cursor *c);
 int index_cursor_seek_to_last(struct index_cursor *c);

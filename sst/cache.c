@@ -30,7 +30,7 @@ struct cache_shard {
     struct cache_lru lru; /* sentinel: lru.next is the most recent */
     size_t capacity;
     atomic_size_t usage;
-    atomic_uint_least64_t hits, misses;
+    atomic_uint_least64_t hits, misses; /* written under mu */
 } __attribute__((aligned(64)));
 
 struct block_cache {
@@ -193,8 +193,12 @@ struct cache_block *block_cache_lookup(block_cache *c, uint64_t file_number, uin
             if (!b->referenced) b->referenced = 1;
         }
     }
+    /* Counted under the lock, so a plain load and store suffice (no locked add); the atomics
+     * only let block_cache_stats read them without the lock. */
+    atomic_uint_least64_t *n = b ? &s->hits : &s->misses;
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     pthread_mutex_unlock(&s->mu);
-    atomic_fetch_add_explicit(b ? &s->hits : &s->misses, 1, memory_order_relaxed);
     return b;
 }
 
@@ -260,32 +264,6 @@ void block_cache_insert(block_cache *c, uint64_t file_number, uint64_t offset,
         struct cache_block *next = drop->hnext;
         cache_block_release(drop);
         drop = next;
-    }
-}
-
-void block_cache_erase_file(block_cache *c, uint64_t file_number)
-{
-    if (!c) return;
-    for (size_t i = 0; i < ((size_t)1 << c->shard_bits); i++) {
-        struct cache_shard *s = &c->shards[i];
-        struct cache_block *drop = NULL;
-        pthread_mutex_lock(&s->mu);
-        /* Walk the list, not the slots: removal shifts slots but leaves other links alone. */
-        struct cache_lru *l = s->lru.next;
-        while (l != &s->lru) {
-            struct cache_block *b = (struct cache_block *)l;
-            l = l->next;
-            if (b->file_number != file_number) continue;
-            shard_remove(s, shard_find(s, b->hash, b->file_number, b->offset));
-            b->hnext = drop;
-            drop = b;
-        }
-        pthread_mutex_unlock(&s->mu);
-        while (drop) {
-            struct cache_block *next = drop->hnext;
-            cache_block_release(drop);
-            drop = next;
-        }
     }
 }
 

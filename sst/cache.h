@@ -15,6 +15,14 @@ struct cache_lru {
     struct cache_lru *prev, *next;
 };
 
+/* What a block's data holds beyond its contents. data[0..size) is always the block's
+ * uncompressed contents, so any reader may use a block of any kind as plain contents; only a
+ * reader that wants the decoded form checks the kind. */
+enum {
+    CACHE_BLOCK_RAW = 0,   /* contents only (data, filter and properties blocks) */
+    CACHE_BLOCK_INDEX = 1, /* contents, then a decoded index node (sst/btree.h) */
+};
+
 struct cache_block {
     struct cache_lru lru;      /* first: a list link converts to its block */
     struct cache_block *hnext; /* links blocks the cache drops, released after unlocking */
@@ -23,12 +31,14 @@ struct cache_block {
     atomic_int refs;
     uint8_t in_cache;   /* guarded by the shard's mutex */
     uint8_t referenced; /* looked up since it last passed the eviction end (shard's mutex) */
+    uint8_t kind;       /* CACHE_BLOCK_*, set before the block is shared, then fixed */
     size_t size;        /* bytes of data holding the block contents */
-    size_t cap;         /* bytes allocated for data */
+    size_t cap;         /* bytes allocated for data (contents and any decoded form) */
     uint8_t data[];
 };
 
-/* A new block with room for cap bytes, one reference, in no cache. NULL on allocation failure. */
+/* A new block with room for cap bytes, one reference, kind CACHE_BLOCK_RAW, in no cache. NULL
+ * on allocation failure. */
 struct cache_block *cache_block_alloc(size_t cap);
 /* Takes another reference. */
 void cache_block_ref(struct cache_block *b);

@@ -1,6 +1,7 @@
 /* format.c — stored blocks and the footer of the table format (docs/format/sst.md): each block
  * is contents | compression byte | fixed32 checksum32(contents + byte, seed of file number and
  * offset); zstd blocks are kept raw unless compression saves at least 12.5%. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,38 +198,37 @@ int block_writer_write(struct block_writer *w, buf *contents, int compress, stru
 
 /* ---- Reading -------------------------------------------------------------------------- */
 
-void dctx_pool_init(struct dctx_pool *p)
-{
-    pthread_mutex_init(&p->mu, NULL);
-    p->n = 0;
-}
+/* One decompression context per thread: a read takes it without a lock, and the memory grows
+ * with the threads that read, not with the tables open. The key's destructor frees it when the
+ * thread exits; the thread-local pointer spares the key lookup on every read. */
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+static int dctx_key_ok;
+static _Thread_local ZSTD_DCtx *dctx_mine;
 
-void dctx_pool_free(struct dctx_pool *p)
+static void dctx_destroy(void *d)
 {
-    for (int i = 0; i < p->n; i++)
-        ZSTD_freeDCtx(p->ctx[i]);
-    p->n = 0;
-    pthread_mutex_destroy(&p->mu);
-}
-
-static ZSTD_DCtx *dctx_pool_get(struct dctx_pool *p)
-{
-    ZSTD_DCtx *d = NULL;
-    pthread_mutex_lock(&p->mu);
-    if (p->n > 0) d = p->ctx[--p->n];
-    pthread_mutex_unlock(&p->mu);
-    return d ? d : ZSTD_createDCtx();
-}
-
-static void dctx_pool_put(struct dctx_pool *p, ZSTD_DCtx *d)
-{
-    pthread_mutex_lock(&p->mu);
-    if (p->n < (int)(sizeof(p->ctx) / sizeof(p->ctx[0]))) {
-        p->ctx[p->n++] = d;
-        d = NULL;
-    }
-    pthread_mutex_unlock(&p->mu);
     ZSTD_freeDCtx(d);
+}
+
+static void dctx_key_create(void)
+{
+    dctx_key_ok = pthread_key_create(&dctx_key, dctx_destroy) == 0;
+}
+
+/* The calling thread's context, created on first use; NULL on allocation failure. */
+static ZSTD_DCtx *dctx_get(void)
+{
+    if (dctx_mine) return dctx_mine;
+    pthread_once(&dctx_once, dctx_key_create);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    if (!d) return NULL;
+    if (!dctx_key_ok || pthread_setspecific(dctx_key, d) != 0) {
+        ZSTD_freeDCtx(d);
+        return NULL;
+    }
+    dctx_mine = d;
+    return d;
 }
 
 static int block_read_corrupt(const struct block_source *src, struct block_handle h,
@@ -276,14 +276,13 @@ int block_read(const struct block_source *src, struct block_handle h, int verify
         goto fail;
     }
     struct cache_block *b = cache_block_alloc((size_t)usize);
-    ZSTD_DCtx *d = b ? dctx_pool_get(src->dctx) : NULL;
+    ZSTD_DCtx *d = b ? dctx_get() : NULL;
     if (!d) {
         cache_block_release(b);
         rc = err_set(LAMINA_ENOMEM, "%s: out of memory decompressing a block", src->path);
         goto fail;
     }
     size_t got = ZSTD_decompressDCtx(d, b->data, (size_t)usize, raw->data, n);
-    dctx_pool_put(src->dctx, d);
     if (ZSTD_isError(got) || got != usize) {
         cache_block_release(b);
         rc = block_read_corrupt(src, h, "zstd decompression failed");

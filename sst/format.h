@@ -95,22 +95,13 @@ void block_writer_free(struct block_writer *w);
 int block_writer_write(struct block_writer *w, buf *contents, int compress, struct block_handle *h);
 
 /* ---- Reading blocks ------------------------------------------------------------------- */
-/* A small pool of zstd decompression contexts, so a read need not allocate one. */
-struct dctx_pool {
-    pthread_mutex_t mu;
-    void *ctx[8];
-    int n;
-};
-void dctx_pool_init(struct dctx_pool *p);
-void dctx_pool_free(struct dctx_pool *p);
-
-/* What a block read needs to know about its file. */
+/* What a block read needs to know about its file. Decompression uses one zstd context per
+ * thread (kept until the thread exits), so a table reader holds none. */
 struct block_source {
     rfile *f;
     const char *path;
     uint64_t file_number;
     uint64_t limit; /* blocks must end (trailer included) at or before this */
-    struct dctx_pool *dctx;
 };
 
 /* Reads the stored block at h and returns its uncompressed contents in a new cache_block

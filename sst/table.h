@@ -16,7 +16,11 @@
 /* ---- Block cache ---------------------------------------------------------------------- */
 /* A sharded cache of uncompressed blocks keyed by (file number, block offset), bounded in
  * bytes, evicting by CLOCK (second chance, an approximation of LRU: a hit only sets a bit
- * instead of relinking a list). Thread-safe. */
+ * instead of relinking a list). It holds data blocks, filter blocks and index blocks (these
+ * decoded, charged for their contents plus the decoded entries, about 32 bytes each) alike.
+ * A block larger than a shard (capacity / shards) is read and used but never kept. File
+ * numbers are never reused, so the blocks of a deleted table are not erased: they age out.
+ * Thread-safe. */
 typedef struct block_cache block_cache;
 
 /* capacity 0 gives a cache that keeps nothing. NULL on allocation failure. */
@@ -24,8 +28,6 @@ block_cache *block_cache_create(size_t capacity_bytes, int shards);
 void block_cache_destroy(block_cache *c);
 /* Figures: hits, misses, bytes held. */
 void block_cache_stats(const block_cache *c, uint64_t *hits, uint64_t *misses, uint64_t *bytes);
-/* Drops every block of a file (after the table is deleted). */
-void block_cache_erase_file(block_cache *c, uint64_t file_number);
 
 /* ---- Builder -------------------------------------------------------------------------- */
 struct table_options {
@@ -72,60 +74,97 @@ void table_builder_destroy(table_builder *b);
 /* ---- Reader --------------------------------------------------------------------------- */
 typedef struct table table;
 
-/* Opens the table at path: reads and checks footer, index root, filter and properties.
- * cache may be NULL. Errors: LAMINA_ECORRUPT ("not a Lamina table", bad checksum, ...;
- * the message names the file and offset), LAMINA_EIO, LAMINA_ENOMEM. Tables are reference
- * counted: open returns one reference. */
-int table_open(const char *path, uint64_t file_number, block_cache *cache, table **out);
+/* Opens the table at path (file file_number) with one read, the footer's TABLE_FOOTER_SIZE
+ * bytes, which it checks (magic, checksum, format version, file number, index kind). The
+ * filter, the index blocks and the properties block are read on first need through cache
+ * (keyed by (file_number, block offset) like data blocks, so charged to and evicted by it),
+ * each verified by its checksum; damage in them is reported by the call that first reads them.
+ * cache is borrowed, may be NULL (every block is then read when needed), and must outlive the
+ * reader. pin_meta (level-0 tables under pin_l0_filter_and_index_blocks_in_cache): the reader
+ * keeps a reference to its filter block and index root from their first load until it closes,
+ * so gets never fetch them again (they stay in memory even when the cache evicts them).
+ * Errors: LAMINA_ECORRUPT ("not a Lamina table", bad footer checksum, ...; the message names
+ * the file and offset), LAMINA_EIO, LAMINA_ENOMEM. Tables are reference counted: open returns
+ * one reference; the file closes at the last table_unref. */
+int table_open(const char *path, uint64_t file_number, block_cache *cache, int pin_meta,
+               table **out);
 void table_ref(table *t);
 void table_unref(table *t);
 
 struct table_read_options {
-    int verify_checksums;
-    int fill_cache;
+    int verify_checksums; /* data blocks; filter, index and properties blocks always are */
+    int fill_cache;       /* offer the blocks read (data, index, filter) to the block cache */
 };
 
-/* Point lookup: finds the first entry with internal key >= lookup (an internal key built with
- * the reader's snapshot seq) and whose user key equals lookup's user key. Returns 0 with *type
- * and (for IKEY_VALUE) the value copied into *value (a buf the caller owns), LAMINA_NOTFOUND if
- * the table holds no version of that key visible at that seq (the Bloom filter answers first),
- * or an error. */
-int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
-              size_t lookup_len, int *type, buf *value);
+/* The hash of a user key (n bytes) that Bloom filters are built and probed with (XXH3-64,
+ * bloom_hash). A lookup computes it once and passes it to every table_get it makes. */
+uint64_t table_key_hash(const uint8_t *user_key, size_t n);
 
-/* Iterator over the table's entries (takes a table reference). NULL on allocation failure. */
+/* Point lookup: finds the first entry with internal key >= lookup (an internal key built with
+ * the reader's snapshot seq) and whose user key equals lookup's user key. hash is
+ * table_key_hash of lookup's user key. Returns 0 with *type and (for IKEY_VALUE) the value
+ * copied into *value (a buf the caller owns), LAMINA_NOTFOUND if the table holds no version of
+ * that key visible at that seq (the Bloom filter answers first), or an error. Fetches each
+ * block it needs (filter, one index block per level, one data block) once: a lookup in the
+ * block cache, else one read. */
+int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
+              size_t lookup_len, uint64_t hash, int *type, buf *value);
+
+/* Iterator over the table's entries (takes a table reference). NULL on allocation failure.
+ * It holds the index blocks on its path and its current data block while it lives. */
 iter *table_iter_create(table *t, const struct table_read_options *ro);
 
-/* Reads every block, entry and checksum; returns 0 or LAMINA_ECORRUPT naming the first
- * damage (for kvctl check). *entries gets the entry count. */
+/* Reads every block, entry and checksum afresh (not through the cache); returns 0 or
+ * LAMINA_ECORRUPT naming the first damage (for kvctl check), or LAMINA_EIO / LAMINA_ENOMEM.
+ * *entries gets the entry count. */
 int table_verify(table *t, uint64_t *entries);
 
 uint64_t table_file_size(const table *t);
 uint64_t table_file_number(const table *t);
-/* Properties recorded by the builder. */
-void table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
-                      uint64_t *index_bytes, uint64_t *filter_bytes);
+/* Properties recorded by the builder (any pointer may be NULL), read from the properties
+ * block through the block cache. Returns 0, or LAMINA_ECORRUPT / LAMINA_EIO / LAMINA_ENOMEM
+ * (the outputs are then unchanged). */
+int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
+                     uint64_t *index_bytes, uint64_t *filter_bytes);
 
 /* ---- Table cache ---------------------------------------------------------------------- */
 /* Open table readers keyed by file number, bounded by max_open_files, evicting the least
- * recently used reader (LevelDB's and RocksDB's TableCache). A reader in use stays open until
- * its last reference goes, so the bound holds for idle readers; an evicted table reopened
- * costs one footer read (its index and filter blocks live in the block cache). Thread-safe. */
+ * recently used reader (LevelDB's and RocksDB's TableCache; sharded by file number, each shard
+ * an LRU over its share of the bound). A reader in use stays open until its last reference
+ * goes, so the bound holds for the readers the cache keeps: open readers <= max_open + those
+ * evicted while in use. An evicted table reopened costs one footer read (its index and filter
+ * blocks live in the block cache). Threads missing the same file wait for one open. A hit
+ * costs one hash, one short shard lock and an atomic reference. Thread-safe.
+ *
+ * Memory held by the table layer = the block cache's bytes (block_cache_stats: data, index
+ * and filter blocks; at most its capacity) + per open reader (table_cache_stats' open) a fixed
+ * ~350 bytes (the reader 256, its file handle 32, its cache entry and hash slot ~60) plus
+ * twice the table path's length, and one file descriptor + per reading thread one zstd
+ * decompression context (about 96 KiB, freed when the thread exits) + what reads in flight
+ * hold (each get or iterator pins the blocks it is using; an iterator its index path and data
+ * block) + for pin_meta readers, their filter block and index root while the block cache has
+ * evicted them. So with N threads the bound is about cache_size + max_open_files x (350 + 2 x path)
+ * + N x 96 KiB, plus the pinned level-0 meta. */
 typedef struct table_cache table_cache;
 
-/* dir (copied) holds the tables as "NNNNNN.sst"; max_open < 0 keeps every reader open.
+/* dir (copied) holds the tables as "NNNNNN.sst"; max_open < 0 keeps every reader open, 0
+ * keeps none (every get opens the table).
  * block_cache is borrowed (may be NULL) and must outlive the table cache. NULL on allocation
  * failure. */
 table_cache *table_cache_create(const char *dir, int64_t max_open, block_cache *cache);
 /* Closes the idle readers; readers still referenced close at their last table_unref. */
 void table_cache_destroy(table_cache *tc);
 /* The reader of file_number with a new reference (release with table_unref), opened on a
- * miss. pin_meta (level-0 tables with pin_l0_filter_and_index_blocks_in_cache) keeps its
- * filter and index blocks pinned while the reader is open. Errors as table_open. */
+ * miss (outside the shard's lock). pin_meta (level-0 tables with
+ * pin_l0_filter_and_index_blocks_in_cache) is passed to table_open when this call opens the
+ * reader: it then keeps its filter block and index root while open; a reader already cached
+ * keeps the choice it was opened with. Errors as table_open (a failed open is not cached). */
 int table_cache_get(table_cache *tc, uint64_t file_number, int pin_meta, table **out);
-/* Drops the idle reader of file_number (the file is obsolete); no-op when none is cached. */
+/* Drops the cache's reference to the reader of file_number (the file is obsolete): an idle
+ * reader closes now, one in use at its last table_unref; no-op when none is cached. */
 void table_cache_evict(table_cache *tc, uint64_t file_number);
-/* Figures: readers open (idle and in use), the bound (-1: none), opens (misses), hits. */
+/* Figures: readers open (cached, and evicted ones still in use), the bound (-1: none), opens
+ * (misses), hits. Any pointer may be NULL. */
 void table_cache_stats(table_cache *tc, uint64_t *open, int64_t *capacity, uint64_t *opens,
                        uint64_t *hits);
 

@@ -1,6 +1,8 @@
-/* table_reader.c — serves a table: opens it (footer, properties, filter, pinned index root),
- * answers point lookups (Bloom filter, B-tree index, block cache, block seek), iterates it with
- * a two-level iterator (index cursor -> data block) and verifies every block on demand. */
+/* table_reader.c — serves a table: opens it with one read (the footer), loads its filter,
+ * index and properties blocks on first need through the block cache (or pins the filter and the
+ * index root, RocksDB's pin_l0_filter_and_index_blocks_in_cache), answers point lookups (Bloom
+ * filter, B-tree index, block cache, block seek), iterates it with a two-level iterator (index
+ * cursor -> data block) and verifies every block on demand. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@
 #include "sst/btree.h"
 #include "sst/cache.h"
 #include "sst/format.h"
+#include "sst/reader.h"
 #include "sst/table.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -20,27 +23,28 @@ struct table {
     rfile *f;
     char *path;
     uint64_t file_number, file_size;
-    block_cache *cache;
-    struct dctx_pool dctx;
+    block_cache *cache; /* borrowed, may be NULL */
     struct block_source src;
     struct table_footer footer;
-    struct table_props props;
-    struct cache_block *filter; /* NULL: the table has no filter */
-    bloom_reader bloom;         /* parsed once over filter's bytes */
     struct index_reader index;
-    int index_open;
+    int pin_meta;
+    _Atomic(struct cache_block *) filter_pin; /* the pinned filter once loaded (pin_meta) */
+    void (*on_close)(void *ctx);              /* told after the reader closed (table cache) */
+    void *close_ctx;
 };
 
 static const struct table_read_options table_read_defaults = {1, 1};
 
 static void table_free(table *t)
 {
-    if (t->index_open) index_close(&t->index);
-    cache_block_release(t->filter);
+    void (*on_close)(void *) = t->on_close;
+    void *ctx = t->close_ctx;
+    index_close(&t->index);
+    cache_block_release(atomic_load_explicit(&t->filter_pin, memory_order_acquire));
     if (t->f) rfile_close(t->f);
-    dctx_pool_free(&t->dctx);
     mem_free(t->path);
     mem_free(t);
+    if (on_close) on_close(ctx);
 }
 
 void table_ref(table *t)
@@ -53,15 +57,28 @@ void table_unref(table *t)
     if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) table_free(t);
 }
 
-int table_open(const char *path, uint64_t file_number, block_cache *cache, table **out)
+void table_on_close(table *t, void (*fn)(void *ctx), void *ctx)
+{
+    t->on_close = fn;
+    t->close_ctx = ctx;
+}
+
+uint64_t table_key_hash(const uint8_t *user_key, size_t n)
+{
+    return bloom_hash(user_key, n);
+}
+
+int table_open(const char *path, uint64_t file_number, block_cache *cache, int pin_meta,
+               table **out)
 {
     *out = NULL;
     table *t = mem_calloc(1, sizeof(*t));
     if (!t) return err_set(LAMINA_ENOMEM, "%s: out of memory opening a table", path);
     atomic_init(&t->refs, 1);
-    dctx_pool_init(&t->dctx);
+    atomic_init(&t->filter_pin, NULL);
     t->file_number = file_number;
     t->cache = cache;
+    t->pin_meta = pin_meta;
     int rc;
     t->path = mem_strdup(path);
     if (!t->path) {
@@ -94,24 +111,9 @@ int table_open(const char *path, uint64_t file_number, block_cache *cache, table
                      (unsigned)t->footer.index_kind);
         goto fail;
     }
-    t->src = (struct block_source){t->f, t->path, file_number, footer_off, &t->dctx};
-
-    struct cache_block *pb;
-    rc = block_read(&t->src, t->footer.properties, 1, &pb);
+    t->src = (struct block_source){t->f, t->path, file_number, footer_off};
+    rc = index_open(&t->index, &t->src, cache, t->footer.index, t->footer.index_levels, pin_meta);
     if (rc) goto fail;
-    rc = table_props_decode(pb->data, pb->size, path, t->footer.properties.offset, &t->props);
-    cache_block_release(pb);
-    if (rc) goto fail;
-    if (t->footer.filter.size > 0) {
-        rc = block_read(&t->src, t->footer.filter, 1, &t->filter);
-        if (rc) goto fail;
-        /* A filter that does not parse answers "may contain" for every key: it costs reads
-         * but never hides a key, so the table stays readable. */
-        bloom_reader_init(&t->bloom, t->filter->data, t->filter->size);
-    }
-    rc = index_open(&t->index, &t->src, t->footer.index, t->footer.index_levels);
-    if (rc) goto fail;
-    t->index_open = 1;
     *out = t;
     return 0;
 fail:
@@ -128,14 +130,64 @@ uint64_t table_file_number(const table *t)
     return t->file_number;
 }
 
-void table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
-                      uint64_t *index_bytes, uint64_t *filter_bytes)
+/* The meta block (filter or properties) at h with a new reference: from the block cache, else
+ * read with its checksum verified and (with fill) offered to the cache. */
+static int table_meta_block(const table *t, struct block_handle h, int fill,
+                            struct cache_block **out)
 {
-    if (entries) *entries = t->props.entries;
-    if (deletions) *deletions = t->props.deletions;
-    if (data_bytes) *data_bytes = t->props.data_bytes;
-    if (index_bytes) *index_bytes = t->props.index_bytes;
-    if (filter_bytes) *filter_bytes = t->props.filter_bytes;
+    struct cache_block *cb = block_cache_lookup(t->cache, t->file_number, h.offset);
+    if (!cb) {
+        int rc = block_read(&t->src, h, 1, &cb);
+        if (rc) return rc;
+        if (fill) block_cache_insert(t->cache, t->file_number, h.offset, cb);
+    }
+    *out = cb;
+    return 0;
+}
+
+/* The filter block, with *owned set when the caller holds a reference to release; a pinned
+ * filter is lent without one (the reader keeps it until it closes). */
+static int table_filter(table *t, int fill, struct cache_block **out, int *owned)
+{
+    struct cache_block *cb = atomic_load_explicit(&t->filter_pin, memory_order_acquire);
+    *owned = 0;
+    if (cb) {
+        *out = cb;
+        return 0;
+    }
+    int rc = table_meta_block(t, t->footer.filter, fill, &cb);
+    if (rc) return rc;
+    if (!t->pin_meta) {
+        *owned = 1;
+        *out = cb;
+        return 0;
+    }
+    struct cache_block *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&t->filter_pin, &expected, cb,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        cache_block_release(cb); /* another reader pinned it first */
+        cb = expected;
+    }
+    *out = cb;
+    return 0;
+}
+
+int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
+                     uint64_t *index_bytes, uint64_t *filter_bytes)
+{
+    struct cache_block *pb;
+    struct table_props p;
+    int rc = table_meta_block(t, t->footer.properties, 1, &pb);
+    if (rc) return rc;
+    rc = table_props_decode(pb->data, pb->size, t->path, t->footer.properties.offset, &p);
+    cache_block_release(pb);
+    if (rc) return rc;
+    if (entries) *entries = p.entries;
+    if (deletions) *deletions = p.deletions;
+    if (data_bytes) *data_bytes = p.data_bytes;
+    if (index_bytes) *index_bytes = p.index_bytes;
+    if (filter_bytes) *filter_bytes = p.filter_bytes;
+    return 0;
 }
 
 /* Returns the data block at h with a reference: from the cache when it holds it, else read
@@ -158,24 +210,13 @@ static int table_block(table *t, const struct table_read_options *ro, struct blo
     return 0;
 }
 
-int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
-              size_t lookup_len, int *type, buf *value)
+/* The lookup's answer from the data block at h (see table_get). */
+static int table_get_in_block(table *t, const struct table_read_options *ro, struct block_handle h,
+                              const uint8_t *lookup, size_t lookup_len, int *type, buf *value)
 {
-    if (!ro) ro = &table_read_defaults;
-    if (lookup_len < IKEY_TRAILER)
-        return err_set(LAMINA_EINVAL, "table_get: lookup key of %zu bytes", lookup_len);
-    size_t ulen = ikey_user_len(lookup_len);
-    if (t->filter && !bloom_reader_may_contain(&t->bloom, bloom_hash(lookup, ulen)))
-        return LAMINA_NOTFOUND;
-    struct index_cursor c;
-    index_cursor_init(&c, &t->index);
-    int rc = index_cursor_seek(&c, lookup, lookup_len);
-    if (rc) return rc;
-    if (!c.valid) return LAMINA_NOTFOUND;
-    struct block_handle h = index_cursor_handle(&c);
     struct cache_block *cb;
     struct block b;
-    rc = table_block(t, ro, h, &cb, &b);
+    int rc = table_block(t, ro, h, &cb, &b);
     if (rc) return rc;
     struct block_iter it;
     block_iter_init(&it);
@@ -184,8 +225,8 @@ int table_get(table *t, const struct table_read_options *ro, const uint8_t *look
     if (rc == 0) {
         /* The separator shortening guarantees the first entry >= lookup, if any of lookup's
          * user key is visible here, lies in this block. */
-        if (!block_iter_valid(&it) ||
-            ikey_user_cmp(it.key, ikey_user_len(it.key_len), lookup, ulen) != 0) {
+        if (!block_iter_valid(&it) || ikey_user_cmp(it.key, ikey_user_len(it.key_len), lookup,
+                                                    ikey_user_len(lookup_len)) != 0) {
             rc = LAMINA_NOTFOUND;
         } else {
             *type = ikey_type(it.key, it.key_len);
@@ -202,6 +243,34 @@ int table_get(table *t, const struct table_read_options *ro, const uint8_t *look
     }
     block_iter_free(&it);
     cache_block_release(cb);
+    return rc;
+}
+
+int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
+              size_t lookup_len, uint64_t hash, int *type, buf *value)
+{
+    if (!ro) ro = &table_read_defaults;
+    if (lookup_len < IKEY_TRAILER)
+        return err_set(LAMINA_EINVAL, "table_get: lookup key of %zu bytes", lookup_len);
+    int rc;
+    if (t->footer.filter.size > 0) {
+        struct cache_block *fb;
+        int owned;
+        rc = table_filter(t, ro->fill_cache, &fb, &owned);
+        if (rc) return rc;
+        /* A filter that does not parse answers "may contain" for every key: it costs reads
+         * but never hides a key, so the table stays readable. */
+        int may = bloom_may_contain(fb->data, fb->size, hash);
+        if (owned) cache_block_release(fb);
+        if (!may) return LAMINA_NOTFOUND;
+    }
+    struct index_cursor c;
+    index_cursor_init(&c, &t->index, ro->fill_cache);
+    rc = index_cursor_seek(&c, lookup, lookup_len);
+    if (rc == 0 && !c.valid) rc = LAMINA_NOTFOUND;
+    if (rc == 0)
+        rc = table_get_in_block(t, ro, index_cursor_handle(&c), lookup, lookup_len, type, value);
+    index_cursor_release(&c);
     return rc;
 }
 
@@ -377,6 +446,7 @@ static int table_iter_status(const iter *it)
 static void table_iter_destroy(iter *it)
 {
     struct table_iter *ti = (struct table_iter *)it;
+    index_cursor_release(&ti->ic);
     cache_block_release(ti->cb);
     block_iter_free(&ti->bi);
     table_unref(ti->t);
@@ -404,7 +474,7 @@ iter *table_iter_create(table *t, const struct table_read_options *ro)
     ti->base.ops = &table_iter_ops;
     ti->t = t;
     ti->ro = ro ? *ro : table_read_defaults;
-    index_cursor_init(&ti->ic, &t->index);
+    index_cursor_init(&ti->ic, &t->index, ti->ro.fill_cache);
     ti->cb = NULL;
     ti->cb_offset = 0;
     ti->status = 0;
@@ -490,6 +560,7 @@ out:
 int table_verify(table *t, uint64_t *entries)
 {
     struct table_verify_ctx v = {.t = t};
+    struct table_props props;
     block_iter_init(&v.bi);
     if (entries) *entries = 0;
     int rc = 0;
@@ -502,12 +573,14 @@ int table_verify(table *t, uint64_t *entries)
     struct cache_block *pb;
     rc = block_read(&t->src, t->footer.properties, 1, &pb);
     if (rc) goto out;
+    rc = table_props_decode(pb->data, pb->size, t->path, t->footer.properties.offset, &props);
     cache_block_release(pb);
+    if (rc) goto out;
     rc = index_verify(&t->src, t->footer.index, t->footer.index_levels, table_verify_block, &v);
     if (rc) goto out;
-    if (v.entries != t->props.entries) {
+    if (v.entries != props.entries) {
         rc = err_set(LAMINA_ECORRUPT, "%s: %llu entries found, properties record %llu", t->path,
-                     (unsigned long long)v.entries, (unsigned long long)t->props.entries);
+                     (unsigned long long)v.entries, (unsigned long long)props.entries);
         goto out;
     }
     if (entries) *entries = v.entries;

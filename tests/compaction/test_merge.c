@@ -268,7 +268,7 @@ static struct readback read_outputs(const struct merge_job *job)
         cr_expect_eq((uint64_t)st.st_size, m->file_size, "file_size is the file's size");
 
         table *t = NULL;
-        int rc = table_open(path, m->file_number, NULL, &t);
+        int rc = table_open(path, m->file_number, NULL, 0, &t);
         cr_assert_eq(rc, 0, "table_open %s: %s", path, lamina_strerror(rc));
         iter *it = table_iter_create(t, &ro);
         cr_assert_not_null(it);

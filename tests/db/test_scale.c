@@ -65,7 +65,7 @@ Test(scale, thousands_of_tables_work_under_a_small_descriptor_limit)
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
     lamina_options o = tdb_small_options();
     o.write_buffer_size = 256 << 10;
-    o.target_file_size_base = 4 << 10; /* tiny tables: thousands of them */
+    o.target_file_size_base = 2 << 10; /* tiny tables: thousands of them */
     o.max_open_files = 100;
     o.compression_type = LAMINA_COMPRESSION_NONE;
     o.max_background_jobs = 3;

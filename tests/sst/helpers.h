@@ -51,6 +51,15 @@ static inline struct table_options test_table_options(size_t block_size, int com
     return o;
 }
 
+/* table_get with the lookup's user-key hash computed here, as the engine computes it once per
+ * lookup; ilen includes the trailer. */
+static inline int table_get_key(table *t, const struct table_read_options *ro, const uint8_t *ikey,
+                                size_t ilen, int *type, buf *value)
+{
+    uint64_t hash = table_key_hash(ikey, ilen >= IKEY_TRAILER ? ilen - IKEY_TRAILER : 0);
+    return table_get(t, ro, ikey, ilen, hash, type, value);
+}
+
 /* Copies a file, reads it whole, writes it whole. */
 void file_copy(const char *from, const char *to);
 uint8_t *file_slurp(const char *path, size_t *len);

@@ -34,29 +34,27 @@ TestSuite(corrupt, .init = setup, .fini = teardown, .timeout = 300);
 static struct block_handle data_block(const char *path, uint64_t number, int idx)
 {
     table *t;
-    cr_assert_eq(table_open(path, number, NULL, &t), 0, "%s", err_message());
+    cr_assert_eq(table_open(path, number, NULL, 0, &t), 0, "%s", err_message());
     size_t len;
     uint8_t *p = file_slurp(path, &len);
     struct table_footer f;
     cr_assert_eq(table_footer_decode(p + len - TABLE_FOOTER_SIZE, path, &f), 0);
     free(p);
-    struct dctx_pool pool;
-    dctx_pool_init(&pool);
     rfile *rf;
     cr_assert_eq(rfile_open(path, &rf), 0);
-    struct block_source src = {rf, path, number, len - TABLE_FOOTER_SIZE, &pool};
+    struct block_source src = {rf, path, number, len - TABLE_FOOTER_SIZE};
     struct index_reader r;
-    cr_assert_eq(index_open(&r, &src, f.index, f.index_levels), 0, "%s", err_message());
+    cr_assert_eq(index_open(&r, &src, NULL, f.index, f.index_levels, 0), 0, "%s", err_message());
     struct index_cursor c;
-    index_cursor_init(&c, &r);
+    index_cursor_init(&c, &r, 0);
     cr_assert_eq(index_cursor_seek_to_first(&c), 0);
     for (int i = 0; i < idx; i++)
         cr_assert_eq(index_cursor_next(&c), 0);
     cr_assert(c.valid);
     struct block_handle h = index_cursor_handle(&c);
+    index_cursor_release(&c);
     index_close(&r);
     rfile_close(rf);
-    dctx_pool_free(&pool);
     table_unref(t);
     return h;
 }
@@ -115,9 +113,9 @@ static void bit_flips_in_first_block(int compression)
     for (uint64_t pos = h.offset; pos < h.offset + h.size + BLOCK_TRAILER_SIZE; pos++) {
         spit_flipped(bad, orig, len, pos, (uint8_t)(1u << (pos % 8)));
         table *t;
-        cr_assert_eq(table_open(bad, 21, NULL, &t), 0, "data blocks are not read at open");
+        cr_assert_eq(table_open(bad, 21, NULL, 0, &t), 0, "data blocks are not read at open");
         int type;
-        cr_assert_eq(table_get(t, &ro, g_model.e[0].ikey, g_model.e[0].ilen, &type, &v),
+        cr_assert_eq(table_get_key(t, &ro, g_model.e[0].ikey, g_model.e[0].ilen, &type, &v),
                      LAMINA_ECORRUPT, "get, flip at %llu", (unsigned long long)pos);
         expect_corrupt_message(bad, h.offset);
         iter *it = table_iter_create(t, &ro);
@@ -150,7 +148,7 @@ static void bit_flips_in_middle_block(int compression)
     for (uint64_t pos = h.offset; pos < h.offset + h.size + BLOCK_TRAILER_SIZE; pos += 7) {
         spit_flipped(bad, orig, len, pos, (uint8_t)(0x80u >> (pos % 8)));
         table *t;
-        cr_assert_eq(table_open(bad, 31, NULL, &t), 0);
+        cr_assert_eq(table_open(bad, 31, NULL, 0, &t), 0);
         iter *it = table_iter_create(t, &ro);
         int rc = iter_seek_to_first(it);
         while (rc == 0 && iter_valid(it))
@@ -165,7 +163,7 @@ static void bit_flips_in_middle_block(int compression)
         size_t bad_gets = 0;
         for (size_t i = 0; i < g_model.n; i++) {
             int type;
-            rc = table_get(t, &ro, g_model.e[i].ikey, g_model.e[i].ilen, &type, &v);
+            rc = table_get_key(t, &ro, g_model.e[i].ikey, g_model.e[i].ilen, &type, &v);
             cr_assert(rc == 0 || rc == LAMINA_ECORRUPT);
             bad_gets += rc == LAMINA_ECORRUPT;
         }
@@ -213,10 +211,10 @@ Test(corrupt, unverified_reads_of_damaged_blocks_stay_in_bounds)
             file_spit(bad, orig, len);
             orig[pos] = saved;
             table *t;
-            cr_assert_eq(table_open(bad, 22, NULL, &t), 0);
+            cr_assert_eq(table_open(bad, 22, NULL, 0, &t), 0);
             int type;
             for (size_t i = 0; i < 40; i++) {
-                int rc = table_get(t, &ro, g_model.e[i].ikey, g_model.e[i].ilen, &type, &v);
+                int rc = table_get_key(t, &ro, g_model.e[i].ikey, g_model.e[i].ilen, &type, &v);
                 cr_assert(rc == 0 || rc == LAMINA_NOTFOUND || rc == LAMINA_ECORRUPT);
             }
             iter *it = table_iter_create(t, &ro);
@@ -244,7 +242,7 @@ Test(corrupt, truncated_table_is_refused_at_open)
     for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
         file_spit(bad, orig, cuts[i]);
         table *t = (table *)1;
-        cr_assert_eq(table_open(bad, 23, NULL, &t), LAMINA_ECORRUPT, "cut at %zu", cuts[i]);
+        cr_assert_eq(table_open(bad, 23, NULL, 0, &t), LAMINA_ECORRUPT, "cut at %zu", cuts[i]);
         cr_assert_null(t);
         cr_assert(strstr(err_message(), bad) && strstr(err_message(), "not a Lamina table"),
                   "cut at %zu: %s", cuts[i], err_message());
@@ -260,7 +258,7 @@ Test(corrupt, foreign_file_is_not_a_lamina_table)
     snprintf(bad, sizeof(bad), "%s", path_join(g_dir, "000024.sst"));
     file_spit(bad, (const uint8_t *)text, strlen(text));
     table *t;
-    cr_assert_eq(table_open(bad, 24, NULL, &t), LAMINA_ECORRUPT);
+    cr_assert_eq(table_open(bad, 24, NULL, 0, &t), LAMINA_ECORRUPT);
     char want[4200];
     snprintf(want, sizeof(want), "%s: not a Lamina table (bad magic)", bad);
     cr_assert_str_eq(err_message(), want);
@@ -276,7 +274,7 @@ Test(corrupt, damaged_footer_fails_its_checksum)
     file_spit(path, p, len);
     free(p);
     table *t;
-    cr_assert_eq(table_open(path, 25, NULL, &t), LAMINA_ECORRUPT);
+    cr_assert_eq(table_open(path, 25, NULL, 0, &t), LAMINA_ECORRUPT);
     cr_assert(strstr(err_message(), "footer checksum"), "%s", err_message());
 }
 
@@ -285,7 +283,7 @@ Test(corrupt, table_opened_under_another_file_number_is_refused)
     char path[4096];
     write_model("000026.sst", 26, LAMINA_COMPRESSION_NONE, 4096, path);
     table *t;
-    cr_assert_eq(table_open(path, 27, NULL, &t), LAMINA_ECORRUPT);
+    cr_assert_eq(table_open(path, 27, NULL, 0, &t), LAMINA_ECORRUPT);
     cr_assert(strstr(err_message(), "file 26"), "%s", err_message());
 }
 
@@ -320,7 +318,7 @@ Test(corrupt, block_copied_to_another_offset_fails_its_checksum)
     file_spit(path, p, len);
     free(p);
     table *t;
-    cr_assert_eq(table_open(path, 28, NULL, &t), 0);
+    cr_assert_eq(table_open(path, 28, NULL, 0, &t), 0);
     struct table_read_options ro = {1, 0};
     /* The first key of block 1 is the first one that block 0 does not hold. */
     iter *it = table_iter_create(t, &ro);
@@ -338,9 +336,10 @@ Test(corrupt, block_copied_to_another_offset_fails_its_checksum)
     model_free(&m);
 }
 
-/* Index blocks: damage in the root fails table_open, damage in a lower index block fails the
- * lookups and scans that reach it, and verify. */
-Test(corrupt, damaged_index_blocks_are_caught)
+/* Index blocks are read at first use, not at open: damage in the root fails every lookup,
+ * scan and verify; damage in a lower index block fails the lookups and scans that reach it,
+ * and verify. */
+Test(corrupt, damaged_index_blocks_are_caught_at_first_use)
 {
     char path[4096], bad[4096];
     write_model("000032.sst", 32, LAMINA_COMPRESSION_NONE, 256, path);
@@ -350,39 +349,86 @@ Test(corrupt, damaged_index_blocks_are_caught)
     struct table_footer f;
     cr_assert_eq(table_footer_decode(orig + len - TABLE_FOOTER_SIZE, path, &f), 0);
     cr_assert_geq(f.index_levels, 2);
+    int type;
+    buf v = {0};
 
     uint64_t pos = f.index.offset + f.index.size / 2;
     spit_flipped(bad, orig, len, pos, 0x04);
     table *t;
-    cr_assert_eq(table_open(bad, 32, NULL, &t), LAMINA_ECORRUPT);
+    cr_assert_eq(table_open(bad, 32, NULL, 0, &t), 0, "only the footer is read at open");
+    cr_assert_eq(table_get_key(t, NULL, g_model.e[0].ikey, g_model.e[0].ilen, &type, &v),
+                 LAMINA_ECORRUPT);
     expect_corrupt_message(bad, f.index.offset);
+    iter *it = table_iter_create(t, NULL);
+    cr_assert_eq(iter_seek_to_first(it), LAMINA_ECORRUPT);
+    expect_corrupt_message(bad, f.index.offset);
+    iter_destroy(it);
+    expect_verify_corrupt(t, bad, f.index.offset);
+    table_unref(t);
 
     /* The root's first child, an index block one level down. */
-    struct dctx_pool pool;
-    dctx_pool_init(&pool);
     rfile *rf;
     cr_assert_eq(rfile_open(path, &rf), 0);
-    struct block_source src = {rf, path, 32, len - TABLE_FOOTER_SIZE, &pool};
+    struct block_source src = {rf, path, 32, len - TABLE_FOOTER_SIZE};
     struct index_reader r;
-    cr_assert_eq(index_open(&r, &src, f.index, f.index_levels), 0, "%s", err_message());
-    struct block_handle child = r.root->ent[0].h;
+    cr_assert_eq(index_open(&r, &src, NULL, f.index, f.index_levels, 0), 0, "%s", err_message());
+    struct index_cursor c;
+    index_cursor_init(&c, &r, 0);
+    cr_assert_eq(index_cursor_seek_to_first(&c), 0, "%s", err_message());
+    struct block_handle child = c.path[f.index_levels - 1].node->ent[0].h;
+    index_cursor_release(&c);
     index_close(&r);
     rfile_close(rf);
-    dctx_pool_free(&pool);
 
     orig[child.offset + 1] ^= 0x01;
     file_spit(bad, orig, len);
-    cr_assert_eq(table_open(bad, 32, NULL, &t), 0, "only the root is read at open");
-    int type;
-    buf v = {0};
-    cr_assert_eq(table_get(t, NULL, g_model.e[0].ikey, g_model.e[0].ilen, &type, &v),
+    cr_assert_eq(table_open(bad, 32, NULL, 0, &t), 0);
+    cr_assert_eq(table_get_key(t, NULL, g_model.e[0].ikey, g_model.e[0].ilen, &type, &v),
                  LAMINA_ECORRUPT);
     expect_corrupt_message(bad, child.offset);
-    iter *it = table_iter_create(t, NULL);
+    it = table_iter_create(t, NULL);
     cr_assert_eq(iter_seek_to_first(it), LAMINA_ECORRUPT);
     cr_assert(!iter_valid(it));
     iter_destroy(it);
     expect_verify_corrupt(t, bad, child.offset);
+    table_unref(t);
+    buf_free(&v);
+    free(orig);
+}
+
+/* Filter and properties blocks too are read at first use: a damaged filter fails the gets
+ * that consult it, a damaged properties block fails table_properties, and verify names both. */
+Test(corrupt, damaged_filter_and_properties_blocks_are_caught_at_first_use)
+{
+    char path[4096], bad[4096];
+    write_model("000033.sst", 33, LAMINA_COMPRESSION_NONE, 4096, path);
+    snprintf(bad, sizeof(bad), "%s", path_join(g_dir, "000033.bad"));
+    size_t len;
+    uint8_t *orig = file_slurp(path, &len);
+    struct table_footer f;
+    cr_assert_eq(table_footer_decode(orig + len - TABLE_FOOTER_SIZE, path, &f), 0);
+    cr_assert_gt(f.filter.size, 0);
+    int type;
+    buf v = {0};
+    uint64_t n;
+
+    spit_flipped(bad, orig, len, f.filter.offset + 3, 0x01);
+    table *t;
+    cr_assert_eq(table_open(bad, 33, NULL, 0, &t), 0);
+    cr_assert_eq(table_get_key(t, NULL, g_model.e[0].ikey, g_model.e[0].ilen, &type, &v),
+                 LAMINA_ECORRUPT);
+    expect_corrupt_message(bad, f.filter.offset);
+    cr_assert_eq(table_properties(t, &n, NULL, NULL, NULL, NULL), 0);
+    cr_assert_eq(n, g_model.n);
+    expect_verify_corrupt(t, bad, f.filter.offset);
+    table_unref(t);
+
+    spit_flipped(bad, orig, len, f.properties.offset + 2, 0x01);
+    cr_assert_eq(table_open(bad, 33, NULL, 0, &t), 0);
+    cr_assert_eq(table_get_key(t, NULL, g_model.e[0].ikey, g_model.e[0].ilen, &type, &v), 0);
+    cr_assert_eq(table_properties(t, &n, NULL, NULL, NULL, NULL), LAMINA_ECORRUPT);
+    expect_corrupt_message(bad, f.properties.offset);
+    expect_verify_corrupt(t, bad, f.properties.offset);
     table_unref(t);
     buf_free(&v);
     free(orig);
