@@ -1,6 +1,8 @@
 /* db.c — opening, recovering and closing a database (LevelDB's DBImpl::Open / Recover):
- * LOCK, CURRENT -> MANIFEST replay, WAL replay into level 0, a fresh MANIFEST, obsolete-file
- * removal; plus super versions (RocksDB), snapshots, the LOG info log and lamina_destroy. */
+ * refusing another engine's directory, LOCK, CURRENT -> MANIFEST replay, replay of the WALs the
+ * MANIFEST records (RocksDB's track_and_verify_wals_in_manifest) into level 0, a fresh MANIFEST,
+ * removal of the obsolete files Lamina made (and of nothing else); WAL creation, snapshots, the
+ * LOG info log and lamina_destroy. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,21 +87,47 @@ int db_readonly_error(lamina_db *db)
                    db->bg_msg);
 }
 
-int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log)
+/* ---- WALs ------------------------------------------------------------------------------- */
+
+/* Creates WAL number, makes its directory entry durable and records it in the MANIFEST before
+ * any write can reach it, so the MANIFEST names every WAL that may hold data. running: the
+ * database is open, and a failed MANIFEST record makes it read-only (as a failed flush edit
+ * does); the empty WAL then stays, since the record may have reached the MANIFEST. */
+static int db_wal_create_impl(lamina_db *db, uint64_t number, wfile **file, log_writer **log,
+                              int running)
 {
-    char path[DB_PATH_MAX + 32];
+    char path[DB_PATH_MAX + 32], msg[512];
     db_file_name(path, sizeof(path), db->path, number, "log");
+    *log = NULL;
     int rc = wfile_create(path, file);
     if (rc) return rc;
-    /* The new WAL's directory entry must be durable before a synced write in it is
-     * acknowledged. */
+    /* The new WAL's directory entry must be durable before the MANIFEST names it, and before a
+     * synced write in it is acknowledged. */
     if ((rc = dir_sync(db->path)) == 0 && !(*log = log_writer_create(*file, 0)))
         rc = err_set(LAMINA_ENOMEM, "%s: out of memory", path);
-    if (rc) {
-        (void)wfile_close(*file);
-        *file = NULL;
+    if (rc == 0) {
+        pthread_mutex_lock(&db->vs.manifest_mu);
+        rc = version_set_log_wal(&db->vs, number, atomic_load(&db->last_sequence));
+        pthread_mutex_unlock(&db->vs.manifest_mu);
+        if (rc == 0) return 0;
+        log_writer_destroy(*log);
+        *log = NULL;
+        if (running) {
+            pthread_mutex_lock(&db->mu);
+            db_set_bg_error(db, rc, "recording a new WAL in the MANIFEST");
+            rc = db_readonly_error(db);
+            pthread_mutex_unlock(&db->mu);
+        }
     }
-    return rc;
+    snprintf(msg, sizeof(msg), "%s", err_message());
+    (void)wfile_close(*file);
+    *file = NULL;
+    return err_set(rc, "%s", msg);
+}
+
+int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log)
+{
+    return db_wal_create_impl(db, number, file, log, 1);
 }
 
 /* ---- Recovery --------------------------------------------------------------------------- */
@@ -115,15 +143,16 @@ static int replay_one(void *ctx, int type, const uint8_t *k, size_t kl, const ui
     return memtable_add(c->mem, c->seq++, type, k, kl, v, vl);
 }
 
-/* Replays one WAL into *mem, writing level-0 runs into edit whenever the memtable fills. */
+/* Replays one WAL into *mem, writing level-0 runs into edit whenever the memtable fills;
+ * *records gets the number of records read. */
 static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_t *last_seq,
-                         struct version_edit *edit)
+                         struct version_edit *edit, uint64_t *records)
 {
     char path[DB_PATH_MAX + 32], msg[512];
     log_reader *lr = NULL;
     buf rec = {0};
     int rc;
-    uint64_t records = 0;
+    *records = 0;
     db_file_name(path, sizeof(path), db->path, number, "log");
     if ((rc = log_reader_open(path, &lr))) return rc;
     for (;;) {
@@ -142,7 +171,7 @@ static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_
         struct replay_ctx ctx = {*mem, seq};
         if ((rc = batch_iterate(rec.data, rec.len, replay_one, &ctx))) break;
         if (count && seq + count - 1 > *last_seq) *last_seq = seq + count - 1;
-        records++;
+        (*records)++;
         if (memtable_memory(*mem) >= (size_t)db->opts.write_buffer_size) {
             if ((rc = db_write_level0(db, *mem, db->vs.next_run++, NULL, 0, edit))) break;
             memtable_unref(*mem);
@@ -154,58 +183,160 @@ static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_
     }
     buf_free(&rec);
     log_reader_close(lr);
-    if (rc == 0) db_log(db, "recovered %" PRIu64 " records from %s", records, path);
+    if (rc == 0) db_log(db, "recovered %" PRIu64 " records from %s", *records, path);
     return rc;
 }
 
-/* Replays every WAL numbered >= log_number into level 0 and logs a fresh MANIFEST whose
- * log number is the new WAL's (*new_wal). Until that MANIFEST is named by CURRENT the old WALs
- * and MANIFEST stay valid, so a crash during open loses nothing. */
+/* Whether the file dir/name exists and is empty. */
+static int db_file_is_empty(const char *dir, const char *name)
+{
+    char path[DB_PATH_MAX + 300];
+    uint64_t size;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return file_size(path, &size) == 0 && size == 0;
+}
+
+/* The WALs to replay, ascending, into out (room for vs->nwals + nlogs). With a MANIFEST that
+ * tracks WALs: exactly those it records at or above the log number, each of which must exist
+ * (a WAL is created before it is recorded, so a missing one is damage); obsolete records whose
+ * files are gone are forgotten. With an older MANIFEST: every NNNNNN.log at or above the log
+ * number in the directory (logs: their numbers, ascending), as before WAL tracking. */
+static int db_wals_to_replay(lamina_db *db, const uint64_t *logs, size_t nlogs, uint64_t *out,
+                             size_t *n)
+{
+    struct version_set *vs = &db->vs;
+    *n = 0;
+    if (!vs->wals_tracked) {
+        for (size_t i = 0; i < nlogs; i++)
+            if (logs[i] >= vs->log_number) out[(*n)++] = logs[i];
+        db_log(db,
+               "WAL recovery: MANIFEST-%06" PRIu64 " predates WAL tracking: replaying the %zu "
+               "WAL(s) numbered from %06" PRIu64 " found in the directory",
+               vs->manifest_number, *n, vs->log_number);
+        return 0;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < vs->nwals; i++) {
+        uint64_t w = vs->wals[i];
+        int present = bsearch(&w, logs, nlogs, sizeof(*logs), file_number_cmp) != NULL;
+        if (w >= vs->log_number) {
+            if (!present) {
+                char path[DB_PATH_MAX + 32];
+                db_file_name(path, sizeof(path), db->path, w, "log");
+                return err_set(LAMINA_ECORRUPT, "%s: named by MANIFEST-%06" PRIu64 " but missing",
+                               path, vs->manifest_number);
+            }
+            out[(*n)++] = w;
+        }
+        if (present || w >= vs->log_number) vs->wals[kept++] = w;
+    }
+    vs->nwals = kept;
+    db_log(db,
+           "WAL recovery: MANIFEST-%06" PRIu64 " tracks WALs: replaying the %zu it records "
+           "from %06" PRIu64,
+           vs->manifest_number, *n, vs->log_number);
+    return 0;
+}
+
+/* Rebuilds vs->skip: numbers at or above next_file in names of Lamina's patterns are not
+ * Lamina's (it never allocated them), and recorded ones stay skipped while such a file is
+ * there. From here no new file takes them and no sweep removes their files. */
+static int db_collect_skipped(lamina_db *db, char **names, size_t n)
+{
+    struct version_set *vs = &db->vs;
+    uint64_t next = atomic_load(&vs->next_file);
+    uint64_t *old = vs->skip;
+    size_t nold = vs->nskip;
+    int rc = 0;
+    vs->skip = NULL;
+    vs->nskip = vs->cap_skip = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint64_t num;
+        char kind;
+        if (!db_parse_file_name(names[i], &num, &kind)) continue;
+        if (num >= next || bsearch(&num, old, nold, sizeof(*old), file_number_cmp)) {
+            rc = version_set_add_skip(vs, num);
+            if (rc == 0 && num >= next)
+                db_log(db, "%s is not Lamina's (number above %06" PRIu64 "): left alone", names[i],
+                       next);
+        }
+    }
+    mem_free(old);
+    return rc;
+}
+
+/* Replays the WALs (db_wals_to_replay) into level 0 and logs a fresh MANIFEST whose log number
+ * is the new WAL's (*new_wal). Until that MANIFEST is named by CURRENT the old WALs and
+ * MANIFEST stay valid, so a crash during open loses nothing. */
 static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t *new_wal)
 {
+    struct version_set *vs = &db->vs;
     char **names = NULL;
-    size_t nnames = 0, nwals = 0;
-    uint64_t *wals = NULL;
+    size_t nnames = 0, nlogs = 0, nreplay = 0;
+    uint64_t *logs = NULL, *replay = NULL;
     memtable *mem = NULL;
     struct version_edit edit;
-    int rc;
+    int rc, tracked = vs->wals_tracked;
+    uint64_t allocated = atomic_load(&vs->next_file);
     version_edit_init(&edit);
     if ((rc = dir_list(db->path, &names, &nnames))) return rc;
-    wals = mem_alloc((nnames + 1) * sizeof(*wals));
-    if (!wals) {
+    logs = mem_alloc((nnames + 1) * sizeof(*logs));
+    replay = mem_alloc((nnames + vs->nwals + 1) * sizeof(*replay));
+    if (!logs || !replay) {
         rc = err_set(LAMINA_ENOMEM, "open: out of memory");
         goto out;
     }
     for (size_t i = 0; i < nnames; i++) {
         uint64_t num;
         char kind;
-        if (!db_parse_file_name(names[i], &num, &kind)) continue;
-        version_set_mark_file_used(&db->vs, num);
-        if (kind == 'l' && num >= db->vs.log_number) wals[nwals++] = num;
+        if (db_parse_file_name(names[i], &num, &kind) && kind == 'l') logs[nlogs++] = num;
     }
-    qsort(wals, nwals, sizeof(*wals), file_number_cmp);
-    /* Numbered only now: WALs of memtable switches since the MANIFEST's last edit lie above its
-     * next file number, and the new log number must be above them all, or they would be kept
-     * and replayed again, after newer data, at the next open. */
-    *new_wal = version_set_new_file_number(&db->vs);
+    qsort(logs, nlogs, sizeof(*logs), file_number_cmp);
+    if ((rc = db_wals_to_replay(db, logs, nlogs, replay, &nreplay))) goto out;
+    if (!tracked) {
+        /* WALs of memtable switches since the MANIFEST's last edit lie above its next file
+         * number; the new log number must be above them all, or they would be replayed again,
+         * after newer data, at the next open. */
+        for (size_t i = 0; i < nreplay; i++)
+            version_set_mark_file_used(vs, replay[i]);
+        /* Obsolete WALs with numbers it allocated are Lamina's too: the sweep removes them. */
+        for (size_t i = 0; i < nlogs && rc == 0; i++)
+            if (logs[i] < vs->log_number && logs[i] < allocated)
+                rc = version_set_add_wal(vs, logs[i]);
+        if (rc) goto out;
+    }
+    if ((rc = db_collect_skipped(db, names, nnames))) goto out;
+    *new_wal = version_set_new_file_number(vs);
     if (!(mem = memtable_create((enum memtable_kind)db->opts.memtable_type))) {
         rc = err_set(LAMINA_ENOMEM, "memtable: out of memory");
         goto out;
     }
-    for (size_t i = 0; i < nwals; i++)
-        if ((rc = db_replay_wal(db, wals[i], &mem, last_seq, &edit))) goto out;
-    if (memtable_count(mem) && (rc = db_write_level0(db, mem, db->vs.next_run++, NULL, 0, &edit)))
+    for (size_t i = 0; i < nreplay; i++) {
+        uint64_t records;
+        if ((rc = db_replay_wal(db, replay[i], &mem, last_seq, &edit, &records))) goto out;
+        /* Before WAL tracking, a scanned WAL is taken for Lamina's (and removed once its data
+         * is in a table) if it held records or nothing: a file of other bytes is left alone. */
+        if (!tracked) {
+            char name[32];
+            snprintf(name, sizeof(name), "%06" PRIu64 ".log", replay[i]);
+            if ((records || db_file_is_empty(db->path, name)) &&
+                (rc = version_set_add_wal(vs, replay[i])))
+                goto out;
+        }
+    }
+    if (memtable_count(mem) && (rc = db_write_level0(db, mem, vs->next_run++, NULL, 0, &edit)))
         goto out;
     struct version *nv;
-    if ((rc = version_apply(db->vs.current, &edit, 0, &nv))) goto out;
-    version_unref(db->vs.current);
-    db->vs.current = nv;
-    db->vs.log_number = *new_wal;
-    rc = version_set_new_manifest(&db->vs, *last_seq);
+    if ((rc = version_apply(vs->current, &edit, 0, &nv))) goto out;
+    version_unref(vs->current);
+    vs->current = nv;
+    vs->log_number = *new_wal;
+    rc = version_set_new_manifest(vs, *last_seq);
 out:
-    memtable_unref(mem);
+    if (mem) memtable_unref(mem);
     version_edit_free(&edit);
-    mem_free(wals);
+    mem_free(logs);
+    mem_free(replay);
     dir_list_free(names, nnames);
     return rc;
 }
@@ -229,57 +360,141 @@ static int db_check_tables(lamina_db *db)
     return 0;
 }
 
-/* Deletes what the current state does not need: tables in no version, WALs older than the
- * log number, other MANIFESTs and OPTIONS files, temporary files. */
+/* ---- Which files are Lamina's ----------------------------------------------------------- */
+
+/* The numbers of v's tables, ascending, in *out (NULL when there are none). */
+static int db_live_tables(const struct version *v, uint64_t **out, size_t *n)
+{
+    size_t total = 0;
+    *out = NULL;
+    *n = 0;
+    for (int l = 0; l < v->num_levels; l++)
+        total += v->levels[l].nfiles;
+    if (!total) return 0;
+    if (!(*out = mem_alloc(total * sizeof(**out))))
+        return err_set(LAMINA_ENOMEM, "open: out of memory");
+    for (int l = 0; l < v->num_levels; l++)
+        for (size_t r = 0; r < v->levels[l].nruns; r++)
+            for (size_t f = 0; f < v->levels[l].runs[r].nfiles; f++)
+                (*out)[(*n)++] = v->levels[l].runs[r].files[f]->number;
+    qsort(*out, *n, sizeof(**out), file_number_cmp);
+    return 0;
+}
+
+/* Deletes the files Lamina made that the current state no longer needs, and nothing else. A
+ * file is Lamina's only with a number Lamina allocated (below next_file, not skipped); then
+ * tables in no version, other MANIFESTs and OPTIONS files and temporary files go, and WALs
+ * below the log number the MANIFEST records — or empty unrecorded ones, left by a crash
+ * between a WAL's creation and its record (no write reaches a WAL before its record). */
 static void db_delete_obsolete(lamina_db *db, uint64_t options_number)
 {
+    struct version_set *vs = &db->vs;
     char **names = NULL;
-    size_t n = 0;
-    if (dir_list(db->path, &names, &n)) return;
-    const struct version *v = db->vs.current;
+    size_t n = 0, nlive = 0;
+    uint64_t *live = NULL;
+    if (db_live_tables(vs->current, &live, &nlive) || dir_list(db->path, &names, &n)) {
+        mem_free(live);
+        return;
+    }
+    uint64_t next = atomic_load(&vs->next_file);
     for (size_t i = 0; i < n; i++) {
         uint64_t num;
         char kind;
         if (!db_parse_file_name(names[i], &num, &kind)) continue;
-        int keep = 1;
+        if (num >= next || version_set_skipped(vs, num)) continue;
+        int remove = 0;
         switch (kind) {
         case 'l':
-            keep = num >= db->vs.log_number;
-            break;
-        case 'm':
-            keep = num == db->vs.manifest_number;
-            break;
-        case 'o':
-            keep = num == options_number;
-            break;
-        case 'x':
-            keep = 0;
+            remove = num < vs->log_number &&
+                     (version_set_wal_recorded(vs, num) || db_file_is_empty(db->path, names[i]));
             break;
         case 't':
-            keep = 0;
-            for (int l = 0; l < v->num_levels && !keep; l++)
-                for (size_t r = 0; r < v->levels[l].nruns && !keep; r++)
-                    for (size_t f = 0; f < v->levels[l].runs[r].nfiles && !keep; f++)
-                        keep = v->levels[l].runs[r].files[f]->number == num;
+            remove = !bsearch(&num, live, nlive, sizeof(*live), file_number_cmp);
+            break;
+        case 'm':
+            remove = num != vs->manifest_number;
+            break;
+        case 'o':
+            remove = num != options_number;
+            break;
+        case 'x':
+            remove = 1;
             break;
         }
-        if (keep) continue;
+        if (!remove) continue;
         char path[DB_PATH_MAX + 300];
         snprintf(path, sizeof(path), "%s/%s", db->path, names[i]);
         if (file_remove(path) == 0) db_log(db, "deleted obsolete file %s", names[i]);
     }
+    version_set_prune_wals(vs);
+    mem_free(live);
     dir_list_free(names, n);
+}
+
+/* An OPTIONS file starts with this line. */
+static const char db_options_header[] = "# Lamina options in force (name=value)\n";
+
+/* Whether dir/name (an OPTIONS-NNNNNN) is Lamina's: it starts with Lamina's header, or is a
+ * prefix of it. An unreadable file is no evidence either way. */
+static int db_options_file_is_lamina(const char *dir, const char *name)
+{
+    char path[DB_PATH_MAX + 300];
+    uint8_t *data = NULL;
+    size_t len = 0, hlen = sizeof(db_options_header) - 1;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (file_read_all(path, &data, &len)) return 1;
+    int ours = memcmp(data, db_options_header, len < hlen ? len : hlen) == 0;
+    mem_free(data);
+    return ours;
+}
+
+/* Refuses a directory that holds a RocksDB or LevelDB database, reading only: RocksDB's
+ * IDENTITY, LevelDB's *.ldb tables, an OPTIONS file without Lamina's header, or a MANIFEST
+ * (named by CURRENT) whose first fragment verifies with their masked CRC32C instead of
+ * Lamina's XXH3. LAMINA_EINVAL. */
+static int db_check_foreign(const char *path)
+{
+    char **names = NULL;
+    size_t n = 0;
+    char why[300] = "";
+    int rc = dir_list(path, &names, &n);
+    if (rc) return rc;
+    for (size_t i = 0; i < n && !why[0]; i++) {
+        uint64_t num;
+        char kind;
+        if (db_is_foreign_marker(names[i]) ||
+            (db_parse_file_name(names[i], &num, &kind) && kind == 'o' &&
+             !db_options_file_is_lamina(path, names[i])))
+            snprintf(why, sizeof(why), "%s", names[i]);
+    }
+    dir_list_free(names, n);
+    if (!why[0] && manifest_probe(path) == MANIFEST_FOREIGN)
+        snprintf(why, sizeof(why), "the MANIFEST named by CURRENT");
+    if (why[0])
+        return err_set(LAMINA_EINVAL, "%s: holds a RocksDB or LevelDB database, not Lamina's (%s)",
+                       path, why);
+    return 0;
 }
 
 static int db_write_options_file(lamina_db *db, uint64_t *number)
 {
-    char path[DB_PATH_MAX + 32];
+    char path[DB_PATH_MAX + 32], tmp[DB_PATH_MAX + 32], msg[512];
     buf text = {0};
     *number = version_set_new_file_number(&db->vs);
+    uint64_t tmp_num = version_set_new_file_number(&db->vs);
     snprintf(path, sizeof(path), "%s/OPTIONS-%06" PRIu64, db->path, *number);
-    int rc = buf_append(&text, "# Lamina options in force (name=value)\n", 39);
+    db_file_name(tmp, sizeof(tmp), db->path, tmp_num, DB_TEMP_EXT);
+    int rc = buf_append(&text, db_options_header, sizeof(db_options_header) - 1);
     if (rc == 0) rc = options_format(&db->opts, &text);
-    if (rc == 0) rc = file_write_all(path, text.data, text.len, 1);
+    /* Written whole under a temporary name, then renamed: a partial OPTIONS file could not be
+     * told from another engine's. */
+    if (rc == 0 && (rc = file_write_all(tmp, text.data, text.len, 1)) == 0)
+        rc = file_rename(tmp, path);
+    if (rc && file_exists(tmp)) {
+        snprintf(msg, sizeof(msg), "%s", err_message());
+        (void)file_remove(tmp);
+        err_set(rc, "%s", msg);
+    }
     buf_free(&text);
     return rc;
 }
@@ -382,6 +597,7 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     snprintf(db->path, sizeof(db->path), "%s", path);
     version_set_init(&db->vs, path, NULL, 0);
     if ((rc = options_copy(&db->opts, opts))) goto fail;
+    db->vs.max_manifest_size = (uint64_t)db->opts.max_manifest_file_size;
     if ((rc = batch_init(&db->group))) goto fail;
     db_init_policy(db);
     if (!(db->cache = block_cache_create((size_t)db->opts.cache_size, 16))) {
@@ -402,6 +618,8 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     db->vs.on_obsolete = db_queue_obsolete;
     db->vs.obsolete_ctx = db;
 
+    /* Another engine's database is refused before LOCK or LOG is touched. */
+    if (file_exists(path) && (rc = db_check_foreign(path))) goto fail;
     /* Without create_if_missing, a directory holding no database is left untouched (no LOCK
      * file); the check is repeated under the lock below. */
     snprintf(file, sizeof(file), "%s/CURRENT", path);
@@ -441,7 +659,7 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     if ((rc = db_recover_wals(db, &last_seq, &new_wal))) goto fail;
     db->next_seq = last_seq;
     atomic_store(&db->last_sequence, last_seq);
-    if ((rc = db_wal_create(db, new_wal, &db->wal_file, &db->wal))) goto fail;
+    if ((rc = db_wal_create_impl(db, new_wal, &db->wal_file, &db->wal, 0))) goto fail;
     db->wal_number = new_wal;
     if (!(db->mem = memtable_create((enum memtable_kind)db->opts.memtable_type))) {
         rc = err_set(LAMINA_ENOMEM, "memtable: out of memory");
@@ -499,41 +717,84 @@ LAMINA_API int lamina_close(lamina_db *db)
     return rc;
 }
 
+/* Whether lamina_destroy removes name: Lamina's fixed names, and numbered names the MANIFEST
+ * accounts for (vs, read as far as it goes; complete: to its end). */
+static int db_destroy_owns(const struct version_set *vs, int complete, const char *dir,
+                           const char *name)
+{
+    uint64_t num, next = atomic_load(&vs->next_file);
+    char kind;
+    if (db_is_fixed_name(name)) return 1;
+    if (!db_parse_file_name(name, &num, &kind) || version_set_skipped(vs, num)) return 0;
+    switch (kind) {
+    case 'l':
+        if (version_set_wal_recorded(vs, num)) return 1;
+        /* Unrecorded: with WAL tracking only an empty one can be Lamina's; before it, every
+         * WAL the open would replay or had numbered. */
+        if (vs->wals_tracked) return num < next && db_file_is_empty(dir, name);
+        return num < next || (complete && num >= vs->log_number);
+    case 'm':
+        return num < next || (vs->manifest_number && num == vs->manifest_number);
+    default:
+        return num < next;
+    }
+}
+
 LAMINA_API int lamina_destroy(const char *path)
 {
-    char file[DB_PATH_MAX + 300];
+    char file[DB_PATH_MAX + 300], msg[512] = "";
     file_lock *lock = NULL;
+    int first = 0;
     char **names = NULL;
     size_t n = 0;
+    struct version_set vs;
     if (!path) return err_set(LAMINA_EINVAL, "lamina_destroy: NULL path");
+    if (strlen(path) >= DB_PATH_MAX - 32)
+        return err_set(LAMINA_EINVAL, "lamina_destroy: path too long");
     if (!file_exists(path)) return 0;
-    snprintf(file, sizeof(file), "%s/LOCK", path);
-    int rc = file_lock_acquire(file, &lock);
+    /* Another engine's database is refused before LOCK is created. */
+    int rc = db_check_foreign(path);
     if (rc) return rc;
-    if ((rc = dir_list(path, &names, &n))) goto out;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t num;
-        char kind;
+    snprintf(file, sizeof(file), "%s/LOCK", path);
+    if ((rc = file_lock_acquire(file, &lock))) return rc;
+    version_set_init(&vs, path, NULL, COMPACTION_MAX_LEVELS);
+    /* Without CURRENT no number is known to be Lamina's: only the fixed names go. */
+    atomic_store(&vs.next_file, 0);
+    int complete = 0;
+    snprintf(file, sizeof(file), "%s/CURRENT", path);
+    if (file_exists(file)) {
+        uint64_t last_seq;
+        rc = version_set_recover(&vs, &last_seq);
+        complete = rc == 0;
+        /* A damaged MANIFEST still accounts for what its readable records say. */
+        if (rc == LAMINA_ECORRUPT) rc = 0;
+    }
+    if (rc == 0) rc = dir_list(path, &names, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *name = names[i];
-        if (!db_parse_file_name(name, &num, &kind) && strcmp(name, "CURRENT") != 0 &&
-            strcmp(name, "LOG") != 0 && strcmp(name, "LOG.old") != 0)
-            continue;
+        if (strcmp(name, "LOCK") == 0 || !db_destroy_owns(&vs, complete, path, name)) continue;
         snprintf(file, sizeof(file), "%s/%s", path, name);
         int r = file_remove(file);
-        if (r && !rc) rc = r;
+        if (r && !first) {
+            first = r;
+            snprintf(msg, sizeof(msg), "%s", err_message());
+        }
     }
-out:
     dir_list_free(names, n);
+    if (rc) snprintf(msg, sizeof(msg), "%s", err_message());
+    if (!rc) rc = first;
+    version_set_close(&vs);
     snprintf(file, sizeof(file), "%s/LOCK", path);
     int r = file_remove(file);
-    if (r && !rc) rc = r;
-    file_lock_release(lock);
-    if (rc == 0 && dir_list(path, &names, &n) == 0) {
-        size_t left = n;
-        dir_list_free(names, n);
-        if (left == 0) rc = dir_remove(path);
+    if (r && !rc) {
+        rc = r;
+        snprintf(msg, sizeof(msg), "%s", err_message());
     }
-    return rc;
+    file_lock_release(lock);
+    if (rc) return err_set(rc, "%s", msg);
+    if ((rc = dir_list(path, &names, &n))) return rc;
+    dir_list_free(names, n);
+    return n == 0 ? dir_remove(path) : 0;
 }
 
 /* ---- Snapshots -------------------------------------------------------------------------- */

@@ -140,7 +140,8 @@ struct super_version *db_install_super_version(lamina_db *db);
  * published sequence number consistently with it. */
 struct super_version *db_sv_acquire(lamina_db *db, uint64_t *seq);
 void db_sv_release(struct super_version *sv);
-/* Creates WAL number (its directory entry synced), setting *file and *log. */
+/* Creates WAL number (its directory entry synced) and records it in the MANIFEST, setting
+ * *file and *log. LAMINA_EREADONLY (the database turns read-only) if the record fails. */
 int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log);
 
 /* Syncs and closes the WALs of immutable memtables, oldest first, and waits for those other

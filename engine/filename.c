@@ -1,5 +1,6 @@
 /* filename.c — the names of a database's files: "NNNNNN.sst", "NNNNNN.log", "MANIFEST-NNNNNN",
- * "OPTIONS-NNNNNN", and parsing them back from directory entries. */
+ * "OPTIONS-NNNNNN", "NNNNNN.dbtmp", the fixed names, and parsing them back from directory
+ * entries (after LevelDB's filename.cc). */
 #include "engine/filename.h"
 
 #include <inttypes.h>
@@ -23,14 +24,18 @@ int db_parse_number(const char *s, size_t n, uint64_t *out)
     return 1;
 }
 
+/* "<digits>.<ext>" */
+static int parse_numbered(const char *name, size_t n, const char *ext, uint64_t *number)
+{
+    size_t m = strlen(ext);
+    return n > m + 1 && name[n - m - 1] == '.' && strcmp(name + n - m, ext) == 0 &&
+           db_parse_number(name, n - m - 1, number);
+}
+
 int db_parse_file_name(const char *name, uint64_t *number, char *kind)
 {
     size_t n = strlen(name);
     *number = 0;
-    if (n > 4 && strcmp(name + n - 4, ".tmp") == 0) {
-        *kind = 'x';
-        return 1;
-    }
     if (strncmp(name, "MANIFEST-", 9) == 0 && db_parse_number(name + 9, n - 9, number)) {
         *kind = 'm';
         return 1;
@@ -39,14 +44,27 @@ int db_parse_file_name(const char *name, uint64_t *number, char *kind)
         *kind = 'o';
         return 1;
     }
-    if (n > 4 && strcmp(name + n - 4, ".log") == 0 && db_parse_number(name, n - 4, number)) {
-        *kind = 'l';
-        return 1;
-    }
-    if (n > 4 && strcmp(name + n - 4, ".sst") == 0 && db_parse_number(name, n - 4, number)) {
-        *kind = 't';
-        return 1;
-    }
+    static const struct {
+        const char *ext;
+        char kind;
+    } numbered[] = {{"log", 'l'}, {"sst", 't'}, {DB_TEMP_EXT, 'x'}};
+    for (size_t i = 0; i < sizeof(numbered) / sizeof(numbered[0]); i++)
+        if (parse_numbered(name, n, numbered[i].ext, number)) {
+            *kind = numbered[i].kind;
+            return 1;
+        }
+    *number = 0;
     return 0;
 }
 
+int db_is_fixed_name(const char *name)
+{
+    return strcmp(name, "CURRENT") == 0 || strcmp(name, "LOCK") == 0 || strcmp(name, "LOG") == 0 ||
+           strcmp(name, "LOG.old") == 0;
+}
+
+int db_is_foreign_marker(const char *name)
+{
+    size_t n = strlen(name);
+    return strcmp(name, "IDENTITY") == 0 || (n > 4 && strcmp(name + n - 4, ".ldb") == 0);
+}

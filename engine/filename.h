@@ -1,16 +1,26 @@
-/* filename.h — the names of the files Lamina creates in a database directory. */
+/* filename.h — the names of the files Lamina creates in a database directory, and the names
+ * that mark a directory as another engine's (RocksDB, LevelDB). */
 #ifndef ENGINE_FILENAME_H
 #define ENGINE_FILENAME_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+/* Extension of Lamina's temporary files ("NNNNNN.dbtmp", a fresh file number each): what is
+ * written there is renamed over its real name (CURRENT, OPTIONS-NNNNNN) once synced. */
+#define DB_TEMP_EXT "dbtmp"
+
 /* "dir/000012.sst" and friends. */
 void db_file_name(char *out, size_t cap, const char *dir, uint64_t number, const char *ext);
 /* Parses a directory entry: returns 1 and sets *number and *kind for "NNNNNN.log" (kind 'l'),
- * "NNNNNN.sst" ('t'), "MANIFEST-NNNNNN" ('m'), "OPTIONS-NNNNNN" ('o'), names ending ".tmp" ('x');
- * 0 for other names. */
+ * "NNNNNN.sst" ('t'), "MANIFEST-NNNNNN" ('m'), "OPTIONS-NNNNNN" ('o'), "NNNNNN.dbtmp" ('x');
+ * 0 for other names (CURRENT, LOCK, LOG and LOG.old included: see db_is_fixed_name). Whether a
+ * parsed name is Lamina's also depends on its number (db.c's sweep and lamina_destroy). */
 int db_parse_file_name(const char *name, uint64_t *number, char *kind);
+/* 1 for the names Lamina uses without a number: CURRENT, LOCK, LOG, LOG.old. */
+int db_is_fixed_name(const char *name);
+/* 1 for a name only RocksDB or LevelDB make: "IDENTITY" (RocksDB) or "*.ldb" (LevelDB tables). */
+int db_is_foreign_marker(const char *name);
 
 /* Parses n decimal digits (1..19) at s into *out; 1 on success, 0 otherwise. */
 int db_parse_number(const char *s, size_t n, uint64_t *out);

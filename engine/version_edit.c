@@ -1,6 +1,6 @@
 /* version_edit.c — encoding of a version edit as one MANIFEST record of tagged fields (after
- * LevelDB's VersionEdit, with a "safe to ignore" tag range so the format can grow). Byte
- * layout in docs/format/logs.md. */
+ * LevelDB's VersionEdit, with a "safe to ignore" tag range so the format can grow, as RocksDB's
+ * kTagSafeIgnoreMask). Byte layout in docs/format.md, Part 1 §3. */
 #include "engine/version_edit.h"
 #include "util/alloc.h"
 
@@ -18,7 +18,14 @@ enum {
     EDIT_DELETED_FILE = 5,
     EDIT_ADDED_FILE = 6,
     EDIT_FIRST_SAFE_TAG = 64, /* tags from here on carry a varint length and may be skipped */
+    EDIT_IDENTITY = 64,       /* lenbytes "lamina" */
+    EDIT_WAL_ADDED = 65,      /* lenbytes holding one varint: the WAL's number */
+    EDIT_WALS_TRACKED = 66,   /* lenbytes, empty */
+    EDIT_SKIPPED = 67,        /* lenbytes holding one varint: a number never allocated */
 };
+
+static const char edit_identity[] = "lamina";
+#define EDIT_IDENTITY_LEN (sizeof(edit_identity) - 1)
 
 /* Levels beyond this are corrupt (num_levels is at most 20). */
 #define EDIT_MAX_LEVEL 64
@@ -36,6 +43,8 @@ void version_edit_free(struct version_edit *e)
     }
     mem_free(e->added);
     mem_free(e->deleted);
+    mem_free(e->wals_added);
+    mem_free(e->skipped);
     version_edit_init(e);
 }
 
@@ -88,6 +97,42 @@ int version_edit_delete_file(struct version_edit *e, int level, uint64_t file_nu
     return 0;
 }
 
+static int edit_push_number(uint64_t **arr, size_t *n, size_t *cap, uint64_t v)
+{
+    void *p = *arr;
+    int rc = edit_grow(&p, cap, *n, sizeof(**arr));
+    *arr = p;
+    if (rc) return rc;
+    (*arr)[(*n)++] = v;
+    return 0;
+}
+
+int version_edit_add_wal(struct version_edit *e, uint64_t number)
+{
+    return edit_push_number(&e->wals_added, &e->nwals_added, &e->cap_wals_added, number);
+}
+
+int version_edit_add_skipped(struct version_edit *e, uint64_t number)
+{
+    return edit_push_number(&e->skipped, &e->nskipped, &e->cap_skipped, number);
+}
+
+/* A safe-range field holding one varint. */
+static int edit_put_number_field(buf *out, uint64_t tag, uint64_t v)
+{
+    uint8_t b[10];
+    size_t n = coding_put_varint64(b, v);
+    int rc = buf_append_varint(out, tag);
+    return rc ? rc : buf_append_lenbytes(out, b, n);
+}
+
+void version_edit_remove_added(struct version_edit *e, size_t i)
+{
+    mem_free(e->added[i].smallest);
+    mem_free(e->added[i].largest);
+    e->added[i] = e->added[--e->nadded];
+}
+
 static int edit_put_field(buf *out, uint64_t tag, uint64_t v)
 {
     int rc = buf_append_varint(out, tag);
@@ -121,6 +166,14 @@ int version_edit_encode(const struct version_edit *e, buf *out)
             (rc = buf_append_varint(out, f->largest_seq)))
             goto nomem;
     }
+    if (e->has_identity && ((rc = buf_append_varint(out, EDIT_IDENTITY)) ||
+                            (rc = buf_append_lenbytes(out, edit_identity, EDIT_IDENTITY_LEN))))
+        goto nomem;
+    if (e->wals_tracked && (rc = edit_put_field(out, EDIT_WALS_TRACKED, 0))) goto nomem;
+    for (size_t i = 0; i < e->nwals_added; i++)
+        if ((rc = edit_put_number_field(out, EDIT_WAL_ADDED, e->wals_added[i]))) goto nomem;
+    for (size_t i = 0; i < e->nskipped; i++)
+        if ((rc = edit_put_number_field(out, EDIT_SKIPPED, e->skipped[i]))) goto nomem;
     return 0;
 nomem:
     return err_set(LAMINA_ENOMEM, "version edit: no memory to encode");
@@ -185,6 +238,43 @@ static int edit_get_added(struct edit_cursor *c, struct version_edit *e)
     return version_edit_add_file(e, &f);
 }
 
+/* A safe-range tag this reader knows: its length-prefixed payload must parse exactly. */
+static int edit_get_safe_known(struct edit_cursor *c, uint64_t tag, struct version_edit *e)
+{
+    const uint8_t *data;
+    size_t len;
+    if (coding_get_lenbytes(&c->p, c->end, &data, &len)) {
+        c->failed = "safe tag field";
+        return LAMINA_ECORRUPT;
+    }
+    switch (tag) {
+    case EDIT_IDENTITY:
+        if (len != EDIT_IDENTITY_LEN || memcmp(data, edit_identity, len) != 0) {
+            c->failed = "identity";
+            return LAMINA_ECORRUPT;
+        }
+        e->has_identity = 1;
+        return 0;
+    case EDIT_WALS_TRACKED:
+        if (len != 0) {
+            c->failed = "WALs tracked flag";
+            return LAMINA_ECORRUPT;
+        }
+        e->wals_tracked = 1;
+        return 0;
+    default: { /* EDIT_WAL_ADDED, EDIT_SKIPPED: exactly one varint */
+        uint64_t number;
+        const uint8_t *q = coding_get_varint64(data, data + len, &number);
+        if (!q || q != data + len) {
+            c->failed = tag == EDIT_WAL_ADDED ? "added WAL number" : "skipped number";
+            return LAMINA_ECORRUPT;
+        }
+        return tag == EDIT_WAL_ADDED ? version_edit_add_wal(e, number)
+                                     : version_edit_add_skipped(e, number);
+    }
+    }
+}
+
 int version_edit_decode(struct version_edit *e, const uint8_t *p, size_t n)
 {
     struct edit_cursor c = {p, p, p + n, NULL};
@@ -226,6 +316,14 @@ int version_edit_decode(struct version_edit *e, const uint8_t *p, size_t n)
         }
         case EDIT_ADDED_FILE:
             rc = edit_get_added(&c, e);
+            if (rc == LAMINA_ECORRUPT) goto corrupt;
+            if (rc) goto fail;
+            break;
+        case EDIT_IDENTITY:
+        case EDIT_WAL_ADDED:
+        case EDIT_WALS_TRACKED:
+        case EDIT_SKIPPED:
+            rc = edit_get_safe_known(&c, tag, e);
             if (rc == LAMINA_ECORRUPT) goto corrupt;
             if (rc) goto fail;
             break;

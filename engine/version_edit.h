@@ -1,7 +1,7 @@
 /* version_edit.h — a version edit: the change one flush or compaction makes to the set of
- * tables, stored as one MANIFEST record of tagged fields. Tags below 64 must be understood;
- * a reader skips unknown tags >= 64 (they carry a varint length) and refuses unknown tags < 64,
- * so the format can grow. */
+ * tables, or the creation of one WAL, stored as one MANIFEST record of tagged fields. Tags
+ * below 64 must be understood; a reader skips unknown tags >= 64 (they carry a varint length)
+ * and refuses unknown tags < 64, so the format can grow. Byte layout in docs/format.md. */
 #ifndef ENGINE_VERSION_EDIT_H
 #define ENGINE_VERSION_EDIT_H
 
@@ -40,6 +40,14 @@ struct version_edit {
     size_t nadded, cap_added;
     struct edit_deleted *deleted;
     size_t ndeleted, cap_deleted;
+    /* Safe-to-ignore fields (tags >= 64), so older readers still open the MANIFEST. */
+    int has_identity;     /* "lamina": a MANIFEST's first record says whose it is */
+    int wals_tracked;     /* this MANIFEST records every WAL created (RocksDB's
+                             track_and_verify_wals_in_manifest): replay exactly those */
+    uint64_t *wals_added; /* WALs created, recorded before any write reaches them */
+    size_t nwals_added, cap_wals_added;
+    uint64_t *skipped; /* numbers never allocated: files not Lamina's bore them first */
+    size_t nskipped, cap_skipped;
 };
 
 void version_edit_init(struct version_edit *e);
@@ -47,6 +55,12 @@ void version_edit_free(struct version_edit *e);
 /* Copies the keys. 0 or LAMINA_ENOMEM. */
 int version_edit_add_file(struct version_edit *e, const struct edit_file *f);
 int version_edit_delete_file(struct version_edit *e, int level, uint64_t file_number);
+/* Records "WAL number created". 0 or LAMINA_ENOMEM. */
+int version_edit_add_wal(struct version_edit *e, uint64_t number);
+/* Records "number is skipped (a file not Lamina's bears it)". 0 or LAMINA_ENOMEM. */
+int version_edit_add_skipped(struct version_edit *e, uint64_t number);
+/* Removes added[i] (its keys freed); the last added file takes its place. */
+void version_edit_remove_added(struct version_edit *e, size_t i);
 /* Appends the encoding to out. 0 or LAMINA_ENOMEM. */
 int version_edit_encode(const struct version_edit *e, buf *out);
 /* Decodes a record into *e (initialised by the call). 0, or LAMINA_ECORRUPT with the message

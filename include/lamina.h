@@ -199,12 +199,20 @@ LAMINA_API void lamina_write_options_init(lamina_write_options *wo);
 
 /* ---- Database ------------------------------------------------------------------------- */
 
-/* Opens (or with create_if_missing creates) the database in directory `path`, replaying its
- * WAL. opts may be NULL for the defaults. On success *out is a handle the caller releases with
- * lamina_close(). Errors: LAMINA_ENOENT (no database and create_if_missing off),
- * LAMINA_EEXIST (error_if_exists), LAMINA_EBUSY (another handle holds the LOCK),
- * LAMINA_ECORRUPT (a WAL or MANIFEST damaged before its tail; the message names file and
- * offset), LAMINA_EIO, LAMINA_EINVAL (bad options), LAMINA_ENOMEM. */
+/* Opens (or with create_if_missing creates) the database in directory `path`, replaying the
+ * WALs its MANIFEST records. opts may be NULL for the defaults. On success *out is a handle the
+ * caller releases with lamina_close().
+ * Files: it creates or rewrites only LOCK, LOG (the previous one renamed to LOG.old), CURRENT,
+ * a new MANIFEST-NNNNNN, a new NNNNNN.log, OPTIONS-NNNNNN, NNNNNN.sst tables of the replayed
+ * WALs and NNNNNN.dbtmp temporary files, and deletes only obsolete files of those kinds whose
+ * numbers Lamina allocated (docs/format.md, "Which files are Lamina's"). Other files in the
+ * directory (a README, notes.tmp, a number Lamina never gave out) are never touched, and a
+ * directory holding a RocksDB or LevelDB database is refused before anything in it changes.
+ * Errors: LAMINA_ENOENT (no database and create_if_missing off), LAMINA_EEXIST
+ * (error_if_exists), LAMINA_EBUSY (another handle holds the LOCK), LAMINA_ECORRUPT (a WAL or
+ * MANIFEST damaged before its tail, or a WAL the MANIFEST records missing; the message names
+ * file and offset), LAMINA_EIO, LAMINA_EINVAL (bad options, or "holds a RocksDB or LevelDB
+ * database, not Lamina's"), LAMINA_ENOMEM. */
 LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_db **out);
 
 /* Stops background work, releases the LOCK and frees the handle. A running compaction is
@@ -215,8 +223,13 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
  * seen, if any, and the handle is freed in every case. */
 LAMINA_API int lamina_close(lamina_db *db);
 
-/* Removes the database in `path`: its Lamina files, then the directory if it is empty.
- * Errors: LAMINA_EBUSY if it is open, LAMINA_EIO. A missing directory is LAMINA_OK. */
+/* Removes the database in `path`: only Lamina's files — CURRENT, LOCK, LOG, LOG.old, the
+ * MANIFEST and OPTIONS files, the tables and WALs the MANIFEST records or whose numbers it
+ * allocated, and Lamina's NNNNNN.dbtmp temporary files — then the directory if that left it
+ * empty. Files Lamina did not make stay, and with them the directory. A directory holding a
+ * RocksDB or LevelDB database is refused (LAMINA_EINVAL) without touching a file.
+ * Errors: LAMINA_EBUSY if it is open, LAMINA_EINVAL, LAMINA_EIO. A missing directory is
+ * LAMINA_OK. */
 LAMINA_API int lamina_destroy(const char *path);
 
 /* Stores key -> value. wo may be NULL for the defaults. Blocks while the write queue is ahead

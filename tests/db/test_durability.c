@@ -117,7 +117,9 @@ Test(durability, manifest_entry_is_synced_before_current_names_it)
     db = tdb_open(T.path, &o);
     file_set_fault_hook(NULL, NULL);
     int created = trace_find(0, "create", "MANIFEST-");
-    int renamed = trace_find(0, "rename", "CURRENT.tmp");
+    int renamed = -1; /* CURRENT's temporary file (NNNNNN.dbtmp), the first renamed */
+    for (int i = 0; i < trace_n && renamed < 0; i++)
+        if (strcmp(trace_op[i], "rename") == 0 && ends_with(trace_name[i], ".dbtmp")) renamed = i;
     cr_assert(created >= 0 && renamed > created);
     int synced = trace_find(created, "dir_sync", T.path);
     cr_assert(synced >= 0 && synced < renamed,
@@ -213,7 +215,7 @@ static int fail_after_current_rename;
 static int fail_dir_sync_after_rename(const char *op, const char *path, void *ctx)
 {
     (void)ctx;
-    if (strcmp(op, "rename") == 0 && ends_with(path, "CURRENT.tmp")) fail_after_current_rename = 1;
+    if (strcmp(op, "rename") == 0 && ends_with(path, ".dbtmp")) fail_after_current_rename = 1;
     if (strcmp(op, "dir_sync") == 0 && fail_after_current_rename == 1) {
         fail_after_current_rename = 2;
         return 5; /* EIO */
@@ -241,7 +243,7 @@ Test(durability, failed_dir_sync_after_current_rename_keeps_the_manifest_it_name
 static int fail_current_rename(const char *op, const char *path, void *ctx)
 {
     (void)ctx;
-    return strcmp(op, "rename") == 0 && ends_with(path, "CURRENT.tmp") ? 5 : 0;
+    return strcmp(op, "rename") == 0 && ends_with(path, ".dbtmp") ? 5 : 0;
 }
 
 Test(durability, open_failing_before_current_is_swapped_loses_nothing)
@@ -259,7 +261,7 @@ Test(durability, open_failing_before_current_is_swapped_loses_nothing)
     db = tdb_open(T.path, &o);
     expect_range(db, 0, 1500, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
-    cr_assert_eq(count_files(".tmp"), 0);
+    cr_assert_eq(count_files(".dbtmp"), 0);
 }
 
 /* ---- Failed syncs ----------------------------------------------------------------------- */

@@ -1,5 +1,6 @@
-/* test_version_edit.c — MANIFEST records: every field round trips, safe tags are skipped, unknown
- * tags and damaged records are refused. */
+/* test_version_edit.c — MANIFEST records: every field round trips (the WAL-tracking, identity
+ * and skipped-number fields too), safe tags are skipped, the new fields are ones an older
+ * reader skips, unknown tags and damaged records are refused. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,26 @@ static void assert_edits_equal(const struct version_edit *a, const struct versio
         cr_assert_eq(x->smallest_seq, y->smallest_seq);
         cr_assert_eq(x->largest_seq, y->largest_seq);
     }
+    cr_assert_eq(a->has_identity, b->has_identity);
+    cr_assert_eq(a->wals_tracked, b->wals_tracked);
+    cr_assert_eq(a->nwals_added, b->nwals_added);
+    for (size_t i = 0; i < a->nwals_added; i++)
+        cr_assert_eq(a->wals_added[i], b->wals_added[i]);
+    cr_assert_eq(a->nskipped, b->nskipped);
+    for (size_t i = 0; i < a->nskipped; i++)
+        cr_assert_eq(a->skipped[i], b->skipped[i]);
+}
+
+/* The fields of a snapshot beyond full_edit's: identity, WALs tracked, WALs, skipped numbers. */
+static void snapshot_fields(struct version_edit *e)
+{
+    e->has_identity = 1;
+    e->wals_tracked = 1;
+    const uint64_t wals[] = {7, 300, UINT64_MAX, 0};
+    for (size_t i = 0; i < sizeof(wals) / sizeof(wals[0]); i++)
+        cr_assert_eq(version_edit_add_wal(e, wals[i]), 0);
+    cr_assert_eq(version_edit_add_skipped(e, 20240101), 0);
+    cr_assert_eq(version_edit_add_skipped(e, 777), 0);
 }
 
 Test(version_edit, every_field_round_trips)
@@ -107,6 +128,67 @@ Test(version_edit, empty_edit_round_trips)
     cr_assert_eq(version_edit_decode(&d, out.data, 0), 0);
     assert_edits_equal(&e, &d);
     version_edit_free(&d);
+}
+
+Test(version_edit, wal_identity_and_skipped_fields_round_trip)
+{
+    struct version_edit e, d;
+    buf out = {0};
+    full_edit(&e);
+    snapshot_fields(&e);
+    cr_assert_eq(version_edit_encode(&e, &out), 0);
+    cr_assert_eq(version_edit_decode(&d, out.data, out.len), 0, "%s", err_message());
+    assert_edits_equal(&e, &d);
+    version_edit_free(&e);
+    version_edit_free(&d);
+    buf_free(&out);
+}
+
+/* An older reader knows tags 1..6 and skips any tag >= 64 by its length: the new fields must
+ * all be such tags, each payload exactly as long as it says. */
+Test(version_edit, new_fields_are_safe_tags_an_older_reader_skips)
+{
+    struct version_edit e;
+    buf out = {0};
+    version_edit_init(&e);
+    snapshot_fields(&e);
+    cr_assert_eq(version_edit_encode(&e, &out), 0);
+    const uint8_t *p = out.data, *end = out.data + out.len;
+    int fields = 0;
+    while (p < end) {
+        uint64_t tag, len;
+        p = coding_get_varint64(p, end, &tag);
+        cr_assert_not_null(p);
+        cr_assert_geq(tag, 64, "tag %llu is not safe to ignore", (unsigned long long)tag);
+        p = coding_get_varint64(p, end, &len);
+        cr_assert(p && len <= (uint64_t)(end - p));
+        p += len;
+        fields++;
+    }
+    cr_assert_eq(fields, 2 + 4 + 2, "identity, tracked, 4 WALs, 2 skipped numbers");
+    /* The identity is the ASCII bytes "lamina". */
+    cr_assert_eq(memcmp(out.data, "\x40\x06lamina", 8), 0);
+    version_edit_free(&e);
+    buf_free(&out);
+}
+
+Test(version_edit, malformed_known_safe_fields_are_refused)
+{
+    struct version_edit d;
+    const uint8_t rocks[] = {64, 7, 'r', 'o', 'c', 'k', 's', 'd', 'b'};
+    cr_assert_eq(version_edit_decode(&d, rocks, sizeof(rocks)), LAMINA_ECORRUPT);
+    cr_assert_not_null(strstr(err_message(), "identity"), "%s", err_message());
+    const uint8_t two_numbers[] = {65, 2, 5, 6};
+    cr_assert_eq(version_edit_decode(&d, two_numbers, sizeof(two_numbers)), LAMINA_ECORRUPT);
+    cr_assert_not_null(strstr(err_message(), "added WAL number"), "%s", err_message());
+    const uint8_t cut[] = {67, 1, 0x80};
+    cr_assert_eq(version_edit_decode(&d, cut, sizeof(cut)), LAMINA_ECORRUPT);
+    cr_assert_not_null(strstr(err_message(), "skipped number"), "%s", err_message());
+    const uint8_t tracked[] = {66, 1, 0};
+    cr_assert_eq(version_edit_decode(&d, tracked, sizeof(tracked)), LAMINA_ECORRUPT);
+    const uint8_t past_end[] = {65, 5, 1};
+    cr_assert_eq(version_edit_decode(&d, past_end, sizeof(past_end)), LAMINA_ECORRUPT);
+    cr_assert_eq(d.nwals_added, 0);
 }
 
 Test(version_edit, unknown_safe_tag_is_skipped)
@@ -210,6 +292,7 @@ Test(version_edit, random_damage_never_reads_out_of_bounds)
     struct version_edit e, d;
     buf out = {0};
     full_edit(&e);
+    snapshot_fields(&e);
     cr_assert_eq(version_edit_encode(&e, &out), 0);
     uint8_t *copy = malloc(out.len);
     uint32_t x = 5;
@@ -223,6 +306,7 @@ Test(version_edit, random_damage_never_reads_out_of_bounds)
         size_t n = out.len - (round % 2 ? 0 : (x >> 8) % out.len);
         int rc = version_edit_decode(&d, copy, n);
         cr_assert(rc == 0 || rc == LAMINA_ECORRUPT, "round %d: rc %d", round, rc);
+        if (rc) cr_assert(d.nwals_added == 0 && d.wals_added == NULL);
         version_edit_free(&d);
     }
     free(copy);
