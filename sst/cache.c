@@ -11,6 +11,10 @@
 #include "sst/cache.h"
 #include "util/alloc.h"
 
+/* Least capacity of a shard: room for a large table's filter block (about 1.4 MB for a
+ * 64 MiB table of 1.1M entries at 10 bits per key) with space to spare. */
+#define BLOCK_CACHE_MIN_SHARD ((size_t)4 << 20)
+
 /* Bookkeeping charged per block on top of its bytes. */
 #define CACHE_OVERHEAD (sizeof(struct cache_block) + 2 * sizeof(void *))
 
@@ -83,6 +87,10 @@ block_cache *block_cache_create(size_t capacity_bytes, int shards)
     if (shards <= 0) shards = 16;
     while ((1 << bits) < shards && bits < 12)
         bits++;
+    /* A block larger than its shard is never kept, and a shard mostly taken by one table's
+     * filter thrashes every other block that hashes to it: fewer shards for a small cache. */
+    while (bits > 0 && capacity_bytes >> bits < BLOCK_CACHE_MIN_SHARD)
+        bits--;
     block_cache *c = mem_calloc(1, sizeof(*c));
     if (!c) return NULL;
     size_t n = (size_t)1 << bits;

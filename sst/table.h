@@ -18,12 +18,14 @@
  * bytes, evicting by CLOCK (second chance, an approximation of LRU: a hit only sets a bit
  * instead of relinking a list). It holds data blocks, filter blocks and index blocks (these
  * decoded, charged for their contents plus the decoded entries, about 32 bytes each) alike.
- * A block larger than a shard (capacity / shards) is read and used but never kept. File
+ * A block larger than a shard is read and used but never kept. File
  * numbers are never reused, so the blocks of a deleted table are not erased: they age out.
  * Thread-safe. */
 typedef struct block_cache block_cache;
 
-/* capacity 0 gives a cache that keeps nothing. NULL on allocation failure. */
+/* A cache of capacity_bytes in up to shards shards (<= 0: 16), fewer when a shard would get
+ * less than 4 MiB, so that a shard holds a large filter block and still has room for others.
+ * capacity 0 gives a cache that keeps nothing. NULL on allocation failure. */
 block_cache *block_cache_create(size_t capacity_bytes, int shards);
 void block_cache_destroy(block_cache *c);
 /* Figures: hits, misses, bytes held. */

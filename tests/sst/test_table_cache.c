@@ -523,7 +523,7 @@ Test(table_cache, filter_larger_than_a_cache_shard_is_used_but_not_kept)
 {
     tc_write(11, 256);
     struct table_footer f = tc_footer(11);
-    block_cache *bc = block_cache_create(16 * 200, 16); /* 200 bytes a shard */
+    block_cache *bc = block_cache_create(200, 16); /* one shard of 200 bytes */
     cr_assert_gt(f.filter.size, 200);
     table_cache *tc = table_cache_create(g_dir, 4, bc);
     table *t;
