@@ -10,8 +10,8 @@
 
 #include "compaction/compaction.h"
 #include "engine/batch.h"
-#include "engine/log.h"
 #include "engine/filename.h"
+#include "engine/log.h"
 #include "engine/manifest.h"
 #include "engine/version.h"
 #include "lamina.h"
@@ -139,6 +139,16 @@ int db_sync_old_wals(lamina_db *db);
 /* write.c */
 /* Runs the writer w through the queue (group commit). */
 int db_write_impl(lamina_db *db, struct writer *w);
+
+/* Per-thread buffers (write.c's batch of lamina_put / lamina_delete, read.c's value and key
+ * buffers) give their memory back after a call that made them grow past this. */
+#define DB_THREAD_BUFFER_KEEP ((size_t)1 << 20)
+/* Bytes the calling thread's lamina_put / lamina_delete batch holds now (for tests). */
+size_t db_write_buffer_bytes(void);
+
+/* read.c */
+/* Bytes the calling thread's lamina_get_into / long-key buffers hold now (for tests). */
+size_t db_read_buffer_bytes(void);
 
 /* background.c */
 int db_bg_start(lamina_db *db);
