@@ -65,6 +65,9 @@ struct db_stats {
     atomic_uint_fast64_t flushes, compactions;
 };
 
+/* A thread's cached super version of one handle (super_version.c). */
+struct sv_slot;
+
 struct lamina_db {
     char path[DB_PATH_MAX];
     lamina_options opts;
@@ -111,6 +114,11 @@ struct lamina_db {
     char bg_msg[512];
 
     struct db_stats stats;
+
+    /* Per-thread cached super versions (super_version.c), so that a get takes no lock. */
+    uint64_t sv_id;                             /* this handle's number, unique in the process */
+    _Atomic(struct super_version *) sv_current; /* sv, for gets to check their cached one */
+    struct sv_slot *sv_slots;                   /* every thread's slot for this handle */
 };
 
 /* db.c */
@@ -125,9 +133,20 @@ void db_set_bg_error(lamina_db *db, int rc, const char *what);
  * old one stays). */
 struct super_version *db_install_super_version(lamina_db *db);
 /* Pins / releases the current super version (without taking mu), and reads the last
- * published sequence number consistently with it. */
+ * published sequence number consistently with it. A plain reference, for holders that keep it
+ * a while or hand it to another thread (iterators, background work, properties). */
 struct super_version *db_sv_acquire(lamina_db *db, uint64_t *seq);
 void db_sv_release(struct super_version *sv);
+/* The same through the calling thread's cached super version, taking no lock and writing only
+ * the thread's own slot when nothing was installed since its last get: for short reads that
+ * put it back on the same thread before their next db_sv_get (lamina_get). */
+struct super_version *db_sv_get(lamina_db *db, uint64_t *seq);
+void db_sv_put(lamina_db *db, struct super_version *sv);
+/* At close, after the readers are gone: releases every thread's cached super version of db
+ * (their slots stay with the threads, detached) and db->sv. */
+void db_sv_close(lamina_db *db);
+/* Threads holding a slot for db (for tests). */
+size_t db_sv_slot_count(lamina_db *db);
 /* Creates WAL number (its directory entry synced), setting *file and *log. */
 int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log);
 

@@ -77,7 +77,7 @@ static int read_get(lamina_db *db, const lamina_read_options *ro, const void *ke
         lookup = kb->data;
     }
     uint64_t seq;
-    struct super_version *sv = db_sv_acquire(db, &seq);
+    struct super_version *sv = db_sv_get(db, &seq);
     if (ro->snapshot) seq = ro->snapshot->seq;
     int type = IKEY_DELETION, rc;
     const uint8_t *v;
@@ -98,7 +98,7 @@ static int read_get(lamina_db *db, const lamina_read_options *ro, const void *ke
         ikey_encode(lookup, key, klen, seq, IKEY_VALUE);
         rc = version_get(sv->v, &tro, lookup, klen + IKEY_TRAILER, &type, out);
     }
-    db_sv_release(sv);
+    db_sv_put(db, sv);
     if (rc == 0 && type != IKEY_VALUE) rc = LAMINA_NOTFOUND;
     return rc;
 }
