@@ -120,6 +120,17 @@ int batch_append(lamina_batch *dst, const lamina_batch *src)
     return 0;
 }
 
+void batch_shrink(lamina_batch *b, size_t keep)
+{
+    lamina_batch_clear(b);
+    if (b->rep.cap <= keep) return;
+    /* Shrinking in place; should the allocator refuse, the large buffer stays for now. */
+    uint8_t *p = mem_realloc(b->rep.data, BATCH_HEADER_SIZE);
+    if (!p) return;
+    b->rep.data = p;
+    b->rep.cap = BATCH_HEADER_SIZE;
+}
+
 /* Appends one record; on failure the batch is left as it was. */
 static int batch_add(lamina_batch *b, int type, const void *key, size_t key_len, const void *value,
                      size_t value_len)

@@ -58,6 +58,10 @@ int batch_iterate(const uint8_t *rep, size_t len,
                             size_t vl),
                   void *ctx);
 
+/* Empties b and, when its buffer holds more than keep bytes, gives the memory back (a
+ * per-thread batch that once carried a large value does not keep it). */
+void batch_shrink(lamina_batch *b, size_t keep);
+
 /* Appends src's records to dst and adds src's count to dst's (group commit merges the
  * batches of queued writers into the leader's). dst's sequence is kept. 0, LAMINA_ENOMEM, or
  * LAMINA_EINVAL if the count would pass UINT32_MAX. */

@@ -501,7 +501,7 @@ static int db_write_options_file(lamina_db *db, uint64_t *number)
 
 static void db_free(lamina_db *db)
 {
-    db_sv_release(db->sv);
+    db_sv_close(db);
     if (db->mem) memtable_unref(db->mem);
     for (size_t i = 0; i < db->nimm; i++) {
         memtable_unref(db->imm[i].mem);

@@ -67,6 +67,9 @@ struct db_stats {
     atomic_uint_fast64_t max_compaction_input;
 };
 
+/* A thread's cached super version of one handle (super_version.c). */
+struct sv_slot;
+
 struct lamina_db {
     char path[DB_PATH_MAX];
     lamina_options opts;
@@ -123,6 +126,11 @@ struct lamina_db {
     char bg_msg[512];
 
     struct db_stats stats;
+
+    /* Per-thread cached super versions (super_version.c), so that a get takes no lock. */
+    uint64_t sv_id;                             /* this handle's number, unique in the process */
+    _Atomic(struct super_version *) sv_current; /* sv, for gets to check their cached one */
+    struct sv_slot *sv_slots;                   /* every thread's slot for this handle */
 };
 
 /* db.c */
@@ -137,9 +145,20 @@ void db_set_bg_error(lamina_db *db, int rc, const char *what);
  * old one stays). */
 struct super_version *db_install_super_version(lamina_db *db);
 /* Pins / releases the current super version (without taking mu), and reads the last
- * published sequence number consistently with it. */
+ * published sequence number consistently with it. A plain reference, for holders that keep it
+ * a while or hand it to another thread (iterators, background work, properties). */
 struct super_version *db_sv_acquire(lamina_db *db, uint64_t *seq);
 void db_sv_release(struct super_version *sv);
+/* The same through the calling thread's cached super version, taking no lock and writing only
+ * the thread's own slot when nothing was installed since its last get: for short reads that
+ * put it back on the same thread before their next db_sv_get (lamina_get). */
+struct super_version *db_sv_get(lamina_db *db, uint64_t *seq);
+void db_sv_put(lamina_db *db, struct super_version *sv);
+/* At close, after the readers are gone: releases every thread's cached super version of db
+ * (their slots stay with the threads, detached) and db->sv. */
+void db_sv_close(lamina_db *db);
+/* Threads holding a slot for db (for tests). */
+size_t db_sv_slot_count(lamina_db *db);
 /* Creates WAL number (its directory entry synced) and records it in the MANIFEST, setting
  * *file and *log. LAMINA_EREADONLY (the database turns read-only) if the record fails. */
 int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log);
@@ -152,6 +171,16 @@ int db_sync_old_wals(lamina_db *db);
 /* write.c */
 /* Runs the writer w through the queue (group commit). */
 int db_write_impl(lamina_db *db, struct writer *w);
+
+/* Per-thread buffers (write.c's batch of lamina_put / lamina_delete, read.c's value and key
+ * buffers) give their memory back after a call that made them grow past this. */
+#define DB_THREAD_BUFFER_KEEP ((size_t)1 << 20)
+/* Bytes the calling thread's lamina_put / lamina_delete batch holds now (for tests). */
+size_t db_write_buffer_bytes(void);
+
+/* read.c */
+/* Bytes the calling thread's lamina_get_into / long-key buffers hold now (for tests). */
+size_t db_read_buffer_bytes(void);
 
 /* background.c */
 int db_bg_start(lamina_db *db);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/db_impl.h"
+#include "engine/options.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -329,14 +330,14 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
     int rc = 0;
     if (!di) return err_set(LAMINA_ENOMEM, "lamina_iter_create: out of memory");
     di->db = db;
-    if (ro &&
-        (rc = dbi_copy_bound(&di->lower, &di->has_lower, ro->lower_bound, ro->lower_bound_len)))
+    lamina_read_options o;
+    if ((rc = options_read_copy(&o, ro, "lamina_iter_create"))) goto fail;
+    if ((rc = dbi_copy_bound(&di->lower, &di->has_lower, o.lower_bound, o.lower_bound_len)))
         goto fail;
-    if (ro &&
-        (rc = dbi_copy_bound(&di->upper, &di->has_upper, ro->upper_bound, ro->upper_bound_len)))
+    if ((rc = dbi_copy_bound(&di->upper, &di->has_upper, o.upper_bound, o.upper_bound_len)))
         goto fail;
     di->sv = db_sv_acquire(db, &di->seq);
-    if (ro && ro->snapshot) di->seq = ro->snapshot->seq;
+    if (o.snapshot) di->seq = o.snapshot->seq;
     struct super_version *sv = di->sv;
     const struct version *v = sv->v;
     size_t cap = 1 + sv->nimm;
@@ -345,8 +346,8 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
     children = mem_alloc(cap * sizeof(*children));
     if (!children) goto nomem;
     struct table_read_options tro = {
-        .verify_checksums = !ro || ro->verify_checksums || db->opts.paranoid_checks,
-        .fill_cache = ro ? ro->fill_cache : 1,
+        .verify_checksums = o.verify_checksums,
+        .fill_cache = o.fill_cache,
     };
     /* An empty memtable holds nothing visible at seq (later inserts are newer), and a single
      * source needs no merging: both matter to long scans of a compacted tree. */

@@ -10,6 +10,10 @@
 #include "util/err.h"
 #include "util/hash.h"
 
+/* The fragment checksum streams over the payload where it lies (XXH3_state_t). */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 enum { LOG_FULL = 1, LOG_FIRST = 2, LOG_MIDDLE = 3, LOG_LAST = 4 };
 
 /* ---- Writer ------------------------------------------------------------------------------- */
@@ -17,18 +21,12 @@ enum { LOG_FULL = 1, LOG_FIRST = 2, LOG_MIDDLE = 3, LOG_LAST = 4 };
 struct log_writer {
     wfile *f;
     size_t block_offset; /* bytes used in the current block */
-    uint8_t *scratch;    /* one fragment: header + payload, so type + payload hash in one go */
 };
 
 log_writer *log_writer_create(wfile *f, uint64_t dest_size)
 {
     log_writer *w = mem_alloc(sizeof(*w));
     if (!w) return NULL;
-    w->scratch = mem_alloc(LOG_BLOCK_SIZE);
-    if (!w->scratch) {
-        mem_free(w);
-        return NULL;
-    }
     w->f = f;
     w->block_offset = (size_t)(dest_size % LOG_BLOCK_SIZE);
     return w;
@@ -36,30 +34,56 @@ log_writer *log_writer_create(wfile *f, uint64_t dest_size)
 
 void log_writer_destroy(log_writer *w)
 {
-    if (!w) return;
-    mem_free(w->scratch);
     mem_free(w);
 }
 
-static int log_writer_emit(log_writer *w, int type, const uint8_t *p, size_t n)
+/* Fragments at most this long (type byte included) are hashed from a copy on the stack: XXH3's
+ * one-shot form is quicker there, and its streaming form would buffer them anyway. */
+#define LOG_SMALL_FRAGMENT 256
+
+/* The fragment checksum of docs/format.md, XXH3_64bits_withSeed(type ‖ payload, 0), over a
+ * payload given in two pieces and read where it lies. */
+static uint32_t log_checksum(uint8_t type, const uint8_t *p1, size_t n1, const uint8_t *p2,
+                             size_t n2)
 {
-    uint8_t *s = w->scratch;
-    s[4] = (uint8_t)(n & 0xff);
-    s[5] = (uint8_t)(n >> 8);
-    s[6] = (uint8_t)type;
-    if (n) memcpy(s + LOG_HEADER_SIZE, p, n);
-    coding_put_fixed32(s, checksum32(s + 6, n + 1, 0));
-    int rc = wfile_append(w->f, s, LOG_HEADER_SIZE + n);
+    if (1 + n1 + n2 <= LOG_SMALL_FRAGMENT) {
+        uint8_t s[LOG_SMALL_FRAGMENT];
+        s[0] = type;
+        if (n1) memcpy(s + 1, p1, n1);
+        if (n2) memcpy(s + 1 + n1, p2, n2);
+        return checksum32(s, 1 + n1 + n2, 0);
+    }
+    XXH3_state_t st;
+    (void)XXH3_64bits_reset_withSeed(&st, 0);
+    (void)XXH3_64bits_update(&st, &type, 1);
+    if (n1) (void)XXH3_64bits_update(&st, p1, n1);
+    if (n2) (void)XXH3_64bits_update(&st, p2, n2);
+    return (uint32_t)XXH3_64bits_digest(&st);
+}
+
+/* Writes one fragment whose payload is p1[0..n1) ‖ p2[0..n2). */
+static int log_writer_emit(log_writer *w, int type, const uint8_t *p1, size_t n1, const uint8_t *p2,
+                           size_t n2)
+{
+    size_t n = n1 + n2;
+    uint8_t h[LOG_HEADER_SIZE];
+    h[4] = (uint8_t)(n & 0xff);
+    h[5] = (uint8_t)(n >> 8);
+    h[6] = (uint8_t)type;
+    coding_put_fixed32(h, log_checksum(h[6], p1, n1, p2, n2));
+    int rc = wfile_append(w->f, h, LOG_HEADER_SIZE);
+    if (rc == 0 && n1) rc = wfile_append(w->f, p1, n1);
+    if (rc == 0 && n2) rc = wfile_append(w->f, p2, n2);
     if (rc) return rc;
     w->block_offset += LOG_HEADER_SIZE + n;
     return 0;
 }
 
-int log_writer_add(log_writer *w, const void *rec, size_t n, int sync)
+int log_writer_append(log_writer *w, const void *a, size_t na, const void *b, size_t nb)
 {
     static const uint8_t zeros[LOG_HEADER_SIZE];
-    const uint8_t *p = rec;
-    size_t left = n;
+    const uint8_t *pa = a, *pb = b;
+    size_t n = na + nb, pos = 0;
     int begin = 1, rc;
 
     /* A zero-length record still gets one FULL fragment, so it is read back. */
@@ -73,19 +97,39 @@ int log_writer_add(log_writer *w, const void *rec, size_t n, int sync)
             w->block_offset = 0;
         }
         size_t avail = LOG_BLOCK_SIZE - w->block_offset - LOG_HEADER_SIZE;
-        size_t frag = left < avail ? left : avail;
-        int end = frag == left;
+        size_t frag = n - pos < avail ? n - pos : avail;
+        int end = pos + frag == n;
         int type = begin && end ? LOG_FULL : begin ? LOG_FIRST : end ? LOG_LAST : LOG_MIDDLE;
-        rc = log_writer_emit(w, type, p, frag);
+        /* The fragment's bytes: what is left of a, then the start of b. */
+        const uint8_t *p1 = NULL, *p2 = pb;
+        size_t n1 = frag;
+        if (pos < na) {
+            p1 = pa + pos;
+            if (n1 > na - pos) n1 = na - pos;
+        } else if (frag) {
+            p1 = pb + (pos - na);
+            p2 = NULL;
+        }
+        size_t n2 = frag - n1;
+        rc = log_writer_emit(w, type, p1, n1, p2, n2);
         if (rc) return rc;
-        p += frag;
-        left -= frag;
+        pos += frag;
         begin = 0;
-    } while (left > 0);
+    } while (pos < n);
+    return 0;
+}
 
-    rc = wfile_flush(w->f);
+int log_writer_flush(log_writer *w, int sync)
+{
+    int rc = wfile_flush(w->f);
     if (rc) return rc;
     return sync ? wfile_sync(w->f) : 0;
+}
+
+int log_writer_add(log_writer *w, const void *rec, size_t n, int sync)
+{
+    int rc = log_writer_append(w, rec, n, NULL, 0);
+    return rc ? rc : log_writer_flush(w, sync);
 }
 
 /* ---- Reader ------------------------------------------------------------------------------- */

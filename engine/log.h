@@ -21,6 +21,13 @@ typedef struct log_writer log_writer;
 log_writer *log_writer_create(wfile *f, uint64_t dest_size);
 /* Appends one record and hands it to the kernel; with sync, also fdatasyncs. */
 int log_writer_add(log_writer *w, const void *rec, size_t n, int sync);
+/* Appends one record whose bytes are a[0..na) ‖ b[0..nb) (either may be empty), read in place:
+ * the same bytes on disk as log_writer_add of the concatenation. The bytes stay in the file's
+ * buffer (written out early only when it fills) until log_writer_flush, so several records
+ * share one write and one sync. */
+int log_writer_append(log_writer *w, const void *a, size_t na, const void *b, size_t nb);
+/* Hands the appended records to the kernel; with sync, also fdatasyncs. */
+int log_writer_flush(log_writer *w, int sync);
 void log_writer_destroy(log_writer *w);
 
 typedef struct log_reader log_reader;

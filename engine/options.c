@@ -89,6 +89,74 @@ LAMINA_API void lamina_write_options_init(lamina_write_options *wo)
     wo->struct_size = sizeof(*wo);
 }
 
+/* ---- Read and write options: struct_size ------------------------------------------------ */
+
+/* The fields after struct_size, in declaration order: a caller built against an older header
+ * passes a smaller struct, holding only the fields that lie wholly within its struct_size. */
+struct options_member {
+    size_t offset, size;
+};
+#define OPTIONS_MEMBER_(type, field)                                                               \
+    {                                                                                              \
+        offsetof(type, field), sizeof(((type *)0)->field)                                          \
+    }
+static const struct options_member read_members[] = {
+    OPTIONS_MEMBER_(lamina_read_options, snapshot),
+    OPTIONS_MEMBER_(lamina_read_options, verify_checksums),
+    OPTIONS_MEMBER_(lamina_read_options, fill_cache),
+    OPTIONS_MEMBER_(lamina_read_options, lower_bound),
+    OPTIONS_MEMBER_(lamina_read_options, lower_bound_len),
+    OPTIONS_MEMBER_(lamina_read_options, upper_bound),
+    OPTIONS_MEMBER_(lamina_read_options, upper_bound_len),
+};
+static const struct options_member write_members[] = {
+    OPTIONS_MEMBER_(lamina_write_options, sync),
+    OPTIONS_MEMBER_(lamina_write_options, disable_wal),
+};
+
+/* Copies the members of src that its struct_size covers over dst (already holding the
+ * defaults, dst_size bytes). The first member must be there: a struct_size of 0 or one cut
+ * before it is a struct the caller never filled. */
+static int options_copy_members(void *dst, size_t dst_size, const void *src,
+                                const struct options_member *m, size_t nm, const char *what,
+                                const char *fn)
+{
+    size_t n;
+    memcpy(&n, src, sizeof(n));
+    size_t min = m[0].offset + m[0].size;
+    if (n < min)
+        return err_set(LAMINA_EINVAL,
+                       "%s: %s struct_size %zu is smaller than %zu (fill the struct with "
+                       "%s_init)",
+                       fn, what, n, min, what);
+    if (n == dst_size) {
+        memcpy(dst, src, dst_size);
+        return 0;
+    }
+    for (size_t i = 0; i < nm && m[i].offset + m[i].size <= n; i++)
+        memcpy((uint8_t *)dst + m[i].offset, (const uint8_t *)src + m[i].offset, m[i].size);
+    memcpy(dst, &dst_size, sizeof(dst_size));
+    return 0;
+}
+
+int options_read_copy(lamina_read_options *dst, const lamina_read_options *src, const char *fn)
+{
+    lamina_read_options_init(dst);
+    if (!src) return 0;
+    return options_copy_members(dst, sizeof(*dst), src, read_members,
+                                sizeof(read_members) / sizeof(read_members[0]),
+                                "lamina_read_options", fn);
+}
+
+int options_write_copy(lamina_write_options *dst, const lamina_write_options *src, const char *fn)
+{
+    lamina_write_options_init(dst);
+    if (!src) return 0;
+    return options_copy_members(dst, sizeof(*dst), src, write_members,
+                                sizeof(write_members) / sizeof(write_members[0]),
+                                "lamina_write_options", fn);
+}
+
 /* Option index by name; '-' matches '_' so command-line spellings (--write-buffer-size) work. */
 static int options_find(const char *name, size_t n, size_t *index)
 {

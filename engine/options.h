@@ -1,5 +1,6 @@
 /* options.h — the engine's side of the options table (LAMINA_OPTIONS_TABLE in lamina.h):
- * validation, and the text form "name=value" per line of the OPTIONS-NNNNNN file. */
+ * validation, the text form "name=value" per line of the OPTIONS-NNNNNN file, and the
+ * struct_size rules of the read and write options. */
 #ifndef ENGINE_OPTIONS_H
 #define ENGINE_OPTIONS_H
 
@@ -22,6 +23,15 @@ int options_validate(const lamina_options *o);
  * fields beyond src->struct_size keep their defaults; dst->struct_size is sizeof(*dst). Then
  * validates. 0 or LAMINA_EINVAL. */
 int options_copy(lamina_options *dst, const lamina_options *src);
+
+/* The engine's copy of a caller's read / write options, through which every public call taking
+ * them goes: src == NULL gives the defaults (lamina_read_options_init / _write_options_init);
+ * a smaller src->struct_size (a caller built against an older header) gives the defaults for
+ * the fields past it; a larger one (a newer header) is read only as far as this library knows.
+ * LAMINA_EINVAL, naming fn, when struct_size does not even cover the first field after it
+ * (0: a struct never passed through its _init). dst->struct_size is sizeof(*dst). */
+int options_read_copy(lamina_read_options *dst, const lamina_read_options *src, const char *fn);
+int options_write_copy(lamina_write_options *dst, const lamina_write_options *src, const char *fn);
 
 /* Appends "name=value\n" for every option in table order (enums by choice name) to out.
  * 0 or LAMINA_ENOMEM. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/db_impl.h"
+#include "engine/options.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -29,7 +30,8 @@ static void read_tls_init(void)
     (void)pthread_key_create(&read_tls_key, read_tls_free);
 }
 
-/* A per-thread buffer for values that lamina_get_into copies out, and for long lookup keys. */
+/* Per-thread buffers: [0] for values that lamina_get_into copies out, [1] for long lookup
+ * keys. */
 static buf *read_tls_buf(int slot)
 {
     pthread_once(&read_tls_once, read_tls_init);
@@ -45,8 +47,22 @@ static buf *read_tls_buf(int slot)
     return &b[slot];
 }
 
+/* After a read: a buffer that a large value made grow past DB_THREAD_BUFFER_KEEP is given
+ * back, so a thread does not keep the largest value it ever read. */
+static void read_tls_trim(buf *b)
+{
+    if (b->cap > DB_THREAD_BUFFER_KEEP) buf_free(b);
+}
+
+size_t db_read_buffer_bytes(void)
+{
+    pthread_once(&read_tls_once, read_tls_init);
+    const buf *b = pthread_getspecific(read_tls_key);
+    return b ? b[0].cap + b[1].cap : 0;
+}
+
 /* Finds key as of the read's snapshot; the value goes to *out (appended after clearing).
- * Returns 0, LAMINA_NOTFOUND or an error. */
+ * ro is the engine's copy (options_read_copy). Returns 0, LAMINA_NOTFOUND or an error. */
 static int read_get(lamina_db *db, const lamina_read_options *ro, const void *key, size_t klen,
                     buf *out)
 {
@@ -61,8 +77,8 @@ static int read_get(lamina_db *db, const lamina_read_options *ro, const void *ke
         lookup = kb->data;
     }
     uint64_t seq;
-    struct super_version *sv = db_sv_acquire(db, &seq);
-    if (ro && ro->snapshot) seq = ro->snapshot->seq;
+    struct super_version *sv = db_sv_get(db, &seq);
+    if (ro->snapshot) seq = ro->snapshot->seq;
     int type = IKEY_DELETION, rc;
     const uint8_t *v;
     size_t vlen;
@@ -71,18 +87,18 @@ static int read_get(lamina_db *db, const lamina_read_options *ro, const void *ke
     for (size_t i = 0; rc == LAMINA_NOTFOUND && i < sv->nimm; i++)
         rc = memtable_get(sv->imm[i], key, klen, seq, &type, &v, &vlen);
     if (rc == 0) {
-        if (type == IKEY_VALUE && buf_append(out, v, vlen))
+        /* One allocation, with room for lamina_get's NUL byte. */
+        if (type == IKEY_VALUE && (buf_reserve(out, vlen + 1) || buf_append(out, v, vlen)))
             rc = err_set(LAMINA_ENOMEM, "lamina_get: out of memory");
     } else if (rc == LAMINA_NOTFOUND) {
         struct table_read_options tro = {
-            /* paranoid_checks verifies every block, whatever the read asks. */
-            .verify_checksums = !ro || ro->verify_checksums || db->opts.paranoid_checks,
-            .fill_cache = ro ? ro->fill_cache : 1,
+            .verify_checksums = ro->verify_checksums,
+            .fill_cache = ro->fill_cache,
         };
         ikey_encode(lookup, key, klen, seq, IKEY_VALUE);
         rc = version_get(sv->v, &tro, lookup, klen + IKEY_TRAILER, &type, out);
     }
-    db_sv_release(sv);
+    db_sv_put(db, sv);
     if (rc == 0 && type != IKEY_VALUE) rc = LAMINA_NOTFOUND;
     return rc;
 }
@@ -103,9 +119,11 @@ LAMINA_API int lamina_get(lamina_db *db, const lamina_read_options *ro, const vo
     if (!value || !value_len) return err_set(LAMINA_EINVAL, "lamina_get: NULL argument");
     int rc = read_check_args(db, key, key_len, "lamina_get");
     if (rc) return rc;
+    lamina_read_options o;
+    if ((rc = options_read_copy(&o, ro, "lamina_get"))) return rc;
     /* The caller's buffer is filled in place: one allocation per found value. */
     buf out = {0};
-    rc = read_get(db, ro, key, key_len, &out);
+    rc = read_get(db, &o, key, key_len, &out);
     if (rc == 0 && buf_reserve(&out, 1)) rc = err_set(LAMINA_ENOMEM, "lamina_get: out of memory");
     if (rc) {
         buf_free(&out);
@@ -124,11 +142,15 @@ LAMINA_API int lamina_get_into(lamina_db *db, const lamina_read_options *ro, con
         return err_set(LAMINA_EINVAL, "lamina_get_into: NULL argument");
     int rc = read_check_args(db, key, key_len, "lamina_get_into");
     if (rc) return rc;
+    lamina_read_options o;
+    if ((rc = options_read_copy(&o, ro, "lamina_get_into"))) return rc;
     buf *out = read_tls_buf(0);
     if (!out) return err_set(LAMINA_ENOMEM, "lamina_get_into: out of memory");
-    rc = read_get(db, ro, key, key_len, out);
-    if (rc) return rc;
-    *value_len = out->len;
-    if (out->len && cap) memcpy(dst, out->data, out->len < cap ? out->len : cap);
-    return 0;
+    rc = read_get(db, &o, key, key_len, out);
+    if (rc == 0) {
+        *value_len = out->len;
+        if (out->len && cap) memcpy(dst, out->data, out->len < cap ? out->len : cap);
+    }
+    read_tls_trim(out);
+    return rc;
 }

@@ -1,6 +1,7 @@
-/* write.c — the write path: a queue of writers whose leader commits a group of batches with one
- * WAL record and memtable inserts (LevelDB's DBImpl::Write group commit), memtable switches,
- * and the slowdown / stop of writes while flushes and compactions catch up. */
+/* write.c — the write path: a queue of writers whose leader commits a group of batches, one WAL
+ * record per batch written in place and synced once, then memtable inserts (LevelDB's
+ * DBImpl::Write group commit, without its merged copy of the batches), memtable switches, and
+ * the slowdown / stop of writes while flushes and compactions catch up. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "engine/db_impl.h"
+#include "engine/options.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -125,14 +127,12 @@ static int write_insert_one(void *ctx, int type, const uint8_t *k, size_t kl, co
     return memtable_add(c->mem, c->seq++, type, k, kl, v, vl);
 }
 
-/* Merges the batches of the writers queued behind the leader into db->group; returns the last
+/* Picks the writers queued behind the leader whose batches join its group; returns the last
  * writer of the group. A non-sync leader does not take sync writers (their fsync would be
  * skipped), and WAL and no-WAL writes do not mix. */
-static struct writer *write_build_group(lamina_db *db, struct writer *leader, int *rc)
+static struct writer *write_pick_group(struct writer *leader)
 {
     struct writer *last = leader;
-    lamina_batch_clear(&db->group);
-    if ((*rc = batch_append(&db->group, leader->batch))) return last;
     size_t size = batch_len(leader->batch);
     size_t max = size <= (128u << 10) ? size + (128u << 10) : WRITE_GROUP_MAX;
     for (struct writer *w = leader->next; w; w = w->next) {
@@ -140,10 +140,47 @@ static struct writer *write_build_group(lamina_db *db, struct writer *leader, in
             break;
         size += batch_len(w->batch);
         if (size > max) break;
-        if (batch_append(&db->group, w->batch)) break;
         last = w;
     }
     return last;
+}
+
+/* Writes the group's batches [first, last] to the WAL, one record per batch, and syncs once.
+ * Each record is the batch's own bytes behind a header carrying its sequence number, so the
+ * caller's batch is neither copied nor changed, and each batch is all-or-nothing after a crash
+ * (a torn last record is dropped at recovery). */
+static int write_group_to_wal(lamina_db *db, log_writer *wal, struct writer *first,
+                              struct writer *last, uint64_t seq, int sync)
+{
+    uint8_t header[BATCH_HEADER_SIZE];
+    for (struct writer *x = first;; x = x->next) {
+        const lamina_batch *b = x->batch;
+        uint32_t count = batch_count(b);
+        coding_put_fixed64(header, seq);
+        coding_put_fixed32(header + 8, count);
+        int rc = log_writer_append(wal, header, sizeof(header), batch_rep(b) + BATCH_HEADER_SIZE,
+                                   batch_len(b) - BATCH_HEADER_SIZE);
+        if (rc) return rc;
+        atomic_fetch_add(&db->stats.wal_bytes, batch_len(b));
+        seq += count;
+        if (x == last) break;
+    }
+    return log_writer_flush(wal, sync);
+}
+
+/* Inserts the group's batches into mem with consecutive sequence numbers from seq. */
+static int write_group_to_memtable(lamina_db *db, memtable *mem, struct writer *first,
+                                   struct writer *last, uint64_t seq)
+{
+    struct insert_ctx ctx = {mem, seq, 0};
+    int rc = 0;
+    /* ctx.seq runs on from one batch to the next, as the WAL records' headers do. */
+    for (struct writer *x = first; rc == 0; x = x->next) {
+        rc = batch_iterate(batch_rep(x->batch), batch_len(x->batch), write_insert_one, &ctx);
+        if (x == last) break;
+    }
+    atomic_fetch_add(&db->stats.user_bytes, ctx.bytes);
+    return rc;
 }
 
 int db_write_impl(lamina_db *db, struct writer *w)
@@ -173,36 +210,28 @@ int db_write_impl(lamina_db *db, struct writer *w)
     if (rc == 0 && w->sync && !w->disable_wal) rc = db_sync_old_wals(db);
     struct writer *last = w;
     if (rc == 0 && w->batch) {
-        last = write_build_group(db, w, &rc);
+        last = write_pick_group(w);
+        uint64_t seq = db->next_seq + 1, count = 0;
+        for (struct writer *x = w;; x = x->next) {
+            count += batch_count(x->batch);
+            if (x == last) break;
+        }
+        db->next_seq += count;
+        memtable *mem = db->mem;
+        if (w->disable_wal) db->unlogged_writes = 1;
+        log_writer *wal = db->wal;
+        /* Only the leader touches the WAL and adds to the memtable; readers go on. The group's
+         * writers wait on their cv, so their batches stay put meanwhile. */
+        pthread_mutex_unlock(&db->mu);
+        if (!w->disable_wal) rc = write_group_to_wal(db, wal, w, last, seq, w->sync);
+        if (rc == 0) rc = write_group_to_memtable(db, mem, w, last, seq);
+        pthread_mutex_lock(&db->mu);
         if (rc == 0) {
-            uint32_t count = batch_count(&db->group);
-            uint64_t seq = db->next_seq + 1;
-            batch_set_sequence(&db->group, seq);
-            db->next_seq += count;
-            memtable *mem = db->mem;
-            if (w->disable_wal) db->unlogged_writes = 1;
-            log_writer *wal = db->wal;
-            int sync = w->sync;
-            /* Only the leader touches the WAL and adds to the memtable; readers go on. */
-            pthread_mutex_unlock(&db->mu);
-            if (!w->disable_wal) {
-                rc = log_writer_add(wal, batch_rep(&db->group), batch_len(&db->group), sync);
-                if (rc == 0) atomic_fetch_add(&db->stats.wal_bytes, batch_len(&db->group));
-            }
-            if (rc == 0) {
-                struct insert_ctx ctx = {mem, seq, 0};
-                rc = batch_iterate(batch_rep(&db->group), batch_len(&db->group), write_insert_one,
-                                   &ctx);
-                atomic_fetch_add(&db->stats.user_bytes, ctx.bytes);
-            }
-            pthread_mutex_lock(&db->mu);
-            if (rc == 0) {
-                atomic_store_explicit(&db->last_sequence, db->next_seq, memory_order_release);
-            } else {
-                /* A failed WAL write or sync may have left a partial record, a failed insert a
-                 * partial batch: either way the database goes read-only. */
-                db_set_bg_error(db, rc, "write");
-            }
+            atomic_store_explicit(&db->last_sequence, db->next_seq, memory_order_release);
+        } else {
+            /* A failed WAL write or sync may have left a partial record, a failed insert a
+             * partial batch: either way the database goes read-only. */
+            db_set_bg_error(db, rc, "write");
         }
     }
     /* Wake the group (leader included) and hand the queue to the next writer. */
@@ -223,7 +252,8 @@ int db_write_impl(lamina_db *db, struct writer *w)
     return rc;
 }
 
-/* A per-thread batch for lamina_put / lamina_delete, so they allocate nothing per call. */
+/* A per-thread batch for lamina_put / lamina_delete, so they allocate nothing per call; it
+ * gives back what a large value made it grow past DB_THREAD_BUFFER_KEEP. */
 static pthread_key_t write_tls_key;
 static pthread_once_t write_tls_once = PTHREAD_ONCE_INIT;
 
@@ -260,12 +290,25 @@ static lamina_batch *write_tls_batch(void)
     return b;
 }
 
-static int write_one(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b)
+size_t db_write_buffer_bytes(void)
 {
+    pthread_once(&write_tls_once, write_tls_init);
+    const lamina_batch *b = pthread_getspecific(write_tls_key);
+    return b ? b->rep.cap : 0;
+}
+
+/* Runs batch b through the writer queue with the caller's write options (struct_size rules of
+ * options_write_copy). */
+static int write_one(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b,
+                     const char *fn)
+{
+    lamina_write_options o;
+    int rc = options_write_copy(&o, wo, fn);
+    if (rc) return rc;
     struct writer w = {0};
     w.batch = b;
-    w.sync = wo ? wo->sync : 0;
-    w.disable_wal = wo ? wo->disable_wal : 0;
+    w.sync = o.sync;
+    w.disable_wal = o.disable_wal;
     return db_write_impl(db, &w);
 }
 
@@ -282,8 +325,9 @@ LAMINA_API int lamina_put(lamina_db *db, const lamina_write_options *wo, const v
     lamina_batch *b = write_tls_batch();
     if (!b) return err_set(LAMINA_ENOMEM, "lamina_put: out of memory");
     int rc = lamina_batch_put(b, key, key_len, value, value_len);
-    if (rc) return rc;
-    return write_one(db, wo, b);
+    if (rc == 0) rc = write_one(db, wo, b, "lamina_put");
+    batch_shrink(b, DB_THREAD_BUFFER_KEEP);
+    return rc;
 }
 
 LAMINA_API int lamina_delete(lamina_db *db, const lamina_write_options *wo, const void *key,
@@ -296,13 +340,18 @@ LAMINA_API int lamina_delete(lamina_db *db, const lamina_write_options *wo, cons
     lamina_batch *b = write_tls_batch();
     if (!b) return err_set(LAMINA_ENOMEM, "lamina_delete: out of memory");
     int rc = lamina_batch_delete(b, key, key_len);
-    if (rc) return rc;
-    return write_one(db, wo, b);
+    if (rc == 0) rc = write_one(db, wo, b, "lamina_delete");
+    batch_shrink(b, DB_THREAD_BUFFER_KEEP);
+    return rc;
 }
 
 LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b)
 {
     if (!db || !b) return err_set(LAMINA_EINVAL, "lamina_write: NULL argument");
-    if (batch_count(b) == 0) return 0;
-    return write_one(db, wo, b);
+    if (batch_count(b) == 0) {
+        /* Nothing to write, but the options are still checked. */
+        lamina_write_options o;
+        return options_write_copy(&o, wo, "lamina_write");
+    }
+    return write_one(db, wo, b, "lamina_write");
 }

@@ -91,7 +91,8 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
     X(LAMINA_OPT_BOOL, int, error_if_exists, 0, 0, 1, NULL,                                       \
       "fail with LAMINA_EEXIST if the database already exists")                                    \
     X(LAMINA_OPT_BOOL, int, paranoid_checks, 1, 0, 1, NULL,                                       \
-      "verify every block checksum on read, including reads that fill the cache")                 \
+      "stricter checks at open: every table the MANIFEST names must exist (reads verify block "   \
+      "checksums when lamina_read_options.verify_checksums asks, whatever this says)")             \
     X(LAMINA_OPT_SIZE, int64_t, write_buffer_size, 64ll << 20, 64ll << 10, 1ll << 30, NULL,       \
       "bytes of memtable before it becomes immutable and is flushed to a table")                  \
     X(LAMINA_OPT_INT, int64_t, max_write_buffer_number, 2, 2, 64, NULL,                           \
@@ -174,11 +175,20 @@ LAMINA_API int lamina_options_set(lamina_options *opts, const char *name, const 
 LAMINA_API size_t lamina_options_count(void);
 LAMINA_API const lamina_option_desc *lamina_options_describe(size_t i);
 
-/* Options of one read. */
+/* Options of one read. Fill with lamina_read_options_init() before setting fields.
+ *
+ * struct_size is the struct's size as the caller's header declares it, and a field is read only
+ * when it lies wholly within struct_size: a caller built against an older header (a smaller
+ * struct) gets the defaults for the fields it lacks, one built against a newer header (a larger
+ * struct) is read as far as this library knows. Fields are only ever appended. A struct_size of
+ * 0, or too small to hold `snapshot`, makes every call taking the struct fail with
+ * LAMINA_EINVAL. The same rules hold for lamina_write_options (whose first field is `sync`). */
 typedef struct lamina_read_options {
-    size_t struct_size;
+    size_t struct_size;              /* sizeof(lamina_read_options), set by _init */
     const lamina_snapshot *snapshot; /* read as of this snapshot; NULL: the latest */
-    int verify_checksums;            /* verify block checksums (default 1) */
+    int verify_checksums;            /* check each table block read from a file (default 1);
+                                        0 skips it, whatever paranoid_checks says; blocks
+                                        found in the block cache are not checked again */
     int fill_cache;                  /* insert blocks read into the block cache (default 1) */
     const void *lower_bound;         /* iterators: first key allowed (inclusive), or NULL */
     size_t lower_bound_len;
@@ -186,9 +196,10 @@ typedef struct lamina_read_options {
     size_t upper_bound_len;
 } lamina_read_options;
 
-/* Options of one write. */
+/* Options of one write. Fill with lamina_write_options_init(); struct_size rules as for
+ * lamina_read_options. */
 typedef struct lamina_write_options {
-    size_t struct_size;
+    size_t struct_size; /* sizeof(lamina_write_options), set by _init */
     int sync;        /* fdatasync the WAL before the write returns (default 0) */
     int disable_wal; /* skip the WAL: the write is lost on a crash before its flush */
 } lamina_write_options;

@@ -1,8 +1,10 @@
 /* concurrent.c — the concurrency scenarios of the db suite: writers (puts and two-key batches),
  * readers (gets, and snapshot scans checking batch atomicity) and background flushes and
- * compactions on one handle. Shared by the Criterion suite and the plain TSan program
+ * compactions on one handle; gets through thread-cached super versions while installs, thread
+ * exits and a close and reopen happen. Shared by the Criterion suite and the plain TSan program
  * (Criterion does not start under ThreadSanitizer). Returns the number of failures seen. */
 #include "concurrent.h"
+#include "engine/db_impl.h"
 #include "fixture.h"
 
 #include <pthread.h>
@@ -193,4 +195,186 @@ int conc_compact_beside_writers(lamina_db *db)
         failures += ws[i].failures;
     if (conc_count(db, &failures) != 2 * PER_WRITER + 2 * PER_WRITER / 10) failures++;
     return failures;
+}
+
+/* ---- Thread-cached super versions ------------------------------------------------------- */
+
+#define SV_KEYS 64
+#define SV_WRITES 6000
+
+struct sv_shared {
+    lamina_db *db, *other;
+    atomic_int stop;
+    atomic_int acked[SV_KEYS]; /* generation of the last acknowledged put of key i, or -1 */
+    atomic_int failures;
+};
+
+/* The generation a value holds ("gen-<g>"), or -2 for a value of another shape. */
+static int sv_gen(const void *v, size_t n)
+{
+    char text[32];
+    if (n < 5 || n >= sizeof(text) || memcmp(v, "gen-", 4) != 0) return -2;
+    memcpy(text, v, n);
+    text[n] = 0;
+    return atoi(text + 4);
+}
+
+/* One get of key i that must see its last acknowledged put or a later one: a cached super
+ * version older than the sequence number read with it would miss a memtable and fail this. */
+static void sv_check_get(struct sv_shared *sh, lamina_db *db, int i)
+{
+    char k[32];
+    size_t kl = (size_t)sprintf(k, "sv-key-%02d", i);
+    int want = atomic_load(&sh->acked[i]);
+    void *v = NULL;
+    size_t vl;
+    int rc = lamina_get(db, NULL, k, kl, &v, &vl);
+    if (rc == LAMINA_NOTFOUND ? want >= 0 : rc != LAMINA_OK || sv_gen(v, vl) < want)
+        atomic_fetch_add(&sh->failures, 1);
+    lamina_free(v);
+}
+
+static void *sv_writer(void *arg)
+{
+    struct sv_shared *sh = arg;
+    char k[32], v[32];
+    for (int g = 0; g < SV_WRITES; g++) {
+        int i = g % SV_KEYS;
+        size_t kl = (size_t)sprintf(k, "sv-key-%02d", i), vl = (size_t)sprintf(v, "gen-%d", g);
+        if (lamina_put(sh->db, NULL, k, kl, v, vl)) atomic_fetch_add(&sh->failures, 1);
+        atomic_store(&sh->acked[i], g);
+        /* Memtable switches and flushes: a super version install each, many per second. */
+        if (g % 150 == 149 && lamina_flush(sh->db)) atomic_fetch_add(&sh->failures, 1);
+    }
+    return NULL;
+}
+
+static void *sv_reader(void *arg)
+{
+    struct sv_shared *sh = arg;
+    for (unsigned r = 0; !atomic_load(&sh->stop); r++)
+        sv_check_get(sh, sh->db, (int)(r * 7u % SV_KEYS));
+    return NULL;
+}
+
+/* A thread that lives for a few gets, so that threads exit while installs run. */
+static void sv_check_other(struct sv_shared *sh)
+{
+    void *v = NULL;
+    size_t vl;
+    if (lamina_get(sh->other, NULL, "other", 5, &v, &vl) || sv_gen(v, vl) != 0)
+        atomic_fetch_add(&sh->failures, 1);
+    lamina_free(v);
+}
+
+/* A thread that lives for a few gets from both databases, so that threads exit while installs
+ * run, each with two slots. */
+static void *sv_short_reader(void *arg)
+{
+    struct sv_shared *sh = arg;
+    for (int r = 0; r < 40; r++) {
+        sv_check_get(sh, sh->db, r % SV_KEYS);
+        if (r % 8 == 0) sv_check_other(sh);
+    }
+    return NULL;
+}
+
+/* A thread that gets from a database, waits while it is closed and reopened, gets from the new
+ * handle and exits: its slot of the closed handle must neither serve the new one nor be
+ * touched after the close. */
+struct sv_linger {
+    struct sv_shared *sh;
+    lamina_db *reopened;
+    int phase; /* 0 started, 1 got from the first handle, 2 the second handle is ready */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static void *sv_lingerer(void *arg)
+{
+    struct sv_linger *l = arg;
+    sv_check_get(l->sh, l->sh->db, 1);
+    pthread_mutex_lock(&l->mu);
+    l->phase = 1;
+    pthread_cond_broadcast(&l->cv);
+    while (l->phase != 2)
+        pthread_cond_wait(&l->cv, &l->mu);
+    lamina_db *db = l->reopened;
+    pthread_mutex_unlock(&l->mu);
+    void *v = NULL;
+    size_t vl;
+    if (lamina_get(db, NULL, "after", 5, &v, &vl) != LAMINA_OK || vl != 6 ||
+        memcmp(v, "reopen", 6) != 0)
+        atomic_fetch_add(&l->sh->failures, 1);
+    lamina_free(v);
+    sv_check_get(l->sh, db, 1);
+    return NULL;
+}
+
+int conc_super_version_churn(const char *path, const char *other_path)
+{
+    struct sv_shared sh;
+    memset(&sh, 0, sizeof(sh));
+    for (int i = 0; i < SV_KEYS; i++)
+        atomic_init(&sh.acked[i], -1);
+    lamina_options o = conc_options();
+    if (lamina_open(path, &o, &sh.db)) return 1;
+    /* A second database in the process: threads hold a slot for each. */
+    if (lamina_open(other_path, &o, &sh.other) ||
+        lamina_put(sh.other, NULL, "other", 5, "gen-0", 5)) {
+        lamina_close(sh.db);
+        lamina_close(sh.other);
+        return 1;
+    }
+
+    pthread_t w, rd[2], shorts[2];
+    pthread_create(&w, NULL, sv_writer, &sh);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&rd[i], NULL, sv_reader, &sh);
+    for (int round = 0; round < 12; round++) {
+        for (int i = 0; i < 2; i++)
+            pthread_create(&shorts[i], NULL, sv_short_reader, &sh);
+        sv_check_other(&sh);
+        for (int i = 0; i < 2; i++)
+            pthread_join(shorts[i], NULL);
+    }
+    pthread_join(w, NULL);
+    atomic_store(&sh.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(rd[i], NULL);
+    /* Exited threads gave their slots back. */
+    if (db_sv_slot_count(sh.db) != 0 || db_sv_slot_count(sh.other) != 1)
+        atomic_fetch_add(&sh.failures, 1);
+
+    struct sv_linger l = {.sh = &sh};
+    pthread_mutex_init(&l.mu, NULL);
+    pthread_cond_init(&l.cv, NULL);
+    pthread_t lt;
+    pthread_create(&lt, NULL, sv_lingerer, &l);
+    pthread_mutex_lock(&l.mu);
+    while (l.phase != 1)
+        pthread_cond_wait(&l.cv, &l.mu);
+    pthread_mutex_unlock(&l.mu);
+    if (lamina_close(sh.db)) atomic_fetch_add(&sh.failures, 1);
+    lamina_db *db = NULL;
+    if (lamina_open(path, &o, &db) || lamina_put(db, NULL, "after", 5, "reopen", 6)) {
+        atomic_fetch_add(&sh.failures, 1);
+    }
+    sh.db = db;
+    pthread_mutex_lock(&l.mu);
+    l.reopened = db;
+    l.phase = 2;
+    pthread_cond_broadcast(&l.cv);
+    pthread_mutex_unlock(&l.mu);
+    pthread_join(lt, NULL);
+    pthread_mutex_destroy(&l.mu);
+    pthread_cond_destroy(&l.cv);
+    if (db) {
+        if (db_sv_slot_count(db) != 0) atomic_fetch_add(&sh.failures, 1);
+        for (int i = 0; i < SV_KEYS; i++)
+            sv_check_get(&sh, db, i);
+        if (lamina_close(db)) atomic_fetch_add(&sh.failures, 1);
+    }
+    if (lamina_close(sh.other)) atomic_fetch_add(&sh.failures, 1);
+    return atomic_load(&sh.failures);
 }

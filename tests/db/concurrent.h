@@ -10,5 +10,10 @@ lamina_options conc_options(void);
 int conc_writers_and_readers(lamina_db *db);
 /* 2 writers while lamina_compact_range runs three times. */
 int conc_compact_beside_writers(lamina_db *db);
+/* Gets through thread-cached super versions (each must see its key's last acknowledged put)
+ * while a writer forces memtable switches and flushes, short-lived reader threads come and go,
+ * a second database (other_path) is read by the same thread, and a thread that got from the
+ * database at path outlives its close and reads the reopened one. Opens and closes both. */
+int conc_super_version_churn(const char *path, const char *other_path);
 
 #endif

@@ -21,3 +21,10 @@ Test(concurrency, compact_range_runs_beside_writers)
     cr_assert_eq(conc_compact_beside_writers(db), 0, "%s", lamina_errmsg(db));
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
+
+Test(concurrency, cached_super_versions_survive_installs_thread_exits_and_reopen, .timeout = 300)
+{
+    char other[400];
+    snprintf(other, sizeof(other), "%s/other", T.dir);
+    cr_assert_eq(conc_super_version_churn(T.path, other), 0, "%s", lamina_errmsg(NULL));
+}

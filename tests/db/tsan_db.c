@@ -25,9 +25,28 @@ static int run(const char *name, int (*scenario)(lamina_db *))
     return failures != 0;
 }
 
+/* A scenario that opens and closes its databases itself (in <dir>/db and <dir>/other). */
+static int run_paths(const char *name, int (*scenario)(const char *, const char *))
+{
+    char dir[] = "/tmp/lamina-tsan-XXXXXX", path[64], other[64];
+    if (!mkdtemp(dir)) return 1;
+    snprintf(path, sizeof(path), "%s/db", dir);
+    snprintf(other, sizeof(other), "%s/other", dir);
+    int failures = scenario(path, other);
+    lamina_destroy(path);
+    lamina_destroy(other);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd)) failures++;
+    printf("%s: %s (%d failures)\n", name, failures ? "FAIL" : "ok", failures);
+    return failures != 0;
+}
+
 int main(void)
 {
     int bad = run("writers_readers_and_background_jobs_agree", conc_writers_and_readers);
     bad += run("compact_range_runs_beside_writers", conc_compact_beside_writers);
+    bad += run_paths("cached_super_versions_survive_installs_thread_exits_and_reopen",
+                     conc_super_version_churn);
     return bad ? 1 : 0;
 }

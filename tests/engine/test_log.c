@@ -1,10 +1,12 @@
 /* test_log.c — the log format of the WAL and MANIFEST: round trips across block boundaries,
- * appending to an existing log, torn tails dropped, mid-log damage reported with its offset. */
+ * appending to an existing log, torn tails dropped, mid-log damage reported with its offset,
+ * records written in two pieces byte-identical to the format's hand-built bytes. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "engine/log.h"
 #include "tdir.h"
@@ -358,4 +360,120 @@ Test(log, random_bit_flips_give_a_prefix_or_corruption)
             cr_assert_geq(at, last_start, "flip at %zu dropped %zu records silently", at, 30 - got);
     }
     free(full);
+}
+
+/* The bytes a log of these records must hold, built here from docs/format.md alone: fragments
+ * with XXH3_64bits_withSeed(type ‖ payload, 0) over a contiguous copy, as the first writer did. */
+static uint8_t *hand_built_log(uint8_t *const *recs, const size_t *sizes, size_t n, size_t *len)
+{
+    size_t cap = 64;
+    for (size_t i = 0; i < n; i++)
+        cap += sizes[i] + (sizes[i] / (LOG_BLOCK_SIZE - LOG_HEADER_SIZE) + 2) * 2 * LOG_HEADER_SIZE;
+    uint8_t *out = calloc(1, cap), *frag = malloc(LOG_BLOCK_SIZE);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pos = 0;
+        do {
+            size_t left = LOG_BLOCK_SIZE - at % LOG_BLOCK_SIZE;
+            if (left < LOG_HEADER_SIZE) at += left; /* zero padding (calloc) */
+            size_t avail = LOG_BLOCK_SIZE - at % LOG_BLOCK_SIZE - LOG_HEADER_SIZE;
+            size_t len = sizes[i] - pos < avail ? sizes[i] - pos : avail;
+            int first = pos == 0, last = pos + len == sizes[i];
+            uint8_t type = first && last ? 1 : first ? 2 : last ? 4 : 3;
+            frag[0] = type;
+            if (len) memcpy(frag + 1, recs[i] + pos, len);
+            uint32_t crc = (uint32_t)XXH3_64bits_withSeed(frag, len + 1, 0);
+            uint8_t *h = out + at;
+            h[0] = (uint8_t)crc, h[1] = (uint8_t)(crc >> 8), h[2] = (uint8_t)(crc >> 16);
+            h[3] = (uint8_t)(crc >> 24), h[4] = (uint8_t)len, h[5] = (uint8_t)(len >> 8);
+            h[6] = type;
+            if (len) memcpy(h + LOG_HEADER_SIZE, recs[i] + pos, len);
+            at += LOG_HEADER_SIZE + len;
+            pos += len;
+        } while (pos < sizes[i]);
+    }
+    free(frag);
+    *len = at;
+    return out;
+}
+
+/* Writes each record as two pieces split at splits[i] (log_writer_append), flushing once at the
+ * end, and returns the file's bytes. */
+static uint8_t *write_pieces(uint8_t *const *recs, const size_t *sizes, const size_t *splits,
+                             size_t n, size_t *len)
+{
+    wfile *f;
+    cr_assert_eq(wfile_create(path, &f), 0, "%s", err_message());
+    log_writer *w = log_writer_create(f, 0);
+    cr_assert_not_null(w);
+    for (size_t i = 0; i < n; i++) {
+        size_t a = splits[i] < sizes[i] ? splits[i] : sizes[i];
+        cr_assert_eq(log_writer_append(w, recs[i], a, recs[i] + a, sizes[i] - a), 0, "%s",
+                     err_message());
+    }
+    cr_assert_eq(log_writer_flush(w, 1), 0, "%s", err_message());
+    log_writer_destroy(w);
+    cr_assert_eq(wfile_close(f), 0);
+    uint8_t *data;
+    cr_assert_eq(file_read_all(path, &data, len), 0);
+    return data;
+}
+
+Test(log, records_written_in_two_pieces_equal_the_hand_built_format)
+{
+    /* Sizes around the small-fragment copy (256), a batch header (12) and block boundaries;
+     * split points inside, at the edges of and past each record. */
+    const size_t B = LOG_BLOCK_SIZE, H = LOG_HEADER_SIZE;
+    size_t sizes[] = {0, 12, 13, 100, 255, 256, 257, 4000, B - H, B, 3 * B + 17, 1, 70000};
+    size_t splits[] = {0, 12, 12, 12, 0, 255, 12, 2000, B - H, B - 2 * H, 12, 1, 69999};
+    size_t n = sizeof(sizes) / sizeof(sizes[0]);
+    uint8_t *recs[sizeof(sizes) / sizeof(sizes[0])];
+    for (size_t i = 0; i < n; i++) {
+        recs[i] = malloc(sizes[i] + 1);
+        fill(recs[i], sizes[i], 40 + (unsigned)i);
+    }
+    size_t want_len, got_len;
+    uint8_t *want = hand_built_log(recs, sizes, n, &want_len);
+    uint8_t *got = write_pieces(recs, sizes, splits, n, &got_len);
+    cr_assert_eq(got_len, want_len);
+    for (size_t i = 0; i < want_len; i++)
+        cr_assert_eq(got[i], want[i], "byte %zu differs", i);
+    free(got);
+    /* The same records through log_writer_add (one piece each) give the same file. */
+    wfile *f;
+    cr_assert_eq(wfile_create(path, &f), 0);
+    log_writer *w = log_writer_create(f, 0);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(log_writer_add(w, recs[i], sizes[i], 0), 0);
+    log_writer_destroy(w);
+    cr_assert_eq(wfile_close(f), 0);
+    cr_assert_eq(file_read_all(path, &got, &got_len), 0);
+    cr_assert_eq(got_len, want_len);
+    cr_assert_eq(memcmp(got, want, want_len), 0);
+    free(got);
+    free(want);
+    for (size_t i = 0; i < n; i++)
+        free(recs[i]);
+}
+
+Test(log, fragment_checksums_match_the_first_writers_golden_values)
+{
+    /* Checksums written by the writer of commit 1cdc1a2 (which hashed a contiguous copy of
+     * type ‖ payload): a FULL record "lamina-golden", then 40000 bytes (i * 7 + 3) split into a
+     * FIRST of 32741 bytes and a LAST of 7259 bytes in the next block. */
+    uint8_t *big = malloc(40000);
+    for (size_t i = 0; i < 40000; i++)
+        big[i] = (uint8_t)(i * 7 + 3);
+    uint8_t *recs[] = {(uint8_t *)"lamina-golden", big};
+    size_t sizes[] = {13, 40000}, splits[] = {5, 12}, len;
+    uint8_t *got = write_pieces(recs, sizes, splits, 2, &len);
+    cr_assert_eq(len, 40034);
+    cr_assert_eq(coding_get_fixed32(got), 0x79c68f9au);
+    cr_assert_eq(got[6], 1);
+    cr_assert_eq(coding_get_fixed32(got + 20), 0xcbff1c12u);
+    cr_assert_eq(got[26], 2);
+    cr_assert_eq(coding_get_fixed32(got + LOG_BLOCK_SIZE), 0xbdffe09fu);
+    cr_assert_eq(got[LOG_BLOCK_SIZE + 6], 4);
+    free(got);
+    free(big);
 }

@@ -1,7 +1,9 @@
 /* test_options.c — the options table: defaults, the string setter for every option (valid and
- * invalid values), validation rules, and the OPTIONS file text round trip. */
+ * invalid values), validation rules, the OPTIONS file text round trip, and the struct_size
+ * rules of the read and write options. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,6 +79,61 @@ static void set_bad(lamina_options *o, const char *name, const char *value, cons
     cr_assert_not_null(strstr(err_message(), name), "message: %s", err_message());
     if (says) cr_assert_not_null(strstr(err_message(), says), "message: %s", err_message());
     cr_assert_eq(memcmp(&before, o, sizeof(before)), 0, "%s changed by a bad value", name);
+}
+
+Test(options, read_options_copy_takes_only_fields_within_struct_size)
+{
+    lamina_read_options src, dst;
+    memset(&src, 0x5a, sizeof(src));
+    src.verify_checksums = 0;
+    src.fill_cache = 0;
+    src.snapshot = NULL;
+    /* A struct_size cutting fill_cache in two: fill_cache keeps its default. */
+    src.struct_size = offsetof(lamina_read_options, fill_cache) + 2;
+    cr_assert_eq(options_read_copy(&dst, &src, "t"), 0, "%s", err_message());
+    cr_assert_eq(dst.struct_size, sizeof(dst));
+    cr_assert_eq(dst.verify_checksums, 0);
+    cr_assert_eq(dst.fill_cache, 1);
+    cr_assert_null(dst.lower_bound);
+    cr_assert_null(dst.upper_bound);
+    /* The whole struct, and a larger one, copy every field. */
+    src.struct_size = sizeof(src);
+    cr_assert_eq(options_read_copy(&dst, &src, "t"), 0);
+    cr_assert_eq(memcmp(&dst, &src, sizeof(dst)), 0);
+    src.struct_size = sizeof(src) + 64;
+    cr_assert_eq(options_read_copy(&dst, &src, "t"), 0);
+    cr_assert_eq(dst.struct_size, sizeof(dst));
+    cr_assert_eq(dst.lower_bound, src.lower_bound);
+    cr_assert_eq(dst.upper_bound_len, src.upper_bound_len);
+    /* NULL: the defaults. 0 or cut before snapshot: refused, naming the caller. */
+    cr_assert_eq(options_read_copy(&dst, NULL, "t"), 0);
+    cr_assert_eq(dst.verify_checksums, 1);
+    src.struct_size = 0;
+    cr_assert_eq(options_read_copy(&dst, &src, "lamina_get"), LAMINA_EINVAL);
+    cr_assert_not_null(strstr(err_message(), "lamina_get"), "%s", err_message());
+    cr_assert_not_null(strstr(err_message(), "struct_size 0"), "%s", err_message());
+    src.struct_size = offsetof(lamina_read_options, snapshot) + sizeof(src.snapshot) - 1;
+    cr_assert_eq(options_read_copy(&dst, &src, "t"), LAMINA_EINVAL);
+}
+
+Test(options, write_options_copy_takes_only_fields_within_struct_size)
+{
+    lamina_write_options src, dst;
+    memset(&src, 0x5a, sizeof(src));
+    src.sync = 1;
+    src.struct_size = offsetof(lamina_write_options, disable_wal);
+    cr_assert_eq(options_write_copy(&dst, &src, "t"), 0, "%s", err_message());
+    cr_assert_eq(dst.struct_size, sizeof(dst));
+    cr_assert_eq(dst.sync, 1);
+    cr_assert_eq(dst.disable_wal, 0);
+    src.struct_size = sizeof(src) + 8;
+    cr_assert_eq(options_write_copy(&dst, &src, "t"), 0);
+    cr_assert_eq(dst.disable_wal, src.disable_wal);
+    src.struct_size = 0;
+    cr_assert_eq(options_write_copy(&dst, &src, "lamina_put"), LAMINA_EINVAL);
+    cr_assert_not_null(strstr(err_message(), "lamina_write_options"), "%s", err_message());
+    src.struct_size = offsetof(lamina_write_options, sync) + sizeof(int) - 1;
+    cr_assert_eq(options_write_copy(&dst, &src, "t"), LAMINA_EINVAL);
 }
 
 Test(options, every_option_is_settable_by_name)
