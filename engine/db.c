@@ -518,7 +518,6 @@ static void db_free(lamina_db *db)
     compaction_cursors_free(&db->cursors);
     table_cache_destroy(db->tables);
     if (db->cache) block_cache_destroy(db->cache);
-    batch_free(&db->group);
     if (db->info_log) (void)wfile_close(db->info_log);
     if (db->lock) file_lock_release(db->lock);
     pthread_mutex_destroy(&db->info_mu);
@@ -598,7 +597,6 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     version_set_init(&db->vs, path, NULL, 0);
     if ((rc = options_copy(&db->opts, opts))) goto fail;
     db->vs.max_manifest_size = (uint64_t)db->opts.max_manifest_file_size;
-    if ((rc = batch_init(&db->group))) goto fail;
     db_init_policy(db);
     if (!(db->cache = block_cache_create((size_t)db->opts.cache_size, 16))) {
         rc = err_set(LAMINA_ENOMEM, "block cache: out of memory");

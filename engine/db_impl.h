@@ -100,7 +100,6 @@ struct lamina_db {
     struct super_version *sv;
     uint64_t next_seq;                  /* last sequence number assigned (writer) */
     atomic_uint_fast64_t last_sequence; /* last sequence number visible to readers */
-    lamina_batch group;                 /* unused since write.c writes one WAL record per batch */
 
     /* Snapshots (mu) and iterators. */
     struct lamina_snapshot snapshots; /* sentinel of a list ordered by seq */
