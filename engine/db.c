@@ -566,6 +566,10 @@ static void db_init_policy(lamina_db *db)
                 (int)o->runs_last_level, (int)o->level0_file_num_compaction_trigger, l1,
                 (int)o->num_levels);
     db->policy.min_level_to_compress = (int)o->min_level_to_compress;
+    /* Halfway to the slowdown, level 0 preempts deeper merges (RocksDB boosts its score too). */
+    db->policy.l0_urgent_runs = (int)(o->level0_slowdown_writes_trigger / 2);
+    if (db->policy.l0_urgent_runs <= (int)o->level0_file_num_compaction_trigger)
+        db->policy.l0_urgent_runs = (int)o->level0_file_num_compaction_trigger + 1;
     db->topts = (struct table_options){
         .block_size = (size_t)o->block_size,
         .restart_interval = (int)o->block_restart_interval,
