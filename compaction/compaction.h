@@ -25,7 +25,6 @@ struct policy {
     int num_levels;            /* levels including level 0 */
     int disabled;              /* preset none: flushes only */
     int min_level_to_compress; /* outputs above this level are written uncompressed */
-    int l0_urgent_runs; /* level-0 runs from which its merge goes first (0: by score only) */
 };
 
 /* Fills *p from a preset (LAMINA_COMPACTION_*) and T; K and Z given as 0 take the preset's

@@ -224,20 +224,15 @@ int compaction_pick_job(const struct policy *p, const struct lsm_view *v,
     if (most_runs == 0) return 0;
     job->inputs = mem_alloc(most_runs * sizeof(*job->inputs));
     if (!job->inputs) return err_set(LAMINA_ENOMEM, "compaction pick: out of memory");
-    /* Level 0 close to stalling writes goes first, and while its merge waits for busy level-1
-     * tables, no new job takes level-1 tables: the running ones drain and level 0 follows. */
-    int l0_urgent = p->l0_urgent_runs > 0 && v->nruns[0] >= (size_t)p->l0_urgent_runs;
-    int l0_blocked = 0;
     for (;;) {
         /* The most urgent level not yet tried; level 0 is due from 1.0, others above it, the
          * shallower one on a tie (as policy_pick). */
         int best = -1;
         for (int i = 0; i < n; i++) {
-            if (tried[i] || (l0_blocked && i == 1)) continue;
+            if (tried[i]) continue;
             int due = i == 0 ? score[i] >= 1.0 : score[i] > 1.0;
             if (due && (best < 0 || score[i] > score[best])) best = i;
         }
-        if (l0_urgent && !tried[0]) best = 0;
         if (best < 0) break;
         tried[best] = 1;
         struct compaction_input *inputs = job->inputs;
@@ -254,7 +249,6 @@ int compaction_pick_job(const struct policy *p, const struct lsm_view *v,
          * grandparents cut at the ends: (T + 2) x target_file_size read by a later job. */
         job->max_grandparent_overlap = (uint64_t)(p->size_ratio - 1) * target_file_size;
         if (pick_level(p, v, cur, best, out[best], inc[best], job)) return 1;
-        l0_blocked = best == 0 && l0_urgent;
     }
     compaction_job_free(job);
     return 0;

@@ -37,7 +37,6 @@ void policy_init(struct policy *p, int preset, int size_ratio, int runs_per_leve
     p->num_levels = num_levels;
     p->disabled = preset == LAMINA_COMPACTION_NONE;
     p->min_level_to_compress = 0;
-    p->l0_urgent_runs = 0;
 }
 
 uint64_t policy_level_capacity(const struct policy *p, int level)

@@ -682,8 +682,6 @@ void db_delete_queued(lamina_db *db)
  * more, so a flush never waits behind long merges. */
 static int bg_max_compactions(const lamina_db *db)
 {
-    /* Every thread when no flush waits: while writes are held back, the writer's core is free. */
-    if (!db->nimm || db->flush_running) return db->nthreads;
     return db->nthreads > 1 ? db->nthreads - 1 : 1;
 }
 

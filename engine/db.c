@@ -566,10 +566,6 @@ static void db_init_policy(lamina_db *db)
                 (int)o->runs_last_level, (int)o->level0_file_num_compaction_trigger, l1,
                 (int)o->num_levels);
     db->policy.min_level_to_compress = (int)o->min_level_to_compress;
-    /* Halfway to the slowdown, level 0 preempts deeper merges (RocksDB boosts its score too). */
-    db->policy.l0_urgent_runs = (int)(o->level0_slowdown_writes_trigger / 2);
-    if (db->policy.l0_urgent_runs <= (int)o->level0_file_num_compaction_trigger)
-        db->policy.l0_urgent_runs = (int)o->level0_file_num_compaction_trigger + 1;
     db->topts = (struct table_options){
         .block_size = (size_t)o->block_size,
         .restart_interval = (int)o->block_restart_interval,
@@ -617,6 +613,7 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     }
     db->vs.tables = db->tables;
     db->vs.pin_l0_meta = db->opts.pin_l0_filter_and_index_blocks_in_cache;
+    db->vs.pin_meta = !db->opts.cache_index_and_filter_blocks;
     db->vs.on_obsolete = db_queue_obsolete;
     db->vs.obsolete_ctx = db;
 

@@ -50,6 +50,7 @@ struct version_set {
      * reference goes (the engine deletes the file in the background). */
     table_cache *tables;
     int pin_l0_meta; /* pin_l0_filter_and_index_blocks_in_cache */
+    int pin_meta;    /* !cache_index_and_filter_blocks: every reader pins its meta blocks */
     void (*on_obsolete)(void *ctx, uint64_t file_number);
     void *obsolete_ctx;
 };

@@ -60,7 +60,8 @@ static void file_meta_unref(struct file_meta *f)
 
 int file_meta_table(struct file_meta *f, table **out)
 {
-    return table_cache_get(f->vs->tables, f->number, f->level == 0 && f->vs->pin_l0_meta, out);
+    return table_cache_get(f->vs->tables, f->number,
+                           f->vs->pin_meta || (f->level == 0 && f->vs->pin_l0_meta), out);
 }
 
 /* ---- Versions --------------------------------------------------------------------------- */

@@ -139,6 +139,9 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
       "block cache capacity in bytes (0: no cache); holds data, index and filter blocks")        \
     X(LAMINA_OPT_INT, int64_t, max_open_files, 1000, -1, 1ll << 30, NULL,                        \
       "table files kept open (LRU table cache, at least 20; -1: keep every table open)")         \
+    X(LAMINA_OPT_BOOL, int, cache_index_and_filter_blocks, 0, 0, 1, NULL,                         \
+      "index and filter blocks live in the block cache, charged to cache_size (0: each open "     \
+      "table pins its filter and index root, bounded by max_open_files)")                         \
     X(LAMINA_OPT_BOOL, int, pin_l0_filter_and_index_blocks_in_cache, 0, 0, 1, NULL,               \
       "keep level-0 tables' filter and index blocks pinned while the table is open")             \
     X(LAMINA_OPT_SIZE, int64_t, max_manifest_file_size, 64ll << 20, 64ll << 10, 1ll << 40, NULL, \

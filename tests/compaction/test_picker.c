@@ -699,33 +699,3 @@ Test(picker, none_preset_picks_nothing)
     cr_expect_eq(pick(&p, &job), 0);
     cr_expect_null(job.inputs);
 }
-
-Test(picker, urgent_level0_goes_first_and_holds_back_level1_jobs)
-{
-    struct policy p = leveled(2);
-    p.l0_urgent_runs = 3;
-    /* Level 1 scores 3.0 (3000 of 1000 bytes), level 0 1.5 (3 runs of trigger 2): by score
-     * level 1 would go first, but level 0 has reached its urgent run count. */
-    view_init(4);
-    ADD_RUN(0, TB(1, "a", "c", 100));
-    ADD_RUN(0, TB(2, "d", "f", 100));
-    ADD_RUN(0, TB(3, "g", "i", 100));
-    ADD_RUN(1, TB(11, "a", "e", 1500), TB(12, "f", "z", 1500));
-    ADD_RUN(2, TB(21, "a", "z", 100));
-    struct compaction_job job;
-    cr_assert_eq(pick(&p, &job), 1);
-    cr_expect_eq(job.level, 0);
-    cr_expect_str_eq(job_tables(&job), "0.0:1 0.1:2 0.2:3 1.0:11,12");
-    compaction_job_free(&job);
-
-    /* Level 1's table 12 is busy: level 0 waits for it, and no new job takes level-1 tables. */
-    set_busy(12);
-    cr_expect_eq(pick(&p, &job), 0, "level 1 must drain, not grow its running set");
-
-    /* Below the urgent count, score order rules again and level 1's free table goes. */
-    p.l0_urgent_runs = 4;
-    cr_assert_eq(pick(&p, &job), 1);
-    cr_expect_eq(job.level, 1);
-    cr_expect_str_eq(job_tables(&job), "1.0:11 2.0:21");
-    compaction_job_free(&job);
-}
