@@ -336,20 +336,7 @@ static int bg_edit_inputs(const struct version *v, const struct compaction_job *
             const struct file_meta *f = r->files[k];
             rc = version_edit_delete_file(edit, f->level, f->number);
             if (rc || !job->trivial_move) continue;
-            struct edit_file ef = {
-                .level = job->output_level,
-                .run = run_id,
-                .file_number = f->number,
-                .file_size = f->size,
-                .entries = f->entries,
-                .smallest = f->smallest,
-                .smallest_len = f->smallest_len,
-                .largest = f->largest,
-                .largest_len = f->largest_len,
-                .smallest_seq = f->smallest_seq,
-                .largest_seq = f->largest_seq,
-            };
-            rc = version_edit_add_file(edit, &ef);
+            rc = file_meta_add_to_edit(f, job->output_level, run_id, edit);
         }
     }
     return rc;

@@ -400,20 +400,7 @@ static int manifest_snapshot(struct version_set *vs, const struct version *v,
             for (size_t i = 0; i < lv->runs[r].nfiles && rc == 0; i++) {
                 const struct file_meta *f = lv->runs[r].files[i];
                 if (del && bsearch(&f->number, del, ndel, sizeof(*del), file_number_cmp)) continue;
-                struct edit_file ef = {
-                    .level = l,
-                    .run = f->run,
-                    .file_number = f->number,
-                    .file_size = f->size,
-                    .entries = f->entries,
-                    .smallest = f->smallest,
-                    .smallest_len = f->smallest_len,
-                    .largest = f->largest,
-                    .largest_len = f->largest_len,
-                    .smallest_seq = f->smallest_seq,
-                    .largest_seq = f->largest_seq,
-                };
-                rc = version_edit_add_file(e, &ef);
+                rc = file_meta_add_to_edit(f, l, f->run, e);
             }
     }
     mem_free(del);

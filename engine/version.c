@@ -58,6 +58,25 @@ static void file_meta_unref(struct file_meta *f)
     mem_free(f);
 }
 
+int file_meta_add_to_edit(const struct file_meta *f, int level, uint64_t run,
+                          struct version_edit *e)
+{
+    struct edit_file ef = {
+        .level = level,
+        .run = run,
+        .file_number = f->number,
+        .file_size = f->size,
+        .entries = f->entries,
+        .smallest = f->smallest,
+        .smallest_len = f->smallest_len,
+        .largest = f->largest,
+        .largest_len = f->largest_len,
+        .smallest_seq = f->smallest_seq,
+        .largest_seq = f->largest_seq,
+    };
+    return version_edit_add_file(e, &ef);
+}
+
 int file_meta_table(struct file_meta *f, table **out)
 {
     return table_cache_get(f->vs->tables, f->number,

@@ -65,6 +65,10 @@ void version_unref(struct version *v);
 /* qsort/bsearch order of file numbers (uint64_t), ascending. */
 int file_number_cmp(const void *a, const void *b);
 
+/* Adds f to e as a table of (level, run), keys copied by the edit. 0 or LAMINA_ENOMEM. */
+int file_meta_add_to_edit(const struct file_meta *f, int level, uint64_t run,
+                          struct version_edit *e);
+
 /* The table reader of f from the table cache, with a reference the caller drops with
  * table_unref. Errors as table_open. */
 int file_meta_table(struct file_meta *f, table **out);
