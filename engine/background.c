@@ -665,13 +665,6 @@ void db_delete_queued(lamina_db *db)
 
 /* ---- Threads ---------------------------------------------------------------------------- */
 
-/* Compactions that may run at once: one thread stays free for flushes when there are two or
- * more, so a flush never waits behind long merges. */
-static int bg_max_compactions(const lamina_db *db)
-{
-    return db->nthreads > 1 ? db->nthreads - 1 : 1;
-}
-
 /* pthread_cond_wait with a timeout of ms milliseconds. */
 static void bg_wait(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
 {
@@ -706,7 +699,7 @@ static void *bg_main(void *arg)
             continue;
         }
         if (!db->bg_error && !db->manual_compaction &&
-            db->compactions_running < bg_max_compactions(db) && bg_compact(db))
+            db->compactions_running < db->max_compactions && bg_compact(db))
             continue;
         /* Timed: db_queue_obsolete signals without mu, so a wake-up can be lost. */
         bg_wait(&db->bg_cv, &db->mu, 1000);
@@ -718,6 +711,9 @@ static void *bg_main(void *arg)
 int db_bg_start(lamina_db *db)
 {
     int n = (int)db->opts.max_background_jobs;
+    /* Compactions that may run at once: one thread stays free for flushes when there are two
+     * or more, so a flush never waits behind long merges. Set before any thread reads it. */
+    db->max_compactions = n > 1 ? n - 1 : 1;
     db->threads = mem_calloc((size_t)n, sizeof(*db->threads));
     if (!db->threads) return err_set(LAMINA_ENOMEM, "background threads: out of memory");
     for (int i = 0; i < n; i++) {

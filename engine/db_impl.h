@@ -112,6 +112,7 @@ struct lamina_db {
     int shutdown;
     atomic_int cancel; /* raised at close: running compactions stop soon */
     int flush_running, compactions_running, manual_compaction;
+    int max_compactions; /* max_background_jobs - 1 (at least 1): one thread kept for flushes */
     struct compaction_cursors cursors;
     /* Tables whose last reference went, waiting for a background thread to delete them
      * (obsolete_mu, which any thread may take, holding mu or not). */
