@@ -35,6 +35,7 @@ static struct file_meta *file_meta_create(struct version_set *vs, const struct e
     atomic_init(&f->refs, 1);
     atomic_init(&f->obsolete, 0);
     f->being_compacted = 0;
+    f->moved_from = NULL;
     f->level = ef->level;
     f->run = ef->run;
     f->number = ef->file_number;
@@ -48,14 +49,33 @@ static struct file_meta *file_meta_create(struct version_set *vs, const struct e
 
 static void file_meta_unref(struct file_meta *f)
 {
-    if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1) return;
-    /* Deleting the file is background work: the engine queues it, whichever thread (a reader
-     * among them) let go of the last version that held it. */
-    if (atomic_load(&f->obsolete) && f->vs->on_obsolete)
-        f->vs->on_obsolete(f->vs->obsolete_ctx, f->number);
-    mem_free(f->smallest);
-    mem_free(f->largest);
-    mem_free(f);
+    while (f && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1) {
+        struct file_meta *prev = f->moved_from;
+        if (atomic_load(&f->obsolete)) {
+            /* A moved table's file is also the file of its entries in older versions: the
+             * deletion waits for the last of them. Deleting is background work: the engine
+             * queues it, whichever thread (a reader among them) let go of the last version. */
+            if (prev)
+                atomic_store(&prev->obsolete, 1);
+            else if (f->vs->on_obsolete)
+                f->vs->on_obsolete(f->vs->obsolete_ctx, f->number);
+        }
+        mem_free(f->smallest);
+        mem_free(f->largest);
+        mem_free(f);
+        f = prev;
+    }
+}
+
+/* The base version's entry of table number, or NULL. */
+static struct file_meta *version_find_file(const struct version *v, uint64_t number)
+{
+    for (int l = 0; l < v->num_levels; l++)
+        for (size_t r = 0; r < v->levels[l].nruns; r++)
+            for (size_t i = 0; i < v->levels[l].runs[r].nfiles; i++)
+                if (v->levels[l].runs[r].files[i]->number == number)
+                    return v->levels[l].runs[r].files[i];
+    return NULL;
 }
 
 int file_meta_add_to_edit(const struct file_meta *f, int level, uint64_t run,
@@ -204,6 +224,10 @@ int version_apply(const struct version *base, const struct version_edit *e, int 
                     file_meta_unref(files[k]);
                 goto out;
             }
+            /* A trivial move: the new entry keeps the old one alive (see file_meta_unref). */
+            if (del && bsearch(&f->number, del, e->ndeleted, sizeof(*del), file_number_cmp) &&
+                (f->moved_from = version_find_file(base, f->number)))
+                atomic_fetch_add_explicit(&f->moved_from->refs, 1, memory_order_relaxed);
             files[n++] = f;
         }
         if (level_build(&v->levels[l], files, n)) {

@@ -30,6 +30,9 @@ struct file_meta {
     uint8_t *smallest, *largest; /* internal keys */
     size_t smallest_len, largest_len;
     int being_compacted; /* an input of a running compaction job (db mutex) */
+    /* For a table a trivial move re-linked: its entry in the version before the move (one
+     * reference), so the file is deleted only once every version that names it is gone. */
+    struct file_meta *moved_from;
     struct version_set *vs;
 };
 

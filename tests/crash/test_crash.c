@@ -254,7 +254,7 @@ static uint64_t verify(const char *path, const struct round_result *res, int rou
             cr_assert_fail("round %d: key %s has a wrong value (%zu bytes, want %zu)", round, key,
                            vl, want_vl);
     }
-    cr_assert_eq(rc, LAMINA_OK, "round %d: scan: %s", round, lamina_strerror(rc));
+    cr_assert_eq(rc, LAMINA_OK, "round %d: scan: %s: %s", round, lamina_strerror(rc), lamina_errmsg(NULL));
     cr_assert_eq(lamina_iter_status(it), LAMINA_OK);
     lamina_iter_destroy(it);
 
