@@ -591,8 +591,10 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
     mem_free(snaps);
     pthread_mutex_lock(&db->mu);
     if (needed && job.inputs) bg_mark_inputs(v, &job, 0);
-    if (rc == MERGE_CANCELLED)
+    if (rc == MERGE_CANCELLED) {
+        db_log(db, "manual compaction cancelled (closing)");
         rc = err_set(LAMINA_EBUSY, "compaction: cancelled, the database is closing");
+    }
     else if (rc && rc != LAMINA_EREADONLY)
         db_set_bg_error(db, rc, "manual compaction");
     compaction_job_free(&job);
