@@ -109,17 +109,6 @@ int batch_set_rep(lamina_batch *b, const uint8_t *rep, size_t len)
     return 0;
 }
 
-int batch_append(lamina_batch *dst, const lamina_batch *src)
-{
-    uint64_t n = (uint64_t)batch_count(dst) + batch_count(src);
-    if (n > UINT32_MAX)
-        return err_set(LAMINA_EINVAL, "batch: more than %u records", (unsigned)UINT32_MAX);
-    if (buf_append(&dst->rep, src->rep.data + BATCH_HEADER_SIZE, src->rep.len - BATCH_HEADER_SIZE))
-        return err_set(LAMINA_ENOMEM, "batch: no memory to merge %zu bytes", src->rep.len);
-    batch_set_count(dst, (uint32_t)n);
-    return 0;
-}
-
 void batch_shrink(lamina_batch *b, size_t keep)
 {
     lamina_batch_clear(b);

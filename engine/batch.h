@@ -62,9 +62,5 @@ int batch_iterate(const uint8_t *rep, size_t len,
  * per-thread batch that once carried a large value does not keep it). */
 void batch_shrink(lamina_batch *b, size_t keep);
 
-/* Appends src's records to dst and adds src's count to dst's (group commit merges the
- * batches of queued writers into the leader's). dst's sequence is kept. 0, LAMINA_ENOMEM, or
- * LAMINA_EINVAL if the count would pass UINT32_MAX. */
-int batch_append(lamina_batch *dst, const lamina_batch *src);
 
 #endif

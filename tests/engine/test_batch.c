@@ -132,30 +132,6 @@ Test(batch, size_limits_are_enforced)
     lamina_batch_destroy(b);
 }
 
-Test(batch, group_commit_appends_batches)
-{
-    lamina_batch *a, *b;
-    cr_assert_eq(lamina_batch_create(&a), 0);
-    cr_assert_eq(lamina_batch_create(&b), 0);
-    batch_set_sequence(a, 500);
-    batch_set_sequence(b, 7);
-    cr_assert_eq(lamina_batch_put(a, "a", 1, "1", 1), 0);
-    cr_assert_eq(lamina_batch_delete(b, "b", 1), 0);
-    cr_assert_eq(lamina_batch_put(b, "c", 1, "3", 1), 0);
-    cr_assert_eq(batch_append(a, b), 0);
-    cr_assert_eq(lamina_batch_count(a), 3);
-    cr_assert_eq(batch_sequence(a), 500);
-    cr_assert_eq(lamina_batch_count(b), 2);
-    struct seen s = walk(a);
-    cr_assert_eq(s.n, 3);
-    cr_assert_str_eq(s.keys[0], "a");
-    cr_assert_str_eq(s.keys[1], "b");
-    cr_assert_eq(s.types[1], IKEY_DELETION);
-    cr_assert_str_eq(s.keys[2], "c");
-    lamina_batch_destroy(a);
-    lamina_batch_destroy(b);
-}
-
 Test(batch, stack_batch_and_set_rep_round_trip)
 {
     lamina_batch a, b;
