@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "fixture.h"
-#include "tdir.h"
 #include "lamina.h"
+#include "tdir.h"
 #include "util/rng.h"
 
 /* mkdtemp directory for one test; the database goes in <dir>/db. */
@@ -115,6 +115,28 @@ static inline size_t tdb_count(lamina_db *db, const lamina_read_options *ro)
     cr_assert_eq(lamina_iter_status(it), LAMINA_OK, "scan: %s", lamina_errmsg(db));
     lamina_iter_destroy(it);
     return n;
+}
+
+/* Puts keys from..to-1 (tdb_key) with generation gen's values (tdb_value); wo may be NULL. */
+static inline void tdb_put_range(lamina_db *db, const lamina_write_options *wo, int from, int to,
+                                 int gen)
+{
+    char k[32], v[96];
+    for (int i = from; i < to; i++) {
+        size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
+        int rc = lamina_put(db, wo, k, kl, v, vl);
+        cr_assert_eq(rc, LAMINA_OK, "put: %s: %s", lamina_strerror(rc), lamina_errmsg(db));
+    }
+}
+
+/* Asserts keys from..to-1 hold generation gen's values, or are absent when gen < 0. */
+static inline void tdb_expect_range(lamina_db *db, int from, int to, int gen)
+{
+    char k[32], v[96];
+    for (int i = from; i < to; i++) {
+        size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
+        tdb_expect(db, NULL, k, kl, gen < 0 ? NULL : v, vl);
+    }
 }
 
 #endif

@@ -29,25 +29,6 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-static void put_range(lamina_db *db, const lamina_write_options *wo, int from, int to, int gen)
-{
-    char k[32], v[96];
-    for (int i = from; i < to; i++) {
-        size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
-        int rc = lamina_put(db, wo, k, kl, v, vl);
-        cr_assert_eq(rc, LAMINA_OK, "put: %s: %s", lamina_strerror(rc), lamina_errmsg(db));
-    }
-}
-
-static void expect_range(lamina_db *db, int from, int to, int gen)
-{
-    char k[32], v[96];
-    for (int i = from; i < to; i++) {
-        size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
-        tdb_expect(db, NULL, k, kl, v, vl);
-    }
-}
-
 static int count_files(const char *suffix)
 {
     DIR *d = opendir(T.path);
@@ -111,7 +92,7 @@ Test(durability, manifest_entry_is_synced_before_current_names_it)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, NULL, 0, 100, 0);
+    tdb_put_range(db, NULL, 0, 100, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     file_set_fault_hook(trace_hook, NULL);
     db = tdb_open(T.path, &o);
@@ -126,7 +107,7 @@ Test(durability, manifest_entry_is_synced_before_current_names_it)
               "a dir sync between the MANIFEST's creation (%d) and CURRENT's rename (%d)", created,
               renamed);
     cr_assert_geq(trace_find(renamed, "dir_sync", T.path), 0, "the rename is synced too");
-    expect_range(db, 0, 100, 0);
+    tdb_expect_range(db, 0, 100, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -136,11 +117,11 @@ Test(durability, synced_write_after_a_switch_syncs_older_wals_and_the_new_entry)
     o.max_write_buffer_number = 8;
     lamina_db *db = tdb_open(T.path, &o);
     file_set_fault_hook(trace_hook, NULL);
-    put_range(db, NULL, 0, 1500, 0); /* a few switches, no sync asked */
+    tdb_put_range(db, NULL, 0, 1500, 0); /* a few switches, no sync asked */
     lamina_write_options wo;
     lamina_write_options_init(&wo);
     wo.sync = 1;
-    put_range(db, &wo, 1500, 1501, 0);
+    tdb_put_range(db, &wo, 1500, 1501, 0);
     file_set_fault_hook(NULL, NULL);
     /* The trace ends with the synced write's acknowledgement. Every WAL created was synced (by
      * a flush or by this write) or is the active one, synced by this write; each new WAL's
@@ -198,13 +179,13 @@ Test(durability, wals_newer_than_the_manifest_are_replayed_once)
     big.write_buffer_size = 8 << 20;
     lamina_db *db = tdb_open(T.path, &big);
     cr_assert_eq(count_files(".log"), 1, "replayed WALs are obsolete after recovery");
-    expect_range(db, 0, 2000, 0);
-    put_range(db, NULL, 0, 2000, 1); /* newer values, only in the new WAL */
+    tdb_expect_range(db, 0, 2000, 0);
+    tdb_put_range(db, NULL, 0, 2000, 1); /* newer values, only in the new WAL */
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 
     /* A small write buffer splits this replay into several level-0 runs. */
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 2000, 1);
+    tdb_expect_range(db, 0, 2000, 1);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -227,16 +208,16 @@ Test(durability, failed_dir_sync_after_current_rename_keeps_the_manifest_it_name
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, NULL, 0, 500, 0);
+    tdb_put_range(db, NULL, 0, 500, 0);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
-    put_range(db, NULL, 500, 700, 0); /* in the WAL */
+    tdb_put_range(db, NULL, 500, 700, 0); /* in the WAL */
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     file_set_fault_hook(fail_dir_sync_after_rename, NULL);
     cr_assert_neq(lamina_open(T.path, &o, &db), LAMINA_OK);
     file_set_fault_hook(NULL, NULL);
     cr_assert_eq(fail_after_current_rename, 2, "the dir sync after the rename failed");
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 700, 0);
+    tdb_expect_range(db, 0, 700, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -250,16 +231,16 @@ Test(durability, open_failing_before_current_is_swapped_loses_nothing)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, NULL, 0, 300, 0);
+    tdb_put_range(db, NULL, 0, 300, 0);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
-    put_range(db, NULL, 300, 1500, 0); /* WALs, replayed into level 0 at open */
+    tdb_put_range(db, NULL, 300, 1500, 0); /* WALs, replayed into level 0 at open */
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     file_set_fault_hook(fail_current_rename, NULL);
     cr_assert_eq(lamina_open(T.path, &o, &db), LAMINA_EIO);
     cr_assert_eq(lamina_open(T.path, &o, &db), LAMINA_EIO, "and again");
     file_set_fault_hook(NULL, NULL);
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 1500, 0);
+    tdb_expect_range(db, 0, 1500, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     cr_assert_eq(count_files(".dbtmp"), 0);
 }
@@ -280,19 +261,19 @@ Test(durability, failed_manifest_sync_keeps_the_wal_and_is_never_retried)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, NULL, 0, 300, 0);
+    tdb_put_range(db, NULL, 0, 300, 0);
     file_set_fault_hook(fail_manifest_sync, NULL);
     cr_assert_eq(lamina_flush(db), LAMINA_EREADONLY);
     cr_assert_eq(lamina_put(db, NULL, "k", 1, "v", 1), LAMINA_EREADONLY);
     cr_assert_eq(lamina_flush(db), LAMINA_EREADONLY);
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_EREADONLY);
-    expect_range(db, 0, 300, 0);
+    tdb_expect_range(db, 0, 300, 0);
     cr_assert_eq(lamina_close(db), LAMINA_EIO);
     file_set_fault_hook(NULL, NULL);
     cr_assert_eq(manifest_syncs, 1, "one failed MANIFEST sync, never retried");
     cr_assert_geq(count_files(".log"), 1);
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 300, 0);
+    tdb_expect_range(db, 0, 300, 0);
     tdb_expect(db, NULL, "k", 1, NULL, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }

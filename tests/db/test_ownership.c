@@ -185,24 +185,6 @@ static int log_contains(const char *text)
     return strstr(buf, text) != NULL;
 }
 
-static void put_range(lamina_db *db, int from, int to, int gen)
-{
-    char k[32], v[96];
-    for (int i = from; i < to; i++) {
-        size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
-        tdb_put(db, k, kl, v, vl);
-    }
-}
-
-static void expect_range(lamina_db *db, int from, int to, int gen)
-{
-    char k[32], v[96];
-    for (int i = from; i < to; i++) {
-        size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
-        tdb_expect(db, NULL, k, kl, v, vl);
-    }
-}
-
 /* A valid Lamina WAL: one batch putting key -> value at sequence seq. */
 static void write_wal(const char *name, const char *key, const char *value, uint64_t seq)
 {
@@ -244,21 +226,21 @@ Test(ownership, foreign_files_survive_create_writes_compaction_reopen_and_destro
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
     for (int r = 0; r < 4; r++) {
-        put_range(db, 0, 1500, r);
+        tdb_put_range(db, NULL, 0, 1500, r);
         cr_assert_eq(lamina_flush(db), LAMINA_OK);
     }
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
-    put_range(db, 0, 300, 4); /* left in the WAL */
+    tdb_put_range(db, NULL, 0, 300, 4); /* left in the WAL */
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 300, 4);
-    expect_range(db, 300, 1500, 3);
-    put_range(db, 0, 1500, 5);
+    tdb_expect_range(db, 0, 300, 4);
+    tdb_expect_range(db, 300, 1500, 3);
+    tdb_put_range(db, NULL, 0, 1500, 5);
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 1500, 5);
+    tdb_expect_range(db, 0, 1500, 5);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 
     cr_assert_eq(lamina_destroy(T.path), LAMINA_OK, "%s", lamina_errmsg(NULL));
@@ -397,7 +379,7 @@ Test(ownership, damaged_lamina_manifest_is_ecorrupt_not_foreign)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 100, 0);
+    tdb_put_range(db, NULL, 0, 100, 0);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     char p[600] = "";
@@ -430,7 +412,7 @@ Test(ownership, wal_named_by_the_manifest_but_missing_is_ecorrupt)
 {
     lamina_options o = wal_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 200, 0);
+    tdb_put_range(db, NULL, 0, 200, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     char wal[256], p[600];
     only_file(".log", wal, sizeof(wal));
@@ -450,7 +432,7 @@ Test(ownership, unrecorded_wal_with_records_is_neither_replayed_nor_removed)
 {
     lamina_options o = wal_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 100, 0);
+    tdb_put_range(db, NULL, 0, 100, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     /* A valid Lamina WAL whose number lies below the next file number (the headroom puts it
      * above 1000 after one open), and a junk one. */
@@ -467,13 +449,13 @@ Test(ownership, unrecorded_wal_with_records_is_neither_replayed_nor_removed)
     lamina_options small = tdb_small_options();
     db = tdb_open(T.path, &small);
     tdb_expect(db, NULL, "ghost", 5, NULL, 0);
-    expect_range(db, 0, 100, 0);
-    put_range(db, 0, 2000, 1);
+    tdb_expect_range(db, 0, 100, 0);
+    tdb_put_range(db, NULL, 0, 2000, 1);
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     db = tdb_open(T.path, &small);
     tdb_expect(db, NULL, "ghost", 5, NULL, 0);
-    expect_range(db, 0, 2000, 1);
+    tdb_expect_range(db, 0, 2000, 1);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 
     struct stat now;
@@ -491,12 +473,12 @@ Test(ownership, empty_unrecorded_wal_with_an_allocated_number_is_removed)
 {
     lamina_options o = wal_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 100, 0);
+    tdb_put_range(db, NULL, 0, 100, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     write_file("000900.log", "", 0);     /* below the next file number */
     write_file("5000000000.log", "", 0); /* far above it: not Lamina's */
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 100, 0);
+    tdb_expect_range(db, 0, 100, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     cr_assert(!exists("000900.log"), "an empty WAL Lamina numbered is a crash's leftover");
     cr_assert(exists("5000000000.log"), "a number Lamina never allocated is not Lamina's");
@@ -536,7 +518,7 @@ Test(ownership, crash_between_wal_creation_and_its_record_loses_nothing_and_leav
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
     cr_assert_eq(count_suffix(".log"), 2, "the old WAL and the unrecorded new one");
     lamina_db *db = tdb_open(T.path, &o);
-    expect_range(db, 0, 300, 0);
+    tdb_expect_range(db, 0, 300, 0);
     cr_assert_eq(count_suffix(".log"), 1, "only the new open's WAL is left");
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }

@@ -11,24 +11,6 @@
 
 TestSuite(recovery, .init = tdb_setup, .fini = tdb_teardown);
 
-static void put_range(lamina_db *db, int from, int to, int gen)
-{
-    char k[32], v[96];
-    for (int i = from; i < to; i++) {
-        size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
-        tdb_put(db, k, kl, v, vl);
-    }
-}
-
-static void expect_range(lamina_db *db, int from, int to, int gen)
-{
-    char k[32], v[96];
-    for (int i = from; i < to; i++) {
-        size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
-        tdb_expect(db, NULL, k, kl, gen < 0 ? NULL : v, vl);
-    }
-}
-
 /* Path of the file in the database whose name ends with suffix (the largest number wins),
  * or "" when there is none. */
 static void find_file(const char *suffix_or_prefix, int prefix, char *out, size_t cap)
@@ -87,7 +69,7 @@ static lamina_db *reopen(lamina_db *db, const lamina_options *o)
 static void write_one_table(const lamina_options *o, int n)
 {
     lamina_db *db = tdb_open(T.path, o);
-    put_range(db, 0, n, 0);
+    tdb_put_range(db, NULL, 0, n, 0);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
@@ -114,18 +96,18 @@ Test(recovery, reopen_recovers_writes_from_wal)
 {
     lamina_options o = big_buffer_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 3000, 0);
+    tdb_put_range(db, NULL, 0, 3000, 0);
     cr_assert_eq(lamina_delete(db, NULL, "key000000000007", 15), LAMINA_OK);
     db = reopen(db, &o);
-    expect_range(db, 0, 7, 0);
-    expect_range(db, 7, 8, -1);
-    expect_range(db, 8, 3000, 0);
+    tdb_expect_range(db, 0, 7, 0);
+    tdb_expect_range(db, 7, 8, -1);
+    tdb_expect_range(db, 8, 3000, 0);
     uint64_t seq = tdb_prop(db, "lamina.sequence");
     cr_assert_eq(seq, 3001, "sequence numbers continue after recovery");
-    put_range(db, 0, 10, 1);
+    tdb_put_range(db, NULL, 0, 10, 1);
     db = reopen(db, &o);
-    expect_range(db, 0, 7, 1);
-    expect_range(db, 10, 3000, 0);
+    tdb_expect_range(db, 0, 7, 1);
+    tdb_expect_range(db, 10, 3000, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -133,14 +115,14 @@ Test(recovery, reopen_recovers_flushed_and_unflushed_data)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 2000, 0);
+    tdb_put_range(db, NULL, 0, 2000, 0);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
-    put_range(db, 1000, 2500, 1);
+    tdb_put_range(db, NULL, 1000, 2500, 1);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     for (int round = 0; round < 2; round++) {
         db = tdb_open(T.path, &o);
-        expect_range(db, 0, 1000, 0);
-        expect_range(db, 1000, 2500, 1);
+        tdb_expect_range(db, 0, 1000, 0);
+        tdb_expect_range(db, 1000, 2500, 1);
         cr_assert_eq(lamina_close(db), LAMINA_OK);
     }
 }
@@ -167,7 +149,7 @@ Test(recovery, synced_writes_survive_a_crash)
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     lamina_db *db = tdb_open(T.path, &o);
-    expect_range(db, 0, 500, 0);
+    tdb_expect_range(db, 0, 500, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -175,15 +157,15 @@ Test(recovery, wal_torn_tail_is_dropped)
 {
     lamina_options o = big_buffer_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 1000, 0);
+    tdb_put_range(db, NULL, 0, 1000, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     char wal[600];
     find_file(".log", 0, wal, sizeof(wal));
     cr_assert_neq(wal[0], 0);
     cr_assert_eq(truncate(wal, file_len(wal) - 5), 0);
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 999, 0);
-    expect_range(db, 999, 1000, -1);
+    tdb_expect_range(db, 0, 999, 0);
+    tdb_expect_range(db, 999, 1000, -1);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -191,7 +173,7 @@ Test(recovery, damaged_wal_record_before_tail_is_ecorrupt)
 {
     lamina_options o = big_buffer_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 3000, 0);
+    tdb_put_range(db, NULL, 0, 3000, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     char wal[600];
     find_file(".log", 0, wal, sizeof(wal));
@@ -205,7 +187,7 @@ Test(recovery, damaged_manifest_is_ecorrupt)
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
     for (int i = 0; i < 4; i++) {
-        put_range(db, i * 100, i * 100 + 100, 0);
+        tdb_put_range(db, NULL, i * 100, i * 100 + 100, 0);
         cr_assert_eq(lamina_flush(db), LAMINA_OK);
     }
     cr_assert_eq(lamina_close(db), LAMINA_OK);
@@ -263,17 +245,17 @@ Test(recovery, flush_and_compact_range_build_levels_and_keep_data)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 4000, 0);
+    tdb_put_range(db, NULL, 0, 4000, 0);
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK, "%s", lamina_errmsg(db));
     cr_assert_eq(tdb_prop(db, "lamina.num-runs-at-level0"), 0);
-    put_range(db, 0, 500, 1);
+    tdb_put_range(db, NULL, 0, 500, 1);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
     cr_assert_geq(tdb_prop(db, "lamina.num-levels"), 2, "level 0 and a deeper level");
-    expect_range(db, 0, 500, 1);
-    expect_range(db, 500, 4000, 0);
+    tdb_expect_range(db, 0, 500, 1);
+    tdb_expect_range(db, 500, 4000, 0);
     db = reopen(db, &o);
-    expect_range(db, 0, 500, 1);
-    expect_range(db, 500, 4000, 0);
+    tdb_expect_range(db, 0, 500, 1);
+    tdb_expect_range(db, 500, 4000, 0);
     cr_assert_eq(tdb_count(db, NULL), 4000);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
@@ -282,7 +264,7 @@ Test(recovery, tombstones_are_dropped_at_the_last_level_without_snapshots)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 1000, 0);
+    tdb_put_range(db, NULL, 0, 1000, 0);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
     delete_keys(db, 0, 1000, 2);
     const lamina_snapshot *snap;
@@ -309,10 +291,10 @@ Test(recovery, writes_stall_but_never_fail_under_a_tiny_write_buffer, .timeout =
     o.level0_stop_writes_trigger = 4;
     o.max_background_jobs = 1;
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 20000, 0);
-    put_range(db, 0, 5000, 1);
-    expect_range(db, 0, 5000, 1);
-    expect_range(db, 5000, 20000, 0);
+    tdb_put_range(db, NULL, 0, 20000, 0);
+    tdb_put_range(db, NULL, 0, 5000, 1);
+    tdb_expect_range(db, 0, 5000, 1);
+    tdb_expect_range(db, 5000, 20000, 0);
     cr_assert_gt(tdb_prop(db, "lamina.num-levels"), 1);
     db = reopen(db, &o);
     cr_assert_eq(tdb_count(db, NULL), 20000);
@@ -324,7 +306,7 @@ Test(recovery, obsolete_files_are_deleted)
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
     for (int r = 0; r < 5; r++) {
-        put_range(db, 0, 1000, r);
+        tdb_put_range(db, NULL, 0, 1000, r);
         cr_assert_eq(lamina_flush(db), LAMINA_OK);
     }
     cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
@@ -346,7 +328,8 @@ Test(recovery, obsolete_files_are_deleted)
         manifests += strncmp(e->d_name, "MANIFEST-", 9) == 0;
     }
     closedir(d);
-    cr_assert_eq(ssts, files, "every .sst on disk is live (%llu on disk, %llu live)", (unsigned long long)ssts, (unsigned long long)files);
+    cr_assert_eq(ssts, files, "every .sst on disk is live (%llu on disk, %llu live)",
+                 (unsigned long long)ssts, (unsigned long long)files);
     cr_assert_eq(logs, 1, "only the active WAL is kept");
     cr_assert_eq(manifests, 1);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
@@ -363,16 +346,16 @@ Test(recovery, background_io_error_makes_db_read_only_and_loses_nothing)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 300, 0);
+    tdb_put_range(db, NULL, 0, 300, 0);
     file_set_fault_hook(fail_sync_of, (void *)".sst");
     cr_assert_eq(lamina_flush(db), LAMINA_EREADONLY);
     cr_assert_not_null(strstr(lamina_errmsg(db), "sst"), "%s", lamina_errmsg(db));
     cr_assert_eq(lamina_put(db, NULL, "k", 1, "v", 1), LAMINA_EREADONLY);
-    expect_range(db, 0, 300, 0); /* reads go on */
+    tdb_expect_range(db, 0, 300, 0); /* reads go on */
     file_set_fault_hook(NULL, NULL);
     cr_assert_eq(lamina_close(db), LAMINA_EIO, "close reports the background error");
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 300, 0);
+    tdb_expect_range(db, 0, 300, 0);
     tdb_expect(db, NULL, "k", 1, NULL, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
@@ -381,7 +364,7 @@ Test(recovery, failed_wal_sync_is_never_retried)
 {
     lamina_options o = tdb_small_options();
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 10, 0);
+    tdb_put_range(db, NULL, 0, 10, 0);
     lamina_write_options wo;
     lamina_write_options_init(&wo);
     wo.sync = 1;
@@ -391,7 +374,7 @@ Test(recovery, failed_wal_sync_is_never_retried)
     cr_assert_eq(lamina_put(db, &wo, "k2", 2, "v", 1), LAMINA_EREADONLY);
     cr_assert_eq(lamina_close(db), LAMINA_EIO);
     db = tdb_open(T.path, &o);
-    expect_range(db, 0, 10, 0);
+    tdb_expect_range(db, 0, 10, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -410,16 +393,16 @@ Test(recovery, compact_range_outside_every_table_changes_nothing)
     lamina_options o = tdb_small_options();
     o.compaction_policy = LAMINA_COMPACTION_NONE; /* only compact_range merges */
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 500, 0);
+    tdb_put_range(db, NULL, 0, 500, 0);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
-    put_range(db, 0, 500, 1);
+    tdb_put_range(db, NULL, 0, 500, 1);
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
     uint64_t runs = tdb_prop(db, "lamina.total-runs");
     cr_assert_eq(lamina_compact_range(db, "zzz", 3, NULL, 0), LAMINA_OK);
     cr_assert_eq(tdb_prop(db, "lamina.total-runs"), runs, "no table lies after \"zzz\"");
     cr_assert_eq(lamina_compact_range(db, "key000000000100", 15, "key000000000101", 15), LAMINA_OK);
     cr_assert_eq(tdb_prop(db, "lamina.total-runs"), 1);
-    expect_range(db, 0, 500, 1);
+    tdb_expect_range(db, 0, 500, 1);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
@@ -430,7 +413,7 @@ Test(recovery, writes_resume_when_stop_trigger_equals_compaction_trigger, .timeo
     o.level0_slowdown_writes_trigger = 2;
     o.level0_stop_writes_trigger = 2;
     lamina_db *db = tdb_open(T.path, &o);
-    put_range(db, 0, 8000, 0);
-    expect_range(db, 0, 8000, 0);
+    tdb_put_range(db, NULL, 0, 8000, 0);
+    tdb_expect_range(db, 0, 8000, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
