@@ -303,6 +303,16 @@ static void bg_mark_inputs(const struct version *v, const struct compaction_job 
     }
 }
 
+/* Whether table i of run r at level l is one of the job's inputs. */
+static int bg_is_input(const struct compaction_job *job, int l, size_t r, size_t i)
+{
+    for (size_t k = 0; k < job->ninputs; k++) {
+        const struct compaction_input *in = &job->inputs[k];
+        if (in->level == l && in->run == r && i >= in->first && i < in->first + in->count) return 1;
+    }
+    return 0;
+}
+
 /* Whether no table outside the job's inputs, at the output level or below, overlaps its key
  * range: then its tombstones shadow nothing older and may go (with the snapshot rule). */
 static int bg_is_bottom(const struct version *v, const struct compaction_job *job)
@@ -310,15 +320,11 @@ static int bg_is_bottom(const struct version *v, const struct compaction_job *jo
     for (int l = job->output_level; l < v->num_levels; l++)
         for (size_t r = 0; r < v->levels[l].nruns; r++) {
             const struct run *run = &v->levels[l].runs[r];
-            for (size_t i = 0; i < run->nfiles; i++) {
-                const struct file_meta *f = run->files[i];
-                if (f->being_compacted == 2) continue; /* this job's own input */
-                if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), job->smallest,
-                                  job->smallest_len) >= 0 &&
-                    ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), job->largest,
-                                  job->largest_len) <= 0)
+            for (size_t i = 0; i < run->nfiles; i++)
+                if (!bg_is_input(job, l, r, i) &&
+                    file_overlaps(run->files[i], job->smallest, job->smallest_len, job->largest,
+                                  job->largest_len))
                     return 0;
-            }
         }
     return 1;
 }
@@ -476,7 +482,6 @@ static int bg_compact(lamina_db *db)
     if (job.source_largest)
         (void)compaction_cursor_set(&db->cursors, job.level, job.source_largest,
                                     job.source_largest_len);
-    bg_mark_inputs(v, &job, 2);
     int drop = !job.trivial_move && bg_is_bottom(v, &job);
     bg_mark_inputs(v, &job, 1);
     size_t nsnap;
@@ -509,16 +514,9 @@ static int bg_overlaps(const struct version *v, const void *begin, size_t begin_
 {
     for (int l = 0; l < v->num_levels; l++)
         for (size_t r = 0; r < v->levels[l].nruns; r++)
-            for (size_t i = 0; i < v->levels[l].runs[r].nfiles; i++) {
-                const struct file_meta *f = v->levels[l].runs[r].files[i];
-                if (begin &&
-                    ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), begin, begin_len) < 0)
-                    continue;
-                if (end &&
-                    ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), end, end_len) > 0)
-                    continue;
-                return 1;
-            }
+            for (size_t i = 0; i < v->levels[l].runs[r].nfiles; i++)
+                if (file_overlaps(v->levels[l].runs[r].files[i], begin, begin_len, end, end_len))
+                    return 1;
     return 0;
 }
 
@@ -594,8 +592,7 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
     if (rc == MERGE_CANCELLED) {
         db_log(db, "manual compaction cancelled (closing)");
         rc = err_set(LAMINA_EBUSY, "compaction: cancelled, the database is closing");
-    }
-    else if (rc && rc != LAMINA_EREADONLY)
+    } else if (rc && rc != LAMINA_EREADONLY)
         db_set_bg_error(db, rc, "manual compaction");
     compaction_job_free(&job);
     version_unref(v);

@@ -78,6 +78,14 @@ static struct file_meta *version_find_file(const struct version *v, uint64_t num
     return NULL;
 }
 
+int file_overlaps(const struct file_meta *f, const void *lo, size_t lo_len, const void *hi,
+                  size_t hi_len)
+{
+    if (lo && ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), lo, lo_len) < 0) return 0;
+    if (hi && ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), hi, hi_len) > 0) return 0;
+    return 1;
+}
+
 int file_meta_add_to_edit(const struct file_meta *f, int level, uint64_t run,
                           struct version_edit *e)
 {

@@ -68,6 +68,10 @@ void version_unref(struct version *v);
 /* qsort/bsearch order of file numbers (uint64_t), ascending. */
 int file_number_cmp(const void *a, const void *b);
 
+/* Whether f's user keys meet the range [lo, hi] (a NULL bound is open on that side). */
+int file_overlaps(const struct file_meta *f, const void *lo, size_t lo_len, const void *hi,
+                  size_t hi_len);
+
 /* Adds f to e as a table of (level, run), keys copied by the edit. 0 or LAMINA_ENOMEM. */
 int file_meta_add_to_edit(const struct file_meta *f, int level, uint64_t run,
                           struct version_edit *e);

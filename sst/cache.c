@@ -10,6 +10,7 @@
 
 #include "sst/cache.h"
 #include "util/alloc.h"
+#include "util/hash.h"
 
 /* Least capacity of a shard: room for a large table's filter block (about 1.4 MB for a
  * 64 MiB table of 1.1M entries at 10 bits per key) with space to spare. */
@@ -67,13 +68,7 @@ void cache_block_release(struct cache_block *b)
  * the top bits (shard) and the low bits (slot). */
 static inline uint64_t cache_hash(uint64_t file_number, uint64_t offset)
 {
-    uint64_t h = file_number * UINT64_C(0x9E3779B97F4A7C15) ^ offset;
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    h *= UINT64_C(0xc4ceb9fe1a85ec53);
-    h ^= h >> 33;
-    return h;
+    return hash_mix64(file_number * UINT64_C(0x9E3779B97F4A7C15) ^ offset);
 }
 
 static struct cache_shard *cache_shard_of(const block_cache *c, uint64_t h)

@@ -12,6 +12,7 @@
 #include "sst/table.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/hash.h"
 
 #define TC_MAX_SHARDS 16
 /* Fewer shards for a small bound, so that each shard's share stays at least this many readers
@@ -54,17 +55,10 @@ struct table_cache {
     struct tc_shard *shards;
 };
 
-/* MurmurHash3's finalizer: file numbers are consecutive, the mix spreads them over the top
- * bits (shard) and the low bits (bucket). */
+/* File numbers are consecutive: the mix spreads them over the shard and bucket bits. */
 static inline uint64_t tc_hash(uint64_t file_number)
 {
-    uint64_t h = file_number;
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    h *= UINT64_C(0xc4ceb9fe1a85ec53);
-    h ^= h >> 33;
-    return h;
+    return hash_mix64(file_number);
 }
 
 static struct tc_shard *tc_shard_of(const table_cache *tc, uint64_t h)

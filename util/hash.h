@@ -20,4 +20,16 @@ static inline uint64_t checksum_block_seed(uint64_t file_number, uint64_t offset
     return (file_number * UINT64_C(0x9E3779B97F4A7C15)) ^ (offset + UINT64_C(0x632BE59BD9B4E019));
 }
 
+/* MurmurHash3's 64-bit finalizer (Appleby): spreads consecutive numbers over every bit, so both
+ * the top bits (a shard) and the low bits (a bucket) of the result can be used. */
+static inline uint64_t hash_mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
+}
+
 #endif
