@@ -4,8 +4,12 @@
 #include "engine/filename.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/err.h"
+#include "util/file.h"
 
 void db_file_name(char *out, size_t cap, const char *dir, uint64_t number, const char *ext)
 {
@@ -67,4 +71,25 @@ int db_is_foreign_marker(const char *name)
 {
     size_t n = strlen(name);
     return strcmp(name, "IDENTITY") == 0 || (n > 4 && strcmp(name + n - 4, ".ldb") == 0);
+}
+
+int db_move_to_lost(const char *dir, const char *name)
+{
+    char lost[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+    if ((size_t)snprintf(lost, sizeof(lost), "%s/" DB_LOST_DIR, dir) >= sizeof(lost) ||
+        (size_t)snprintf(from, sizeof(from), "%s/%s", dir, name) >= sizeof(from))
+        return err_set(LAMINA_EINVAL, "%s/%s: path too long", dir, name);
+    int rc = dir_create(lost);
+    if (rc) return rc;
+    for (unsigned i = 0;; i++) {
+        int n = i ? snprintf(to, sizeof(to), "%s/%s.%u", lost, name, i)
+                  : snprintf(to, sizeof(to), "%s/%s", lost, name);
+        if (n < 0 || (size_t)n >= sizeof(to) || i > 9999)
+            return err_set(LAMINA_EINVAL, "%s: no free name for it in %s", name, lost);
+        if (!file_exists(to)) break;
+    }
+    rc = file_rename(from, to);
+    if (rc == 0) rc = dir_sync(lost);
+    if (rc == 0) rc = dir_sync(dir);
+    return rc;
 }

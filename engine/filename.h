@@ -22,6 +22,13 @@ int db_is_fixed_name(const char *name);
 /* 1 for a name only RocksDB or LevelDB make: "IDENTITY" (RocksDB) or "*.ldb" (LevelDB tables). */
 int db_is_foreign_marker(const char *name);
 
+/* Subdirectory where recovery and repair keep files they cannot account for or read, instead
+ * of deleting them (LevelDB's repairer does the same). */
+#define DB_LOST_DIR "lost"
+/* Moves dir/name into dir/lost/ (created if missing; an existing file of that name there gets
+ * a ".N" suffix), then fsyncs both directories. 0 or a LAMINA_E* code with the message set. */
+int db_move_to_lost(const char *dir, const char *name);
+
 /* Parses n decimal digits (1..19) at s into *out; 1 on success, 0 otherwise. */
 int db_parse_number(const char *s, size_t n, uint64_t *out);
 
