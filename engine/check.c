@@ -388,7 +388,7 @@ int check_manifest_read(const char *dir, uint64_t number, struct check_reporter 
     int rc = check_log_walk(path, &ops, &c);
     if (rc && rc != LAMINA_ENOMEM) check_report_error(r, c.name, UINT64_MAX, rc);
     if (rc == 0) {
-        qsort(c.ev, c.nev, sizeof(*c.ev), mf_event_cmp);
+        if (c.nev) qsort(c.ev, c.nev, sizeof(*c.ev), mf_event_cmp);
         for (size_t i = 0; rc == 0 && i < c.nev; i++)
             if ((i + 1 == c.nev || c.ev[i + 1].number != c.ev[i].number) && c.ev[i].add != SIZE_MAX)
                 rc = version_edit_add_file(&m->live, &c.adds.added[c.ev[i].add]);
@@ -900,7 +900,8 @@ static int check_run(struct check_state *s, lamina_check_stats *st)
     }
     st->manifest_records = s->m.records;
     /* Tables in file-number order: the order they were written. */
-    qsort(s->m.live.added, s->m.live.nadded, sizeof(*s->m.live.added), edit_file_number_cmp);
+    if (s->m.live.nadded)
+        qsort(s->m.live.added, s->m.live.nadded, sizeof(*s->m.live.added), edit_file_number_cmp);
     for (size_t i = 0; i < s->m.live.nadded; i++)
         check_table(s, &s->m.live.added[i]);
     if (!(s->mem = memtable_create(MEMTABLE_AVL)))

@@ -309,7 +309,8 @@ static int repair_write_manifest(struct repair *rp, uint64_t *number)
     struct version *v = NULL;
     version_set_init(&vs, rp->dir, NULL, (int)rp->opts.num_levels);
     int rc = version_set_create_empty(&vs);
-    qsort(rp->kept.added, rp->kept.nadded, sizeof(*rp->kept.added), repair_run_order);
+    if (rp->kept.nadded)
+        qsort(rp->kept.added, rp->kept.nadded, sizeof(*rp->kept.added), repair_run_order);
     for (size_t i = 0; i < rp->kept.nadded; i++) {
         rp->kept.added[i].run = i + 1;
         version_set_mark_file_used(&vs, rp->kept.added[i].file_number);
@@ -406,7 +407,7 @@ static int repair_rebuild(struct repair *rp)
         return rc;
     if (!mnum) check_report(&rp->r, "CURRENT", UINT64_MAX, LAMINA_OK, "no MANIFEST to read");
     rp->last_seq = rp->m.last_seq;
-    qsort(rp->names, rp->nnames, sizeof(*rp->names), repair_name_cmp);
+    if (rp->nnames) qsort(rp->names, rp->nnames, sizeof(*rp->names), repair_name_cmp);
     if ((rc = repair_collect_numbers(rp))) return rc;
     if ((rc = repair_files(rp, 't'))) return rc;
     if ((rc = repair_files(rp, 'l'))) return rc;
