@@ -454,7 +454,9 @@ uint64_t check_pick_manifest(const char *dir, char **names, size_t n, struct che
     return newest;
 }
 
-int check_refuse_foreign(const char *dir, char **names, size_t n)
+/* LAMINA_EINVAL when names hold a RocksDB or LevelDB marker or CURRENT names a MANIFEST in
+ * their log checksum (lamina_open's message), else 0. */
+static int check_refuse_foreign(const char *dir, char **names, size_t n)
 {
     const char *why = NULL;
     for (size_t i = 0; i < n && !why; i++)
@@ -464,6 +466,53 @@ int check_refuse_foreign(const char *dir, char **names, size_t n)
         return err_set(LAMINA_EINVAL, "%s: holds a RocksDB or LevelDB database, not Lamina's (%s)",
                        dir, why);
     return 0;
+}
+
+int check_list_database(const char *dir, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    if (!file_exists(dir))
+        return err_set(LAMINA_ENOENT, "%s: no database (the directory does not exist)", dir);
+    int rc = dir_list(dir, names, n);
+    if (rc == 0) rc = check_refuse_foreign(dir, *names, *n);
+    int any = 0;
+    for (size_t i = 0; rc == 0 && i < *n && !any; i++) {
+        uint64_t num;
+        char kind;
+        any =
+            strcmp((*names)[i], "CURRENT") == 0 || (db_parse_file_name((*names)[i], &num, &kind) &&
+                                                    (kind == 'm' || kind == 't' || kind == 'l'));
+    }
+    if (rc == 0 && !any)
+        rc = err_set(LAMINA_ENOENT, "%s: no database (no CURRENT, MANIFEST, table or WAL)", dir);
+    if (rc) {
+        dir_list_free(*names, *n);
+        *names = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int check_args(const char *fn, const char *path, const void *stats)
+{
+    size_t size = 0;
+    if (!path) return err_set(LAMINA_EINVAL, "%s: NULL path", fn);
+    if (strlen(path) >= DB_PATH_MAX - 64) return err_set(LAMINA_EINVAL, "%s: path too long", fn);
+    if (stats) memcpy(&size, stats, sizeof(size));
+    if (stats && size < sizeof(size_t) + sizeof(uint64_t))
+        return err_set(LAMINA_EINVAL,
+                       "%s: stats struct_size %zu is too small (set it to the struct's sizeof)", fn,
+                       size);
+    return 0;
+}
+
+void check_copy_stats(void *out, const void *in, size_t in_size)
+{
+    size_t n;
+    memcpy(&n, out, sizeof(n));
+    if (n > in_size) n = in_size;
+    memcpy((char *)out + sizeof(size_t), (const char *)in + sizeof(size_t), n - sizeof(size_t));
 }
 
 /* ---- OPTIONS ---------------------------------------------------------------------------- */
@@ -595,14 +644,17 @@ int check_batch_add(memtable *mem, const uint8_t *rec, size_t n, uint64_t seq)
     return batch_iterate(rec, n, check_add_one, &c);
 }
 
-int check_batch(const uint8_t *rec, size_t n, uint64_t *seq, uint32_t *count)
+int check_wal_batch(struct check_reporter *r, const char *file, uint64_t off, const uint8_t *rec,
+                    size_t n, uint64_t *seq, uint32_t *count)
 {
     int rc = batch_rep_header(rec, n, seq, count);
     if (rc == 0) rc = batch_iterate(rec, n, NULL, NULL);
     if (rc == 0 && (*seq > IKEY_MAX_SEQ || *count > IKEY_MAX_SEQ - *seq + 1))
         rc =
             err_set(LAMINA_ECORRUPT, "sequence numbers %" PRIu64 " + %u beyond 2^56", *seq, *count);
-    return rc;
+    if (rc == LAMINA_ENOMEM) return rc;
+    if (rc) check_report_error(r, file, off, LAMINA_ECORRUPT);
+    return rc == 0;
 }
 
 static int check_wal_record(void *ctx, uint64_t off, const uint8_t *rec, size_t n)
@@ -610,12 +662,8 @@ static int check_wal_record(void *ctx, uint64_t off, const uint8_t *rec, size_t 
     struct check_state *s = ctx;
     uint64_t seq;
     uint32_t count;
-    int rc = check_batch(rec, n, &seq, &count);
-    if (rc == LAMINA_ENOMEM) return rc;
-    if (rc) {
-        check_report_error(&s->r, s->wal_name, off, LAMINA_ECORRUPT);
-        return 0;
-    }
+    int ok = check_wal_batch(&s->r, s->wal_name, off, rec, n, &seq, &count);
+    if (ok <= 0) return ok;
     s->wal_records++;
     /* Only a clean database's keys are counted: damage makes the count meaningless. */
     return s->r.problems ? 0 : check_batch_add(s->mem, rec, n, seq);
@@ -858,13 +906,6 @@ out:
     return rc;
 }
 
-/* Fills the caller's stats within its struct_size. */
-static void check_fill_stats(lamina_check_stats *out, const lamina_check_stats *in)
-{
-    size_t n = out->struct_size < sizeof(*in) ? out->struct_size : sizeof(*in);
-    memcpy((char *)out + sizeof(size_t), (const char *)in + sizeof(size_t), n - sizeof(size_t));
-}
-
 /* The highest OPTIONS number among Lamina's (0: none). */
 static uint64_t check_newest_options(const struct check_state *s)
 {
@@ -924,39 +965,16 @@ static int check_run(struct check_state *s, lamina_check_stats *st)
 LAMINA_API int lamina_check(const char *path, const lamina_options *opts, lamina_report_fn report,
                             void *ctx, lamina_check_stats *stats)
 {
-    if (!path) return err_set(LAMINA_EINVAL, "lamina_check: NULL path");
-    if (stats && stats->struct_size < sizeof(size_t) + sizeof(uint64_t))
-        return err_set(LAMINA_EINVAL,
-                       "lamina_check: stats struct_size %zu is too small (set it "
-                       "to sizeof(lamina_check_stats))",
-                       stats->struct_size);
-    if (strlen(path) >= DB_PATH_MAX - 64)
-        return err_set(LAMINA_EINVAL, "lamina_check: path too long");
+    int rc = check_args("lamina_check", path, stats);
+    if (rc) return rc;
     struct check_state *s = mem_calloc(1, sizeof(*s));
     if (!s) return err_set(LAMINA_ENOMEM, "lamina_check: out of memory");
     lamina_check_stats st;
     memset(&st, 0, sizeof(st));
     snprintf(s->dir, sizeof(s->dir), "%s", path);
     check_reporter_init(&s->r, s->dir, report, ctx);
-    int rc = options_copy(&s->opts, opts);
-    if (rc) goto out;
-    if (!file_exists(path)) {
-        rc = err_set(LAMINA_ENOENT, "%s: no database (the directory does not exist)", path);
-        goto out;
-    }
-    if ((rc = dir_list(path, &s->names, &s->nnames))) goto out;
-    if ((rc = check_refuse_foreign(path, s->names, s->nnames))) goto out;
-    int any = 0;
-    for (size_t i = 0; i < s->nnames && !any; i++) {
-        uint64_t num;
-        char kind;
-        any = strcmp(s->names[i], "CURRENT") == 0 ||
-              (db_parse_file_name(s->names[i], &num, &kind) && kind != 'x' && kind != 'o');
-    }
-    if (!any) {
-        rc = err_set(LAMINA_ENOENT, "%s: no database (no CURRENT, MANIFEST, table or WAL)", path);
-        goto out;
-    }
+    if ((rc = options_copy(&s->opts, opts))) goto out;
+    if ((rc = check_list_database(path, &s->names, &s->nnames))) goto out;
     if ((rc = check_run(s, &st))) goto out;
     st.tables = s->tables;
     st.table_entries = s->table_entries;
@@ -966,7 +984,7 @@ LAMINA_API int lamina_check(const char *path, const lamina_options *opts, lamina
     st.notes = s->r.notes;
     rc = check_reporter_status(&s->r);
 out:
-    if (stats) check_fill_stats(stats, &st);
+    if (stats) check_copy_stats(stats, &st, sizeof(st));
     if (s->mem) memtable_unref(s->mem);
     check_manifest_free(&s->m);
     dir_list_free(s->names, s->nnames);

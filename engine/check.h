@@ -64,10 +64,12 @@ struct check_log_ops {
  * ops->record returned. */
 int check_log_walk(const char *path, const struct check_log_ops *ops, void *ctx);
 
-/* Checks a WAL record (an encoded write batch, engine/batch.h): header, every operation, and
- * sequence numbers seq .. seq + count - 1 within 56 bits. 0, or LAMINA_ECORRUPT with the
- * message set. */
-int check_batch(const uint8_t *rec, size_t n, uint64_t *seq, uint32_t *count);
+/* Checks a WAL record at offset off of file (an encoded write batch, engine/batch.h): header,
+ * every operation, and sequence numbers seq .. seq + count - 1 within 56 bits. Returns 1 for a
+ * sound record (*seq and *count set), 0 for a damaged one (reported as a problem), or
+ * LAMINA_ENOMEM. */
+int check_wal_batch(struct check_reporter *r, const char *file, uint64_t off, const uint8_t *rec,
+                    size_t n, uint64_t *seq, uint32_t *count);
 /* Adds the operations of a checked WAL record to mem, numbered from seq. 0 or LAMINA_ENOMEM. */
 int check_batch_add(memtable *mem, const uint8_t *rec, size_t n, uint64_t seq);
 
@@ -102,9 +104,20 @@ void check_manifest_free(struct check_manifest *m);
 uint64_t check_pick_manifest(const char *dir, char **names, size_t n, struct check_reporter *r,
                              int *current_ok);
 
-/* Whether names hold a RocksDB or LevelDB marker, or CURRENT names a MANIFEST in their log
- * checksum: LAMINA_EINVAL with lamina_open's message, else 0. */
-int check_refuse_foreign(const char *dir, char **names, size_t n);
+/* The arguments lamina_check and lamina_repair share: path (set, not too long) and stats
+ * (NULL, or a struct whose first field, struct_size, covers at least its first figure).
+ * 0, or LAMINA_EINVAL naming fn. */
+int check_args(const char *fn, const char *path, const void *stats);
+/* Copies the figures of in (in_size bytes, struct_size first) to the caller's out, as far as
+ * out's struct_size reaches. */
+void check_copy_stats(void *out, const void *in, size_t in_size);
+
+/* Lists the directory of a database to read: *names (dir_list_free) when it holds a file only
+ * Lamina makes (CURRENT, a MANIFEST, a table or a WAL) and is not another engine's. Errors:
+ * LAMINA_ENOENT (no such directory, or no database in it), LAMINA_EINVAL (a RocksDB or LevelDB
+ * marker, or CURRENT naming a MANIFEST in their log checksum: lamina_open's message),
+ * LAMINA_EIO, LAMINA_ENOMEM. */
+int check_list_database(const char *dir, char ***names, size_t *n);
 
 /* Whether number is in the ascending array a[0..n). */
 int check_has_number(const uint64_t *a, size_t n, uint64_t number);

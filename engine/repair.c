@@ -244,12 +244,11 @@ static int repair_wal_record(void *ctx, uint64_t off, const uint8_t *rec, size_t
     struct repair *rp = ctx;
     uint64_t seq;
     uint32_t count;
-    int rc = check_batch(rec, n, &seq, &count);
-    if (rc == LAMINA_ENOMEM) return rc;
-    if (rc) {
+    int rc = check_wal_batch(&rp->r, rp->wal_name, off, rec, n, &seq, &count);
+    if (rc < 0) return rc;
+    if (rc == 0) {
         rp->st.wal_damaged++;
         rp->st.wal_bytes_dropped += n;
-        check_report_error(&rp->r, rp->wal_name, off, LAMINA_ECORRUPT);
         return 0;
     }
     if ((rc = check_batch_add(rp->mem, rec, n, seq))) return rc;
@@ -442,36 +441,11 @@ static int repair_compact(struct repair *rp)
     return crc;
 }
 
-/* Whether the directory holds a file only Lamina makes: CURRENT, a MANIFEST, a table or WAL. */
-static int repair_has_database(char **names, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint64_t num;
-        char kind;
-        if (strcmp(names[i], "CURRENT") == 0 || (db_parse_file_name(names[i], &num, &kind) &&
-                                                 (kind == 'm' || kind == 't' || kind == 'l')))
-            return 1;
-    }
-    return 0;
-}
-
-static void repair_fill_stats(lamina_repair_stats *out, const lamina_repair_stats *in)
-{
-    size_t n = out->struct_size < sizeof(*in) ? out->struct_size : sizeof(*in);
-    memcpy((char *)out + sizeof(size_t), (const char *)in + sizeof(size_t), n - sizeof(size_t));
-}
-
 LAMINA_API int lamina_repair(const char *path, const lamina_options *opts, lamina_report_fn report,
                              void *ctx, lamina_repair_stats *stats)
 {
-    if (!path) return err_set(LAMINA_EINVAL, "lamina_repair: NULL path");
-    if (stats && stats->struct_size < sizeof(size_t) + sizeof(uint64_t))
-        return err_set(LAMINA_EINVAL,
-                       "lamina_repair: stats struct_size %zu is too small (set it to "
-                       "sizeof(lamina_repair_stats))",
-                       stats->struct_size);
-    if (strlen(path) >= DB_PATH_MAX - 64)
-        return err_set(LAMINA_EINVAL, "lamina_repair: path too long");
+    int rc = check_args("lamina_repair", path, stats);
+    if (rc) return rc;
     struct repair *rp = mem_calloc(1, sizeof(*rp));
     if (!rp) return err_set(LAMINA_ENOMEM, "lamina_repair: out of memory");
     char lock_path[DB_PATH_MAX + 32];
@@ -479,8 +453,7 @@ LAMINA_API int lamina_repair(const char *path, const lamina_options *opts, lamin
     snprintf(rp->dir, sizeof(rp->dir), "%s", path);
     check_reporter_init(&rp->r, rp->dir, report, ctx);
     version_edit_init(&rp->kept);
-    int rc = options_copy(&rp->opts, opts);
-    if (rc) goto out;
+    if ((rc = options_copy(&rp->opts, opts))) goto out;
     const lamina_options *o = &rp->opts;
     /* Level 0 is written uncompressed unless every level is to be compressed. */
     rp->topts = (struct table_options){
@@ -491,16 +464,7 @@ LAMINA_API int lamina_repair(const char *path, const lamina_options *opts, lamin
         .bloom_bits = (int)o->bloom_bits,
         .index_type = o->index_type,
     };
-    if (!file_exists(path)) {
-        rc = err_set(LAMINA_ENOENT, "%s: no database (the directory does not exist)", path);
-        goto out;
-    }
-    if ((rc = dir_list(path, &rp->names, &rp->nnames))) goto out;
-    if ((rc = check_refuse_foreign(path, rp->names, rp->nnames))) goto out;
-    if (!repair_has_database(rp->names, rp->nnames)) {
-        rc = err_set(LAMINA_ENOENT, "%s: no database (no CURRENT, MANIFEST, table or WAL)", path);
-        goto out;
-    }
+    if ((rc = check_list_database(path, &rp->names, &rp->nnames))) goto out;
     snprintf(lock_path, sizeof(lock_path), "%s/LOCK", path);
     if ((rc = file_lock_acquire(lock_path, &lock))) goto out;
     if (!(rp->mem = memtable_create(MEMTABLE_AVL))) {
@@ -515,7 +479,7 @@ out:
     if (lock) file_lock_release(lock);
     rp->st.problems = rp->r.problems;
     rp->st.notes = rp->r.notes;
-    if (stats) repair_fill_stats(stats, &rp->st);
+    if (stats) check_copy_stats(stats, &rp->st, sizeof(rp->st));
     if (rp->mem) memtable_unref(rp->mem);
     version_edit_free(&rp->kept);
     check_manifest_free(&rp->m);

@@ -578,28 +578,28 @@ Test(corrupt, damaged_table_data_blocks_are_reported_and_never_read_as_data)
     report("table data blocks", &t);
 }
 
-Test(corrupt, damaged_table_index_block_is_reported_and_never_read_as_data)
+/* Flips in one block of the table (its trailer included): every step-th byte, each bit of the
+ * first. */
+static void damage_table_block(long off, long len, long step, const char *label)
 {
     struct tally t = {0};
-    damage_range(&t, F.table, F.index_off, F.index_off + F.index_len, 23, &table_damage,
-                 "index root block");
-    report("table index block", &t);
+    damage_range(&t, F.table, off, off + len, step, &table_damage, label);
+    report(label, &t);
+}
+
+Test(corrupt, damaged_table_index_block_is_reported_and_never_read_as_data)
+{
+    damage_table_block(F.index_off, F.index_len, 23, "index root block");
 }
 
 Test(corrupt, damaged_table_filter_block_is_reported_and_never_hides_a_key)
 {
-    struct tally t = {0};
-    damage_range(&t, F.table, F.filter_off, F.filter_off + F.filter_len, 97, &table_damage,
-                 "filter block");
-    report("table filter block", &t);
+    damage_table_block(F.filter_off, F.filter_len, 97, "filter block");
 }
 
 Test(corrupt, damaged_table_properties_block_is_reported)
 {
-    struct tally t = {0};
-    damage_range(&t, F.table, F.props_off, F.props_off + F.props_len, 13, &table_damage,
-                 "properties block");
-    report("table properties block", &t);
+    damage_table_block(F.props_off, F.props_len, 13, "properties block");
 }
 
 Test(corrupt, damaged_or_cut_table_footer_is_reported_with_its_offset)
