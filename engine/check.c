@@ -41,7 +41,8 @@ static void check_vreport(struct check_reporter *r, const char *file, uint64_t o
     char what[512];
     vsnprintf(what, sizeof(what), fmt, ap);
     if (code) {
-        if (!r->problems) {
+        /* Damage outranks what kept a file from being read: it is what the call returns. */
+        if (!r->problems || (code == LAMINA_ECORRUPT && r->first_code != LAMINA_ECORRUPT)) {
             r->first_code = code;
             if (!file[0])
                 snprintf(r->first, sizeof(r->first), "%s: %s", r->dir, what);
@@ -373,6 +374,19 @@ static int mf_event_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
+static int edit_file_number_cmp(const void *a, const void *b)
+{
+    const struct edit_file *x = a, *y = b;
+    return x->file_number < y->file_number ? -1 : x->file_number > y->file_number;
+}
+
+int check_manifest_has_table(const struct check_manifest *m, uint64_t number)
+{
+    struct edit_file key = {.file_number = number};
+    return m->live.nadded &&
+           bsearch(&key, m->live.added, m->live.nadded, sizeof(key), edit_file_number_cmp) != NULL;
+}
+
 int check_manifest_read(const char *dir, uint64_t number, struct check_reporter *r,
                         struct check_manifest *m)
 {
@@ -394,6 +408,8 @@ int check_manifest_read(const char *dir, uint64_t number, struct check_reporter 
                 rc = version_edit_add_file(&m->live, &c.adds.added[c.ev[i].add]);
         check_sort_unique(m->wals, &m->nwals);
         check_sort_unique(m->skipped, &m->nskipped);
+        if (m->live.nadded)
+            qsort(m->live.added, m->live.nadded, sizeof(*m->live.added), edit_file_number_cmp);
     }
     version_edit_free(&c.adds);
     mem_free(c.ev);
@@ -558,7 +574,6 @@ struct check_state {
     char **names;
     size_t nnames;
     struct check_manifest m;
-    int have_manifest;
     memtable *mem;
     /* figures */
     uint64_t tables, table_entries, wals, wal_records;
@@ -571,12 +586,6 @@ struct check_state {
 static int check_code(int rc)
 {
     return rc == LAMINA_EIO || rc == LAMINA_ENOMEM ? rc : LAMINA_ECORRUPT;
-}
-
-static int edit_file_number_cmp(const void *a, const void *b)
-{
-    const struct edit_file *x = a, *y = b;
-    return x->file_number < y->file_number ? -1 : x->file_number > y->file_number;
 }
 
 /* Verifies one table the MANIFEST names. */
@@ -728,15 +737,8 @@ static int check_live_wals(struct check_state *s, uint64_t **out, size_t *n)
     return rc;
 }
 
-static int check_table_number(const struct version_edit *live, uint64_t number)
-{
-    for (size_t i = 0; i < live->nadded; i++)
-        if (live->added[i].file_number == number) return 1;
-    return 0;
-}
-
-/* Whether a WAL nobody records holds any record (a valid first fragment). */
-static int check_wal_has_records(const char *dir, const char *name)
+/* Whether dir/name holds any byte. */
+static int check_file_not_empty(const char *dir, const char *name)
 {
     char path[DB_PATH_MAX + 300];
     uint64_t size = 0;
@@ -779,7 +781,7 @@ static void check_directory(struct check_state *s, const uint64_t *live_wals, si
         }
         switch (kind) {
         case 't':
-            if (!check_table_number(&m->live, num))
+            if (!check_manifest_has_table(m, num))
                 check_report(&s->r, name, UINT64_MAX, LAMINA_OK,
                              "unaccounted: a table the MANIFEST does not name (left by an "
                              "interrupted flush or compaction)");
@@ -787,7 +789,7 @@ static void check_directory(struct check_state *s, const uint64_t *live_wals, si
         case 'l':
             if (check_has_number(live_wals, nlive_wals, num)) break;
             if (m->wals_tracked && !check_has_number(m->wals, m->nwals, num) &&
-                check_wal_has_records(s->dir, name))
+                check_file_not_empty(s->dir, name))
                 check_report(&s->r, name, UINT64_MAX, LAMINA_ECORRUPT,
                              "holds data, but MANIFEST-%06" PRIu64
                              " does not record it (records of the MANIFEST were lost)",
@@ -926,7 +928,6 @@ static int check_run(struct check_state *s, lamina_check_stats *st)
     uint64_t mnum = check_pick_manifest(s->dir, s->names, s->nnames, &s->r, &current_ok);
     if (mnum) {
         if ((rc = check_manifest_read(s->dir, mnum, &s->r, &s->m)) == LAMINA_ENOMEM) return rc;
-        s->have_manifest = rc == 0;
         char name[40];
         snprintf(name, sizeof(name), "MANIFEST-%06" PRIu64, mnum);
         if (rc == 0 && (!s->m.has_log_number || !s->m.has_next_file))
@@ -941,8 +942,6 @@ static int check_run(struct check_state *s, lamina_check_stats *st)
     }
     st->manifest_records = s->m.records;
     /* Tables in file-number order: the order they were written. */
-    if (s->m.live.nadded)
-        qsort(s->m.live.added, s->m.live.nadded, sizeof(*s->m.live.added), edit_file_number_cmp);
     for (size_t i = 0; i < s->m.live.nadded; i++)
         check_table(s, &s->m.live.added[i]);
     if (!(s->mem = memtable_create(MEMTABLE_AVL)))

@@ -21,8 +21,9 @@ struct check_reporter {
     lamina_report_fn fn; /* may be NULL */
     void *ctx;
     uint64_t problems, notes;
-    int first_code;   /* code of the first problem (0: none yet) */
-    char first[1024]; /* "<dir>/<file>: offset N: what" of the first problem */
+    int first_code;   /* code of the problem in first (0: none yet) */
+    char first[1024]; /* "<dir>/<file>: offset N: what" of the first damage, or of the first
+                         problem while nothing is damaged */
 };
 
 void check_reporter_init(struct check_reporter *r, const char *dir, lamina_report_fn fn, void *ctx);
@@ -33,8 +34,8 @@ void check_report(struct check_reporter *r, const char *file, uint64_t offset, i
  * "<path>: " is dropped (the finding names the file), and when offset is UINT64_MAX the
  * message's own "offset N", if any, gives it. */
 void check_report_error(struct check_reporter *r, const char *file, uint64_t offset, int code);
-/* The return of lamina_check: 0 with no problem, else the first problem's code with its text
- * as the thread's message. */
+/* The return of lamina_check: 0 with no problem, else LAMINA_ECORRUPT when something is
+ * damaged or missing, else the first problem's code; first is the thread's message. */
 int check_reporter_status(const struct check_reporter *r);
 
 /* ---- Logs ------------------------------------------------------------------------------- */
@@ -78,7 +79,7 @@ int check_batch_add(memtable *mem, const uint8_t *rec, size_t n, uint64_t seq);
 /* What the records of a MANIFEST that read clean say, folded in order. */
 struct check_manifest {
     uint64_t number;          /* MANIFEST-number */
-    struct version_edit live; /* the tables they leave live (adds only, keys owned) */
+    struct version_edit live; /* the tables they leave live (adds only, keys owned), by number */
     int has_log_number, has_next_file, wals_tracked;
     uint64_t log_number, next_file, last_seq, next_run;
     uint64_t *wals; /* recorded WALs, ascending, unique */
@@ -96,6 +97,8 @@ struct check_manifest {
 int check_manifest_read(const char *dir, uint64_t number, struct check_reporter *r,
                         struct check_manifest *m);
 void check_manifest_free(struct check_manifest *m);
+/* Whether m's live tables include table number. */
+int check_manifest_has_table(const struct check_manifest *m, uint64_t number);
 
 /* Which MANIFEST to read: the one CURRENT names, or, when CURRENT is missing, does not name a
  * MANIFEST or names one that is missing (each reported as a problem, offset 0 for damage),

@@ -34,6 +34,7 @@ struct repair {
     uint64_t max_number; /* highest number of Lamina's files, or the old MANIFEST's counter */
     uint64_t next_table; /* number of the next table written from the WALs */
     uint64_t last_seq;
+    int trust; /* the old MANIFEST says which tables are live (repair_trust_manifest) */
     struct version_edit kept; /* every table of the new MANIFEST (level 0) */
     memtable *mem;            /* WAL records not yet in a table */
     char wal_name[32];
@@ -97,6 +98,33 @@ static int repair_skipped(const struct repair *rp, uint64_t number)
     return check_has_number(rp->skip, rp->nskip, number);
 }
 
+/* Whether the old MANIFEST can be taken at its word about which tables are live: CURRENT names
+ * it, every record reads clean, and the WALs agree with it (each one it expects is there, none
+ * it does not record holds data). A table it does not name is then obsolete, or the output of
+ * a flush or compaction that never completed, whose data lives on in a WAL or in the inputs:
+ * keeping it could bring back keys deleted since (LevelDB's repairer keeps it). */
+static int repair_trust_manifest(const struct repair *rp, int current_ok)
+{
+    const struct check_manifest *m = &rp->m;
+    char path[DB_PATH_MAX + 300];
+    uint64_t num, size;
+    char kind;
+    if (!current_ok || m->damaged || !m->has_log_number || !m->has_next_file || !m->wals_tracked)
+        return 0;
+    for (size_t i = 0; i < m->nwals; i++) {
+        db_file_name(path, sizeof(path), rp->dir, m->wals[i], "log");
+        if (m->wals[i] >= m->log_number && !file_exists(path)) return 0;
+    }
+    for (size_t i = 0; i < rp->nnames; i++) {
+        if (!db_parse_file_name(rp->names[i], &num, &kind) || kind != 'l' || num >= m->next_file ||
+            check_has_number(m->wals, m->nwals, num))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", rp->dir, rp->names[i]);
+        if (file_size(path, &size) == 0 && size > 0) return 0;
+    }
+    return 1;
+}
+
 /* ---- Tables ----------------------------------------------------------------------------- */
 
 /* Reads a table that verified: its key range, sequence range and entries into *f. */
@@ -135,6 +163,14 @@ static int repair_table(struct repair *rp, const char *name, uint64_t number)
     buf first = {0}, last = {0};
     uint64_t entries = 0;
     struct edit_file f = {.level = 0, .file_number = number};
+    if (rp->trust && !check_manifest_has_table(&rp->m, number)) {
+        check_report(&rp->r, name, UINT64_MAX, LAMINA_OK,
+                     "not named by MANIFEST-%06" PRIu64 ", which reads clean: obsolete, or left "
+                     "by a flush or compaction that never completed; moved to lost/",
+                     rp->m.number);
+        rp->st.tables_lost++;
+        return repair_move_to_lost(rp, name);
+    }
     snprintf(path, sizeof(path), "%s/%s", rp->dir, name);
     int rc = file_size(path, &f.file_size);
     if (rc == 0) rc = table_open(path, number, NULL, 0, &t);
@@ -406,6 +442,7 @@ static int repair_rebuild(struct repair *rp)
         return rc;
     if (!mnum) check_report(&rp->r, "CURRENT", UINT64_MAX, LAMINA_OK, "no MANIFEST to read");
     rp->last_seq = rp->m.last_seq;
+    rp->trust = repair_trust_manifest(rp, current_ok);
     if (rp->nnames) qsort(rp->names, rp->nnames, sizeof(*rp->names), repair_name_cmp);
     if ((rc = repair_collect_numbers(rp))) return rc;
     if ((rc = repair_files(rp, 't'))) return rc;

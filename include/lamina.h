@@ -401,9 +401,11 @@ typedef struct lamina_check_stats {
  * that are not Lamina's. opts may be NULL (num_levels, for the level check, and
  * max_open_files, for the tables held open while counting keys, are read). stats may be NULL.
  * Returns LAMINA_OK when no problem was found, LAMINA_ECORRUPT when something is damaged or
- * missing (lamina_errmsg names the first: file, offset, what), or before reading: LAMINA_ENOENT
- * (no database in path), LAMINA_EINVAL (bad arguments or options, stats->struct_size 0, or a
- * RocksDB or LevelDB database), LAMINA_EIO, LAMINA_ENOMEM. */
+ * missing (lamina_errmsg names the first: file, offset, what), else the code of the first
+ * problem (LAMINA_EIO: a file could not be read; LAMINA_EINVAL: a table the options cannot
+ * open); or, before anything is read: LAMINA_ENOENT (no database in path), LAMINA_EINVAL (bad
+ * arguments or options, stats->struct_size 0, or a RocksDB or LevelDB database), LAMINA_EIO,
+ * LAMINA_ENOMEM. */
 LAMINA_API int lamina_check(const char *path, const lamina_options *opts, lamina_report_fn report,
                             void *ctx, lamina_check_stats *stats);
 
@@ -414,7 +416,8 @@ typedef struct lamina_repair_stats {
     uint64_t notes;               /* findings reported with LAMINA_OK */
     uint64_t tables_kept;         /* tables that read clean, kept as they are */
     uint64_t table_entries;       /* entries of the kept tables */
-    uint64_t tables_lost;         /* tables that did not read clean, moved to lost/ */
+    uint64_t tables_lost;         /* tables moved to lost/: not read clean, or not named by a
+                                     MANIFEST that reads clean (obsolete) */
     uint64_t wal_records;         /* WAL records replayed */
     uint64_t wal_entries;         /* operations in them (puts and deletes) */
     uint64_t wal_damaged;         /* damaged WAL spans skipped (each one or more records) */
@@ -426,7 +429,9 @@ typedef struct lamina_repair_stats {
 /* Rebuilds the database in directory `path` from what still reads clean, as LevelDB's
  * RepairDB and SQLite's .recover do; for a database whose CURRENT or MANIFEST is missing or
  * damaged, or that lamina_open refuses. It takes the LOCK; checks every table file (by name)
- * with every block's checksum and keeps those that read clean, moving the others to lost/;
+ * with every block's checksum and keeps those that read clean, moving the others to lost/ —
+ * and, when the old MANIFEST reads clean and agrees with the WALs, also the tables it no
+ * longer names (obsolete ones could bring deleted keys back; their data is elsewhere);
  * replays every WAL record that reads clean (damaged ones are skipped and reported) into new
  * level-0 tables; writes a new MANIFEST naming every kept and new table as its own level-0
  * run, ordered by largest sequence number, with the next file number and last sequence above

@@ -557,7 +557,7 @@ static int kv_cmd_check(kv_ctx *c, int argc, char **argv)
                st.keys, st.table_entries, st.tables, st.wal_records);
         return EXIT_FOUND;
     }
-    if (rc != LAMINA_ECORRUPT) return kv_db_error(c, rc);
+    if (st.problems == 0) return kv_db_error(c, rc);
     printf("damaged: %" PRIu64 " problem%s\n", st.problems, st.problems == 1 ? "" : "s");
     return EXIT_DBERR;
 }

@@ -723,6 +723,33 @@ Test(repair, repair_merges_overlapping_tables_by_sequence_number)
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
+Test(repair, repair_sets_aside_an_obsolete_table_instead_of_reviving_deleted_keys)
+{
+    build_fixture();
+    char t1[64];
+    nth_file(T.path, ".sst", 0, 0, t1, sizeof(t1));
+    size_t n;
+    char *was = slurp(T.path, t1, &n);
+    /* The merge drops the tombstones of every 7th key with what they deleted, and T1 goes. */
+    lamina_db *db = open_fixture();
+    cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    char p[600];
+    path_of(p, sizeof(p), T.path, t1);
+    cr_assert_eq(access(p, F_OK), -1, "%s is obsolete and deleted", t1);
+    /* A crash before the deletion would leave it behind. */
+    write_file(T.path, t1, was, n);
+    free(was);
+    struct findings fs;
+    lamina_repair_stats st;
+    run_repair(&fs, &st);
+    const struct finding *f = find(&fs, t1, 0);
+    cr_assert_not_null(f);
+    cr_assert_not_null(strstr(f->what, "not named"), "%s", f->what);
+    cr_assert_eq(st.tables_lost, 1);
+    expect_repaired(0, -1);
+}
+
 Test(repair, repair_refuses_an_open_database)
 {
     build_fixture();
