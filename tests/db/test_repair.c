@@ -750,6 +750,28 @@ Test(repair, repair_sets_aside_an_obsolete_table_instead_of_reviving_deleted_key
     expect_repaired(0, -1);
 }
 
+Test(repair, repair_sets_aside_an_options_file_the_open_would_refuse)
+{
+    build_fixture();
+    char opt[64];
+    nth_file(T.path, "OPTIONS-", 1, 0, opt, sizeof(opt));
+    flip(T.path, opt, 2); /* the header line: the open takes it for another engine's */
+    lamina_db *db = NULL;
+    lamina_options o = fixture_options();
+    o.create_if_missing = 0;
+    cr_assert_neq(lamina_open(T.path, &o, &db), LAMINA_OK);
+    struct findings fs;
+    lamina_check_stats cst;
+    cr_assert_eq(run_check(&fs, &cst), LAMINA_ECORRUPT);
+    const struct finding *f = find(&fs, opt, LAMINA_ECORRUPT);
+    cr_assert_not_null(f);
+    cr_assert_eq(f->offset, 2);
+    lamina_repair_stats st;
+    run_repair(&fs, &st);
+    cr_assert_not_null(find(&fs, opt, LAMINA_ECORRUPT));
+    expect_repaired(0, -1);
+}
+
 Test(repair, repair_refuses_an_open_database)
 {
     build_fixture();
