@@ -404,8 +404,8 @@ typedef struct lamina_check_stats {
  * missing (lamina_errmsg names the first: file, offset, what), else the code of the first
  * problem (LAMINA_EIO: a file could not be read; LAMINA_EINVAL: a table the options cannot
  * open); or, before anything is read: LAMINA_ENOENT (no database in path), LAMINA_EINVAL (bad
- * arguments or options, stats->struct_size 0, or a RocksDB or LevelDB database), LAMINA_EIO,
- * LAMINA_ENOMEM. */
+ * arguments or options, a stats->struct_size too small, or a RocksDB or LevelDB database),
+ * LAMINA_EIO, LAMINA_ENOMEM. */
 LAMINA_API int lamina_check(const char *path, const lamina_options *opts, lamina_report_fn report,
                             void *ctx, lamina_check_stats *stats);
 
@@ -440,10 +440,11 @@ typedef struct lamina_repair_stats {
  * opts (create_if_missing and error_if_exists ignored) and compacts it whole
  * (lamina_compact_range), which merges the overlapping runs by sequence number, and closes it.
  * It never deletes a file: what it cannot use is in lost/ (an existing name there gets a ".N"
- * suffix). Files whose numbers the old MANIFEST records as never allocated (not Lamina's) are
- * left alone. What was kept and what was not goes to report (may be NULL): each kept table
- * and replayed WAL as a note, each table moved to lost/ and each damaged WAL span as a problem
- * (LAMINA_ECORRUPT), with the file and offset. A write in a damaged table or WAL record is
+ * suffix). Files whose numbers the old MANIFEST shows Lamina never allocated (not Lamina's)
+ * are left alone. What was kept and what was not goes to report (may be NULL): each kept
+ * table, replayed WAL, obsolete table set aside and torn WAL tail as a note, each table that
+ * did not read clean and each damaged WAL span as a problem (LAMINA_ECORRUPT), with the file
+ * and offset. A write in a damaged table or WAL record is
  * lost (an older version of its key, or a key it deleted, may then come back); a write that a
  * table and a WAL both hold is kept once. opts and stats may be NULL.
  * Returns LAMINA_OK when the database was rebuilt and opens (the report says what was
