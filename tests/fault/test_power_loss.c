@@ -16,8 +16,8 @@ TestSuite(power_loss, .init = fdb_setup, .fini = fdb_teardown, .timeout = 240);
 
 #define PL_DEFAULT_ROUNDS 30
 /* Keys one round writes at most; the cut comes after 30..PL_CUT_MAX acknowledged writes. */
-#define PL_MAX_KEYS 3000
-#define PL_CUT_MAX 2500
+#define PL_MAX_KEYS 2400
+#define PL_CUT_MAX 2000
 /* Writes tried after the cut: they must fail or be lost, never corrupt anything. */
 #define PL_AFTER_CUT 32
 
@@ -44,10 +44,10 @@ struct pl_check {
     uint64_t last_synced; /* one past the last write acknowledged with sync=1 (0: none) */
 };
 
-/* One write in 3, 10 or 40 asks for sync, by round: long unsynced tails get cut too. */
+/* One write in 4, 16 or 64 asks for sync, by round: long unsynced tails get cut too. */
 static int pl_sync_of(const struct pl_round *r, uint64_t c)
 {
-    static const uint64_t one_in[] = {3, 10, 40};
+    static const uint64_t one_in[] = {4, 16, 64};
     return fdb_mix(r->seed ^ (c * 0x9e3779b97f4a7c15ull)) % one_in[r->round / 3 % 3] == 0;
 }
 
