@@ -51,13 +51,13 @@ static int io_run_load(struct io_load *l, int round)
             rc = lamina_close(l->db);
             l->db = NULL;
             if (rc) return io_fail(l, rc, "close");
-            lamina_options o = fdb_options(round);
+            lamina_options o = wl_options(round);
             if ((rc = lamina_open(fdb_path, &o, &l->db))) return io_fail(l, rc, "reopen");
         }
         if (c == IO_BEFORE + 2 * IO_LOAD / 3 && (rc = lamina_flush(l->db)))
             return io_fail(l, rc, "flush");
         l->end = c + 1;
-        if ((rc = fdb_put(l->db, round, c, c % IO_SYNC_EVERY == 0))) return io_fail(l, rc, "put");
+        if ((rc = wl_put(l->db, round, c, c % IO_SYNC_EVERY == 0))) return io_fail(l, rc, "put");
         l->acked[c] = 1;
     }
     int rc = lamina_compact_range(l->db, NULL, 0, NULL, 0);
@@ -85,12 +85,12 @@ static void io_case_run(const struct io_case *c)
     const char *text = strerror(c->err);
     char tag[64]; /* names the case in every message */
     snprintf(tag, sizeof(tag), "[%s on '%s', %s, nth %u]", c->op, c->part, text, c->nth);
-    int round = (int)(fdb_mix((uint64_t)c->op[0] * 31 + (uint64_t)c->part[0]) % 3);
+    int round = (int)(wl_mix((uint64_t)c->op[0] * 31 + (uint64_t)c->part[0]) % 3);
     static struct io_load l;
     memset(&l, 0, sizeof(l));
     l.db = fdb_open(round);
     for (uint64_t k = 0; k < IO_BEFORE; k++) {
-        cr_assert_eq(fdb_put(l.db, round, k, k % IO_SYNC_EVERY == 0), 0, "%s %s", tag,
+        cr_assert_eq(wl_put(l.db, round, k, k % IO_SYNC_EVERY == 0), 0, "%s %s", tag,
                      lamina_errmsg(l.db));
         l.acked[k] = 1;
     }
@@ -122,7 +122,7 @@ static void io_case_run(const struct io_case *c)
     if (l.db) {
         if (l.rc) {
             /* The database is read-only now, and says why with the first error's words. */
-            int rc = fdb_put(l.db, round, IO_BEFORE + IO_LOAD, 1);
+            int rc = wl_put(l.db, round, IO_BEFORE + IO_LOAD, 1);
             cr_assert_eq(rc, LAMINA_EREADONLY, "%s a put after the failure: %s (%s)", tag,
                          lamina_strerror(rc), lamina_errmsg(l.db));
             cr_assert_not_null(strstr(lamina_errmsg(l.db), text), "%s %s", tag,
@@ -153,7 +153,7 @@ static void io_case_run(const struct io_case *c)
         if (k >= l.end)
             cr_assert(!present, "%s key %llu was never written", tag, (unsigned long long)k);
     }
-    cr_assert_eq(fdb_put(db, round, IO_BEFORE + IO_LOAD, 1), 0, "%s writable again: %s", tag,
+    cr_assert_eq(wl_put(db, round, IO_BEFORE + IO_LOAD, 1), 0, "%s writable again: %s", tag,
                  lamina_errmsg(db));
     cr_assert_eq(lamina_close(db), 0, "%s %s", tag, lamina_errmsg(NULL));
 }
@@ -207,7 +207,7 @@ Test(io_errors, failed_wal_write_reports_the_wal_not_the_info_log, .disabled = t
     struct fault_rule wal = {.op = "write", .path_part = ".log", .err = ENOSPC};
     cr_assert_eq(fault_add(&log), 0);
     cr_assert_eq(fault_add(&wal), 0);
-    cr_assert_eq(fdb_put(db, 0, 1, 1), LAMINA_ENOSPC);
+    cr_assert_eq(wl_put(db, 0, 1, 1), LAMINA_ENOSPC);
     cr_assert_not_null(strstr(lamina_errmsg(db), ".log (injected): No space left on device"), "%s",
                        lamina_errmsg(db));
     fault_clear();
