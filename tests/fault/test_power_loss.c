@@ -5,8 +5,8 @@
  * is missing must be a suffix of the unsynced writes after the last synced one. Rounds reuse
  * one database, so recovery also runs on what earlier cuts left. LAMINA_FAULT_ROUNDS sets the
  * number of rounds (default 30), LAMINA_FAULT_SEED the seed of the cut moments and sync
- * choices (long runs by hand: docs/testing.md). A last test turns fsync off and expects the same
- * check to find lost writes: the model bites. */
+ * choices, for long runs by hand. A last test turns fsync off and expects the same check to
+ * find lost writes: the model bites. */
 #include "fault_db.h"
 #include "power_loss.h"
 
