@@ -36,10 +36,15 @@ void db_log(lamina_db *db, const char *fmt, ...)
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2) len = sizeof(line) - 2;
     line[len++] = '\n';
+    /* The info log is best effort: its own failures must neither fail the database nor
+     * replace the message of the error being logged (often the same full disk). */
+    char saved[512];
+    snprintf(saved, sizeof(saved), "%s", err_message());
     pthread_mutex_lock(&db->info_mu);
-    /* The info log is best effort: its own failures must not fail the database. */
-    if (wfile_append(db->info_log, line, len) == 0) (void)wfile_flush(db->info_log);
+    int rc = wfile_append(db->info_log, line, len);
+    if (rc == 0) rc = wfile_flush(db->info_log);
     pthread_mutex_unlock(&db->info_mu);
+    if (rc) err_set(0, "%s", saved);
 }
 
 void db_set_bg_error(lamina_db *db, int rc, const char *what)
@@ -838,13 +843,17 @@ LAMINA_API int lamina_close(lamina_db *db)
     if (unlogged) (void)lamina_flush(db);
     db_bg_stop(db);
     int rc = db->bg_error;
-    if (rc) err_set(rc, "%s", db->bg_msg);
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", rc ? db->bg_msg : "");
     /* Unsynced WAL bytes still reach the kernel; a later crash of the machine may lose them,
      * as with any write that did not ask for sync. */
-    if (db->wal_file && wfile_flush(db->wal_file) && !rc) rc = LAMINA_EIO;
+    if (db->wal_file && !rc && (rc = wfile_flush(db->wal_file)))
+        snprintf(msg, sizeof(msg), "%s", err_message());
     db_log(db, "closed");
     db_free(db);
-    return rc;
+    /* The first error's own message ("No space left on device"), not what its aftermath said
+     * while closing. */
+    return rc ? err_set(rc, "%s", msg) : 0;
 }
 
 /* Whether lamina_destroy removes name: Lamina's fixed names, and numbered names the MANIFEST

@@ -379,6 +379,16 @@ LAMINA_API int lamina_wait_for_compactions(lamina_db *db);
  * offset of the first damage, LAMINA_EIO, LAMINA_ENOMEM. */
 LAMINA_API int lamina_verify(lamina_db *db, uint64_t *entries);
 
+/* Leaves the read-only state a background error (a failed flush, compaction, MANIFEST or WAL
+ * write or sync: "No space left on device", an I/O error) put the database in, once its cause
+ * is gone, as RocksDB's DB::Resume. Writes are refused (LAMINA_EREADONLY) while it works: it
+ * waits for running jobs, continues in a new MANIFEST and a new WAL, and flushes every memtable
+ * to tables, so nothing acknowledged depends on a WAL that saw a failed write. Returns LAMINA_OK
+ * when there was no error or the database is writable again; otherwise the new error (the
+ * database stays read-only, with this error's message), or LAMINA_EBUSY while another
+ * lamina_resume runs. Reads go on throughout. Closing and reopening recovers as well. */
+LAMINA_API int lamina_resume(lamina_db *db);
+
 /* Reads a figure of the engine as text in *out (NUL-terminated, released with lamina_free()).
  * Names: "lamina.stats" (a multi-line summary), "lamina.num-levels" (the deepest level holding
  * data plus one, so level 0 and empty levels above the deepest are counted; 0 when empty),

@@ -204,19 +204,15 @@ ParameterizedTestParameters(io_errors, load_survives_write_fault_on_any_file)
     return cr_make_param_array(struct io_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-/* ENGINE BUG (engine/db.c, db_log): when a WAL write fails, db_set_bg_error logs the error to
- * the info log; that write fails too (same disk), and its message replaces the thread's, so
- * lamina_put returns LAMINA_EIO / LAMINA_ENOSPC with "write <db>/LOG (injected): ..." instead
- * of the WAL's failure. Reproducer: failed_wal_write_reports_the_wal_not_the_info_log below.
- * Enable both once db_log keeps the caller's message. */
-ParameterizedTest(struct io_case *c, io_errors, load_survives_write_fault_on_any_file,
-                  .disabled = true)
+/* A write fault on any file, the info log included: its failure to log the error must not
+ * replace the error's own message (db_log keeps the caller's). */
+ParameterizedTest(struct io_case *c, io_errors, load_survives_write_fault_on_any_file)
 {
     io_case_run(c);
 }
 
-/* ENGINE BUG (see above): a put whose WAL write fails must report the WAL, not the info log. */
-Test(io_errors, failed_wal_write_reports_the_wal_not_the_info_log, .disabled = true)
+/* A put whose WAL write fails reports the WAL, not the info log that failed after it. */
+Test(io_errors, failed_wal_write_reports_the_wal_not_the_info_log)
 {
     lamina_db *db = fdb_open(0);
     struct fault_rule log = {.op = "write", .path_part = "/LOG", .err = ENOSPC};
