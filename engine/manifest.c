@@ -13,6 +13,7 @@
 #include "engine/filename.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/fault.h"
 #include "util/hash.h"
 
 /* ---- Version set ------------------------------------------------------------------------ */
@@ -465,6 +466,7 @@ static int manifest_write_new(struct version_set *vs, struct version_edit *snap,
     /* From here CURRENT may name the new MANIFEST (a failed dir sync does not undo the
      * rename), so it must not be removed on failure. */
     renamed = 1;
+    FAULT_CRASH_POINT("manifest:current-renamed");
     if ((rc = dir_sync(vs->dbpath))) goto out;
     uint64_t old_num = vs->manifest_number;
     int had_old = vs->manifest_file != NULL || old_num != 0;
@@ -518,6 +520,7 @@ int version_set_log_edit(struct version_set *vs, struct version_edit *e, uint64_
     int rc = wals_reserve(vs, e->nwals_added);
     if (rc == 0) rc = manifest_append(vs, vs->manifest, e, last_seq);
     if (rc) return rc;
+    FAULT_CRASH_POINT("manifest:edit-synced");
     for (size_t i = 0; i < e->nwals_added; i++)
         wals_insert(vs, e->wals_added[i]);
     if (e->has_log_number) {

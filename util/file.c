@@ -1,5 +1,6 @@
 /* file.c — the I/O layer: buffered append files, pread/io_uring (liburing) reads, whole-file
- * and directory operations, the LOCK file, and the fault-injection hook every call passes. */
+ * and directory operations, the LOCK file, and the fault-injection hook and fault layer
+ * (util/fault.c) every call passes. */
 #include "util/file.h"
 #include "util/alloc.h"
 
@@ -23,6 +24,7 @@
 
 static file_fault_hook file_hook;
 static void *file_hook_ctx;
+static _Atomic(const struct file_layer *) file_layer;
 
 void file_set_fault_hook(file_fault_hook hook, void *ctx)
 {
@@ -30,15 +32,42 @@ void file_set_fault_hook(file_fault_hook hook, void *ctx)
     file_hook_ctx = ctx;
 }
 
-/* The errno the hook injects for this operation, or 0. */
-static int file_fault(const char *op, const char *path)
+void file_set_layer(const struct file_layer *layer)
 {
-    return file_hook ? file_hook(op, path, file_hook_ctx) : 0;
+    atomic_store_explicit(&file_layer, layer, memory_order_release);
 }
 
-static int file_injected(int errnum, const char *op, const char *path)
+#define FILE_OP(name, p)                                                                           \
+    {                                                                                              \
+        .op = (name), .path = (p)                                                                  \
+    }
+
+/* The errno the hook or the fault layer injects for op, or 0. Always paired with file_leave.
+ * The hook runs first, outside the layer's lock, so that it may itself touch files. */
+static int file_enter(struct file_op *op)
 {
-    return err_errno(errnum, "%s %s (injected)", op, path);
+    int e = file_hook ? file_hook(op->op, op->path, file_hook_ctx) : 0;
+    if (e) return e;
+    op->layer = atomic_load_explicit(&file_layer, memory_order_acquire);
+    return op->layer ? op->layer->enter(op) : 0;
+}
+
+static void file_leave(struct file_op *op, int rc)
+{
+    if (op->layer) op->layer->leave(op, rc == 0);
+}
+
+static int file_injected(int errnum, const struct file_op *op)
+{
+    if (op->to) return err_errno(errnum, "%s %s to %s (injected)", op->op, op->path, op->to);
+    return err_errno(errnum, "%s %s (injected)", op->op, op->path);
+}
+
+/* file_enter, with an injected errno turned into the operation's error: 0 lets it run. */
+static int file_begin(struct file_op *op)
+{
+    int e = file_enter(op);
+    return e ? file_injected(e, op) : 0;
 }
 
 static char *file_strdup(const char *s)
@@ -91,11 +120,8 @@ struct rfile {
     char *path;
 };
 
-int rfile_open(const char *path, rfile **out)
+static int rfile_open_fd(const char *path, rfile **out)
 {
-    *out = NULL;
-    int e = file_fault("open", path);
-    if (e) return file_injected(e, "open", path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return err_errno(errno, "open %s", path);
     int rc = 0;
@@ -120,11 +146,23 @@ fail:
     return rc;
 }
 
+int rfile_open(const char *path, rfile **out)
+{
+    *out = NULL;
+    struct file_op op = FILE_OP("open", path);
+    int rc = file_begin(&op);
+    if (!rc) rc = rfile_open_fd(path, out);
+    file_leave(&op, rc);
+    return rc;
+}
+
 int rfile_read(rfile *f, uint64_t offset, void *dst, size_t n)
 {
-    int e = file_fault("read", f->path);
-    if (e) return file_injected(e, "read", f->path);
-    return file_pread_full(f->fd, f->path, offset, dst, n);
+    struct file_op op = FILE_OP("read", f->path);
+    int rc = file_begin(&op);
+    if (!rc) rc = file_pread_full(f->fd, f->path, offset, dst, n);
+    file_leave(&op, rc);
+    return rc;
 }
 
 uint64_t rfile_size(const rfile *f)
@@ -230,9 +268,12 @@ static void file_uring_chunk(rfile *f, struct io_uring *ring, struct file_read *
     for (size_t i = 0; i < n; i++) {
         pending[i] = 0;
         struct file_read *r = &reqs[i];
-        int e = file_fault("read", f->path);
-        if (e) {
-            r->rc = file_injected(e, "read", f->path);
+        /* The layer's lock is not held across the ring: a read changes nothing on disk. */
+        struct file_op op = FILE_OP("read", f->path);
+        int rc = file_begin(&op);
+        file_leave(&op, rc);
+        if (rc) {
+            r->rc = rc;
             continue;
         }
         /* One SQE reads at most UINT_MAX bytes; empty reads need no I/O. */
@@ -321,18 +362,18 @@ int rfile_read_batch(rfile *f, struct file_read *reqs, size_t n)
 
 struct wfile {
     int fd;
-    int poisoned; /* a write or sync failed: the file's durable state is unknown */
+    int poisoned;     /* the LAMINA_E* code of a failed write or sync: the durable state of the
+                       * file is unknown */
+    char *poison_msg; /* that failure's message, restated by every later call */
     char *path;
     uint8_t *buf;
     size_t len;
     uint64_t size;
+    uint64_t synced; /* size at the last successful sync (the fault layer's power loss) */
 };
 
-static int wfile_make(const char *path, int flags, const char *op, wfile **out)
+static int wfile_open_fd(const char *path, int flags, const char *op, wfile **out)
 {
-    *out = NULL;
-    int e = file_fault(op, path);
-    if (e) return file_injected(e, op, path);
     int fd = open(path, flags | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) return err_errno(errno, "%s %s", op, path);
     int rc = 0;
@@ -348,6 +389,7 @@ static int wfile_make(const char *path, int flags, const char *op, wfile **out)
     }
     f->fd = fd;
     f->size = (uint64_t)st.st_size;
+    f->synced = f->size;
     *out = f;
     return 0;
 fail:
@@ -357,6 +399,17 @@ fail:
         mem_free(f);
     }
     close(fd);
+    return rc;
+}
+
+static int wfile_make(const char *path, int flags, const char *name, wfile **out)
+{
+    *out = NULL;
+    struct file_op op = FILE_OP(name, path);
+    int rc = file_begin(&op);
+    if (!rc) rc = wfile_open_fd(path, flags, name, out);
+    if (!rc) op.synced = (*out)->synced;
+    file_leave(&op, rc);
     return rc;
 }
 
@@ -370,18 +423,41 @@ int wfile_open_append(const char *path, wfile **out)
     return wfile_make(path, O_APPEND, "open", out);
 }
 
+/* Later calls on a poisoned file restate the first failure, code and message (a full disk
+ * stays LAMINA_ENOSPC, naming the write that hit it), so that a caller's cleanup (closing the
+ * file) cannot replace the cause with a vaguer error. */
 static int wfile_poisoned(const wfile *f)
 {
-    return err_set(LAMINA_EIO, "write %s: an earlier write or sync failed; the file is unusable",
+    if (f->poison_msg)
+        return err_set(f->poisoned, "%s (an earlier failure: the file is unusable)", f->poison_msg);
+    return err_set(f->poisoned, "write %s: an earlier write or sync failed; the file is unusable",
                    f->path);
 }
 
-/* Writes p[0..n) to the kernel; a failure poisons the file (how much reached it is unknown). */
+/* Poisons f after the failure rc, whose message is the thread's. */
+static void wfile_poison(wfile *f, int rc)
+{
+    if (f->poisoned) return;
+    f->poisoned = rc;
+    f->poison_msg = mem_strdup(err_message()); /* NULL: the plain restatement */
+}
+
+/* Writes p[0..n) to the kernel; a failure poisons the file (how much reached it is unknown).
+ * An injected failure may first write part of the bytes, as a torn write does. */
 static int wfile_write_out(wfile *f, const void *p, size_t n)
 {
-    int e = file_fault("write", f->path);
-    int rc = e ? file_injected(e, "write", f->path) : file_write_full(f->fd, f->path, p, n);
-    if (rc) f->poisoned = 1;
+    struct file_op op = FILE_OP("write", f->path);
+    op.len = n;
+    int rc, e = file_enter(&op);
+    if (e) {
+        if (op.partial) (void)file_write_full(f->fd, f->path, p, op.partial < n ? op.partial : n);
+        rc = file_injected(e, &op);
+    } else {
+        rc = file_write_full(f->fd, f->path, p, n);
+    }
+    if (rc) wfile_poison(f, rc);
+    op.synced = f->synced;
+    file_leave(&op, rc);
     return rc;
 }
 
@@ -419,16 +495,16 @@ int wfile_sync(wfile *f)
     int rc = wfile_flush(f);
     if (rc) return rc;
     /* Never retry a failed fsync: the kernel may have dropped the dirty pages (fsyncgate). */
-    int e = file_fault("sync", f->path);
-    if (e) {
-        f->poisoned = 1;
-        return file_injected(e, "sync", f->path);
-    }
-    if (fdatasync(f->fd) < 0) {
-        f->poisoned = 1;
-        return err_errno(errno, "sync %s", f->path);
-    }
-    return 0;
+    struct file_op op = FILE_OP("sync", f->path);
+    rc = file_begin(&op);
+    if (!rc && !op.skip && fdatasync(f->fd) < 0) rc = err_errno(errno, "sync %s", f->path);
+    if (rc)
+        wfile_poison(f, rc);
+    else if (!op.skip)
+        f->synced = f->size;
+    op.synced = f->synced;
+    file_leave(&op, rc);
+    return rc;
 }
 
 uint64_t wfile_size(const wfile *f)
@@ -441,6 +517,7 @@ static int wfile_release(wfile *f, int report)
 {
     int rc = 0;
     if (close(f->fd) < 0 && report) rc = err_errno(errno, "close %s", f->path);
+    mem_free(f->poison_msg);
     mem_free(f->path);
     mem_free(f->buf);
     mem_free(f);
@@ -476,18 +553,21 @@ int file_size(const char *path, uint64_t *size)
 
 int file_remove(const char *path)
 {
-    int e = file_fault("remove", path);
-    if (e) return file_injected(e, "remove", path);
-    if (unlink(path) < 0) return err_errno(errno, "remove %s", path);
-    return 0;
+    struct file_op op = FILE_OP("remove", path);
+    int rc = file_begin(&op);
+    if (!rc && unlink(path) < 0) rc = err_errno(errno, "remove %s", path);
+    file_leave(&op, rc);
+    return rc;
 }
 
 int file_rename(const char *from, const char *to)
 {
-    int e = file_fault("rename", from);
-    if (e) return err_errno(e, "rename %s to %s (injected)", from, to);
-    if (rename(from, to) < 0) return err_errno(errno, "rename %s to %s", from, to);
-    return 0;
+    struct file_op op = FILE_OP("rename", from);
+    op.to = to;
+    int rc = file_begin(&op);
+    if (!rc && rename(from, to) < 0) rc = err_errno(errno, "rename %s to %s", from, to);
+    file_leave(&op, rc);
+    return rc;
 }
 
 int file_read_all(const char *path, uint8_t **data, size_t *len)
@@ -534,16 +614,15 @@ int file_write_all(const char *path, const void *p, size_t n, int sync)
 
 int dir_create(const char *path)
 {
-    int e = file_fault("mkdir", path);
-    if (e) return file_injected(e, "mkdir", path);
-    if (mkdir(path, 0755) < 0 && errno != EEXIST) return err_errno(errno, "mkdir %s", path);
-    return 0;
+    struct file_op op = FILE_OP("mkdir", path);
+    int rc = file_begin(&op);
+    if (!rc && mkdir(path, 0755) < 0 && errno != EEXIST) rc = err_errno(errno, "mkdir %s", path);
+    file_leave(&op, rc);
+    return rc;
 }
 
-int dir_sync(const char *path)
+static int dir_fsync(const char *path)
 {
-    int e = file_fault("dir_sync", path);
-    if (e) return file_injected(e, "dir_sync", path);
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return err_errno(errno, "open directory %s", path);
     int rc = 0;
@@ -552,12 +631,17 @@ int dir_sync(const char *path)
     return rc;
 }
 
-int dir_list(const char *path, char ***names, size_t *n)
+int dir_sync(const char *path)
 {
-    *names = NULL;
-    *n = 0;
-    int e = file_fault("list", path);
-    if (e) return file_injected(e, "list", path);
+    struct file_op op = FILE_OP("dir_sync", path);
+    int rc = file_begin(&op);
+    if (!rc && !op.skip) rc = dir_fsync(path);
+    file_leave(&op, rc);
+    return rc;
+}
+
+static int dir_list_names(const char *path, char ***names, size_t *n)
+{
     DIR *d = opendir(path);
     if (!d) return err_errno(errno, "list %s", path);
     char **v = NULL;
@@ -598,6 +682,17 @@ fail:
     return rc;
 }
 
+int dir_list(const char *path, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    struct file_op op = FILE_OP("list", path);
+    int rc = file_begin(&op);
+    if (!rc) rc = dir_list_names(path, names, n);
+    file_leave(&op, rc);
+    return rc;
+}
+
 void dir_list_free(char **names, size_t n)
 {
     if (!names) return;
@@ -608,10 +703,11 @@ void dir_list_free(char **names, size_t n)
 
 int dir_remove(const char *path)
 {
-    int e = file_fault("remove", path);
-    if (e) return file_injected(e, "remove", path);
-    if (rmdir(path) < 0) return err_errno(errno, "rmdir %s", path);
-    return 0;
+    struct file_op op = FILE_OP("remove", path);
+    int rc = file_begin(&op);
+    if (!rc && rmdir(path) < 0) rc = err_errno(errno, "rmdir %s", path);
+    file_leave(&op, rc);
+    return rc;
 }
 
 /* ---- LOCK file ------------------------------------------------------------------------------ */
@@ -620,11 +716,8 @@ struct file_lock {
     int fd;
 };
 
-int file_lock_acquire(const char *path, file_lock **out)
+static int file_lock_take(const char *path, file_lock **out)
 {
-    *out = NULL;
-    int e = file_fault("lock", path);
-    if (e) return file_injected(e, "lock", path);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return err_errno(errno, "lock %s", path);
     int rc = 0;
@@ -648,6 +741,16 @@ int file_lock_acquire(const char *path, file_lock **out)
     return 0;
 fail:
     close(fd);
+    return rc;
+}
+
+int file_lock_acquire(const char *path, file_lock **out)
+{
+    *out = NULL;
+    struct file_op op = FILE_OP("lock", path);
+    int rc = file_begin(&op);
+    if (!rc) rc = file_lock_take(path, out);
+    file_leave(&op, rc);
     return rc;
 }
 

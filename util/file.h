@@ -40,7 +40,8 @@ int wfile_append(wfile *f, const void *p, size_t n);
 /* Writes the buffer out to the kernel (write(2)). A failed write poisons the file like a
  * failed sync: how much of the buffer reached the file is unknown. */
 int wfile_flush(wfile *f);
-/* Flushes and fdatasyncs. After a failed sync the file is poisoned: every later call fails. */
+/* Flushes and fdatasyncs. After a failed sync the file is poisoned: every later call fails,
+ * with the first failure's code and errno text (a full disk stays LAMINA_ENOSPC). */
 int wfile_sync(wfile *f);
 /* Bytes appended so far (the file's logical size). */
 uint64_t wfile_size(const wfile *f);
@@ -83,5 +84,35 @@ void file_force_pread(int on);
  * "remove" (file_remove, dir_remove), "mkdir", "dir_sync", "list", "lock". */
 typedef int (*file_fault_hook)(const char *op, const char *path, void *ctx);
 void file_set_fault_hook(file_fault_hook hook, void *ctx);
+
+/* ---- The fault layer's entry points (util/fault.c only) ---------------------------------- */
+/* One operation as the fault layer sees it. file.c fills the inputs, calls enter before the
+ * system call and leave after it, always both (leave also after enter failed it), so the layer
+ * can hold a lock across the call and learn what succeeded. The hook above is asked first; an
+ * operation it fails never reaches the layer. */
+struct file_op {
+    const char *op;   /* hook name, as above */
+    const char *path; /* the file; a rename's source; dir_sync's directory */
+    const char *to;   /* a rename's target, else NULL */
+    size_t len;       /* "write": bytes the call writes */
+    uint64_t synced;  /* "write", "sync", "open": the file's length at its last successful
+                       * sync (its size at open for an append file), as of leave */
+    /* Set by enter: */
+    size_t partial; /* "write" failed by enter: bytes written before the failure (torn) */
+    int skip;       /* "sync", "dir_sync": succeed without the system call */
+    int locked;     /* enter took the layer's lock; leave releases it */
+    int existed;    /* "create": the path existed before the call */
+    void *state;    /* the layer's own, from enter to leave */
+    const struct file_layer *layer;
+};
+struct file_layer {
+    /* Returns the errno the operation fails with, or 0 to let it run. */
+    int (*enter)(struct file_op *op);
+    /* ok: the operation succeeded. */
+    void (*leave)(struct file_op *op, int ok);
+};
+/* Installs (NULL: removes) the layer. With none installed, each operation costs one load and
+ * branch. Operations already past enter finish with the layer they entered. */
+void file_set_layer(const struct file_layer *layer);
 
 #endif
