@@ -22,7 +22,6 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/file.h"
-#include "util/hash.h"
 #include "util/ikey.h"
 
 /* ---- Findings --------------------------------------------------------------------------- */
@@ -129,144 +128,44 @@ static int check_push(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
 
 /* ---- Logs ------------------------------------------------------------------------------- */
 
-/* Fragment types of the log format (docs/format.md, Part 1 §1). */
-enum { WALK_FULL = 1, WALK_FIRST = 2, WALK_MIDDLE = 3, WALK_LAST = 4 };
-
-enum walk_frag { WALK_OK, WALK_TORN, WALK_BAD };
-
-struct walk {
-    const struct check_log_ops *ops;
-    void *ctx;
-    buf rec;
-    int in_record;
-    uint64_t rec_off;
-    int searching; /* after damage: looking for the next valid FULL or FIRST */
-    uint64_t dmg_off;
-    const char *dmg_why;
-    int dmg_torn;
-};
-
-/* What the fragment at b[pos] (at least a header's worth of bytes) of a block of len bytes is;
- * last: the file ends with this block. */
-static enum walk_frag walk_frag_check(const uint8_t *b, size_t len, size_t pos, int last, int *type,
-                                      size_t *n, const char **why)
+/* The damage the reader stopped at, as a span up to the next record start or the end. */
+static void check_log_damage(const struct check_log_ops *ops, void *ctx, const struct log_damage *d)
 {
-    static const uint8_t zeros[LOG_HEADER_SIZE];
-    const uint8_t *h = b + pos;
-    *n = (size_t)h[4] | (size_t)h[5] << 8;
-    *type = h[6];
-    if (memcmp(h, zeros, LOG_HEADER_SIZE) == 0) {
-        *why = "zeroed header";
-        return WALK_TORN;
-    }
-    if (*type < WALK_FULL || *type > WALK_LAST) {
-        *why = "bad fragment type";
-        return WALK_BAD;
-    }
-    if (*n > len - pos - LOG_HEADER_SIZE) {
-        /* Past the end of the file but within its block: the writer died mid-append. */
-        if (last && pos + LOG_HEADER_SIZE + *n <= LOG_BLOCK_SIZE) {
-            *why = "fragment cut short by the end of the file";
-            return WALK_TORN;
-        }
-        *why = "fragment length past its block";
-        return WALK_BAD;
-    }
-    if (checksum32(h + 6, *n + 1, 0) != coding_get_fixed32(h)) {
-        *why = "checksum mismatch";
-        return WALK_BAD;
-    }
-    return WALK_OK;
-}
-
-static void walk_span(struct walk *w, uint64_t off, uint64_t end, int at_end, int torn,
-                      const char *why)
-{
-    struct check_damage d = {off, end - off, at_end, torn, why};
-    if (w->ops->damage) w->ops->damage(w->ctx, &d);
-}
-
-/* Damage at off: the record being assembled is lost with it. */
-static void walk_damage(struct walk *w, uint64_t off, const char *why, int torn)
-{
-    if (w->in_record) off = w->rec_off;
-    w->in_record = 0;
-    w->searching = 1;
-    w->dmg_off = off;
-    w->dmg_why = why;
-    w->dmg_torn = torn;
-}
-
-/* A valid fragment at off: assembles records, reports broken sequences. */
-static int walk_fragment(struct walk *w, uint64_t off, int type, const uint8_t *p, size_t n)
-{
-    if (type == WALK_FULL || type == WALK_FIRST) {
-        if (w->in_record)
-            walk_span(w, w->rec_off, off, 0, 0,
-                      type == WALK_FULL ? "FIRST without LAST before a FULL"
-                                        : "FIRST without LAST before a FIRST");
-        w->in_record = 1;
-        w->rec_off = off;
-        buf_clear(&w->rec);
-    } else if (!w->in_record) {
-        walk_damage(w, off, type == WALK_MIDDLE ? "MIDDLE without FIRST" : "LAST without FIRST", 0);
-        return 0;
-    }
-    if (buf_append(&w->rec, p, n)) return err_set(LAMINA_ENOMEM, "check: out of memory");
-    if (type == WALK_FULL || type == WALK_LAST) {
-        w->in_record = 0;
-        if (w->ops->record) return w->ops->record(w->ctx, w->rec_off, w->rec.data, w->rec.len);
-    }
-    return 0;
+    int at_end = d->kind == LOG_TORN_TAIL || d->next_record == UINT64_MAX;
+    struct check_damage cd = {
+        .offset = d->offset,
+        .len = at_end ? d->bytes : d->next_record - d->offset,
+        .at_end = at_end,
+        .torn = d->kind == LOG_TORN_TAIL,
+        .why = d->why,
+    };
+    if (ops->damage) ops->damage(ctx, &cd);
 }
 
 int check_log_walk(const char *path, const struct check_log_ops *ops, void *ctx)
 {
-    struct walk w = {.ops = ops, .ctx = ctx};
-    rfile *f = NULL;
-    uint8_t *b = mem_alloc(LOG_BLOCK_SIZE);
-    if (!b) return err_set(LAMINA_ENOMEM, "%s: no memory to read the log", path);
-    int rc = rfile_open(path, &f);
-    uint64_t size = rc ? 0 : rfile_size(f);
-    for (uint64_t start = 0; rc == 0 && start < size; start += LOG_BLOCK_SIZE) {
-        size_t len = size - start < LOG_BLOCK_SIZE ? (size_t)(size - start) : LOG_BLOCK_SIZE;
-        int last = start + len >= size;
-        if ((rc = rfile_read(f, start, b, len))) break;
-        size_t pos = 0;
-        while (rc == 0 && pos < len) {
-            int type;
-            size_t n;
-            const char *why;
-            if (len - pos < LOG_HEADER_SIZE) {
-                /* A full block's tail is padding; a short one at the end is a cut header. */
-                if (len < LOG_BLOCK_SIZE && !w.searching)
-                    walk_damage(&w, start + pos, "header cut short by the end of the file", 1);
-                break;
-            }
-            enum walk_frag st = walk_frag_check(b, len, pos, last, &type, &n, &why);
-            if (w.searching) {
-                if (st != WALK_OK || (type != WALK_FULL && type != WALK_FIRST)) {
-                    pos++;
-                    continue;
-                }
-                walk_span(&w, w.dmg_off, start + pos, 0, 0, w.dmg_why);
-                w.searching = 0;
-            }
-            if (st != WALK_OK) {
-                walk_damage(&w, start + pos, why, st == WALK_TORN);
-                pos++;
-                continue;
-            }
-            rc = walk_fragment(&w, start + pos, type, b + pos + LOG_HEADER_SIZE, n);
-            pos += LOG_HEADER_SIZE + n;
+    log_reader *lr = NULL;
+    buf rec = {0};
+    int rc = log_reader_open(path, &lr);
+    while (rc == 0) {
+        /* Where the record starts: just past the previous one, or past a block's padding. */
+        uint64_t off = log_reader_end_offset(lr);
+        if (LOG_BLOCK_SIZE - off % LOG_BLOCK_SIZE < LOG_HEADER_SIZE)
+            off += LOG_BLOCK_SIZE - off % LOG_BLOCK_SIZE;
+        rc = log_reader_next(lr, &rec);
+        if (rc == 1) {
+            rc = ops->record ? ops->record(ctx, off, rec.data, rec.len) : 0;
+        } else if (rc == 0) {
+            const struct log_damage *d = log_reader_damage(lr);
+            if (d) check_log_damage(ops, ctx, d);
+            break;
+        } else if (rc == LAMINA_ECORRUPT && log_reader_damage(lr)) {
+            check_log_damage(ops, ctx, log_reader_damage(lr));
+            rc = log_reader_skip_damage(lr);
         }
     }
-    if (rc == 0 && w.searching) walk_span(&w, w.dmg_off, size, 1, w.dmg_torn, w.dmg_why);
-    if (rc == 0 && !w.searching && w.in_record)
-        walk_span(&w, w.rec_off, size, 1, 1, "record cut short by the end of the file");
-    if (f) rfile_close(f);
-    mem_free(b);
-    buf_free(&w.rec);
+    log_reader_close(lr);
+    buf_free(&rec);
     return rc;
 }
 

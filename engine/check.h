@@ -1,6 +1,6 @@
 /* check.h — what lamina_check (check.c) and lamina_repair (repair.c) share: a reporter that
  * counts findings and keeps the first problem for lamina_errmsg, a log walker that reports
- * every damaged span and goes on at the next valid record (log_reader stops at the first), a
+ * every damaged span and goes on at the next valid record (log_reader_skip_damage), a
  * lenient MANIFEST replay that keeps what its clean records say, and the choice of MANIFEST
  * when CURRENT is missing or damaged. Everything here only reads. */
 #ifndef ENGINE_CHECK_H
@@ -41,10 +41,8 @@ int check_reporter_status(const struct check_reporter *r);
 /* ---- Logs ------------------------------------------------------------------------------- */
 
 /* A damaged span of a log: bytes [offset, offset + len) hold no record that reads clean.
- * torn: the span runs to the end of the file and is what a writer dying mid-append leaves —
- * a record cut short by the end of the file or a zeroed header (a preallocated or unwritten
- * page), with no valid record after it. A complete fragment whose checksum, type or length
- * fails is never torn. */
+ * torn: what a writer dying mid-append leaves at the end of the file (engine/log.h,
+ * LOG_TORN_TAIL); anything else is damage to a complete record. */
 struct check_damage {
     uint64_t offset, len;
     int at_end; /* no valid record follows: the span runs to the end of the file */
@@ -59,10 +57,11 @@ struct check_log_ops {
     void (*damage)(void *ctx, const struct check_damage *d);
 };
 
-/* Walks the log at path (docs/format.md, Part 1 §1), giving every record that reads clean to
- * ops->record and every damaged span to ops->damage; after damage it goes on at the next valid
- * FULL or FIRST fragment, at any byte offset. Errors: LAMINA_EIO, LAMINA_ENOMEM, or what
- * ops->record returned. */
+/* Walks the log at path through the log reader (engine/log.h), giving every record that
+ * reads clean to ops->record and every damaged span to ops->damage; after damage to a complete
+ * record it goes on at the next valid record start (log_reader_skip_damage), so every damaged
+ * record is seen, not only the first. Errors: LAMINA_EIO, LAMINA_ENOMEM, or what ops->record
+ * returned. */
 int check_log_walk(const char *path, const struct check_log_ops *ops, void *ctx);
 
 /* Checks a WAL record at offset off of file (an encoded write batch, engine/batch.h): header,
