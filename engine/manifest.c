@@ -47,7 +47,8 @@ void version_set_close(struct version_set *vs)
 
 int version_set_skipped(const struct version_set *vs, uint64_t number)
 {
-    return bsearch(&number, vs->skip, vs->nskip, sizeof(*vs->skip), file_number_cmp) != NULL;
+    return vs->nskip &&
+           bsearch(&number, vs->skip, vs->nskip, sizeof(*vs->skip), file_number_cmp) != NULL;
 }
 
 void version_set_mark_file_used(struct version_set *vs, uint64_t number)
@@ -128,7 +129,8 @@ int version_set_add_wal(struct version_set *vs, uint64_t number)
 
 int version_set_wal_recorded(const struct version_set *vs, uint64_t number)
 {
-    return bsearch(&number, vs->wals, vs->nwals, sizeof(*vs->wals), file_number_cmp) != NULL;
+    return vs->nwals &&
+           bsearch(&number, vs->wals, vs->nwals, sizeof(*vs->wals), file_number_cmp) != NULL;
 }
 
 void version_set_prune_wals(struct version_set *vs)
@@ -400,7 +402,8 @@ static int manifest_snapshot(struct version_set *vs, const struct version *v,
         for (size_t r = 0; r < lv->nruns && rc == 0; r++)
             for (size_t i = 0; i < lv->runs[r].nfiles && rc == 0; i++) {
                 const struct file_meta *f = lv->runs[r].files[i];
-                if (del && bsearch(&f->number, del, ndel, sizeof(*del), file_number_cmp)) continue;
+                if (del && ndel && bsearch(&f->number, del, ndel, sizeof(*del), file_number_cmp))
+                    continue;
                 rc = file_meta_add_to_edit(f, l, f->run, e);
             }
     }
