@@ -277,6 +277,8 @@ static int edit_get_safe_known(struct edit_cursor *c, uint64_t tag, struct versi
 
 int version_edit_decode(struct version_edit *e, const uint8_t *p, size_t n)
 {
+    static const uint8_t empty[1];
+    if (!p) p = empty; /* an empty record may come with no bytes at all: NULL + 0 is UB */
     struct edit_cursor c = {p, p, p + n, NULL};
     int rc = 0;
     version_edit_init(e);
