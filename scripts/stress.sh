@@ -79,7 +79,10 @@ rnd() { echo $(((RANDOM << 15 | RANDOM) % $1)); }
 
 say() { [ "$quiet" -eq 1 ] || echo "$@"; }
 
-cycles=0 killed=0 fired=0 cuts=0 failures=0 rounds=0 round_left=0
+cycles=0 killed=0 fired=0 cuts=0 failures=0 rounds=0 round_left=0 pid="" timer=""
+# a driver stopped early takes its running tool with it
+trap '[ -n "$pid" ] && kill -KILL $pid 2>/dev/null; [ -n "$timer" ] && kill $timer 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
 start=$(date +%s)
 fail() {
     failures=1
