@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1107,63 +1108,55 @@ out:
 
 /* ---- Command line ------------------------------------------------------------------------- */
 
-enum {
-    F_DB = 1,
-    F_STATE,
-    F_THREADS,
-    F_KEYS,
-    F_OPS,
-    F_DURATION,
-    F_SEED,
-    F_SYNC,
-    F_SYNC_EVERY,
-    F_VERIFY,
-    F_POWER,
-    F_VMAX,
-    F_MAX_BATCH,
-    F_JOURNAL,
-    F_FLUSH_IN,
-    F_COMPACT_IN,
-    F_NO_SYNC,
-    F_HELP,
-    F_WEIGHT /* F_WEIGHT + op */
-};
+/* Flags with a behaviour of their own; every other flag sets a number of stress_cfg. */
+enum { F_DB = 1, F_STATE, F_VERIFY, F_POWER, F_NO_SYNC, F_HELP, F_NUM };
 
 static const struct flag {
     const char *name;
     int id, arg;
+    size_t off, size; /* numeric flags: the field of stress_cfg and its range */
+    uint64_t lo, hi;
     const char *help;
 } flags[] = {
-    {"db", F_DB, 1, "DIR: the database directory (required)"},
-    {"expected_state", F_STATE, 1, "PATH: the expected-state file (default DIR.state)"},
-    {"threads", F_THREADS, 1, "N: threads (default 4)"},
-    {"keys", F_KEYS, 1, "N: keys in the key space (default: the state file's, else 10000)"},
-    {"ops", F_OPS, 1, "N: operations per thread, 0 unlimited (default 0)"},
-    {"duration_ms", F_DURATION, 1, "MS: stop after this long, 0 unlimited (default 0)"},
-    {"seed", F_SEED, 1, "N: random seed (default from the clock; printed)"},
-    {"sync", F_SYNC, 1,
-     "0|1: sync=1 writes (default 1; 0 with a power loss). With 0, one "
-     "thread writes and the prefix rule is checked"},
-    {"sync_every", F_SYNC_EVERY, 1, "K: with sync=0, every K-th write has sync=1 (default 16)"},
-    {"verify_only", F_VERIFY, 0, "check the database against the expected state, then exit"},
-    {"power_loss_after_ms", F_POWER, 1,
-     "MS|random: simulate a power cut after MS ms (random: "
-     "up to duration_ms, else 1000), then exit 0"},
-    {"fault_disable_sync", F_NO_SYNC, 0,
-     "make fsync do nothing (proves the power-loss check "
-     "fails)"},
-    {"value_size_max", F_VMAX, 1, "N: value bytes after the 8-byte header (default 256)"},
-    {"max_batch", F_MAX_BATCH, 1, "N: keys per write batch, 2..16 (default 8)"},
-    {"journal_cap", F_JOURNAL, 1, "N: journal entries of a new state file (default 262144)"},
-    {"flush_one_in", F_FLUSH_IN, 1, "N: one op in N is lamina_flush, 0 never (default 1000)"},
-    {"compact_one_in", F_COMPACT_IN, 1, "N: one op in N is lamina_compact_range (default 4000)"},
-    {"put_weight", F_WEIGHT + OP_PUT, 1, "W: relative weight of puts (default 30)"},
-    {"delete_weight", F_WEIGHT + OP_DELETE, 1, "W: deletes (default 10)"},
-    {"batch_weight", F_WEIGHT + OP_BATCH, 1, "W: write batches (default 10)"},
-    {"get_weight", F_WEIGHT + OP_GET, 1, "W: gets (default 30)"},
-    {"iter_weight", F_WEIGHT + OP_ITER, 1, "W: iterator checks (default 14)"},
-    {"snapshot_weight", F_WEIGHT + OP_SNAPSHOT, 1, "W: snapshot checks (default 6)"},
-    {"help", F_HELP, 0, "this help"},
+#define NUM(name, field, lo, hi, help)                                                             \
+    {                                                                                              \
+        name, F_NUM, 1, offsetof(stress_cfg, field), sizeof(((stress_cfg *)0)->field), lo, hi,     \
+            help                                                                                   \
+    }
+    {"db", F_DB, 1, 0, 0, 0, 0, "DIR: the database directory (required)"},
+    {"expected_state", F_STATE, 1, 0, 0, 0, 0, "PATH: the expected-state file (default DIR.state)"},
+    {"verify_only", F_VERIFY, 0, 0, 0, 0, 0, "check the database against the expected state, exit"},
+    {"power_loss_after_ms", F_POWER, 1, 0, 0, 0, 0,
+     "MS|random: cut the power after MS ms (random: up to duration_ms, else 1000), exit 0"},
+    {"fault_disable_sync", F_NO_SYNC, 0, 0, 0, 0, 0,
+     "make fsync do nothing (proves the power-loss check fails)"},
+    NUM("threads", threads, 1, MAX_THREADS, "N: threads (default 4)"),
+    NUM("keys", nkeys, 1, 100000000, "N: keys (default: the state file's, else 10000)"),
+    NUM("ops", ops, 0, UINT64_MAX, "N: operations per thread, 0 unlimited (default 0)"),
+    NUM("duration_ms", duration_ms, 0, UINT64_MAX, "MS: run this long, 0 unlimited (default 0)"),
+    NUM("seed", seed, 0, UINT64_MAX, "N: random seed (default from the clock; printed)"),
+    NUM("sync", sync, 0, 1,
+        "0|1: sync=1 writes (default 1; 0 with a power loss). With 0, one thread writes and "
+        "the prefix rule is checked"),
+    NUM("sync_every", sync_every, 0, UINT32_MAX,
+        "K: with sync=0, every K-th write has sync=1, 0 never (default 16)"),
+    NUM("value_size_max", value_size_max, 0, 1 << 20,
+        "N: value bytes after the 8-byte header (default 256)"),
+    NUM("max_batch", max_batch, 2, MAX_BATCH, "N: keys per write batch, 2..16 (default 8)"),
+    NUM("journal_cap", journal_cap, 4 * MAX_BATCH, 1u << 30,
+        "N: journal entries of a new state file (default 262144)"),
+    NUM("flush_one_in", flush_one_in, 0, UINT64_MAX,
+        "N: 1 op in N is a flush, 0 never (default 1000)"),
+    NUM("compact_one_in", compact_one_in, 0, UINT64_MAX,
+        "N: 1 op in N is a compact_range (default 4000)"),
+    NUM("put_weight", weight[OP_PUT], 0, 1000000, "W: relative weight of puts (default 30)"),
+    NUM("delete_weight", weight[OP_DELETE], 0, 1000000, "W: deletes (default 10)"),
+    NUM("batch_weight", weight[OP_BATCH], 0, 1000000, "W: write batches (default 10)"),
+    NUM("get_weight", weight[OP_GET], 0, 1000000, "W: gets (default 30)"),
+    NUM("iter_weight", weight[OP_ITER], 0, 1000000, "W: iterator checks (default 14)"),
+    NUM("snapshot_weight", weight[OP_SNAPSHOT], 0, 1000000, "W: snapshot checks (default 6)"),
+    {"help", F_HELP, 0, 0, 0, 0, 0, "this help"},
+#undef NUM
 };
 #define NFLAGS (sizeof flags / sizeof flags[0])
 
@@ -1188,92 +1181,49 @@ static void usage(FILE *f)
                "failed, 2 bad usage.\n");
 }
 
-static int parse_u64(const char *name, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (s[0] == '-' || s[0] == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-        fprintf(stderr, "stress: --%s needs a number in %" PRIu64 "..%" PRIu64 ", not '%s'\n", name,
-                lo, hi, s);
-        return EXIT_USAGE;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_flag(int id, const char *name, const char *arg)
+/* Applies flag f with its argument; 0, or EXIT_USAGE (reported). */
+static int parse_flag(const struct flag *f, const char *arg)
 {
     stress_cfg *c = &g.cfg;
-    uint64_t v = 0;
-    int rc = 0;
-    switch (id) {
+    char *end;
+    switch (f->id) {
     case F_DB:
         c->db_path = arg;
-        break;
+        return 0;
     case F_STATE:
         c->state_path = arg;
-        break;
+        return 0;
     case F_VERIFY:
         c->verify_only = 1;
-        break;
+        return 0;
     case F_NO_SYNC:
         c->disable_sync = 1;
-        break;
+        return 0;
     case F_POWER:
         if (strcmp(arg, "random") == 0) {
             c->power_loss_ms = -2;
-            break;
+            return 0;
         }
-        rc = parse_u64(name, arg, 1, UINT32_MAX, &v);
-        c->power_loss_ms = (int64_t)v;
-        break;
-    case F_THREADS:
-        rc = parse_u64(name, arg, 1, MAX_THREADS, &v);
-        c->threads = (uint32_t)v;
-        break;
-    case F_KEYS:
-        rc = parse_u64(name, arg, 1, 100000000, &v);
-        c->nkeys = (uint32_t)v;
-        break;
-    case F_SYNC:
-        rc = parse_u64(name, arg, 0, 1, &v);
-        c->sync = (int)v;
-        break;
-    case F_SYNC_EVERY:
-        rc = parse_u64(name, arg, 0, UINT32_MAX, &v);
-        c->sync_every = (uint32_t)v;
-        break;
-    case F_MAX_BATCH:
-        rc = parse_u64(name, arg, 2, MAX_BATCH, &v);
-        c->max_batch = (uint32_t)v;
-        break;
-    case F_OPS:
-        rc = parse_u64(name, arg, 0, UINT64_MAX, &c->ops);
-        break;
-    case F_DURATION:
-        rc = parse_u64(name, arg, 0, UINT64_MAX, &c->duration_ms);
-        break;
-    case F_SEED:
-        rc = parse_u64(name, arg, 0, UINT64_MAX, &c->seed);
-        break;
-    case F_VMAX:
-        rc = parse_u64(name, arg, 0, 1 << 20, &c->value_size_max);
-        break;
-    case F_JOURNAL:
-        rc = parse_u64(name, arg, 4 * MAX_BATCH, 1ull << 30, &c->journal_cap);
-        break;
-    case F_FLUSH_IN:
-        rc = parse_u64(name, arg, 0, UINT64_MAX, &c->flush_one_in);
-        break;
-    case F_COMPACT_IN:
-        rc = parse_u64(name, arg, 0, UINT64_MAX, &c->compact_one_in);
-        break;
-    default:
-        rc = parse_u64(name, arg, 0, 1000000, &c->weight[id - F_WEIGHT]);
         break;
     }
-    return rc;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    uint64_t lo = f->id == F_POWER ? 1 : f->lo, hi = f->id == F_POWER ? UINT32_MAX : f->hi;
+    if (arg[0] == '-' || arg[0] == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+        fprintf(stderr, "stress: --%s needs a number in %" PRIu64 "..%" PRIu64 ", not '%s'\n",
+                f->name, lo, hi, arg);
+        return EXIT_USAGE;
+    }
+    if (f->id == F_POWER) {
+        c->power_loss_ms = (int64_t)v;
+    } else if (f->size == sizeof(uint32_t)) {
+        uint32_t x = (uint32_t)v;
+        memcpy((char *)c + f->off, &x, sizeof x);
+    } else {
+        uint64_t x = v;
+        memcpy((char *)c + f->off, &x, sizeof x);
+    }
+    return 0;
 }
 
 /* Parses argv into g.cfg; database options are kept in order for lamina_options_set. */
@@ -1286,7 +1236,7 @@ static int parse_args(int argc, char **argv)
     if (lo == NULL || g.cfg.set_names == NULL || g.cfg.set_values == NULL) return EXIT_USAGE;
     for (size_t i = 0; i < NFLAGS; i++)
         lo[i] = (struct option){flags[i].name, flags[i].arg ? required_argument : no_argument, NULL,
-                                flags[i].id};
+                                (int)i};
     for (size_t i = 0; i < nopt; i++) {
         const lamina_option_desc *d = lamina_options_describe(i);
         lo[NFLAGS + i] = (struct option){
@@ -1295,7 +1245,7 @@ static int parse_args(int argc, char **argv)
     }
     int ch, rc = 0, idx;
     while (rc == 0 && (ch = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
-        if (ch == 'h' || ch == F_HELP) {
+        if (ch == 'h' || (ch >= 0 && (size_t)ch < NFLAGS && flags[ch].id == F_HELP)) {
             usage(stdout);
             rc = -1;
         } else if (ch == '?' || ch == ':') {
@@ -1305,7 +1255,7 @@ static int parse_args(int argc, char **argv)
             g.cfg.set_names[g.cfg.n_set] = lo[idx].name;
             g.cfg.set_values[g.cfg.n_set++] = optarg ? optarg : "1";
         } else {
-            rc = parse_flag(ch, lo[idx].name, optarg);
+            rc = parse_flag(&flags[ch], optarg);
         }
     }
     if (rc == 0 && optind < argc) {
@@ -1341,24 +1291,16 @@ static void cfg_defaults(stress_cfg *c)
 
 /* ---- Main --------------------------------------------------------------------------------- */
 
-static int db_open(void)
+/* The database options: create_if_missing, then the --name=value flags in order. */
+static int opts_build(lamina_options *opts)
 {
-    lamina_options opts;
-    lamina_options_init(&opts);
-    opts.create_if_missing = 1;
+    lamina_options_init(opts);
+    opts->create_if_missing = 1;
     for (size_t i = 0; i < g.cfg.n_set; i++) {
-        int rc = lamina_options_set(&opts, g.cfg.set_names[i], g.cfg.set_values[i]);
-        if (rc != LAMINA_OK) {
+        if (lamina_options_set(opts, g.cfg.set_names[i], g.cfg.set_values[i]) != LAMINA_OK) {
             fprintf(stderr, "stress: %s\n", lamina_errmsg(NULL));
             return EXIT_USAGE;
         }
-    }
-    int rc = lamina_open(g.cfg.db_path, &opts, &g.db);
-    if (rc != LAMINA_OK) {
-        g.db = NULL;
-        fprintf(stderr, "stress: FAIL (seed %" PRIu64 "): open %s: %s: %s\n", g.cfg.seed,
-                g.cfg.db_path, lamina_strerror(rc), lamina_errmsg(NULL));
-        return EXIT_FAIL;
     }
     return 0;
 }
@@ -1476,7 +1418,9 @@ int main(int argc, char **argv)
     g.val_cap = VALUE_HEADER + (size_t)c->value_size_max * LARGE_VALUE_FACTOR + 1;
     for (int i = 0; i < NSTRIPES; i++)
         pthread_mutex_init(&g.stripe[i], NULL);
-    rc = es_open(c->state_path, &c->nkeys, c->journal_cap, !c->verify_only, &g.es);
+    lamina_options opts;
+    rc = opts_build(&opts);
+    if (rc == 0) rc = es_open(c->state_path, &c->nkeys, c->journal_cap, !c->verify_only, &g.es);
     if (rc != 0) return rc;
     fault_from_env();
     if (c->power_loss_ms != -1 && !c->verify_only) {
@@ -1486,8 +1430,12 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "stress: seed %" PRIu64 ", %" PRIu32 " keys, db %s\n", c->seed, c->nkeys,
             c->db_path);
-    rc = db_open();
-    if (rc != 0) return rc;
+    rc = lamina_open(c->db_path, &opts, &g.db);
+    if (rc != LAMINA_OK) {
+        fprintf(stderr, "stress: FAIL (seed %" PRIu64 "): open %s: %s: %s\n", c->seed, c->db_path,
+                lamina_strerror(rc), lamina_errmsg(NULL));
+        return EXIT_FAIL;
+    }
     if (c->verify_only || !g.es.hdr->clean) rc = verify_all();
     if (rc == 0 && !c->verify_only) rc = stress_run();
     if (rc != 0) return rc;
