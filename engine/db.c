@@ -143,30 +143,131 @@ static int replay_one(void *ctx, int type, const uint8_t *k, size_t kl, const ui
     return memtable_add(c->mem, c->seq++, type, k, kl, v, vl);
 }
 
-/* Replays one WAL into *mem, writing level-0 runs into edit whenever the memtable fills;
- * *records gets the number of records read. */
-static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_t *last_seq,
-                         struct version_edit *edit, uint64_t *records)
+/* What WAL recovery has met so far (wal_recovery_mode decides what damage does). A torn tail is
+ * taken for the end of the log only while no later record exists: a record after it, in the
+ * same WAL or a later one, makes it a hole, which is damage. */
+struct wal_recovery {
+    int mode;         /* LAMINA_WAL_* */
+    int stopped;      /* point_in_time met damage: nothing after it is replayed */
+    int torn_pending; /* a torn tail was seen; a later record turns it into a hole */
+    uint64_t torn_wal, torn_offset;
+};
+
+static const char *wal_mode_name(int mode)
 {
-    char path[DB_PATH_MAX + 32], msg[512];
+    static const char *const names[] = {"tolerate_corrupted_tail", "absolute_consistency",
+                                        "point_in_time", "skip_any"};
+    return mode >= 0 && mode < 4 ? names[mode] : "?";
+}
+
+/* Records what recovery dropped: a LOG line, and db->recovery_note for lamina_errmsg and the
+ * lamina.recovery property. The WAL goes to lost/ rather than being deleted. */
+static void db_recovery_dropped(lamina_db *db, uint64_t wal, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void db_recovery_dropped(lamina_db *db, uint64_t wal, const char *fmt, ...)
+{
+    char line[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    db_log(db, "WAL recovery (%s): %s", wal_mode_name(db->opts.wal_recovery_mode), line);
+    size_t used = strlen(db->recovery_note);
+    if (used + 3 < sizeof(db->recovery_note))
+        snprintf(db->recovery_note + used, sizeof(db->recovery_note) - used, "%s%s",
+                 used ? "; " : "", line);
+    for (size_t i = 0; i < db->nlost_wals; i++)
+        if (db->lost_wals[i] == wal) return;
+    if (db->nlost_wals < sizeof(db->lost_wals) / sizeof(db->lost_wals[0]))
+        db->lost_wals[db->nlost_wals++] = wal;
+    else
+        db->recovery_keep_all_wals = 1;
+}
+
+/* Damage to a complete record, or a hole: fails the open unless the mode drops it. Returns 0
+ * when recovery goes on (skip_any) or stops here (point_in_time), else the error. */
+static int db_wal_damage(lamina_db *db, struct wal_recovery *wr, uint64_t wal, const char *what)
+{
+    switch (wr->mode) {
+    case LAMINA_WAL_POINT_IN_TIME:
+        wr->stopped = 1;
+        db_recovery_dropped(db, wal, "%s; dropped it and every later record", what);
+        return 0;
+    case LAMINA_WAL_SKIP_ANY:
+        db_recovery_dropped(db, wal, "%s; skipped it", what);
+        return 0;
+    default:
+        return err_set(LAMINA_ECORRUPT,
+                       "%s (wal_recovery_mode=%s fails on it; point_in_time or "
+                       "skip_any open anyway, kvctl repair rebuilds)",
+                       what, wal_mode_name(wr->mode));
+    }
+}
+
+/* Replays one WAL into *mem, writing level-0 runs into edit whenever the memtable fills;
+ * *records gets the number of records replayed. */
+static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_t *last_seq,
+                         struct version_edit *edit, uint64_t *records, struct wal_recovery *wr)
+{
+    char path[DB_PATH_MAX + 32], what[700];
     log_reader *lr = NULL;
     buf rec = {0};
     int rc;
     *records = 0;
     db_file_name(path, sizeof(path), db->path, number, "log");
     if ((rc = log_reader_open(path, &lr))) return rc;
-    for (;;) {
+    while (!wr->stopped) {
         uint64_t off = log_reader_end_offset(lr);
         rc = log_reader_next(lr, &rec);
-        if (rc <= 0) break;
+        if (rc == 0) {
+            const struct log_damage *d = log_reader_damage(lr);
+            if (!d) break;
+            if (wr->mode == LAMINA_WAL_ABSOLUTE_CONSISTENCY) {
+                rc = err_set(LAMINA_ECORRUPT,
+                             "%s: torn tail at offset %" PRIu64 " (%s; wal_recovery_mode="
+                             "absolute_consistency fails on it)",
+                             path, d->offset, d->why);
+                break;
+            }
+            db_log(db, "%s: torn tail at offset %" PRIu64 " (%s): %" PRIu64 " bytes dropped", path,
+                   d->offset, d->why, d->bytes);
+            wr->torn_pending = 1;
+            wr->torn_wal = number;
+            wr->torn_offset = d->offset;
+            break;
+        }
+        if (rc == LAMINA_ECORRUPT && log_reader_damage(lr)) {
+            snprintf(what, sizeof(what), "%.500s", err_message());
+            if ((rc = db_wal_damage(db, wr, number, what))) break;
+            if (!wr->stopped && (rc = log_reader_skip_damage(lr))) break;
+            continue;
+        }
+        if (rc < 0) break;
+        if (wr->torn_pending) {
+            /* The torn tail was a hole: records follow it. */
+            snprintf(what, sizeof(what),
+                     "%.300s/%06" PRIu64 ".log: torn record at offset %" PRIu64
+                     " followed by the record at offset %" PRIu64 " of %.300s",
+                     db->path, wr->torn_wal, wr->torn_offset, off, path);
+            wr->torn_pending = 0;
+            if ((rc = db_wal_damage(db, wr, wr->torn_wal, what))) break;
+            if (wr->stopped) {
+                db_recovery_dropped(db, number, "%s: dropped from offset %" PRIu64, path, off);
+                break;
+            }
+        }
         uint64_t seq;
         uint32_t count;
         if ((rc = batch_rep_header(rec.data, rec.len, &seq, &count)) == 0)
             rc = batch_iterate(rec.data, rec.len, NULL, NULL);
         if (rc) {
+            char msg[512];
             snprintf(msg, sizeof(msg), "%s", err_message());
-            rc = err_set(LAMINA_ECORRUPT, "%s: record at offset %" PRIu64 ": %s", path, off, msg);
-            break;
+            snprintf(what, sizeof(what), "%.300s: record at offset %" PRIu64 ": %.300s", path, off,
+                     msg);
+            rc = err_set(LAMINA_ECORRUPT, "%s", what);
+            if ((rc = db_wal_damage(db, wr, number, what))) break;
+            continue;
         }
         struct replay_ctx ctx = {*mem, seq};
         if ((rc = batch_iterate(rec.data, rec.len, replay_one, &ctx))) break;
@@ -311,9 +412,16 @@ static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t *new_wal)
         rc = err_set(LAMINA_ENOMEM, "memtable: out of memory");
         goto out;
     }
+    struct wal_recovery wr = {.mode = db->opts.wal_recovery_mode};
     for (size_t i = 0; i < nreplay; i++) {
-        uint64_t records;
-        if ((rc = db_replay_wal(db, replay[i], &mem, last_seq, &edit, &records))) goto out;
+        uint64_t records = 0;
+        if (wr.stopped) {
+            char p[DB_PATH_MAX + 32];
+            db_file_name(p, sizeof(p), db->path, replay[i], "log");
+            db_recovery_dropped(db, replay[i], "%s: not replayed (after the damage)", p);
+        } else if ((rc = db_replay_wal(db, replay[i], &mem, last_seq, &edit, &records, &wr))) {
+            goto out;
+        }
         /* Before WAL tracking, a scanned WAL is taken for Lamina's (and removed once its data
          * is in a table) if it held records or nothing: a file of other bytes is left alone. */
         if (!tracked) {
@@ -385,7 +493,20 @@ static int db_live_tables(const struct version *v, uint64_t **out, size_t *n)
  * file is Lamina's only with a number Lamina allocated (below next_file, not skipped); then
  * tables in no version, other MANIFESTs and OPTIONS files and temporary files go, and WALs
  * below the log number the MANIFEST records — or empty unrecorded ones, left by a crash
- * between a WAL's creation and its record (no write reaches a WAL before its record). */
+ * between a WAL's creation and its record (no write reaches a WAL before its record). After
+ * WAL recovery dropped records, the WALs that held them and every table no version names are
+ * moved to lost/ instead: recovery cannot account for what they hold. */
+static int db_keep_in_lost(const lamina_db *db, char kind, uint64_t num)
+{
+    if (!db->nlost_wals && !db->recovery_keep_all_wals) return 0;
+    if (kind == 't') return 1;
+    if (kind != 'l') return 0;
+    if (db->recovery_keep_all_wals) return 1;
+    for (size_t i = 0; i < db->nlost_wals; i++)
+        if (db->lost_wals[i] == num) return 1;
+    return 0;
+}
+
 static void db_delete_obsolete(lamina_db *db, uint64_t options_number)
 {
     struct version_set *vs = &db->vs;
@@ -422,6 +543,14 @@ static void db_delete_obsolete(lamina_db *db, uint64_t options_number)
             break;
         }
         if (!remove) continue;
+        if (db_keep_in_lost(db, kind, num)) {
+            if (db_move_to_lost(db->path, names[i]) == 0)
+                db_log(db, "moved %s to " DB_LOST_DIR "/", names[i]);
+            else
+                db_log(db, "could not move %s to " DB_LOST_DIR "/ (left in place): %s", names[i],
+                       err_message());
+            continue;
+        }
         char path[DB_PATH_MAX + 300];
         snprintf(path, sizeof(path), "%s/%s", db->path, names[i]);
         if (file_remove(path) == 0) db_log(db, "deleted obsolete file %s", names[i]);
@@ -650,8 +779,8 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     uint64_t last_seq = 0;
     if (exists)
         rc = version_set_recover(&db->vs, &last_seq);
-    else
-        rc = version_set_create_empty(&db->vs);
+    else if ((rc = version_set_create_empty(&db->vs)) == 0)
+        db->vs.wals_tracked = 1; /* it records every WAL it makes: none to look for here */
     if (rc == 0 && db->opts.paranoid_checks) rc = db_check_tables(db);
     if (rc) goto fail;
     uint64_t new_wal = 0;
@@ -679,6 +808,8 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
            last_seq, new_wal, db->vs.manifest_number, version_deepest_level(v) + 1,
            file_io_backend());
     *out = db;
+    if (db->recovery_note[0])
+        return err_set(0, "lamina_open: recovery dropped data: %s", db->recovery_note);
     return 0;
 fail : {
     char msg[512];

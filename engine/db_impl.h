@@ -124,6 +124,13 @@ struct lamina_db {
     int unlogged_writes; /* a disable_wal write happened: close flushes it */
     int bg_error;
     char bg_msg[512];
+    /* What WAL recovery dropped at open (point_in_time, skip_any), for lamina_errmsg and the
+     * lamina.recovery property; "" when nothing. The WALs it dropped records of, and every
+     * table the MANIFEST does not name, are moved to lost/ instead of being deleted. */
+    char recovery_note[1024];
+    uint64_t lost_wals[64];
+    size_t nlost_wals;
+    int recovery_keep_all_wals; /* more than lost_wals holds: keep every obsolete WAL */
 
     struct db_stats stats;
 

@@ -137,16 +137,23 @@ int log_writer_add(log_writer *w, const void *rec, size_t n, int sync)
 struct log_reader {
     rfile *f;
     char *path;
-    uint64_t size;        /* file length */
-    uint8_t *block;       /* the block being parsed */
-    uint64_t block_start; /* its file offset */
-    size_t block_len;     /* bytes of it in the file (< LOG_BLOCK_SIZE only for the last) */
-    size_t pos;           /* next fragment within block */
-    int loaded;           /* block holds a block of the file */
-    uint64_t end_offset;  /* just past the last record returned */
-    int done;             /* 1 at the end, or a sticky LAMINA_ECORRUPT / LAMINA_EIO */
-    uint64_t bad_offset;  /* what a LAMINA_ECORRUPT reported, to repeat it */
-    const char *bad_why;
+    uint64_t size;         /* file length */
+    uint8_t *block;        /* the block being parsed */
+    uint64_t block_start;  /* its file offset */
+    size_t block_len;      /* bytes of it in the file (< LOG_BLOCK_SIZE only for the last) */
+    size_t pos;            /* next fragment within block */
+    int loaded;            /* block holds a block of the file */
+    uint64_t end_offset;   /* just past the last record returned */
+    int done;              /* 1 at the end, or a sticky LAMINA_ECORRUPT / LAMINA_EIO */
+    struct log_damage dmg; /* the torn tail or the corruption that stopped the reader */
+};
+
+/* How damage may be explained by a writer that died mid-append. */
+enum log_cut {
+    LOG_CUT_NONE,   /* it cannot: corruption */
+    LOG_CUT_SHORT,  /* the record runs past the end of the file: a torn tail */
+    LOG_CUT_ZEROED, /* zeros where a fragment should be: pages the file system allocated but
+                     * never wrote; a torn tail unless a valid record starts after them */
 };
 
 /* What one fragment header said. */
@@ -156,8 +163,9 @@ struct frag {
     int type;
     const uint8_t *payload;
     size_t len;
-    uint64_t offset; /* file offset of the header */
-    const char *why; /* for FRAG_BAD */
+    uint64_t offset;  /* file offset of the header */
+    const char *why;  /* for FRAG_BAD */
+    enum log_cut cut; /* for FRAG_BAD: how a torn write may explain it */
 };
 
 int log_reader_open(const char *path, log_reader **out)
@@ -196,12 +204,25 @@ uint64_t log_reader_end_offset(const log_reader *r)
     return r->end_offset;
 }
 
+const struct log_damage *log_reader_damage(const log_reader *r)
+{
+    return r->dmg.kind == LOG_INTACT ? NULL : &r->dmg;
+}
+
 /* Reads the block at file offset start (a multiple of LOG_BLOCK_SIZE, < size) into dst. */
 static int log_read_block(log_reader *r, uint64_t start, uint8_t *dst, size_t *len)
 {
     uint64_t n = r->size - start;
     *len = n < LOG_BLOCK_SIZE ? (size_t)n : LOG_BLOCK_SIZE;
     return rfile_read(r->f, start, dst, *len);
+}
+
+/* Whether the fragment at b[pos] (type t, payload length n, within the block's len bytes)
+ * verifies. */
+static int log_frag_verifies(const uint8_t *b, size_t len, size_t pos, size_t n)
+{
+    if (n > len - pos - LOG_HEADER_SIZE) return 0;
+    return checksum32(b + pos + 6, n + 1, 0) == coding_get_fixed32(b + pos);
 }
 
 /* Checks the fragment whose header is at b[pos] in a block of len bytes. */
@@ -212,7 +233,9 @@ static enum frag_status log_check_frag(const uint8_t *b, size_t len, size_t pos,
     fr->type = h[6];
     fr->len = n;
     fr->payload = h + LOG_HEADER_SIZE;
+    fr->cut = LOG_CUT_NONE;
     if (fr->type == 0 && n == 0 && coding_get_fixed32(h) == 0) {
+        fr->cut = LOG_CUT_ZEROED;
         fr->why = "zeroed header";
         return FRAG_BAD;
     }
@@ -221,30 +244,44 @@ static enum frag_status log_check_frag(const uint8_t *b, size_t len, size_t pos,
         return FRAG_BAD;
     }
     if (n > len - pos - LOG_HEADER_SIZE) {
-        fr->why = len < LOG_BLOCK_SIZE ? "fragment cut short" : "fragment length past its block";
+        fr->cut = len < LOG_BLOCK_SIZE ? LOG_CUT_SHORT : LOG_CUT_NONE;
+        fr->why = fr->cut ? "fragment cut short by the end of the file"
+                          : "fragment length past its block";
         return FRAG_BAD;
     }
-    if (checksum32(h + 6, n + 1, 0) != coding_get_fixed32(h)) {
+    if (!log_frag_verifies(b, len, pos, n)) {
         fr->why = "checksum mismatch";
         return FRAG_BAD;
     }
     return FRAG_OK;
 }
 
-/* Does a valid FULL or FIRST fragment (the start of a later record) follow file offset `from`?
- * Decides whether damage at `from` is a torn tail (no) or corruption (yes). MIDDLE and LAST
- * fragments do not count: pages of the last record written out of order are still a torn tail.
- * Fragment boundaries after damage are unknown, so every byte offset is tried; zeroed and random
- * bytes fail the type test at once. */
-static int log_valid_after(log_reader *r, uint64_t from, int *found)
+/* A fragment whose length runs past the end of the file is what a writer that died mid-append
+ * leaves, unless the payload is all there and only its length field is damaged: then the
+ * fragment verifies with the length up to the end of the file or with one bit of the length
+ * flipped back. */
+static int log_length_damaged(const uint8_t *b, size_t len, size_t pos)
 {
-    *found = 0;
+    size_t n = (size_t)b[pos + 4] | (size_t)b[pos + 5] << 8;
+    if (log_frag_verifies(b, len, pos, len - pos - LOG_HEADER_SIZE)) return 1;
+    for (int bit = 0; bit < 16; bit++)
+        if (log_frag_verifies(b, len, pos, n ^ ((size_t)1 << bit))) return 1;
+    return 0;
+}
+
+/* The offset of the first valid FULL or FIRST fragment (the start of a later record) after file
+ * offset `from`, or UINT64_MAX. MIDDLE and LAST fragments do not count: they continue a record
+ * whose start is lost. Fragment boundaries after damage are unknown, so every byte offset is
+ * tried; zeroed and random bytes fail the type test at once. */
+static int log_next_record_start(log_reader *r, uint64_t from, uint64_t *found)
+{
+    *found = UINT64_MAX;
     uint8_t *b = mem_alloc(LOG_BLOCK_SIZE);
     if (!b) return err_set(LAMINA_ENOMEM, "%s: no memory for a log scan", r->path);
     int rc = 0;
     uint64_t start = from - from % LOG_BLOCK_SIZE;
     size_t pos = (size_t)(from - start) + 1;
-    for (; start < r->size && !*found; start += LOG_BLOCK_SIZE, pos = 0) {
+    for (; start < r->size && *found == UINT64_MAX; start += LOG_BLOCK_SIZE, pos = 0) {
         size_t len;
         rc = log_read_block(r, start, b, &len);
         if (rc) break;
@@ -252,7 +289,7 @@ static int log_valid_after(log_reader *r, uint64_t from, int *found)
             struct frag fr;
             if (b[pos + 6] != LOG_FULL && b[pos + 6] != LOG_FIRST) continue;
             if (log_check_frag(b, len, pos, &fr) == FRAG_OK) {
-                *found = 1;
+                *found = start + pos;
                 break;
             }
         }
@@ -287,20 +324,49 @@ static int log_next_frag(log_reader *r, struct frag *fr, enum frag_status *st)
     }
 }
 
-/* Damage at offset: the end of the log if nothing valid follows, else corruption. */
-static int log_damage(log_reader *r, uint64_t offset, const char *why)
+static int log_corrupt_error(const log_reader *r)
 {
-    int found;
-    int rc = log_valid_after(r, offset, &found);
-    if (rc) return r->done = rc;
-    if (!found) {
+    return err_set(LAMINA_ECORRUPT, "%s: corrupt log record at offset %llu (%s)", r->path,
+                   (unsigned long long)r->dmg.offset, r->dmg.why);
+}
+
+/* Damage at offset stops the reader: a torn tail (log_reader_next returns 0) or corruption
+ * (LAMINA_ECORRUPT; log_reader_skip_damage resumes after it). */
+static int log_stop(log_reader *r, uint64_t offset, const char *why, enum log_cut cut)
+{
+    int rc;
+    r->dmg.offset = offset;
+    r->dmg.why = why;
+    r->dmg.bytes = r->size - offset;
+    r->dmg.next_record = UINT64_MAX;
+    if (cut != LOG_CUT_SHORT && (rc = log_next_record_start(r, offset, &r->dmg.next_record)))
+        return r->done = rc;
+    if (cut == LOG_CUT_SHORT || (cut == LOG_CUT_ZEROED && r->dmg.next_record == UINT64_MAX)) {
+        r->dmg.kind = LOG_TORN_TAIL;
         r->done = 1;
         return 0;
     }
-    r->bad_offset = offset;
-    r->bad_why = why;
-    return r->done = err_set(LAMINA_ECORRUPT, "%s: corrupt log record at offset %llu (%s)", r->path,
-                             (unsigned long long)offset, why);
+    r->dmg.kind = LOG_CORRUPT;
+    r->done = LAMINA_ECORRUPT;
+    return log_corrupt_error(r);
+}
+
+int log_reader_skip_damage(log_reader *r)
+{
+    if (r->done != LAMINA_ECORRUPT) return r->done == 1 || r->done == 0 ? 0 : r->done;
+    uint64_t at = r->dmg.next_record;
+    r->dmg.kind = LOG_INTACT;
+    if (at == UINT64_MAX) {
+        r->done = 1;
+        return 0;
+    }
+    int rc = log_read_block(r, at - at % LOG_BLOCK_SIZE, r->block, &r->block_len);
+    if (rc) return r->done = rc;
+    r->block_start = at - at % LOG_BLOCK_SIZE;
+    r->loaded = 1;
+    r->pos = (size_t)(at % LOG_BLOCK_SIZE);
+    r->done = 0;
+    return 0;
 }
 
 int log_reader_next(log_reader *r, buf *rec)
@@ -308,9 +374,7 @@ int log_reader_next(log_reader *r, buf *rec)
     buf_clear(rec);
     if (r->done) {
         if (r->done == 1) return 0;
-        if (r->done == LAMINA_ECORRUPT)
-            return err_set(LAMINA_ECORRUPT, "%s: corrupt log record at offset %llu (%s)", r->path,
-                           (unsigned long long)r->bad_offset, r->bad_why);
+        if (r->done == LAMINA_ECORRUPT) return log_corrupt_error(r);
         return err_set(r->done, "%s: reading the log failed before", r->path);
     }
     int in_record = 0;
@@ -321,23 +385,30 @@ int log_reader_next(log_reader *r, buf *rec)
         int rc = log_next_frag(r, &fr, &st);
         if (rc) return r->done = rc;
         if (st == FRAG_EOF) {
-            /* An incomplete record at the end is a torn write. */
+            if (in_record)
+                return log_stop(r, record_offset, "record cut short by the end of the file",
+                                LOG_CUT_SHORT);
             r->done = 1;
             return 0;
         }
-        if (st == FRAG_BAD) return log_damage(r, fr.offset, fr.why);
-
+        if (st == FRAG_BAD) {
+            /* A torn tail drops the whole record; corruption is reported where it is. */
+            if (fr.cut == LOG_CUT_SHORT && log_length_damaged(r->block, r->block_len, r->pos))
+                fr.cut = LOG_CUT_NONE;
+            return log_stop(r, in_record && fr.cut ? record_offset : fr.offset, fr.why, fr.cut);
+        }
         if (fr.type == LOG_FULL || fr.type == LOG_FIRST) {
             if (in_record)
-                return log_damage(r, record_offset,
-                                  fr.type == LOG_FULL ? "FIRST without LAST before a FULL"
-                                                      : "FIRST without LAST before a FIRST");
+                return log_stop(r, record_offset,
+                                fr.type == LOG_FULL ? "FIRST without LAST before a FULL"
+                                                    : "FIRST without LAST before a FIRST",
+                                LOG_CUT_NONE);
             in_record = 1;
             record_offset = fr.offset;
         } else if (!in_record) {
-            return log_damage(r, fr.offset,
-                              fr.type == LOG_MIDDLE ? "MIDDLE without FIRST"
-                                                    : "LAST without FIRST");
+            return log_stop(r, fr.offset,
+                            fr.type == LOG_MIDDLE ? "MIDDLE without FIRST" : "LAST without FIRST",
+                            LOG_CUT_NONE);
         }
         if (buf_append(rec, fr.payload, fr.len))
             return err_set(LAMINA_ENOMEM, "%s: no memory for a log record at offset %llu", r->path,

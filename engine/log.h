@@ -34,11 +34,34 @@ typedef struct log_reader log_reader;
 
 /* Reads the log file at path. NULL sets *rc (LAMINA_EIO, LAMINA_ENOMEM). */
 int log_reader_open(const char *path, log_reader **out);
-/* Reads the next record into rec (cleared first). Returns 1 with a record, 0 at the end of the
- * log — including a torn tail (an incomplete last fragment or a zeroed/partial last block,
- * dropped silently) — or LAMINA_ECORRUPT when a damaged fragment is followed by valid data
- * (the message names the file and the offset). */
+
+/* Why a reader stopped before the end of the file. */
+enum log_damage_kind {
+    LOG_INTACT,    /* it did not */
+    LOG_TORN_TAIL, /* the last record is cut short by the end of the file (its header's length
+                    * runs past it, or a FIRST/MIDDLE fragment is the last), or only zeros
+                    * follow: what a writer that died mid-append leaves */
+    LOG_CORRUPT,   /* a complete record fails its checksum, or a length or type inside the file
+                    * is impossible, or a record's fragments are out of order */
+};
+struct log_damage {
+    enum log_damage_kind kind;
+    uint64_t offset;      /* file offset of the damaged record's first fragment */
+    uint64_t bytes;       /* bytes from offset to the end of the file */
+    uint64_t next_record; /* LOG_CORRUPT: offset of the next valid record start, or UINT64_MAX */
+    const char *why;      /* static text */
+};
+
+/* Reads the next record into rec (cleared first). Returns 1 with a record; 0 at the end of the
+ * log, which may be a torn tail (log_reader_damage tells, and the record is dropped); or
+ * LAMINA_ECORRUPT for damage to a complete record (the message names the file, the offset and
+ * why). After LAMINA_ECORRUPT every later call repeats it, unless log_reader_skip_damage. */
 int log_reader_next(log_reader *r, buf *rec);
+/* The torn tail or corruption that stopped the reader, or NULL. Owned by r. */
+const struct log_damage *log_reader_damage(const log_reader *r);
+/* After LAMINA_ECORRUPT: continues at the next valid record start after the damage (the end of
+ * the log when there is none). 0 or the reader's sticky I/O error. */
+int log_reader_skip_damage(log_reader *r);
 /* Offset just past the last record returned: where a writer may continue. */
 uint64_t log_reader_end_offset(const log_reader *r);
 void log_reader_close(log_reader *r);

@@ -168,6 +168,12 @@ static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dv
         return prop_stats_text(db, &p, text) ? err_set(LAMINA_ENOMEM, "property: out of memory")
                                              : 0;
     }
+    if (strcmp(name, "lamina.recovery") == 0) {
+        *kind = 2;
+        return prop_printf(text, "%s", db->recovery_note)
+                   ? err_set(LAMINA_ENOMEM, "property: out of memory")
+                   : 0;
+    }
     *kind = 1;
     if (strcmp(name, "lamina.write-amp") == 0) {
         *dval = prop_write_amp(&p);

@@ -78,6 +78,16 @@ enum {
     LAMINA_COMPACTION_DOSTOEVSKY = 2,
     LAMINA_COMPACTION_NONE = 3,
 };
+/* wal_recovery_mode (the names of RocksDB's WALRecoveryMode). A torn tail is a record cut short
+ * by the end of a WAL: the writer died mid-append, so it was never acknowledged as synced. */
+enum {
+    LAMINA_WAL_TOLERATE_CORRUPTED_TAIL = 0, /* drop torn tails; damage to a complete record
+                                             * fails the open (LAMINA_ECORRUPT) */
+    LAMINA_WAL_ABSOLUTE_CONSISTENCY = 1,    /* any damage fails the open, a torn tail too */
+    LAMINA_WAL_POINT_IN_TIME = 2,           /* stop at the first damage; open with what precedes
+                                             * it, reporting what was dropped */
+    LAMINA_WAL_SKIP_ANY = 3,                /* skip each damaged record, reporting it */
+};
 enum { LAMINA_INDEX_BTREE = 0 };
 enum { LAMINA_MEMTABLE_AVL = 0 };
 
@@ -93,6 +103,11 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
     X(LAMINA_OPT_BOOL, int, paranoid_checks, 1, 0, 1, NULL,                                       \
       "stricter checks at open: every table the MANIFEST names must exist (reads verify block "   \
       "checksums when lamina_read_options.verify_checksums asks, whatever this says)")             \
+    X(LAMINA_OPT_ENUM, int, wal_recovery_mode, LAMINA_WAL_TOLERATE_CORRUPTED_TAIL, 0, 3,          \
+      "tolerate_corrupted_tail|absolute_consistency|point_in_time|skip_any",                       \
+      "damaged WALs at open: tolerate_corrupted_tail drops only a record cut short by the end "   \
+      "of a WAL and fails on damage to a complete one; point_in_time and skip_any open anyway, "  \
+      "report what they dropped (LOG, lamina_errmsg, lamina.recovery) and move the WALs to lost/") \
     X(LAMINA_OPT_SIZE, int64_t, write_buffer_size, 64ll << 20, 64ll << 10, 1ll << 30, NULL,       \
       "bytes of memtable before it becomes immutable and is flushed to a table")                  \
     X(LAMINA_OPT_INT, int64_t, max_write_buffer_number, 2, 2, 64, NULL,                           \
@@ -223,10 +238,14 @@ LAMINA_API void lamina_write_options_init(lamina_write_options *wo);
  * directory (a README, notes.tmp, a number Lamina never gave out) are never touched, and a
  * directory holding a RocksDB or LevelDB database is refused before anything in it changes.
  * Errors: LAMINA_ENOENT (no database and create_if_missing off), LAMINA_EEXIST
- * (error_if_exists), LAMINA_EBUSY (another handle holds the LOCK), LAMINA_ECORRUPT (a WAL or
- * MANIFEST damaged before its tail, or a WAL the MANIFEST records missing; the message names
+ * (error_if_exists), LAMINA_EBUSY (another handle holds the LOCK), LAMINA_ECORRUPT (damage to
+ * a complete MANIFEST record; damage to a complete WAL record unless wal_recovery_mode is
+ * point_in_time or skip_any; a WAL or table the MANIFEST records missing; the message names
  * file and offset), LAMINA_EIO, LAMINA_EINVAL (bad options, or "holds a RocksDB or LevelDB
- * database, not Lamina's"), LAMINA_ENOMEM. */
+ * database, not Lamina's"), LAMINA_ENOMEM. A record cut short by the end of a WAL (the writer
+ * died mid-append) is dropped. When point_in_time or skip_any drop complete records, the open
+ * succeeds and lamina_errmsg() (and the "lamina.recovery" property) say what was dropped; the
+ * WALs that held it and the tables no version names are moved to lost/, never deleted. */
 LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_db **out);
 
 /* Stops background work, releases the LOCK and frees the handle. A running compaction is
@@ -370,7 +389,9 @@ LAMINA_API int lamina_verify(lamina_db *db, uint64_t *entries);
  * max_open_files plus those in use), "lamina.table-opens", "lamina.compactions",
  * "lamina.trivial-moves", "lamina.max-compaction-input-bytes" (largest input of one compaction
  * not from level 0), "lamina.running-compactions", "lamina.stall-micros", "lamina.live-bytes"
- * (table bytes), "lamina.allocated-bytes" (jemalloc stats.allocated), "lamina.sequence".
+ * (table bytes), "lamina.allocated-bytes" (jemalloc stats.allocated), "lamina.sequence",
+ * "lamina.recovery" (text: what WAL recovery dropped at open under wal_recovery_mode
+ * point_in_time or skip_any, each with its file and offset; empty when nothing).
  * Errors: LAMINA_EINVAL for an unknown name, LAMINA_ENOMEM. */
 LAMINA_API int lamina_property(lamina_db *db, const char *name, char **out);
 
