@@ -361,7 +361,9 @@ int rfile_read_batch(rfile *f, struct file_read *reqs, size_t n)
 
 struct wfile {
     int fd;
-    int poisoned; /* a write or sync failed: the file's durable state is unknown */
+    int poisoned;     /* the LAMINA_E* code of a failed write or sync: the durable state of the
+                       * file is unknown */
+    char *poison_msg; /* that failure's message, restated by every later call */
     char *path;
     uint8_t *buf;
     size_t len;
@@ -420,10 +422,23 @@ int wfile_open_append(const char *path, wfile **out)
     return wfile_make(path, O_APPEND, "open", out);
 }
 
+/* Later calls on a poisoned file restate the first failure, code and message (a full disk
+ * stays LAMINA_ENOSPC, naming the write that hit it), so that a caller's cleanup (closing the
+ * file) cannot replace the cause with a vaguer error. */
 static int wfile_poisoned(const wfile *f)
 {
-    return err_set(LAMINA_EIO, "write %s: an earlier write or sync failed; the file is unusable",
+    if (f->poison_msg)
+        return err_set(f->poisoned, "%s (an earlier failure: the file is unusable)", f->poison_msg);
+    return err_set(f->poisoned, "write %s: an earlier write or sync failed; the file is unusable",
                    f->path);
+}
+
+/* Poisons f after the failure rc, whose message is the thread's. */
+static void wfile_poison(wfile *f, int rc)
+{
+    if (f->poisoned) return;
+    f->poisoned = rc;
+    f->poison_msg = mem_strdup(err_message()); /* NULL: the plain restatement */
 }
 
 /* Writes p[0..n) to the kernel; a failure poisons the file (how much reached it is unknown).
@@ -439,7 +454,7 @@ static int wfile_write_out(wfile *f, const void *p, size_t n)
     } else {
         rc = file_write_full(f->fd, f->path, p, n);
     }
-    if (rc) f->poisoned = 1;
+    if (rc) wfile_poison(f, rc);
     op.synced = f->synced;
     file_leave(&op, rc);
     return rc;
@@ -483,7 +498,7 @@ int wfile_sync(wfile *f)
     rc = file_begin(&op);
     if (!rc && !op.skip && fdatasync(f->fd) < 0) rc = err_errno(errno, "sync %s", f->path);
     if (rc)
-        f->poisoned = 1;
+        wfile_poison(f, rc);
     else if (!op.skip)
         f->synced = f->size;
     op.synced = f->synced;
@@ -501,6 +516,7 @@ static int wfile_release(wfile *f, int report)
 {
     int rc = 0;
     if (close(f->fd) < 0 && report) rc = err_errno(errno, "close %s", f->path);
+    mem_free(f->poison_msg);
     mem_free(f->path);
     mem_free(f->buf);
     mem_free(f);

@@ -40,7 +40,8 @@ int wfile_append(wfile *f, const void *p, size_t n);
 /* Writes the buffer out to the kernel (write(2)). A failed write poisons the file like a
  * failed sync: how much of the buffer reached the file is unknown. */
 int wfile_flush(wfile *f);
-/* Flushes and fdatasyncs. After a failed sync the file is poisoned: every later call fails. */
+/* Flushes and fdatasyncs. After a failed sync the file is poisoned: every later call fails,
+ * with the first failure's code and errno text (a full disk stays LAMINA_ENOSPC). */
 int wfile_sync(wfile *f);
 /* Bytes appended so far (the file's logical size). */
 uint64_t wfile_size(const wfile *f);

@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "lamina.h"
+#include "tdir.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/rng.h"
-#include "tdir.h"
 
 static char tmpdir[256];
 
@@ -269,6 +269,27 @@ Test(file, injected_enospc_is_reported_as_enospc)
     cr_assert_eq(file_write_all(p, "abc", 3, 1), LAMINA_ENOSPC);
     cr_assert_not_null(strstr(err_message(), "No space left"));
     cr_assert_eq(plan.calls, 1);
+}
+
+Test(file, poisoned_file_restates_the_first_failure_cause)
+{
+    char p[512];
+    path_in(p, "full.log");
+    struct fault_plan plan = {"write", ENOSPC, 0, 0};
+    wfile *w;
+    cr_assert_eq(wfile_create(p, &w), 0);
+    cr_assert_eq(wfile_append(w, "data", 4), 0);
+    file_set_fault_hook(fault_hook, &plan);
+    cr_assert_eq(wfile_flush(w), LAMINA_ENOSPC);
+    file_set_fault_hook(NULL, NULL);
+    char first[600];
+    snprintf(first, sizeof(first), "%s", err_message());
+    cr_assert_not_null(strstr(first, "No space left on device"), "%s", first);
+    cr_assert_eq(wfile_sync(w), LAMINA_ENOSPC, "still a full disk, not a vaguer EIO");
+    cr_assert_not_null(strstr(err_message(), first), "restates \"%s\": %s", first, err_message());
+    cr_assert_not_null(strstr(err_message(), "earlier failure"), "%s", err_message());
+    cr_assert_eq(wfile_close(w), LAMINA_ENOSPC);
+    cr_assert_not_null(strstr(err_message(), first), "close too: %s", err_message());
 }
 
 Test(file, failed_sync_poisons_file_and_is_never_retried)
