@@ -29,25 +29,22 @@ extra=()
 crash_points=(flush:table-synced flush:before-edit compaction:outputs-synced
     compaction:before-edit manifest:edit-synced manifest:current-renamed wal:switched)
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 
+# --name=value sets the variable of the same name, for the names listed here
+settable=" kills power_losses seed dir stress keys threads min_ms max_ms round policies failures_dir "
 while [ $# -gt 0 ]; do
+    name=${1%%=*}
+    name=${name#--}
     case "$1" in
-    --kills=*) kills=${1#*=} ;;
-    --power_losses=*) power_losses=${1#*=} ;;
-    --seed=*) seed=${1#*=} ;;
-    --dir=*) dir=${1#*=} ;;
-    --stress=*) stress=${1#*=} ;;
-    --keys=*) keys=${1#*=} ;;
-    --threads=*) threads=${1#*=} ;;
-    --min_ms=*) min_ms=${1#*=} ;;
-    --max_ms=*) max_ms=${1#*=} ;;
-    --round=*) round=${1#*=} ;;
-    --policies=*) policies=${1#*=} ;;
-    --failures_dir=*) failures_dir=${1#*=} ;;
     --quiet) quiet=1 ;;
     --help | -h) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
+    --*=*)
+        if [[ "$settable" != *" $name "* ]]; then
+            echo "stress.sh: unknown argument '$1'" >&2; usage >&2; exit 2
+        fi
+        printf -v "$name" '%s' "${1#*=}" ;;
     *) echo "stress.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
     shift
