@@ -247,6 +247,13 @@ static struct {
     atomic_int failed;
     atomic_int running;
     size_t val_cap;
+    /* power cut: the watcher thread, its moment, and whether the run got past it */
+    pthread_t watcher;
+    int watching;
+    uint64_t cut_at;
+    pthread_mutex_t cut_mu;
+    atomic_int finished;
+    _Atomic uint64_t cut_done; /* ms when fault_power_loss returned, 0 before */
 } g;
 
 static uint64_t now_ms(void)
@@ -893,7 +900,7 @@ static void *stress_thread_main(void *arg)
 static int verify_report(int *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int verify_report(int *problems, const char *fmt, ...)
 {
-    if (++*problems <= MAX_REPORTS) {
+    if (++*problems <= MAX_REPORTS && !atomic_load(&g.power_cut)) {
         va_list ap;
         va_start(ap, fmt);
         fprintf(stderr, "stress: verify: ");
@@ -1079,7 +1086,7 @@ static int verify_all(void)
     int rc = problems ? LAMINA_OK : lamina_verify(g.db, &entries);
     if (rc != LAMINA_OK)
         verify_report(&problems, "lamina_verify: %s: %s", lamina_strerror(rc), lamina_errmsg(g.db));
-    if (problems) goto out;
+    if (problems || atomic_load(&g.power_cut)) goto out;
     for (uint32_t k = 0; k < n; k++) {
         uint64_t w = atomic_load(&g.es.word[k]);
         uint32_t s = seen[k];
@@ -1095,9 +1102,9 @@ static int verify_all(void)
            " table entries%s, %" PRIu64 " ms\n",
            n, present, entries, note, now_ms() - t0);
 out:
-    if (problems > MAX_REPORTS)
+    if (problems > MAX_REPORTS && !atomic_load(&g.power_cut))
         fprintf(stderr, "stress: verify: ... %d problems in all\n", problems);
-    if (problems)
+    if (problems && !atomic_load(&g.power_cut))
         fprintf(stderr, "stress: FAIL (seed %" PRIu64 "): verify of %s found %d problem(s)\n",
                 g.cfg.seed, g.cfg.db_path, problems);
     free(seen);
@@ -1305,17 +1312,25 @@ static int opts_build(lamina_options *opts)
     return 0;
 }
 
-/* Waits until the power-cut moment (or until the threads are done), then cuts the power.
- * Returns 1 when it did: the threads stop, and the process leaves without closing. */
-static int power_cut_at(uint64_t at_ms)
+/* ---- Power cut ---------------------------------------------------------------------------- */
+
+/* The watcher thread cuts the power at g.cut_at (ms), whatever the process is doing then:
+ * opening and recovering, verifying, running the threads or closing. */
+static void *power_cut_main(void *arg)
 {
-    while (atomic_load(&g.running) > 0 && !atomic_load(&g.stop) && now_ms() < at_ms) {
+    (void)arg;
+    while (!atomic_load(&g.stop) && !atomic_load(&g.finished) && now_ms() < g.cut_at) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    if (atomic_load(&g.running) == 0 || atomic_load(&g.stop)) return 0;
-    atomic_store(&g.power_cut, 1);
-    atomic_store(&g.stop, 1);
+    pthread_mutex_lock(&g.cut_mu);
+    int go = !atomic_load(&g.stop) && !atomic_load(&g.finished);
+    if (go) {
+        atomic_store(&g.power_cut, 1);
+        atomic_store(&g.stop, 1);
+    }
+    pthread_mutex_unlock(&g.cut_mu);
+    if (!go) return NULL;
     int rc = fault_power_loss();
     if (rc != LAMINA_OK) {
         fprintf(stderr, "stress: fault_power_loss: %s: %s\n", lamina_strerror(rc),
@@ -1323,7 +1338,51 @@ static int power_cut_at(uint64_t at_ms)
         fflush(NULL);
         _exit(EXIT_USAGE);
     }
-    return 1;
+    atomic_store(&g.cut_done, now_ms());
+    return NULL;
+}
+
+/* No power cut from here on; returns 1 if one came first. */
+static int power_cut_disarm(void)
+{
+    pthread_mutex_lock(&g.cut_mu);
+    atomic_store(&g.finished, 1);
+    int cut = atomic_load(&g.power_cut);
+    pthread_mutex_unlock(&g.cut_mu);
+    if (g.watching) pthread_join(g.watcher, NULL);
+    g.watching = 0;
+    return cut;
+}
+
+/* After a power cut: waits for the threads that are still in an engine call (every call should
+ * fail fast on the frozen file layer; one still there 10 s later is reported as a hang), then
+ * leaves as a machine would: no close, nothing more reaches the files. */
+static void power_cut_finish(stress_thread *ts, uint32_t n)
+{
+    while (atomic_load(&g.cut_done) == 0 || atomic_load(&g.running) > 0) {
+        uint64_t done = atomic_load(&g.cut_done);
+        if (done != 0 && now_ms() > done + 10000) {
+            fprintf(stderr,
+                    "stress: FAIL (seed %" PRIu64 "): %d thread(s) still in an engine "
+                    "call 10 s after the power cut\n",
+                    g.cfg.seed, atomic_load(&g.running));
+            fflush(NULL);
+            _exit(EXIT_FAIL);
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    uint64_t ops = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        pthread_join(ts[i].th, NULL);
+        ops += ts[i].ops;
+    }
+    if (g.watching) pthread_join(g.watcher, NULL);
+    printf("stress: power cut after %" PRIu64 " ops (seed %" PRIu64 ", %" PRIu64
+           " unsynced journal entries)\n",
+           ops, g.cfg.seed, atomic_load(&g.es.hdr->journal_len));
+    fflush(NULL);
+    _exit(EXIT_PASS);
 }
 
 static int stress_run(void)
@@ -1332,12 +1391,6 @@ static int stress_run(void)
     uint64_t t0 = now_ms();
     if (ts == NULL) return EXIT_USAGE;
     g.es.hdr->clean = 0;
-    int64_t pl = g.cfg.power_loss_ms;
-    if (pl == -2) {
-        rng r;
-        rng_seed(&r, g.cfg.seed ^ 0x706f776572ull);
-        pl = 1 + (int64_t)rng_uniform(&r, g.cfg.duration_ms ? g.cfg.duration_ms : 1000);
-    }
     atomic_store(&g.running, (int)g.cfg.threads);
     for (uint32_t i = 0; i < g.cfg.threads; i++) {
         stress_thread *t = &ts[i];
@@ -1353,37 +1406,21 @@ static int stress_run(void)
             _exit(EXIT_USAGE);
         }
     }
-    int cut = pl > 0 && power_cut_at(t0 + (uint64_t)pl), hung = 0;
-    /* after a power cut every engine call fails fast on the frozen file layer; one that does
-     * not return is a hang worth reporting */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 10;
+    /* joined only once they are done, so that a hang after a power cut can be reported */
+    while (atomic_load(&g.running) > 0 && !atomic_load(&g.power_cut)) {
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+    }
+    if (atomic_load(&g.power_cut)) power_cut_finish(ts, g.cfg.threads);
     uint64_t count[OP_COUNT] = {0}, total = 0;
     for (uint32_t i = 0; i < g.cfg.threads; i++) {
-        if (cut && pthread_timedjoin_np(ts[i].th, NULL, &until) != 0) {
-            fprintf(stderr,
-                    "stress: FAIL (seed %" PRIu64 "): thread %" PRIu32 " is still in an "
-                    "engine call 10 s after the power cut\n",
-                    g.cfg.seed, i);
-            hung = 1;
-            continue;
-        }
-        if (!cut) pthread_join(ts[i].th, NULL);
+        pthread_join(ts[i].th, NULL);
+        total += ts[i].ops;
         for (int op = 0; op < OP_COUNT; op++)
             count[op] += ts[i].count[op];
-        total += ts[i].ops;
         lamina_batch_destroy(ts[i].batch);
         free(ts[i].val);
         free(ts[i].scratch);
-    }
-    if (cut) {
-        /* as a machine would: no close, nothing more reaches the files */
-        printf("stress: power cut after %" PRIu64 " ops (seed %" PRIu64 ", %" PRIu64
-               " unsynced journal entries)\n",
-               total, g.cfg.seed, atomic_load(&g.es.hdr->journal_len));
-        fflush(NULL);
-        _exit(hung ? EXIT_FAIL : EXIT_PASS);
     }
     free(ts);
     if (atomic_load(&g.failed)) {
@@ -1413,33 +1450,55 @@ int main(int argc, char **argv)
         snprintf(state_path, sizeof state_path, "%.*s.state", (int)n, c->db_path);
         c->state_path = state_path;
     }
+    if (c->verify_only) c->power_loss_ms = -1;
     if (c->sync < 0) c->sync = c->power_loss_ms == -1;
     g.journal = c->sync == 0;
     g.val_cap = VALUE_HEADER + (size_t)c->value_size_max * LARGE_VALUE_FACTOR + 1;
     for (int i = 0; i < NSTRIPES; i++)
         pthread_mutex_init(&g.stripe[i], NULL);
+    pthread_mutex_init(&g.cut_mu, NULL);
     lamina_options opts;
     rc = opts_build(&opts);
     if (rc == 0) rc = es_open(c->state_path, &c->nkeys, c->journal_cap, !c->verify_only, &g.es);
     if (rc != 0) return rc;
     fault_from_env();
-    if (c->power_loss_ms != -1 && !c->verify_only) {
+    fprintf(stderr, "stress: seed %" PRIu64 ", %" PRIu32 " keys, db %s\n", c->seed, c->nkeys,
+            c->db_path);
+    if (c->power_loss_ms != -1) {
+        /* tracked from before the open, so that a cut can fall in recovery too */
+        int64_t pl = c->power_loss_ms;
+        if (pl == -2) {
+            rng r;
+            rng_seed(&r, c->seed ^ 0x706f776572ull);
+            pl = 1 + (int64_t)rng_uniform(&r, c->duration_ms ? c->duration_ms : 1000);
+        }
         fault_seed(c->seed);
         fault_track(1);
         if (c->disable_sync) fault_disable_sync(1);
+        g.cut_at = now_ms() + (uint64_t)pl;
+        if (pthread_create(&g.watcher, NULL, power_cut_main, NULL) != 0) {
+            fprintf(stderr, "stress: cannot start the power-cut thread\n");
+            return EXIT_USAGE;
+        }
+        g.watching = 1;
     }
-    fprintf(stderr, "stress: seed %" PRIu64 ", %" PRIu32 " keys, db %s\n", c->seed, c->nkeys,
-            c->db_path);
     rc = lamina_open(c->db_path, &opts, &g.db);
+    if (atomic_load(&g.power_cut)) power_cut_finish(NULL, 0);
     if (rc != LAMINA_OK) {
         fprintf(stderr, "stress: FAIL (seed %" PRIu64 "): open %s: %s: %s\n", c->seed, c->db_path,
                 lamina_strerror(rc), lamina_errmsg(NULL));
-        return EXIT_FAIL;
+        fflush(NULL);
+        _exit(EXIT_FAIL);
     }
     if (c->verify_only || !g.es.hdr->clean) rc = verify_all();
+    if (atomic_load(&g.power_cut)) power_cut_finish(NULL, 0);
     if (rc == 0 && !c->verify_only) rc = stress_run();
-    if (rc != 0) return rc;
+    if (rc != 0) {
+        fflush(NULL);
+        _exit(rc);
+    }
     int crc = lamina_close(g.db);
+    if (power_cut_disarm()) power_cut_finish(NULL, 0);
     if (crc != LAMINA_OK) {
         fprintf(stderr, "stress: FAIL (seed %" PRIu64 "): close: %s: %s\n", c->seed,
                 lamina_strerror(crc), lamina_errmsg(NULL));
