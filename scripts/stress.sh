@@ -76,7 +76,7 @@ rnd() { echo $(((RANDOM << 15 | RANDOM) % $1)); }
 
 say() { [ "$quiet" -eq 1 ] || echo "$@"; }
 
-cycles=0 killed=0 fired=0 cuts=0 early=0 failures=0 rounds=0 round_left=0 pid="" timer=""
+cycles=0 killed=0 fired=0 fired_total=0 cuts=0 early=0 failures=0 rounds=0 round_left=0 pid="" timer=""
 # a driver stopped early takes its running tool with it
 trap '[ -n "$pid" ] && kill -KILL $pid 2>/dev/null; [ -n "$timer" ] && kill $timer 2>/dev/null' EXIT
 trap 'exit 130' INT TERM
@@ -94,8 +94,37 @@ fail() {
 }
 
 summary() {
-    echo "stress.sh: cycles $cycles, kills $killed (crash points fired $fired), power losses $cuts (in open $early)," \
+    echo "stress.sh: cycles $cycles, kills $killed (crash points fired $fired_total), power losses $cuts (in open $early)," \
         "failures $failures, rounds $rounds, $(($(date +%s) - start)) s, seed $seed"
+}
+
+# Runs the tool (flags in $@) and SIGKILLs it after $ms ms unless it ends first; sets rc, and
+# fired=1 when it died of SIGKILL before that (a crash point).
+kill_run() {
+    run_cmd=(env LAMINA_CRASH_POINT="$point" "$stress" "${common[@]}" --threads="$threads"
+        --keys="$keys" --seed="$cycle_seed" --flush_one_in=300 --compact_one_in=2000 "$@"
+        "${extra[@]}")
+    "${run_cmd[@]}" >"$dir/run.out" 2>&1 &
+    pid=$!
+    sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))" &
+    timer=$!
+    # whichever ends first: the timer (kill the tool now) or the tool (a crash point fired, or
+    # it finished its work)
+    wait -n "$pid" "$timer"
+    fired=0
+    if kill -0 "$timer" 2>/dev/null; then
+        kill "$timer" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        rc=$?
+        [ "$rc" -eq 137 ] && fired=1
+    else
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        rc=$?
+    fi
+    wait "$timer" 2>/dev/null
+    pid="" timer=""
+    [ "$rc" -eq 137 ] || [ "$rc" -eq 0 ]
 }
 
 kills_left=$kills pl_left=$power_losses
@@ -128,10 +157,21 @@ while [ $((kills_left + pl_left)) -gt 0 ]; do
     wb=$((64 + $(rnd 961)))k
     common=(--db="$db" "${opts[@]}" --write_buffer_size="$wb")
     verify_cmd=("$stress" "${common[@]}" --verify_only --seed="$cycle_seed")
+    point=""
     if [ "$pl_left" -gt 0 ] && [ "$(rnd $((kills_left + pl_left)))" -lt "$pl_left" ]; then
         pl_left=$((pl_left - 1))
-        # one cut in four comes early, to fall in the open's recovery
-        [ "$(rnd 4)" -eq 0 ] && ms=$((1 + $(rnd 40)))
+        what=""
+        if [ "$(rnd 4)" -eq 0 ]; then
+            # one cut in four falls in recovery: a kill first leaves a WAL to replay, then
+            # the power goes within the next open's first 15 ms
+            if ! kill_run; then
+                cat "$dir/run.out" >&2
+                fail "stress run exited $rc"
+                break
+            fi
+            what="kill at $ms ms, then "
+            ms=$((1 + $(rnd 15)))
+        fi
         run_cmd=("$stress" "${common[@]}" --threads="$threads" --keys="$keys" --seed="$cycle_seed"
             --flush_one_in=300 --compact_one_in=2000 --power_loss_after_ms="$ms" "${extra[@]}")
         timeout -s KILL 120 "${run_cmd[@]}" >"$dir/run.out" 2>&1
@@ -142,43 +182,22 @@ while [ $((kills_left + pl_left)) -gt 0 ]; do
             break
         fi
         cuts=$((cuts + 1))
-        what="power cut at $ms ms"
+        what="${what}power cut at $ms ms"
         if grep -q "power cut after 0 ops" "$dir/run.out"; then
             early=$((early + 1))
             what="$what (in open)"
         fi
     else
         kills_left=$((kills_left - 1))
-        point=""
         if [ "$(rnd 2)" -eq 0 ]; then
             point="${crash_points[$(rnd ${#crash_points[@]})]}:$((1 + $(rnd 3)))"
         fi
-        run_cmd=(env LAMINA_CRASH_POINT="$point" "$stress" "${common[@]}" --threads="$threads"
-            --keys="$keys" --seed="$cycle_seed" --flush_one_in=300 --compact_one_in=2000
-            "${extra[@]}")
-        "${run_cmd[@]}" >"$dir/run.out" 2>&1 &
-        pid=$!
-        sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))" &
-        timer=$!
-        # whichever ends first: the timer (kill the tool now) or the tool (a crash point fired,
-        # or it finished its work)
-        wait -n "$pid" "$timer"
-        if kill -0 "$timer" 2>/dev/null; then
-            kill "$timer" 2>/dev/null
-            wait "$pid" 2>/dev/null
-            rc=$?
-            [ "$rc" -eq 137 ] && fired=$((fired + 1))
-        else
-            kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-            rc=$?
-        fi
-        wait "$timer" 2>/dev/null
-        if [ "$rc" -ne 137 ] && [ "$rc" -ne 0 ]; then
+        if ! kill_run; then
             cat "$dir/run.out" >&2
             fail "stress run exited $rc"
             break
         fi
+        fired_total=$((fired_total + fired))
         killed=$((killed + 1))
         what="kill at $ms ms${point:+ (crash point $point)}"
     fi
