@@ -10,6 +10,7 @@
 #include "engine/db_impl.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/fault.h"
 #include "util/ikey.h"
 
 /* ---- Output files ----------------------------------------------------------------------- */
@@ -127,6 +128,7 @@ int db_log_and_apply(lamina_db *db, struct version_edit *edit, int pop_imm)
     pthread_mutex_lock(&db->vs.manifest_mu);
     /* The new tables' directory entries must be durable before the MANIFEST names them. */
     if (edit->nadded) rc = dir_sync(db->path);
+    FAULT_CRASH_POINT(pop_imm ? "flush:before-edit" : "compaction:before-edit");
     if (rc == 0) rc = version_set_log_edit(&db->vs, edit, atomic_load(&db->last_sequence));
     if (rc == 0) rc = version_apply(db->vs.current, edit, 1, &nv);
     pthread_mutex_lock(&db->mu);
@@ -195,6 +197,7 @@ static void bg_flush(lamina_db *db)
     edit.log_number = log_number;
     int rc = snap_fail ? err_set(LAMINA_ENOMEM, "flush: out of memory") : 0;
     if (rc == 0) rc = db_write_level0(db, e.mem, run, snaps, nsnap, &edit);
+    FAULT_CRASH_POINT("flush:table-synced");
     if (rc == 0) rc = db_log_and_apply(db, &edit, 1);
     if (rc == 0) {
         char path[DB_PATH_MAX + 32];
@@ -418,6 +421,7 @@ static int bg_run_job(lamina_db *db, const struct version *v, const struct compa
             rc = merge_job_run(&mj);
             iter_destroy(input);
             if (rc == 0) rc = job_outputs_to_edit(&mj, job->output_level, run_id, &edit);
+            FAULT_CRASH_POINT("compaction:outputs-synced");
             written = mj.bytes_written;
             if (rc) job_files_remove(&jf);
             merge_job_free(&mj);
@@ -792,6 +796,72 @@ LAMINA_API int lamina_flush(lamina_db *db)
     uint64_t upto = db->switches;
     pthread_mutex_unlock(&db->mu);
     return db_wait_flushed(db, upto);
+}
+
+/* Ends lamina_resume: on failure the database is read-only again with this error. */
+static int bg_resume_end(lamina_db *db, int rc, const char *what)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", err_message());
+    pthread_mutex_lock(&db->mu);
+    if (rc && !db->bg_error) {
+        err_set(rc, "%s", msg);
+        db_set_bg_error(db, rc, what);
+    }
+    db->resuming = 0;
+    pthread_cond_broadcast(&db->done_cv);
+    pthread_mutex_unlock(&db->mu);
+    if (rc) return err_set(rc, "lamina_resume: %s: %s", what, msg);
+    db_log(db, "resumed after the background error");
+    return 0;
+}
+
+LAMINA_API int lamina_resume(lamina_db *db)
+{
+    if (!db) return err_set(LAMINA_EINVAL, "lamina_resume: NULL handle");
+    pthread_mutex_lock(&db->mu);
+    if (!db->bg_error || db->resuming || db->shutdown) {
+        int rc = db->resuming ? err_set(LAMINA_EBUSY, "lamina_resume: already resuming") : 0;
+        pthread_mutex_unlock(&db->mu);
+        return rc;
+    }
+    db->resuming = 1;
+    /* Jobs that were running when the error came end (failing or not) before anything moves. */
+    while (db->flush_running || db->compactions_running || db->manual_compaction || db->wal_closing)
+        bg_wait(&db->done_cv, &db->mu, 100);
+    db_log(db, "resuming after: %s", db->bg_msg);
+    uint64_t last_seq = atomic_load(&db->last_sequence);
+    pthread_mutex_unlock(&db->mu);
+
+    /* A failed edit leaves the MANIFEST's tail in doubt: continue in a fresh one. */
+    pthread_mutex_lock(&db->vs.manifest_mu);
+    int rc = version_set_new_manifest(&db->vs, last_seq);
+    pthread_mutex_unlock(&db->vs.manifest_mu);
+    if (rc) return bg_resume_end(db, rc, "writing a new MANIFEST");
+
+    /* The WALs of the memtables may have failed writes: their data goes to tables now, so they
+     * are closed unsynced, and the active memtable moves on to a new WAL. Writers stay refused
+     * (resuming) until every memtable is flushed, so no synced write is acknowledged ahead of
+     * older data that only a damaged WAL holds. */
+    pthread_mutex_lock(&db->mu);
+    db->bg_error = 0;
+    for (size_t i = 0; i < db->nimm; i++)
+        if (db->imm[i].wal_file) {
+            log_writer_destroy(db->imm[i].wal_log);
+            (void)wfile_close(db->imm[i].wal_file);
+            db->imm[i].wal_file = NULL;
+            db->imm[i].wal_log = NULL;
+        }
+    pthread_mutex_unlock(&db->mu);
+    struct writer w = {0};
+    w.resume = 1;
+    if ((rc = db_write_impl(db, &w))) return bg_resume_end(db, rc, "switching to a new WAL");
+    pthread_mutex_lock(&db->mu);
+    uint64_t upto = db->switches;
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    rc = db_wait_flushed(db, upto);
+    return bg_resume_end(db, rc, "flushing the memtables");
 }
 
 LAMINA_API int lamina_compact_range(lamina_db *db, const void *begin, size_t begin_len,

@@ -36,10 +36,15 @@ void db_log(lamina_db *db, const char *fmt, ...)
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2) len = sizeof(line) - 2;
     line[len++] = '\n';
+    /* The info log is best effort: its own failures must neither fail the database nor
+     * replace the message of the error being logged (often the same full disk). */
+    char saved[512];
+    snprintf(saved, sizeof(saved), "%s", err_message());
     pthread_mutex_lock(&db->info_mu);
-    /* The info log is best effort: its own failures must not fail the database. */
-    if (wfile_append(db->info_log, line, len) == 0) (void)wfile_flush(db->info_log);
+    int rc = wfile_append(db->info_log, line, len);
+    if (rc == 0) rc = wfile_flush(db->info_log);
     pthread_mutex_unlock(&db->info_mu);
+    if (rc) err_set(0, "%s", saved);
 }
 
 void db_set_bg_error(lamina_db *db, int rc, const char *what)
@@ -258,8 +263,11 @@ static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_
         }
         uint64_t seq;
         uint32_t count;
-        if ((rc = batch_rep_header(rec.data, rec.len, &seq, &count)) == 0)
-            rc = batch_iterate(rec.data, rec.len, NULL, NULL);
+        if ((rc = batch_rep_header(rec.data, rec.len, &seq, &count)) == 0 &&
+            (seq == 0 || seq > IKEY_MAX_SEQ - count))
+            rc = err_set(LAMINA_ECORRUPT, "sequence number %" PRIu64 " (+%" PRIu32 ") out of range",
+                         seq, count);
+        if (rc == 0) rc = batch_iterate(rec.data, rec.len, NULL, NULL);
         if (rc) {
             char msg[512];
             snprintf(msg, sizeof(msg), "%s", err_message());
@@ -297,6 +305,20 @@ static int db_file_is_empty(const char *dir, const char *name)
     return file_size(path, &size) == 0 && size == 0;
 }
 
+/* Whether WAL number's first record reads (a file of other bytes is not ours to judge). */
+static int db_wal_holds_records(const char *dir, uint64_t number)
+{
+    char path[DB_PATH_MAX + 32];
+    log_reader *lr;
+    buf rec = {0};
+    db_file_name(path, sizeof(path), dir, number, "log");
+    if (log_reader_open(path, &lr)) return 0;
+    int found = log_reader_next(lr, &rec) == 1;
+    buf_free(&rec);
+    log_reader_close(lr);
+    return found;
+}
+
 /* The WALs to replay, ascending, into out (room for vs->nwals + nlogs). With a MANIFEST that
  * tracks WALs: exactly those it records at or above the log number, each of which must exist
  * (a WAL is created before it is recorded, so a missing one is damage); obsolete records whose
@@ -319,7 +341,7 @@ static int db_wals_to_replay(lamina_db *db, const uint64_t *logs, size_t nlogs, 
     size_t kept = 0;
     for (size_t i = 0; i < vs->nwals; i++) {
         uint64_t w = vs->wals[i];
-        int present = bsearch(&w, logs, nlogs, sizeof(*logs), file_number_cmp) != NULL;
+        int present = nlogs && bsearch(&w, logs, nlogs, sizeof(*logs), file_number_cmp) != NULL;
         if (w >= vs->log_number) {
             if (!present) {
                 char path[DB_PATH_MAX + 32];
@@ -332,6 +354,20 @@ static int db_wals_to_replay(lamina_db *db, const uint64_t *logs, size_t nlogs, 
         if (present || w >= vs->log_number) vs->wals[kept++] = w;
     }
     vs->nwals = kept;
+    /* A WAL is recorded before any write reaches it, so one of our numbers holding a valid
+     * record but not recorded means MANIFEST records were lost (a MANIFEST cut at a record boundary
+     * reads clean): opening at that older version would sweep tables that hold data. */
+    uint64_t next = atomic_load(&vs->next_file);
+    for (size_t i = 0; i < nlogs; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "%06" PRIu64 ".log", logs[i]);
+        if (logs[i] < next && !version_set_wal_recorded(vs, logs[i]) &&
+            !version_set_skipped(vs, logs[i]) && db_wal_holds_records(db->path, logs[i]))
+            return err_set(LAMINA_ECORRUPT,
+                           "%s/%s: holds data but MANIFEST-%06" PRIu64
+                           " does not record it (MANIFEST records lost?); kvctl repair rebuilds",
+                           db->path, name, vs->manifest_number);
+    }
     db_log(db,
            "WAL recovery: MANIFEST-%06" PRIu64 " tracks WALs: replaying the %zu it records "
            "from %06" PRIu64,
@@ -355,7 +391,7 @@ static int db_collect_skipped(lamina_db *db, char **names, size_t n)
         uint64_t num;
         char kind;
         if (!db_parse_file_name(names[i], &num, &kind)) continue;
-        if (num >= next || bsearch(&num, old, nold, sizeof(*old), file_number_cmp)) {
+        if (num >= next || (nold && bsearch(&num, old, nold, sizeof(*old), file_number_cmp))) {
             rc = version_set_add_skip(vs, num);
             if (rc == 0 && num >= next)
                 db_log(db, "%s is not Lamina's (number above %06" PRIu64 "): left alone", names[i],
@@ -530,7 +566,7 @@ static void db_delete_obsolete(lamina_db *db, uint64_t options_number)
                      (version_set_wal_recorded(vs, num) || db_file_is_empty(db->path, names[i]));
             break;
         case 't':
-            remove = !bsearch(&num, live, nlive, sizeof(*live), file_number_cmp);
+            remove = !nlive || !bsearch(&num, live, nlive, sizeof(*live), file_number_cmp);
             break;
         case 'm':
             remove = num != vs->manifest_number;
@@ -588,16 +624,19 @@ static int db_check_foreign(const char *path)
     char why[300] = "";
     int rc = dir_list(path, &names, &n);
     if (rc) return rc;
+    /* A MANIFEST that verifies with Lamina's checksum settles it: an OPTIONS file without
+     * Lamina's header is then a damaged one of ours (replaced at open), not another engine's. */
+    enum manifest_owner owner = manifest_probe(path);
     for (size_t i = 0; i < n && !why[0]; i++) {
         uint64_t num;
         char kind;
         if (db_is_foreign_marker(names[i]) ||
-            (db_parse_file_name(names[i], &num, &kind) && kind == 'o' &&
+            (owner != MANIFEST_LAMINA && db_parse_file_name(names[i], &num, &kind) && kind == 'o' &&
              !db_options_file_is_lamina(path, names[i])))
             snprintf(why, sizeof(why), "%s", names[i]);
     }
     dir_list_free(names, n);
-    if (!why[0] && manifest_probe(path) == MANIFEST_FOREIGN)
+    if (!why[0] && owner == MANIFEST_FOREIGN)
         snprintf(why, sizeof(why), "the MANIFEST named by CURRENT");
     if (why[0])
         return err_set(LAMINA_EINVAL, "%s: holds a RocksDB or LevelDB database, not Lamina's (%s)",
@@ -838,13 +877,17 @@ LAMINA_API int lamina_close(lamina_db *db)
     if (unlogged) (void)lamina_flush(db);
     db_bg_stop(db);
     int rc = db->bg_error;
-    if (rc) err_set(rc, "%s", db->bg_msg);
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", rc ? db->bg_msg : "");
     /* Unsynced WAL bytes still reach the kernel; a later crash of the machine may lose them,
      * as with any write that did not ask for sync. */
-    if (db->wal_file && wfile_flush(db->wal_file) && !rc) rc = LAMINA_EIO;
+    if (db->wal_file && !rc && (rc = wfile_flush(db->wal_file)))
+        snprintf(msg, sizeof(msg), "%s", err_message());
     db_log(db, "closed");
     db_free(db);
-    return rc;
+    /* The first error's own message ("No space left on device"), not what its aftermath said
+     * while closing. */
+    return rc ? err_set(rc, "%s", msg) : 0;
 }
 
 /* Whether lamina_destroy removes name: Lamina's fixed names, and numbered names the MANIFEST

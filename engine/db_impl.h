@@ -49,6 +49,7 @@ struct lamina_snapshot {
 struct writer {
     const lamina_batch *batch;
     int sync, disable_wal, force_switch;
+    int resume; /* lamina_resume's switch: passes "resuming", switches even when empty */
     int done, rc;
     pthread_cond_t cv;
     struct writer *next;
@@ -124,6 +125,7 @@ struct lamina_db {
     int unlogged_writes; /* a disable_wal write happened: close flushes it */
     int bg_error;
     char bg_msg[512];
+    int resuming; /* lamina_resume is at work: writes are refused until it ends */
     /* What WAL recovery dropped at open (point_in_time, skip_any), for lamina_errmsg and the
      * lamina.recovery property; "" when nothing. The WALs it dropped records of, and every
      * table the MANIFEST does not name, are moved to lost/ instead of being deleted. */

@@ -13,6 +13,7 @@
 #include "engine/filename.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/fault.h"
 #include "util/hash.h"
 
 /* ---- Version set ------------------------------------------------------------------------ */
@@ -46,7 +47,8 @@ void version_set_close(struct version_set *vs)
 
 int version_set_skipped(const struct version_set *vs, uint64_t number)
 {
-    return bsearch(&number, vs->skip, vs->nskip, sizeof(*vs->skip), file_number_cmp) != NULL;
+    return vs->nskip &&
+           bsearch(&number, vs->skip, vs->nskip, sizeof(*vs->skip), file_number_cmp) != NULL;
 }
 
 void version_set_mark_file_used(struct version_set *vs, uint64_t number)
@@ -127,7 +129,8 @@ int version_set_add_wal(struct version_set *vs, uint64_t number)
 
 int version_set_wal_recorded(const struct version_set *vs, uint64_t number)
 {
-    return bsearch(&number, vs->wals, vs->nwals, sizeof(*vs->wals), file_number_cmp) != NULL;
+    return vs->nwals &&
+           bsearch(&number, vs->wals, vs->nwals, sizeof(*vs->wals), file_number_cmp) != NULL;
 }
 
 void version_set_prune_wals(struct version_set *vs)
@@ -399,7 +402,8 @@ static int manifest_snapshot(struct version_set *vs, const struct version *v,
         for (size_t r = 0; r < lv->nruns && rc == 0; r++)
             for (size_t i = 0; i < lv->runs[r].nfiles && rc == 0; i++) {
                 const struct file_meta *f = lv->runs[r].files[i];
-                if (del && bsearch(&f->number, del, ndel, sizeof(*del), file_number_cmp)) continue;
+                if (del && ndel && bsearch(&f->number, del, ndel, sizeof(*del), file_number_cmp))
+                    continue;
                 rc = file_meta_add_to_edit(f, l, f->run, e);
             }
     }
@@ -465,6 +469,7 @@ static int manifest_write_new(struct version_set *vs, struct version_edit *snap,
     /* From here CURRENT may name the new MANIFEST (a failed dir sync does not undo the
      * rename), so it must not be removed on failure. */
     renamed = 1;
+    FAULT_CRASH_POINT("manifest:current-renamed");
     if ((rc = dir_sync(vs->dbpath))) goto out;
     uint64_t old_num = vs->manifest_number;
     int had_old = vs->manifest_file != NULL || old_num != 0;
@@ -518,6 +523,7 @@ int version_set_log_edit(struct version_set *vs, struct version_edit *e, uint64_
     int rc = wals_reserve(vs, e->nwals_added);
     if (rc == 0) rc = manifest_append(vs, vs->manifest, e, last_seq);
     if (rc) return rc;
+    FAULT_CRASH_POINT("manifest:edit-synced");
     for (size_t i = 0; i < e->nwals_added; i++)
         wals_insert(vs, e->wals_added[i]);
     if (e->has_log_number) {

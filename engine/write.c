@@ -13,6 +13,7 @@
 #include "engine/options.h"
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/fault.h"
 #include "util/ikey.h"
 
 /* Group commit stops adding batches past this many bytes (LevelDB's 1 MiB). */
@@ -27,7 +28,7 @@ static uint64_t now_micros(void)
 
 /* Freezes the active memtable and starts a new one with a new WAL. Called by the leader with
  * mu held; drops mu while creating the WAL (no other thread switches memtables). */
-static int write_switch_memtable(lamina_db *db)
+static int write_switch_memtable(lamina_db *db, int resume)
 {
     uint64_t number = version_set_new_file_number(&db->vs);
     wfile *old_file = db->wal_file;
@@ -38,6 +39,7 @@ static int write_switch_memtable(lamina_db *db)
     if (!nm) return err_set(LAMINA_ENOMEM, "memtable: out of memory");
     pthread_mutex_unlock(&db->mu);
     int rc = db_wal_create(db, number, &nf, &nl);
+    FAULT_CRASH_POINT("wal:switched");
     pthread_mutex_lock(&db->mu);
     if (rc) {
         memtable_unref(nm);
@@ -57,7 +59,15 @@ static int write_switch_memtable(lamina_db *db)
         db->cap_imm = cap;
     }
     memtable_freeze(db->mem);
-    /* The old WAL is synced and closed later, by the flush or by the next synced write. */
+    /* The old WAL is synced and closed later, by the flush or by the next synced write; after
+     * a background error (resume) it may have seen a failed write, so it is closed unsynced:
+     * the flush that lamina_resume waits for makes its records durable in a table. */
+    if (resume && old_file) {
+        log_writer_destroy(old_log);
+        (void)wfile_close(old_file);
+        old_file = NULL;
+        old_log = NULL;
+    }
     db->imm[db->nimm++] =
         (struct imm_entry){db->mem, db->wal_number, ++db->switches, old_file, old_log};
     db->mem = nm;
@@ -80,11 +90,12 @@ static int write_switch_memtable(lamina_db *db)
 
 /* Makes room for the leader's write: slows down, stops, or switches the memtable.
  * Called with mu held. */
-static int write_make_room(lamina_db *db, int force)
+static int write_make_room(lamina_db *db, int force, int resume)
 {
     int delayed = 0;
     for (;;) {
-        if (db->bg_error) return db_readonly_error(db);
+        /* lamina_resume cleared the error before its switch: any error now is a new one. */
+        if (db->bg_error || (db->resuming && !resume)) return db_readonly_error(db);
         const struct version *v = db->vs.current;
         size_t l0 = v->levels[0].nruns;
         int l0_limits = !db->policy.disabled;
@@ -100,7 +111,7 @@ static int write_make_room(lamina_db *db, int force)
             continue;
         }
         if (!force && memtable_memory(db->mem) < (size_t)db->opts.write_buffer_size) return 0;
-        if (force && memtable_count(db->mem) == 0) return 0;
+        if (force && !resume && memtable_count(db->mem) == 0) return 0;
         if (db->nimm >= (size_t)db->opts.max_write_buffer_number - 1 ||
             (l0_limits && l0 >= (size_t)db->opts.level0_stop_writes_trigger)) {
             uint64_t t0 = now_micros();
@@ -109,7 +120,7 @@ static int write_make_room(lamina_db *db, int force)
             atomic_fetch_add(&db->stats.stall_micros, now_micros() - t0);
             continue;
         }
-        return write_switch_memtable(db);
+        return write_switch_memtable(db, resume);
     }
 }
 
@@ -206,7 +217,7 @@ int db_write_impl(lamina_db *db, struct writer *w)
     }
 
     /* Leader. */
-    int rc = write_make_room(db, w->force_switch);
+    int rc = write_make_room(db, w->force_switch || w->resume, w->resume);
     if (rc == 0 && w->sync && !w->disable_wal) rc = db_sync_old_wals(db);
     struct writer *last = w;
     if (rc == 0 && w->batch) {

@@ -372,12 +372,123 @@ LAMINA_API int lamina_compact_range(lamina_db *db, const void *begin, size_t beg
  * Errors: LAMINA_EREADONLY after a background error. */
 LAMINA_API int lamina_wait_for_compactions(lamina_db *db);
 
+/* ---- Check and repair ----------------------------------------------------------------- */
+
+/* One finding of lamina_check or lamina_repair, called in the order the files are read.
+ * file: the file's name relative to the database directory ("000012.sst", "MANIFEST-000005",
+ * "CURRENT", "lost"); offset: the byte offset in that file the finding is about, or UINT64_MAX
+ * when none applies (a missing file); code: LAMINA_OK for a note (a torn WAL tail, a file no
+ * MANIFEST accounts for, something repair kept), else the code of a problem (LAMINA_ECORRUPT: a
+ * file damaged or missing; LAMINA_EIO: a file that could not be read; LAMINA_EINVAL: a file
+ * the given options cannot open, such as a table at a level >= num_levels); what: one line
+ * saying what was found, without the file's name. Every pointer is borrowed for the call. */
+typedef void (*lamina_report_fn)(void *ctx, const char *file, uint64_t offset, int code,
+                                 const char *what);
+
+/* Figures of lamina_check. The caller sets struct_size to sizeof(lamina_check_stats); the
+ * library fills the fields that lie wholly within it (fields are only ever appended). */
+typedef struct lamina_check_stats {
+    size_t struct_size;
+    uint64_t problems;         /* findings reported with a non-zero code */
+    uint64_t notes;            /* findings reported with LAMINA_OK */
+    uint64_t manifest_records; /* MANIFEST records that read and decoded clean */
+    uint64_t tables;           /* tables the MANIFEST names */
+    uint64_t table_entries;    /* entries (all versions, tombstones) of the tables that verified */
+    uint64_t wals;             /* live WALs read */
+    uint64_t wal_records;      /* WAL records (write batches) that read clean */
+    uint64_t keys;             /* live keys (newest version a value) over tables and WALs;
+                                  counted only when no problem was found, else 0 */
+} lamina_check_stats;
+
+/* Checks the database in directory `path` without opening it: it takes no LOCK and writes,
+ * renames or deletes no file (no LOG, no MANIFEST, no WAL replay into tables), so it may run
+ * on a damaged database without changing the evidence; on a database another handle has open
+ * it reads whatever that handle has written so far. It reads CURRENT, every record of the
+ * MANIFEST CURRENT names (or, when CURRENT is missing or damaged, of the newest MANIFEST),
+ * every block of every table the MANIFEST names, every record of every live WAL, the newest
+ * OPTIONS file, and lists the directory; then, when nothing was found wrong, merges tables
+ * and WALs to count the live keys. Every finding goes to report (may be NULL, ctx is passed
+ * through): damaged or missing CURRENT; each MANIFEST record that fails its checksum or does
+ * not decode (offset of the record); each table the MANIFEST names that is missing, of
+ * another size than recorded, or fails a block checksum, decoding or key order (data,
+ * index, filter, properties blocks and footer; every damaged table, not only the first); each
+ * live WAL that is missing; each damaged WAL record (a record cut short by the end of the
+ * newest WAL is a torn tail: a note); a WAL holding records that the MANIFEST does not record
+ * (its records were lost); a damaged OPTIONS file; and, as notes, every other file with
+ * Lamina's name patterns that the MANIFEST does not account for (obsolete files the next open
+ * deletes, files whose numbers Lamina never allocated), the files set aside in lost/ and files
+ * that are not Lamina's. opts may be NULL (num_levels, for the level check, and
+ * max_open_files, for the tables held open while counting keys, are read). stats may be NULL.
+ * Returns LAMINA_OK when no problem was found, LAMINA_ECORRUPT when something is damaged or
+ * missing (lamina_errmsg names the first: file, offset, what), else the code of the first
+ * problem (LAMINA_EIO: a file could not be read; LAMINA_EINVAL: a table the options cannot
+ * open); or, before anything is read: LAMINA_ENOENT (no database in path), LAMINA_EINVAL (bad
+ * arguments or options, a stats->struct_size too small, or a RocksDB or LevelDB database),
+ * LAMINA_EIO, LAMINA_ENOMEM. */
+LAMINA_API int lamina_check(const char *path, const lamina_options *opts, lamina_report_fn report,
+                            void *ctx, lamina_check_stats *stats);
+
+/* Figures of lamina_repair; struct_size rules as for lamina_check_stats. */
+typedef struct lamina_repair_stats {
+    size_t struct_size;
+    uint64_t problems;            /* findings reported with a non-zero code */
+    uint64_t notes;               /* findings reported with LAMINA_OK */
+    uint64_t tables_kept;         /* tables that read clean, kept as they are */
+    uint64_t table_entries;       /* entries of the kept tables */
+    uint64_t tables_lost;         /* tables moved to lost/: not read clean, or not named by a
+                                     MANIFEST that reads clean (obsolete) */
+    uint64_t wal_records;         /* WAL records replayed */
+    uint64_t wal_entries;         /* operations in them (puts and deletes) */
+    uint64_t wal_damaged;         /* damaged WAL spans skipped (each one or more records) */
+    uint64_t wal_bytes_dropped;   /* bytes in those spans */
+    uint64_t tables_written;      /* new tables holding the replayed WAL records */
+    uint64_t files_moved_to_lost; /* every file moved to lost/: tables, WALs, MANIFESTs, ... */
+} lamina_repair_stats;
+
+/* Rebuilds the database in directory `path` from what still reads clean, as LevelDB's
+ * RepairDB and SQLite's .recover do; for a database whose CURRENT or MANIFEST is missing or
+ * damaged, or that lamina_open refuses. It takes the LOCK; checks every table file (by name)
+ * with every block's checksum and keeps those that read clean, moving the others to lost/ —
+ * and, when the old MANIFEST reads clean and agrees with the WALs, also the tables it no
+ * longer names (obsolete ones could bring deleted keys back; their data is elsewhere);
+ * replays every WAL record that reads clean (damaged ones are skipped and reported) into new
+ * level-0 tables; writes a new MANIFEST naming every kept and new table as its own level-0
+ * run, ordered by largest sequence number, with the next file number and last sequence above
+ * every one seen, and points CURRENT at it; moves the old MANIFESTs, the replayed WALs and a
+ * damaged CURRENT or OPTIONS file to lost/; then releases the LOCK, opens the database with
+ * opts (create_if_missing and error_if_exists ignored) and compacts it whole
+ * (lamina_compact_range), which merges the overlapping runs by sequence number, and closes it.
+ * It never deletes a file: what it cannot use is in lost/ (an existing name there gets a ".N"
+ * suffix). Files whose numbers the old MANIFEST shows Lamina never allocated (not Lamina's)
+ * are left alone. What was kept and what was not goes to report (may be NULL): each kept
+ * table, replayed WAL, obsolete table set aside and torn WAL tail as a note, each table that
+ * did not read clean and each damaged WAL span as a problem (LAMINA_ECORRUPT), with the file
+ * and offset. A write in a damaged table or WAL record is
+ * lost (an older version of its key, or a key it deleted, may then come back); a write that a
+ * table and a WAL both hold is kept once. opts and stats may be NULL.
+ * Returns LAMINA_OK when the database was rebuilt and opens (the report says what was
+ * dropped); errors: LAMINA_ENOENT (no Lamina file in path), LAMINA_EBUSY (a handle has it
+ * open), LAMINA_EINVAL (bad arguments or options, or a RocksDB or LevelDB database),
+ * LAMINA_EIO, LAMINA_ENOSPC, LAMINA_ENOMEM, or the error of the final open or compaction. */
+LAMINA_API int lamina_repair(const char *path, const lamina_options *opts, lamina_report_fn report,
+                             void *ctx, lamina_repair_stats *stats);
+
 /* Reads every block of every live table — data, index, filter and properties — checking each
  * checksum, that every entry decodes and that keys are in order (memtables and the WAL were
  * checked when they were read at open). On LAMINA_OK, *entries (may be NULL) gets the number of
  * table entries (all versions and tombstones). Errors: LAMINA_ECORRUPT naming the file and
  * offset of the first damage, LAMINA_EIO, LAMINA_ENOMEM. */
 LAMINA_API int lamina_verify(lamina_db *db, uint64_t *entries);
+
+/* Leaves the read-only state a background error (a failed flush, compaction, MANIFEST or WAL
+ * write or sync: "No space left on device", an I/O error) put the database in, once its cause
+ * is gone, as RocksDB's DB::Resume. Writes are refused (LAMINA_EREADONLY) while it works: it
+ * waits for running jobs, continues in a new MANIFEST and a new WAL, and flushes every memtable
+ * to tables, so nothing acknowledged depends on a WAL that saw a failed write. Returns LAMINA_OK
+ * when there was no error or the database is writable again; otherwise the new error (the
+ * database stays read-only, with this error's message), or LAMINA_EBUSY while another
+ * lamina_resume runs. Reads go on throughout. Closing and reopening recovers as well. */
+LAMINA_API int lamina_resume(lamina_db *db);
 
 /* Reads a figure of the engine as text in *out (NUL-terminated, released with lamina_free()).
  * Names: "lamina.stats" (a multi-line summary), "lamina.num-levels" (the deepest level holding

@@ -3,6 +3,7 @@
  * index root, RocksDB's pin_l0_filter_and_index_blocks_in_cache), answers point lookups (Bloom
  * filter, B-tree index, block cache, block seek), iterates it with a two-level iterator (index
  * cursor -> data block) and verifies every block on demand. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,9 +90,9 @@ int table_open(const char *path, uint64_t file_number, block_cache *cache, int p
     if (rc) goto fail;
     t->file_size = rfile_size(t->f);
     if (t->file_size < TABLE_FOOTER_SIZE) {
-        rc =
-            err_set(LAMINA_ECORRUPT, "%s: not a Lamina table (%llu bytes, shorter than the footer)",
-                    path, (unsigned long long)t->file_size);
+        rc = err_set(LAMINA_ECORRUPT,
+                     "%s: not a Lamina table (%llu bytes, shorter than the footer at offset 0)",
+                     path, (unsigned long long)t->file_size);
         goto fail;
     }
     uint8_t footer[TABLE_FOOTER_SIZE];
@@ -99,18 +100,20 @@ int table_open(const char *path, uint64_t file_number, block_cache *cache, int p
     rc = rfile_read(t->f, footer_off, footer, sizeof(footer));
     if (rc) goto fail;
     rc = table_footer_decode(footer, path, &t->footer);
-    if (rc) goto fail;
-    if (t->footer.file_number != file_number) {
+    if (rc == 0 && t->footer.file_number != file_number)
         rc = err_set(LAMINA_ECORRUPT, "%s: table was written as file %llu, opened as file %llu",
                      path, (unsigned long long)t->footer.file_number,
                      (unsigned long long)file_number);
-        goto fail;
-    }
-    if (t->footer.index_kind != LAMINA_INDEX_BTREE) {
+    if (rc == 0 && t->footer.index_kind != LAMINA_INDEX_BTREE)
         rc = err_set(LAMINA_ECORRUPT, "%s: unknown index kind %u", path,
                      (unsigned)t->footer.index_kind);
-        goto fail;
+    if (rc == LAMINA_ECORRUPT) {
+        /* Every footer complaint names where the footer is, as block errors name theirs. */
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", err_message());
+        rc = err_set(rc, "%s (footer at offset %llu)", msg, (unsigned long long)footer_off);
     }
+    if (rc) goto fail;
     t->src = (struct block_source){t->f, t->path, file_number, footer_off};
     rc = index_open(&t->index, &t->src, cache, t->footer.index, t->footer.index_levels, pin_meta);
     if (rc) goto fail;

@@ -379,7 +379,8 @@ static void fault_track_op(struct file_op *op, int ok)
     } else if (!strcmp(name, "dir_sync")) {
         if (!op->skip) fault_track_dir_sync(op->path);
     } else if (!strcmp(name, "rename")) {
-        fault_track_rename(op->path, op->to, op->state);
+        struct fault_capture none = {0, NULL, 0}; /* the capture's allocation failed */
+        fault_track_rename(op->path, op->to, op->state ? op->state : &none);
     } else if (!strcmp(name, "remove")) {
         fault_track_remove(op->path);
     }

@@ -42,13 +42,14 @@ void file_set_layer(const struct file_layer *layer)
         .op = (name), .path = (p)                                                                  \
     }
 
-/* The errno the fault layer or the hook injects for op, or 0. Always paired with file_leave. */
+/* The errno the hook or the fault layer injects for op, or 0. Always paired with file_leave.
+ * The hook runs first, outside the layer's lock, so that it may itself touch files. */
 static int file_enter(struct file_op *op)
 {
+    int e = file_hook ? file_hook(op->op, op->path, file_hook_ctx) : 0;
+    if (e) return e;
     op->layer = atomic_load_explicit(&file_layer, memory_order_acquire);
-    int e = op->layer ? op->layer->enter(op) : 0;
-    if (!e && file_hook) e = file_hook(op->op, op->path, file_hook_ctx);
-    return e;
+    return op->layer ? op->layer->enter(op) : 0;
 }
 
 static void file_leave(struct file_op *op, int rc)

@@ -88,7 +88,8 @@ void file_set_fault_hook(file_fault_hook hook, void *ctx);
 /* ---- The fault layer's entry points (util/fault.c only) ---------------------------------- */
 /* One operation as the fault layer sees it. file.c fills the inputs, calls enter before the
  * system call and leave after it, always both (leave also after enter failed it), so the layer
- * can hold a lock across the call and learn what succeeded. */
+ * can hold a lock across the call and learn what succeeded. The hook above is asked first; an
+ * operation it fails never reaches the layer. */
 struct file_op {
     const char *op;   /* hook name, as above */
     const char *path; /* the file; a rename's source; dir_sync's directory */

@@ -4,7 +4,8 @@
  * entries undone). After a reopen every write acknowledged with sync=1 must be there, and what
  * is missing must be a suffix of the unsynced writes after the last synced one. Rounds reuse
  * one database, so recovery also runs on what earlier cuts left. LAMINA_FAULT_ROUNDS sets the
- * number of rounds (default 30). A last test turns fsync off and expects the same check to
+ * number of rounds (default 30), LAMINA_FAULT_SEED the seed of the cut moments and sync
+ * choices, for long runs by hand. A last test turns fsync off and expects the same check to
  * find lost writes: the model bites. */
 #include "fault_db.h"
 #include "power_loss.h"
@@ -22,14 +23,20 @@ static int pl_rounds(void)
     return n > 0 ? n : PL_DEFAULT_ROUNDS;
 }
 
+static uint64_t pl_seed(void)
+{
+    const char *v = getenv("LAMINA_FAULT_SEED");
+    return v ? strtoull(v, NULL, 0) : 0x10ad;
+}
+
 Test(power_loss, synced_writes_survive_and_only_an_unsynced_suffix_is_lost)
 {
     int rounds = pl_rounds();
     uint64_t *ends = calloc((size_t)rounds, sizeof(*ends));
     static struct pl_round r;
-    uint64_t lost_unsynced = 0;
+    uint64_t lost_unsynced = 0, seed = pl_seed();
     for (int i = 0; i < rounds; i++) {
-        pl_round_init(&r, fdb_path, i, 0x10ad, 0);
+        pl_round_init(&r, fdb_path, i, seed, 0);
         cr_assert_eq(pl_write(&r), 0, "round %d: %s", i, r.error);
         struct pl_check k;
         pl_check_round(&r, i ? ends[i - 1] : UINT64_MAX, &k);
@@ -53,8 +60,8 @@ Test(power_loss, synced_writes_survive_and_only_an_unsynced_suffix_is_lost)
     for (int i = 0; i < rounds; i++)
         cr_assert_eq(pl_check_earlier(db, i, ends[i], msg, sizeof(msg)), 0, "%s", msg);
     cr_assert_eq(lamina_close(db), 0);
-    cr_log_info("%d power cuts; %llu unsynced writes lost in all", rounds,
-                (unsigned long long)lost_unsynced);
+    cr_log_info("%d power cuts (seed %llu); %llu unsynced writes lost in all", rounds,
+                (unsigned long long)seed, (unsigned long long)lost_unsynced);
     free(ends);
 }
 

@@ -242,19 +242,27 @@ static int fault_hook(const char *op, const char *path, void *ctx)
     return f->calls++ >= f->after ? f->errnum : 0;
 }
 
+/* Creates name in tmpdir (its path left in p), appends to it and fails its flush with plan's
+ * errno; the hook is off again on return. */
+static wfile *poison_by_write(char *p, const char *name, struct fault_plan *plan, int code)
+{
+    path_in(p, name);
+    wfile *w;
+    cr_assert_eq(wfile_create(p, &w), 0);
+    file_set_fault_hook(fault_hook, plan);
+    cr_assert_eq(wfile_append(w, "data", 4), 0, "appends stay in the buffer");
+    cr_assert_eq(wfile_flush(w), code);
+    cr_assert_not_null(strstr(err_message(), "injected"));
+    cr_assert_eq(plan->calls, 1);
+    file_set_fault_hook(NULL, NULL);
+    return w;
+}
+
 Test(file, injected_write_failure_is_eio_and_poisons)
 {
     char p[512];
-    path_in(p, "w.log");
     struct fault_plan plan = {"write", EIO, 0, 0};
-    wfile *w;
-    cr_assert_eq(wfile_create(p, &w), 0);
-    file_set_fault_hook(fault_hook, &plan);
-    cr_assert_eq(wfile_append(w, "data", 4), 0, "appends stay in the buffer");
-    cr_assert_eq(wfile_flush(w), LAMINA_EIO);
-    cr_assert_not_null(strstr(err_message(), "injected"));
-    cr_assert_eq(plan.calls, 1);
-    file_set_fault_hook(NULL, NULL);
+    wfile *w = poison_by_write(p, "w.log", &plan, LAMINA_EIO);
     cr_assert_eq(wfile_append(w, "more", 4), LAMINA_EIO);
     cr_assert_eq(wfile_sync(w), LAMINA_EIO);
     cr_assert_eq(wfile_close(w), LAMINA_EIO);
@@ -273,16 +281,9 @@ Test(file, injected_enospc_is_reported_as_enospc)
 
 Test(file, poisoned_file_restates_the_first_failure_cause)
 {
-    char p[512];
-    path_in(p, "full.log");
+    char p[512], first[600];
     struct fault_plan plan = {"write", ENOSPC, 0, 0};
-    wfile *w;
-    cr_assert_eq(wfile_create(p, &w), 0);
-    cr_assert_eq(wfile_append(w, "data", 4), 0);
-    file_set_fault_hook(fault_hook, &plan);
-    cr_assert_eq(wfile_flush(w), LAMINA_ENOSPC);
-    file_set_fault_hook(NULL, NULL);
-    char first[600];
+    wfile *w = poison_by_write(p, "full.log", &plan, LAMINA_ENOSPC);
     snprintf(first, sizeof(first), "%s", err_message());
     cr_assert_not_null(strstr(first, "No space left on device"), "%s", first);
     cr_assert_eq(wfile_sync(w), LAMINA_ENOSPC, "still a full disk, not a vaguer EIO");
