@@ -199,7 +199,7 @@ while [ $((kills_left + pl_left)) -gt 0 ]; do
         fi
         fired_total=$((fired_total + fired))
         killed=$((killed + 1))
-        what="kill at $ms ms${point:+ (crash point $point)}"
+        what="kill at $ms ms${point:+ (crash point $point$([ "$fired" -eq 1 ] && echo ", fired"))}"
     fi
     if ! timeout -s KILL 120 "${verify_cmd[@]}" >"$dir/verify.out" 2>&1; then
         cat "$dir/verify.out" >&2
