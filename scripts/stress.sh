@@ -110,7 +110,7 @@ kill_run() {
     timer=$!
     # whichever ends first: the timer (kill the tool now) or the tool (a crash point fired, or
     # it finished its work)
-    wait -n "$pid" "$timer"
+    wait -n "$pid" "$timer" 2>/dev/null
     fired=0
     if kill -0 "$timer" 2>/dev/null; then
         kill "$timer" 2>/dev/null
