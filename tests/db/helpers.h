@@ -4,6 +4,7 @@
 #define TESTS_DB_HELPERS_H
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,41 @@ static inline void tdb_expect_range(lamina_db *db, int from, int to, int gen)
         size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
         tdb_expect(db, NULL, k, kl, gen < 0 ? NULL : v, vl);
     }
+}
+
+/* XORs the byte at off of the file at path with mask (damage for recovery tests). */
+static inline void tdb_flip(const char *path, long off, int mask)
+{
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+    int c = fgetc(f);
+    cr_assert_neq(c, EOF, "%s is shorter than %ld", path, off);
+    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+    fputc(c ^ mask, f);
+    fclose(f);
+}
+
+/* Path of the file in the database directory dir whose name ends with (or, with prefix,
+ * starts with) pattern, the largest name winning; "" when there is none. */
+static inline void tdb_find_file(const char *dir, const char *pattern, int prefix, char *out,
+                                 size_t cap)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "%s", dir);
+    char best[256] = "";
+    size_t m = strlen(pattern);
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        int match = prefix ? strncmp(e->d_name, pattern, m) == 0
+                           : n > m && strcmp(e->d_name + n - m, pattern) == 0;
+        if (match && strcmp(e->d_name, best) > 0) snprintf(best, sizeof(best), "%s", e->d_name);
+    }
+    closedir(d);
+    if (best[0])
+        snprintf(out, cap, "%s/%s", dir, best);
+    else
+        out[0] = 0;
 }
 
 #endif

@@ -11,37 +11,14 @@
 
 TestSuite(recovery, .init = tdb_setup, .fini = tdb_teardown);
 
-/* Path of the file in the database whose name ends with suffix (the largest number wins),
- * or "" when there is none. */
-static void find_file(const char *suffix_or_prefix, int prefix, char *out, size_t cap)
+static void find_file(const char *pattern, int prefix, char *out, size_t cap)
 {
-    DIR *d = opendir(T.path);
-    cr_assert_not_null(d);
-    struct dirent *e;
-    char best[256] = "";
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name), m = strlen(suffix_or_prefix);
-        int match = prefix ? strncmp(e->d_name, suffix_or_prefix, m) == 0
-                           : n > m && strcmp(e->d_name + n - m, suffix_or_prefix) == 0;
-        if (match && strcmp(e->d_name, best) > 0) snprintf(best, sizeof(best), "%s", e->d_name);
-    }
-    closedir(d);
-    if (best[0])
-        snprintf(out, cap, "%s/%s", T.path, best);
-    else
-        out[0] = 0;
+    tdb_find_file(T.path, pattern, prefix, out, cap);
 }
 
 static void flip_byte(const char *path, long off)
 {
-    FILE *f = fopen(path, "r+b");
-    cr_assert_not_null(f, "%s", path);
-    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
-    int c = fgetc(f);
-    cr_assert_neq(c, EOF, "%s is shorter than %ld", path, off);
-    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
-    fputc(c ^ 0x40, f);
-    fclose(f);
+    tdb_flip(path, off, 0x40);
 }
 
 static long file_len(const char *path)

@@ -122,14 +122,7 @@ static void flip(const char *dir, const char *name, long off)
 {
     char p[600];
     path_of(p, sizeof(p), dir, name);
-    FILE *f = fopen(p, "r+b");
-    cr_assert_not_null(f, "%s", p);
-    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
-    int c = fgetc(f);
-    cr_assert_neq(c, EOF, "%s is shorter than %ld", p, off);
-    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
-    fputc(c ^ 0x20, f);
-    fclose(f);
+    tdb_flip(p, off, 0x20);
 }
 
 static long size_of(const char *dir, const char *name)

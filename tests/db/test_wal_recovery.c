@@ -2,7 +2,6 @@
  * refuses it), damage to a complete WAL record fails the open by default, point_in_time keeps
  * what precedes the damage and skip_any skips the damaged record, both reporting what they
  * dropped and moving what recovery cannot account for to lost/; the MANIFEST is strict. */
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,23 +19,10 @@ static lamina_options wal_options(int mode)
     return o;
 }
 
-/* Path of the database file with the largest name ending (or, with prefix, starting) with
- * suffix. */
-static void newest(const char *suffix, int prefix, char *out, size_t cap)
+static void newest(const char *pattern, int prefix, char *out, size_t cap)
 {
-    size_t m = strlen(suffix);
-    DIR *d = opendir(T.path);
-    cr_assert_not_null(d);
-    char best[256] = "";
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t l = strlen(e->d_name);
-        int match = prefix ? strncmp(e->d_name, suffix, m) == 0
-                           : l > m && strcmp(e->d_name + l - m, suffix) == 0;
-        if (match && strcmp(e->d_name, best) > 0) snprintf(best, sizeof(best), "%s", e->d_name);
-    }
-    closedir(d);
-    cr_assert_neq(best[0], 0, "no file matching %s", suffix);
-    snprintf(out, cap, "%s/%s", T.path, best);
+    tdb_find_file(T.path, pattern, prefix, out, cap);
+    cr_assert_neq(out[0], 0, "no file matching %s", pattern);
 }
 
 static long length_of(const char *path)
@@ -44,18 +30,6 @@ static long length_of(const char *path)
     struct stat st;
     cr_assert_eq(stat(path, &st), 0, "%s", path);
     return (long)st.st_size;
-}
-
-static void flip(const char *path, long off, int mask)
-{
-    FILE *f = fopen(path, "r+b");
-    cr_assert_not_null(f, "%s", path);
-    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
-    int c = fgetc(f);
-    cr_assert_neq(c, EOF);
-    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
-    fputc(c ^ mask, f);
-    fclose(f);
 }
 
 /* Writes keys [0, NKEYS), one WAL record each, closes, and damages the WAL at off (negative:
@@ -67,7 +41,7 @@ static void damaged_wal(long off, char *wal, size_t cap)
     tdb_put_range(db, NULL, 0, NKEYS, 0);
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     newest(".log", 0, wal, cap);
-    if (off) flip(wal, off < 0 ? length_of(wal) + off : off, 0x20);
+    if (off) tdb_flip(wal, off < 0 ? length_of(wal) + off : off, 0x20);
 }
 
 static int present(lamina_db *db, int i)
@@ -223,13 +197,13 @@ Test(wal_recovery, any_flip_in_the_last_manifest_record_fails_the_open)
     long len = length_of(man);
     for (long at = len - 24; at < len; at++)
         for (int bit = 0; bit < 8; bit += 3) {
-            flip(man, at, 1 << bit);
+            tdb_flip(man, at, 1 << bit);
             db = NULL;
             int rc = lamina_open(T.path, &o, &db);
             cr_assert_eq(rc, LAMINA_ECORRUPT, "flip of bit %d at %ld of %ld: rc %d", bit, at, len,
                          rc);
             cr_assert_not_null(strstr(lamina_errmsg(NULL), "MANIFEST"), "%s", lamina_errmsg(NULL));
-            flip(man, at, 1 << bit);
+            tdb_flip(man, at, 1 << bit);
         }
     db = tdb_open(T.path, &o);
     tdb_expect_range(db, 0, 300, 0);
