@@ -298,35 +298,6 @@ static int log_next_record_start(log_reader *r, uint64_t from, uint64_t *found)
     return rc;
 }
 
-/* Whether the file ends in whole zero pages (from a 4 KiB boundary to the end) that begin
- * before frag_end, the end of a complete fragment that failed its checksum: the file's size
- * reached the disk before those pages did (a torn tail), not damage to written data. */
-static int log_zero_pages_in(log_reader *r, uint64_t frag_end, int *zeroed)
-{
-    enum { PAGE = 4096 };
-    *zeroed = 0;
-    if (r->size == 0 || frag_end > r->size) return 0;
-    uint8_t page[PAGE];
-    uint64_t zero_from = r->size;
-    while (zero_from > 0) {
-        uint64_t start = (zero_from - 1) - (zero_from - 1) % PAGE;
-        size_t n = (size_t)(zero_from - start);
-        int rc = rfile_read(r->f, start, page, n);
-        if (rc) return rc;
-        size_t i = n;
-        while (i > 0 && page[i - 1] == 0)
-            i--;
-        if (i) {
-            zero_from = start + i;
-            break;
-        }
-        zero_from = start;
-    }
-    uint64_t aligned = zero_from + (PAGE - zero_from % PAGE) % PAGE;
-    *zeroed = aligned < frag_end && aligned < r->size;
-    return 0;
-}
-
 /* Next fragment in file order, crossing block boundaries. */
 static int log_next_frag(log_reader *r, struct frag *fr, enum frag_status *st)
 {
@@ -424,15 +395,6 @@ int log_reader_next(log_reader *r, buf *rec)
             /* A torn tail drops the whole record; corruption is reported where it is. */
             if (fr.cut == LOG_CUT_SHORT && log_length_damaged(r->block, r->block_len, r->pos))
                 fr.cut = LOG_CUT_NONE;
-            if (fr.cut == LOG_CUT_NONE && fr.len <= r->block_len - r->pos - LOG_HEADER_SIZE) {
-                int zeroed;
-                int rc2 = log_zero_pages_in(r, fr.offset + LOG_HEADER_SIZE + fr.len, &zeroed);
-                if (rc2) return r->done = rc2;
-                if (zeroed) {
-                    fr.cut = LOG_CUT_SHORT;
-                    fr.why = "zeroed pages up to the end of the file";
-                }
-            }
             return log_stop(r, in_record && fr.cut ? record_offset : fr.offset, fr.why, fr.cut);
         }
         if (fr.type == LOG_FULL || fr.type == LOG_FIRST) {

@@ -264,29 +264,6 @@ Test(log, zeroed_pages_of_the_last_record_are_a_torn_tail)
     log_reader_close(r);
 }
 
-Test(log, zero_pages_at_the_end_of_the_last_record_are_a_torn_tail)
-{
-    /* The last record spans the 4 KiB boundary at 4096: pages from there on that never reached
-     * the disk (zeros up to the end) are a torn tail; zeros from a point that is not a page
-     * boundary are damage to written data. */
-    size_t sizes[] = {4000, 3000};
-    for (int aligned = 1; aligned >= 0; aligned--) {
-        write_records(path, sizes, 2, 23, 0);
-        uint64_t len = size_of(path);
-        long from = aligned ? 4096 : 4100;
-        FILE *f = fopen(path, "r+b");
-        cr_assert_not_null(f);
-        fseek(f, from, SEEK_SET);
-        for (uint64_t i = (uint64_t)from; i < len; i++)
-            fputc(0, f);
-        fclose(f);
-        size_t got;
-        int rc = read_records(path, sizes, 2, 23, &got, NULL);
-        cr_assert_eq(got, 1);
-        cr_assert_eq(rc, aligned ? 0 : LAMINA_ECORRUPT, "zeros from %ld: rc %d", from, rc);
-    }
-}
-
 Test(log, skip_damage_resumes_at_the_next_record)
 {
     size_t sizes[] = {50, 60, 70, 80};
