@@ -269,10 +269,11 @@ static int log_length_damaged(const uint8_t *b, size_t len, size_t pos)
     return 0;
 }
 
-/* The offset of the first valid FULL or FIRST fragment (the start of a later record) after file
- * offset `from`, or UINT64_MAX. MIDDLE and LAST fragments do not count: they continue a record
- * whose start is lost. Fragment boundaries after damage are unknown, so every byte offset is
- * tried; zeroed and random bytes fail the type test at once. */
+/* The offset of the first valid FULL or FIRST fragment (the start of a later record) at or
+ * after file offset `from`, or UINT64_MAX. MIDDLE and LAST fragments do not count: they
+ * continue a record whose start is lost. Fragment boundaries after damage are unknown, so every
+ * byte offset is tried; zeroed and random bytes fail the type test at once. The caller starts
+ * past every fragment that verified: bytes inside one are payload, never a header. */
 static int log_next_record_start(log_reader *r, uint64_t from, uint64_t *found)
 {
     *found = UINT64_MAX;
@@ -280,7 +281,7 @@ static int log_next_record_start(log_reader *r, uint64_t from, uint64_t *found)
     if (!b) return err_set(LAMINA_ENOMEM, "%s: no memory for a log scan", r->path);
     int rc = 0;
     uint64_t start = from - from % LOG_BLOCK_SIZE;
-    size_t pos = (size_t)(from - start) + 1;
+    size_t pos = (size_t)(from - start);
     for (; start < r->size && *found == UINT64_MAX; start += LOG_BLOCK_SIZE, pos = 0) {
         size_t len;
         rc = log_read_block(r, start, b, &len);
@@ -331,15 +332,17 @@ static int log_corrupt_error(const log_reader *r)
 }
 
 /* Damage at offset stops the reader: a torn tail (log_reader_next returns 0) or corruption
- * (LAMINA_ECORRUPT; log_reader_skip_damage resumes after it). */
-static int log_stop(log_reader *r, uint64_t offset, const char *why, enum log_cut cut)
+ * (LAMINA_ECORRUPT; log_reader_skip_damage resumes after it). A later record is looked for from
+ * scan_from on. */
+static int log_stop(log_reader *r, uint64_t offset, uint64_t scan_from, const char *why,
+                    enum log_cut cut)
 {
     int rc;
     r->dmg.offset = offset;
     r->dmg.why = why;
     r->dmg.bytes = r->size - offset;
     r->dmg.next_record = UINT64_MAX;
-    if (cut != LOG_CUT_SHORT && (rc = log_next_record_start(r, offset, &r->dmg.next_record)))
+    if (cut != LOG_CUT_SHORT && (rc = log_next_record_start(r, scan_from, &r->dmg.next_record)))
         return r->done = rc;
     if (cut == LOG_CUT_SHORT || (cut == LOG_CUT_ZEROED && r->dmg.next_record == UINT64_MAX)) {
         r->dmg.kind = LOG_TORN_TAIL;
@@ -386,8 +389,8 @@ int log_reader_next(log_reader *r, buf *rec)
         if (rc) return r->done = rc;
         if (st == FRAG_EOF) {
             if (in_record)
-                return log_stop(r, record_offset, "record cut short by the end of the file",
-                                LOG_CUT_SHORT);
+                return log_stop(r, record_offset, record_offset,
+                                "record cut short by the end of the file", LOG_CUT_SHORT);
             r->done = 1;
             return 0;
         }
@@ -395,18 +398,19 @@ int log_reader_next(log_reader *r, buf *rec)
             /* A torn tail drops the whole record; corruption is reported where it is. */
             if (fr.cut == LOG_CUT_SHORT && log_length_damaged(r->block, r->block_len, r->pos))
                 fr.cut = LOG_CUT_NONE;
-            return log_stop(r, in_record && fr.cut ? record_offset : fr.offset, fr.why, fr.cut);
+            return log_stop(r, in_record && fr.cut ? record_offset : fr.offset, fr.offset + 1,
+                            fr.why, fr.cut);
         }
         if (fr.type == LOG_FULL || fr.type == LOG_FIRST) {
             if (in_record)
-                return log_stop(r, record_offset,
+                return log_stop(r, record_offset, fr.offset,
                                 fr.type == LOG_FULL ? "FIRST without LAST before a FULL"
                                                     : "FIRST without LAST before a FIRST",
                                 LOG_CUT_NONE);
             in_record = 1;
             record_offset = fr.offset;
         } else if (!in_record) {
-            return log_stop(r, fr.offset,
+            return log_stop(r, fr.offset, fr.offset + LOG_HEADER_SIZE + fr.len,
                             fr.type == LOG_MIDDLE ? "MIDDLE without FIRST" : "LAST without FIRST",
                             LOG_CUT_NONE);
         }
