@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the seed corpora of tests/fuzz/corpus/<target>/ from real databases that kvctl
-# builds out of the key sets in ../shared/data (licences in tests/fuzz/corpus/README.md).
+# builds out of Debian file paths (../shared/data/paths-1m.txt, as data/paths-1m.txt.xz).
 # Usage: tests/fuzz/make-corpus.sh [BUILD_DIR]   (a normal build; default build/)
 # Crash inputs kept as regression cases (named crash-*) are left alone; seeds are replaced.
 set -euo pipefail
@@ -18,25 +18,26 @@ for t in block table wal manifest dir; do
   mkdir -p "$corpus/$t"
   find "$corpus/$t" -type f ! -name 'crash-*' -delete
 done
-pick() { shuf --random-source=<(yes) -n "$2" "$data/$1"; }
+# Debian file paths only (long shared prefixes; licence in data/README.md, which ships them).
+shuf --random-source=<(yes) -n 280 "$data/paths-1m.txt" >"$tmp/paths"
 
-# db1: uncompressed, 256-byte blocks (so a two-level index), a Bloom filter; words flushed to
-# a table by the reopen that replays their WAL, a few deletes, then npm names
-# left in the WAL (kvctl load writes batches).
+# db1: uncompressed, 256-byte blocks (so a two-level index), Bloom filters; 120 paths flushed
+# to a table by the reopen that replays their WAL, a few deletes (each reopen flushes the WAL
+# before: small tables), then 60 paths left in the WAL (kvctl load writes batches).
 db1=$tmp/db1
-pick words.txt 400 >"$tmp/words"
-pick npm-names-1m.txt 120 >"$tmp/npm"
+sed -n 1,120p "$tmp/paths" >"$tmp/p1"
+sed -n 121,180p "$tmp/paths" >"$tmp/p2"
+sed -n 181,280p "$tmp/paths" >"$tmp/p3"
 "$kvctl" --db="$db1" --create_if_missing --compression_type=none --block_size=256 \
-  --write_buffer_size=65536 load --keys "$tmp/words" >/dev/null
-for k in $(head -3 "$tmp/words"); do "$kvctl" --db="$db1" --block_size=256 del "$k"; done
-"$kvctl" --db="$db1" --block_size=256 load --keys "$tmp/npm" >/dev/null
-# db2: zstd blocks of 1 KiB, Debian paths (long shared prefixes), flushed the same way.
+  --write_buffer_size=65536 load --keys "$tmp/p1" >/dev/null
+for k in $(head -3 "$tmp/p1"); do "$kvctl" --db="$db1" --block_size=256 del "$k"; done
+"$kvctl" --db="$db1" --block_size=256 load --keys "$tmp/p2" >/dev/null
+# db2: zstd blocks of 1 KiB, flushed the same way, then a put and a delete in the WAL.
 db2=$tmp/db2
-pick paths-1m.txt 150 >"$tmp/paths"
 "$kvctl" --db="$db2" --create_if_missing --compression_type=zstd --block_size=1024 \
-  --min_level_to_compress=0 load --keys "$tmp/paths" >/dev/null
+  --min_level_to_compress=0 load --keys "$tmp/p3" >/dev/null
 "$kvctl" --db="$db2" put /usr/share/doc/lamina 1
-"$kvctl" --db="$db2" del "$(head -1 "$tmp/paths")"
+"$kvctl" --db="$db2" del "$(head -1 "$tmp/p3")"
 
 with_mode() { { printf "\\x$1"; cat "$2"; } >"$3"; }
 for db in db1 db2; do
@@ -65,7 +66,7 @@ for db in db1 db2; do
 done
 # fuzz_block's round-trip mode: (key, value) pieces, restart intervals 1 and 16.
 for ri in 01 f1; do
-  { printf "\\x$ri"; head -60 "$tmp/words" | while IFS= read -r k; do
+  { printf "\\x$ri"; head -60 "$tmp/p1" | while IFS= read -r k; do
       printf "\\x$(printf %02x ${#k})\\x00%s\\x01\\x00v" "$k"; done; } >"$corpus/block/roundtrip-$ri"
 done
 du -sh "$corpus"; for t in block table wal manifest dir; do
