@@ -26,6 +26,9 @@ int fuzz_write(const char *dir, const char *name, const void *p, size_t n);
 /* Rewrites, in place, the checksum of every complete fragment of a log file (engine/log.h:
  * 32 KiB blocks of 7-byte-header fragments). */
 void fuzz_reseal_log(uint8_t *p, size_t n);
+/* Whether byte off of a log of n bytes (written by the log writer) lies in no fragment: in the
+ * zero padding at the end of a 32 KiB block, where a flipped bit changes no record. */
+int fuzz_log_in_padding(const uint8_t *p, size_t n, size_t off);
 
 /* Walks a table file (sst/format.h): footer, filter, properties and index blocks, and the data
  * blocks the index names. reseal rewrites the footer's and each block's checksum in place

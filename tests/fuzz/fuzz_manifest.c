@@ -2,9 +2,14 @@
  * (engine/version_edit.h) and version_set_recover (engine/manifest.h) over a directory holding
  * CURRENT and the MANIFEST. The first byte picks:
  *   bit 0 clear: the rest is a MANIFEST file (bit 1: reseal each fragment's checksum first);
- *   bit 0 set:   the rest is a list of records (2-byte length pieces): each is decoded as a
- *                version edit, and one that decodes must survive encode -> decode -> encode
- *                unchanged; then they are written with the log writer as the MANIFEST.
+ *   bit 0 set:   the rest is a position (4 bytes, little-endian; its top 3 bits pick a bit)
+ *                and a list of records (2-byte length pieces): each is decoded as a version
+ *                edit, and one that decodes must survive encode -> decode -> encode unchanged;
+ *                then they are written with the log writer as the MANIFEST. With bit 3 too,
+ *                when that MANIFEST recovers, the bit at the position is flipped, and recovery
+ *                must then fail with LAMINA_ECORRUPT (the MANIFEST is strict: damage to a
+ *                complete record is never taken for its end), unless the bit is in a block's
+ *                padding.
  * Bit 2 makes CURRENT name a MANIFEST that does not exist. Recovery must return 0 or a
  * LAMINA_E* code (LAMINA_ECORRUPT, LAMINA_EINVAL for a level beyond num_levels). */
 #include <stdio.h>
@@ -16,6 +21,7 @@
 #include "engine/version_edit.h"
 #include "fuzz.h"
 #include "util/err.h"
+#include "util/file.h"
 
 #define MAX_RECORDS 256
 #define NUM_LEVELS 7
@@ -54,6 +60,34 @@ static int write_records(const char *path, const uint8_t *data, size_t size)
     return wfile_close(f) || rc ? -1 : 0;
 }
 
+static int recover(const char *dir)
+{
+    struct version_set vs;
+    uint64_t last_seq = 0;
+    version_set_init(&vs, dir, NULL, NUM_LEVELS);
+    int rc = version_set_recover(&vs, &last_seq);
+    FUZZ_CHECK(rc == 0 || rc == LAMINA_ECORRUPT || rc == LAMINA_EINVAL || rc == LAMINA_ENOMEM ||
+               rc == LAMINA_EIO);
+    if (rc == 0) FUZZ_CHECK(vs.current != NULL);
+    version_set_close(&vs);
+    return rc;
+}
+
+/* Flips the bit pos picks in the MANIFEST at path and checks that recovery reports it. */
+static void flip_and_recover(const char *dir, const char *path, uint32_t pos)
+{
+    uint8_t *file;
+    size_t n;
+    if (file_read_all(path, &file, &n)) return;
+    size_t off = n ? pos % n : 0;
+    if (n && !fuzz_log_in_padding(file, n, off)) {
+        file[off] ^= (uint8_t)(1u << (pos >> 29));
+        if (fuzz_write(dir, "MANIFEST-000005", file, n) == 0)
+            FUZZ_CHECK(recover(dir) == LAMINA_ECORRUPT);
+    }
+    mem_free(file);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
@@ -64,8 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(path, sizeof(path), "%s/MANIFEST-000005", dir);
     const char *current = mode & 4 ? "MANIFEST-000009\n" : "MANIFEST-000005\n";
     if (fuzz_write(dir, "CURRENT", current, strlen(current))) return 0;
+    uint32_t pos = 0;
     if (mode & 1) {
-        if (write_records(path, data + 1, size - 1)) return 0;
+        if (size < 5) return 0;
+        pos = coding_get_fixed32(data + 1);
+        if (write_records(path, data + 5, size - 5)) return 0;
     } else {
         uint8_t *file = malloc(size);
         if (!file) return 0;
@@ -75,14 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(file);
         if (rc) return 0;
     }
-    struct version_set vs;
-    uint64_t last_seq = 0;
-    version_set_init(&vs, dir, NULL, NUM_LEVELS);
-    int rc = version_set_recover(&vs, &last_seq);
-    FUZZ_CHECK(rc == 0 || rc == LAMINA_ECORRUPT || rc == LAMINA_EINVAL || rc == LAMINA_ENOMEM ||
-               rc == LAMINA_EIO);
-    if (rc == 0) FUZZ_CHECK(vs.current != NULL);
-    version_set_close(&vs);
+    if (recover(dir) == 0 && (mode & 9) == 9) flip_and_recover(dir, path, pos);
     err_clear();
     return 0;
 }

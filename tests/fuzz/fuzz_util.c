@@ -109,6 +109,17 @@ void fuzz_reseal_log(uint8_t *p, size_t n)
     }
 }
 
+int fuzz_log_in_padding(const uint8_t *p, size_t n, size_t off)
+{
+    size_t block = off - off % LOG_BLOCK_SIZE;
+    size_t end = block + LOG_BLOCK_SIZE < n ? block + LOG_BLOCK_SIZE : n;
+    for (size_t at = block; at + LOG_HEADER_SIZE <= end;) {
+        at += LOG_HEADER_SIZE + ((size_t)p[at + 4] | (size_t)p[at + 5] << 8);
+        if (off < at) return 0;
+    }
+    return 1;
+}
+
 /* ---- Tables ----------------------------------------------------------------------------- */
 
 /* Blocks the walk decompresses may not exceed this: larger frames are left alone. */

@@ -54,16 +54,26 @@ for db in db1 db2; do
     n=$db-$(basename "$f" .log)
     with_mode 00 "$f" "$corpus/wal/$n-raw"
     with_mode 02 "$f" "$corpus/wal/$n-resealed"
-    "$seed" records "$f" 1 "$corpus/wal/$n-records"
+    # writer mode: intact, cut at byte 100, a bit flipped at byte 60, zeroed from page 0
+    "$seed" records "$f" 010000000000 "$corpus/wal/$n-records"
+    "$seed" records "$f" 010164000000 "$corpus/wal/$n-records-cut"
+    "$seed" records "$f" 01023c000040 "$corpus/wal/$n-records-flip"
+    "$seed" records "$f" 010300000000 "$corpus/wal/$n-records-zeroed"
   done
   m=$(head -1 "$d/CURRENT")
   with_mode 00 "$d/$m" "$corpus/manifest/$db-raw"
   with_mode 02 "$d/$m" "$corpus/manifest/$db-resealed"
   with_mode 04 "$d/$m" "$corpus/manifest/$db-missing"
-  "$seed" records "$d/$m" 1 "$corpus/manifest/$db-records"
+  "$seed" records "$d/$m" 0100000000 "$corpus/manifest/$db-records"
+  "$seed" records "$d/$m" 0964000020 "$corpus/manifest/$db-records-flip"
   "$seed" archive "$d" 0 "$corpus/dir/$db"
   "$seed" archive "$d" 7 "$corpus/dir/$db-resealed-verify"
 done
+# fuzz_wal's writer mode with records across 32 KiB log blocks (FIRST/MIDDLE/LAST fragments).
+python3 -c 'import sys
+recs = [b"\x01" * 40000, b"x" * 30000, b""]
+sys.stdout.buffer.write(b"\x01\x02\x10\x80\x00\x20" + b"".join(len(r).to_bytes(2, "little") + r for r in recs))' \
+  >"$corpus/wal/records-across-blocks-flip"
 # fuzz_block's round-trip mode: (key, value) pieces, restart intervals 1 and 16.
 for ri in 01 f1; do
   { printf "\\x$ri"; head -60 "$tmp/p1" | while IFS= read -r k; do

@@ -3,8 +3,9 @@
  *   seed blocks TABLE OUTDIR NAME   every block of TABLE as a fuzz_block input
  *                                   (OUTDIR/NAME-<kind><i>: data and index blocks with
  *                                   internal keys, the properties block with plain keys)
- *   seed records LOG MODE OUT       the records of a WAL or MANIFEST as 2-byte length pieces,
- *                                   after the mode byte MODE (decimal)
+ *   seed records LOG HEAD OUT       the records of a WAL or MANIFEST as 2-byte length pieces,
+ *                                   after the bytes HEAD (hex: the mode byte and what follows
+ *                                   it in the target's input)
  *   seed archive DIR FLAGS OUT      the files of DIR (but LOCK) as a fuzz_dir archive */
 #include <dirent.h>
 #include <stdio.h>
@@ -50,12 +51,17 @@ static int seed_blocks(const char *table, const char *dir, const char *name)
     return number && !s.failed ? 0 : -1;
 }
 
-static int seed_records(const char *log, uint8_t mode, const char *out)
+static int seed_records(const char *log, const char *head, const char *out)
 {
     log_reader *r;
     if (log_reader_open(log, &r)) return -1;
     buf all = {0}, rec = {0};
-    int rc = buf_append(&all, &mode, 1);
+    int rc = 0;
+    for (const char *h = head; rc == 0 && h[0] && h[1]; h += 2) {
+        char hex[3] = {h[0], h[1], 0};
+        uint8_t byte = (uint8_t)strtoul(hex, NULL, 16);
+        rc = buf_append(&all, &byte, 1);
+    }
     while (rc == 0 && log_reader_next(r, &rec) == 1) {
         size_t n = rec.len > 0xffff ? 0xffff : rec.len;
         uint8_t len[2] = {(uint8_t)n, (uint8_t)(n >> 8)};
@@ -100,11 +106,11 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[1], "blocks"))
         rc = seed_blocks(argv[2], argv[3], argv[4]);
     else if (argc == 5 && !strcmp(argv[1], "records"))
-        rc = seed_records(argv[2], (uint8_t)atoi(argv[3]), argv[4]);
+        rc = seed_records(argv[2], argv[3], argv[4]);
     else if (argc == 5 && !strcmp(argv[1], "archive"))
         rc = seed_archive(argv[2], (uint8_t)atoi(argv[3]), argv[4]);
     else
-        fprintf(stderr, "usage: seed blocks TABLE OUTDIR NAME | records LOG MODE OUT | "
+        fprintf(stderr, "usage: seed blocks TABLE OUTDIR NAME | records LOG HEAD OUT | "
                         "archive DIR FLAGS OUT\n");
     if (rc) fprintf(stderr, "seed %s failed\n", argc > 1 ? argv[1] : "");
     return rc ? 1 : 0;
