@@ -4,9 +4,10 @@
  * (a length cut short by the end of the input takes what is left). Each file is written into a
  * fresh directory (names reduced to [A-Za-z0-9._-]); flags bit 0 reseals the checksums of the
  * logs (*.log, MANIFEST-*) and tables (*.sst) first, so mutations reach the decoders behind
- * them; bit 1 turns paranoid_checks off; bit 2 makes reads verify data block checksums. Then
- * lamina_open, gets, a scan each way, lamina_verify and lamina_close: each must return
- * LAMINA_OK, LAMINA_NOTFOUND or a LAMINA_E* code — never crash, hang or leak. */
+ * them; bit 1 turns paranoid_checks off; bit 2 makes reads verify data block checksums; bits 3-4
+ * are the wal_recovery_mode (tolerate_corrupted_tail, absolute_consistency, point_in_time,
+ * skip_any). Then lamina_open, gets, a scan each way, lamina_verify and lamina_close: each must
+ * return LAMINA_OK, LAMINA_NOTFOUND or a LAMINA_E* code — never crash, hang or leak. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lamina_options_init(&o);
     o.create_if_missing = 0;
     o.paranoid_checks = data[0] & 2 ? 0 : 1;
+    o.wal_recovery_mode = (data[0] >> 3) & 3;
     o.write_buffer_size = 65536;
     o.max_background_jobs = 1;
     o.cache_size = 256 << 10;

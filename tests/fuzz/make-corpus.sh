@@ -68,6 +68,8 @@ for db in db1 db2; do
   "$seed" records "$d/$m" 0964000020 "$corpus/manifest/$db-records-flip"
   "$seed" archive "$d" 0 "$corpus/dir/$db"
   "$seed" archive "$d" 7 "$corpus/dir/$db-resealed-verify"
+  "$seed" archive "$d" 17 "$corpus/dir/$db-point-in-time"
+  "$seed" archive "$d" 25 "$corpus/dir/$db-skip-any"
 done
 # fuzz_wal's writer mode with records across 32 KiB log blocks (FIRST/MIDDLE/LAST fragments).
 python3 -c 'import sys
