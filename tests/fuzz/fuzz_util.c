@@ -3,8 +3,8 @@
  * B-tree index walk that finds the data blocks). */
 #include "fuzz.h"
 
-#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,26 +20,24 @@
 /* ---- Scratch directory ------------------------------------------------------------------ */
 
 static char scratch[256];
+static int scratch_keep; /* nftw's callback keeps the top directory itself */
 
-static void dir_empty(const char *dir, int remove_self)
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *at)
 {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *de;
-    char p[512];
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        int n = snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-        if (n < 0 || (size_t)n >= sizeof(p)) continue;
-        if (unlink(p) != 0) dir_empty(p, 1);
-    }
-    closedir(d);
-    if (remove_self) rmdir(dir);
+    (void)st, (void)flag;
+    return at->level == 0 && scratch_keep ? 0 : remove(path);
+}
+
+/* Removes what dir holds (keep) or dir with it, deepest first. */
+static void dir_empty(const char *dir, int keep)
+{
+    scratch_keep = keep;
+    (void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void scratch_remove(void)
 {
-    if (scratch[0]) dir_empty(scratch, 1);
+    if (scratch[0]) dir_empty(scratch, 0);
 }
 
 const char *fuzz_dir(void)
@@ -53,7 +51,7 @@ const char *fuzz_dir(void)
         }
         atexit(scratch_remove);
     }
-    dir_empty(scratch, 0);
+    dir_empty(scratch, 1);
     return scratch;
 }
 
