@@ -14,12 +14,12 @@ target=${1:-}
 secs=${2:-60}
 shift $(($# < 2 ? $# : 2))
 if [ -z "$target" ] || { [ "$target" != all ] && [[ " $targets " != *" $target "* ]]; }; then
-  echo "usage: $0 {$(echo $targets | tr ' ' '|')|all} [SECONDS] [libFuzzer flags...]" >&2
+  echo "usage: $0 {${targets// /|}|all} [SECONDS] [libFuzzer flags...]" >&2
   exit 2
 fi
 [ "$target" = all ] || targets=$target
 scripts/setup.sh --fuzz --no-build
-build=build-fuzz
+build="build-fuzz"
 if [ ! -f $build/build.ninja ]; then
   CC=clang meson setup $build -Dfuzz=true -Dtests=disabled --buildtype=debugoptimized \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null

@@ -11,7 +11,7 @@
 # Ends with one line "N passed, N failed" summing all builds: a Criterion suite counts its test
 # cases, any other test (corpus replays, tsan_* programs, exported-symbols) counts as one.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 sanitizers=1
 suites=()
 for arg in "$@"; do
