@@ -35,6 +35,8 @@ static int replay_file(const char *path)
         len += got;
     } while (got > 0);
     fclose(f);
+    /* Named first, so that the log of a crash says which input it was. */
+    fprintf(stderr, "replay: %s\n", path);
     LLVMFuzzerTestOneInput(data, len);
     free(data);
     return 0;
