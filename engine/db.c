@@ -839,13 +839,13 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
         rc = err_set(LAMINA_ENOMEM, "lamina_open: out of memory");
         goto fail;
     }
-    if ((rc = db_bg_start(db))) goto fail;
-    const struct version *v = db->vs.current;
+    /* Logged before the background threads start: from then on the version is theirs. */
     db_log(db,
            "opened: last sequence %" PRIu64 ", WAL %06" PRIu64 ", MANIFEST-%06" PRIu64
            ", %d levels with data, I/O %s",
-           last_seq, new_wal, db->vs.manifest_number, version_deepest_level(v) + 1,
+           last_seq, new_wal, db->vs.manifest_number, version_deepest_level(db->vs.current) + 1,
            file_io_backend());
+    if ((rc = db_bg_start(db))) goto fail;
     *out = db;
     if (db->recovery_note[0])
         return err_set(0, "lamina_open: recovery dropped data: %s", db->recovery_note);
