@@ -432,13 +432,10 @@ void check_copy_stats(void *out, const void *in, size_t in_size)
 
 /* ---- OPTIONS ---------------------------------------------------------------------------- */
 
-/* The first line of every OPTIONS file (docs/format.md, Part 1 §5). */
-static const char check_options_header[] = "# Lamina options in force (name=value)\n";
-
 int check_options_text(const uint8_t *text, size_t len, uint64_t *offset)
 {
-    size_t hlen = sizeof(check_options_header) - 1, i = 0;
-    while (i < hlen && i < len && text[i] == (uint8_t)check_options_header[i])
+    size_t hlen = sizeof(OPTIONS_FILE_HEADER) - 1, i = 0;
+    while (i < hlen && i < len && text[i] == (uint8_t)OPTIONS_FILE_HEADER[i])
         i++;
     if (i < hlen) {
         *offset = i;

@@ -596,19 +596,16 @@ static void db_delete_obsolete(lamina_db *db, uint64_t options_number)
     dir_list_free(names, n);
 }
 
-/* An OPTIONS file starts with this line. */
-static const char db_options_header[] = "# Lamina options in force (name=value)\n";
-
 /* Whether dir/name (an OPTIONS-NNNNNN) is Lamina's: it starts with Lamina's header, or is a
  * prefix of it. An unreadable file is no evidence either way. */
 static int db_options_file_is_lamina(const char *dir, const char *name)
 {
     char path[DB_PATH_MAX + 300];
     uint8_t *data = NULL;
-    size_t len = 0, hlen = sizeof(db_options_header) - 1;
+    size_t len = 0, hlen = sizeof(OPTIONS_FILE_HEADER) - 1;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (file_read_all(path, &data, &len)) return 1;
-    int ours = memcmp(data, db_options_header, len < hlen ? len : hlen) == 0;
+    int ours = memcmp(data, OPTIONS_FILE_HEADER, len < hlen ? len : hlen) == 0;
     mem_free(data);
     return ours;
 }
@@ -652,7 +649,7 @@ static int db_write_options_file(lamina_db *db, uint64_t *number)
     uint64_t tmp_num = version_set_new_file_number(&db->vs);
     snprintf(path, sizeof(path), "%s/OPTIONS-%06" PRIu64, db->path, *number);
     db_file_name(tmp, sizeof(tmp), db->path, tmp_num, DB_TEMP_EXT);
-    int rc = buf_append(&text, db_options_header, sizeof(db_options_header) - 1);
+    int rc = buf_append(&text, OPTIONS_FILE_HEADER, sizeof(OPTIONS_FILE_HEADER) - 1);
     if (rc == 0) rc = options_format(&db->opts, &text);
     /* Written whole under a temporary name, then renamed: a partial OPTIONS file could not be
      * told from another engine's. */

@@ -33,6 +33,9 @@ int options_copy(lamina_options *dst, const lamina_options *src);
 int options_read_copy(lamina_read_options *dst, const lamina_read_options *src, const char *fn);
 int options_write_copy(lamina_write_options *dst, const lamina_write_options *src, const char *fn);
 
+/* The first line of every OPTIONS file (docs/format.md, Part 1 §5). */
+#define OPTIONS_FILE_HEADER "# Lamina options in force (name=value)\n"
+
 /* Appends "name=value\n" for every option in table order (enums by choice name) to out.
  * 0 or LAMINA_ENOMEM. */
 int options_format(const lamina_options *o, buf *out);
