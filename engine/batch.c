@@ -2,6 +2,7 @@
  * LevelDB's WriteBatch layout (sequence fixed64 | count fixed32 | records). Byte layout in
  * docs/format/logs.md. */
 #include "engine/batch.h"
+#include "memtable/memtable.h"
 #include "util/alloc.h"
 
 #include <stdlib.h>
@@ -192,4 +193,37 @@ LAMINA_API void lamina_batch_destroy(lamina_batch *b)
     if (!b) return;
     batch_free(b);
     mem_free(b);
+}
+
+int batch_rep_check(const uint8_t *rep, size_t len, uint64_t *seq, uint32_t *count)
+{
+    uint64_t s = 0;
+    uint32_t n = 0;
+    int rc = batch_rep_header(rep, len, &s, &n);
+    if (rc == 0) rc = batch_iterate(rep, len, NULL, NULL);
+    /* Out-of-range numbers would spill into the internal key's type byte. */
+    if (rc == 0 && (s == 0 || s > IKEY_MAX_SEQ || n > IKEY_MAX_SEQ - s + 1))
+        rc = err_set(LAMINA_ECORRUPT, "sequence numbers %llu (+%u) beyond 2^56",
+                     (unsigned long long)s, (unsigned)n);
+    if (seq) *seq = s;
+    if (count) *count = n;
+    return rc;
+}
+
+struct batch_insert {
+    memtable *mem;
+    uint64_t seq;
+};
+
+static int batch_insert_one(void *ctx, int type, const uint8_t *k, size_t kl, const uint8_t *v,
+                            size_t vl)
+{
+    struct batch_insert *c = ctx;
+    return memtable_add(c->mem, c->seq++, type, k, kl, v, vl);
+}
+
+int batch_rep_insert(const uint8_t *rep, size_t len, struct memtable *mem, uint64_t seq)
+{
+    struct batch_insert c = {mem, seq};
+    return batch_iterate(rep, len, batch_insert_one, &c);
 }

@@ -43,6 +43,16 @@ uint32_t batch_count(const lamina_batch *b);
  * shorter than the header. Either out pointer may be NULL. */
 int batch_rep_header(const uint8_t *rep, size_t len, uint64_t *seq, uint32_t *count);
 
+/* Checks an encoded batch read back (a WAL record) once, for every reader of one: the header,
+ * every record (batch_iterate's rules) and its sequence numbers [seq, seq + count) lying in
+ * 1..IKEY_MAX_SEQ. Sets *seq and *count (either may be NULL). 0 or LAMINA_ECORRUPT. */
+int batch_rep_check(const uint8_t *rep, size_t len, uint64_t *seq, uint32_t *count);
+
+/* Adds the records of a checked encoded batch to mem, numbered on from seq (WAL replay, check,
+ * repair). 0, LAMINA_ECORRUPT or LAMINA_ENOMEM. */
+struct memtable;
+int batch_rep_insert(const uint8_t *rep, size_t len, struct memtable *mem, uint64_t seq);
+
 /* Replaces b's contents with a copy of an encoded batch (WAL replay), after checking it with
  * batch_iterate's rules. 0, LAMINA_ECORRUPT or LAMINA_ENOMEM. */
 int batch_set_rep(lamina_batch *b, const uint8_t *rep, size_t len);
@@ -61,6 +71,5 @@ int batch_iterate(const uint8_t *rep, size_t len,
 /* Empties b and, when its buffer holds more than keep bytes, gives the memory back (a
  * per-thread batch that once carried a large value does not keep it). */
 void batch_shrink(lamina_batch *b, size_t keep);
-
 
 #endif

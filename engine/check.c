@@ -531,33 +531,10 @@ static void check_table(struct check_state *s, const struct edit_file *f)
     s->table_entries += entries;
 }
 
-struct check_add {
-    memtable *mem;
-    uint64_t seq;
-};
-
-static int check_add_one(void *ctx, int type, const uint8_t *k, size_t kl, const uint8_t *v,
-                         size_t vl)
-{
-    struct check_add *c = ctx;
-    return memtable_add(c->mem, c->seq++, type, k, kl, v, vl);
-}
-
-int check_batch_add(memtable *mem, const uint8_t *rec, size_t n, uint64_t seq)
-{
-    struct check_add c = {mem, seq};
-    return batch_iterate(rec, n, check_add_one, &c);
-}
-
 int check_wal_batch(struct check_reporter *r, const char *file, uint64_t off, const uint8_t *rec,
                     size_t n, uint64_t *seq, uint32_t *count)
 {
-    int rc = batch_rep_header(rec, n, seq, count);
-    if (rc == 0) rc = batch_iterate(rec, n, NULL, NULL);
-    if (rc == 0 && (*seq > IKEY_MAX_SEQ || *count > IKEY_MAX_SEQ - *seq + 1))
-        rc =
-            err_set(LAMINA_ECORRUPT, "sequence numbers %" PRIu64 " + %u beyond 2^56", *seq, *count);
-    if (rc == LAMINA_ENOMEM) return rc;
+    int rc = batch_rep_check(rec, n, seq, count);
     if (rc) check_report_error(r, file, off, LAMINA_ECORRUPT);
     return rc == 0;
 }
@@ -571,7 +548,7 @@ static int check_wal_record(void *ctx, uint64_t off, const uint8_t *rec, size_t 
     if (ok <= 0) return ok;
     s->wal_records++;
     /* Only a clean database's keys are counted: damage makes the count meaningless. */
-    return s->r.problems ? 0 : check_batch_add(s->mem, rec, n, seq);
+    return s->r.problems ? 0 : batch_rep_insert(rec, n, s->mem, seq);
 }
 
 static void check_wal_damage(void *ctx, const struct check_damage *d)

@@ -64,14 +64,10 @@ struct check_log_ops {
  * returned. */
 int check_log_walk(const char *path, const struct check_log_ops *ops, void *ctx);
 
-/* Checks a WAL record at offset off of file (an encoded write batch, engine/batch.h): header,
- * every operation, and sequence numbers seq .. seq + count - 1 within 56 bits. Returns 1 for a
- * sound record (*seq and *count set), 0 for a damaged one (reported as a problem), or
- * LAMINA_ENOMEM. */
+/* Checks a WAL record at offset off of file with batch_rep_check. Returns 1 for a sound record
+ * (*seq and *count set), 0 for a damaged one (reported as a problem). */
 int check_wal_batch(struct check_reporter *r, const char *file, uint64_t off, const uint8_t *rec,
                     size_t n, uint64_t *seq, uint32_t *count);
-/* Adds the operations of a checked WAL record to mem, numbered from seq. 0 or LAMINA_ENOMEM. */
-int check_batch_add(memtable *mem, const uint8_t *rec, size_t n, uint64_t seq);
 
 /* ---- MANIFEST --------------------------------------------------------------------------- */
 

@@ -137,17 +137,6 @@ int db_wal_create(lamina_db *db, uint64_t number, wfile **file, log_writer **log
 
 /* ---- Recovery --------------------------------------------------------------------------- */
 
-struct replay_ctx {
-    memtable *mem;
-    uint64_t seq;
-};
-
-static int replay_one(void *ctx, int type, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
-{
-    struct replay_ctx *c = ctx;
-    return memtable_add(c->mem, c->seq++, type, k, kl, v, vl);
-}
-
 /* What WAL recovery has met so far (wal_recovery_mode decides what damage does). A torn tail is
  * taken for the end of the log only while no later record exists: a record after it, in the
  * same WAL or a later one, makes it a hole, which is damage. */
@@ -263,12 +252,7 @@ static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_
         }
         uint64_t seq;
         uint32_t count;
-        if ((rc = batch_rep_header(rec.data, rec.len, &seq, &count)) == 0 &&
-            (seq == 0 || seq > IKEY_MAX_SEQ - count))
-            rc = err_set(LAMINA_ECORRUPT, "sequence number %" PRIu64 " (+%" PRIu32 ") out of range",
-                         seq, count);
-        if (rc == 0) rc = batch_iterate(rec.data, rec.len, NULL, NULL);
-        if (rc) {
+        if ((rc = batch_rep_check(rec.data, rec.len, &seq, &count))) {
             char msg[512];
             snprintf(msg, sizeof(msg), "%s", err_message());
             snprintf(what, sizeof(what), "%.300s: record at offset %" PRIu64 ": %.300s", path, off,
@@ -277,8 +261,7 @@ static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_
             if ((rc = db_wal_damage(db, wr, number, what))) break;
             continue;
         }
-        struct replay_ctx ctx = {*mem, seq};
-        if ((rc = batch_iterate(rec.data, rec.len, replay_one, &ctx))) break;
+        if ((rc = batch_rep_insert(rec.data, rec.len, *mem, seq))) break;
         if (count && seq + count - 1 > *last_seq) *last_seq = seq + count - 1;
         (*records)++;
         if (memtable_memory(*mem) >= (size_t)db->opts.write_buffer_size) {

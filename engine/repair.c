@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/batch.h"
 #include "engine/check.h"
 #include "engine/filename.h"
 #include "engine/manifest.h"
@@ -287,7 +288,7 @@ static int repair_wal_record(void *ctx, uint64_t off, const uint8_t *rec, size_t
         rp->st.wal_bytes_dropped += n;
         return 0;
     }
-    if ((rc = check_batch_add(rp->mem, rec, n, seq))) return rc;
+    if ((rc = batch_rep_insert(rec, n, rp->mem, seq))) return rc;
     if (count && seq + count - 1 > rp->last_seq) rp->last_seq = seq + count - 1;
     rp->wal_records++;
     rp->st.wal_records++;
