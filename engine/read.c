@@ -154,3 +154,39 @@ LAMINA_API int lamina_get_into(lamina_db *db, const lamina_read_options *ro, con
     read_tls_trim(out);
     return rc;
 }
+
+LAMINA_API int lamina_multi_get(lamina_db *db, const lamina_read_options *ro, size_t n,
+                                const void *const *keys, const size_t *key_lens, void **values,
+                                size_t *value_lens, int *statuses)
+{
+    if (!db || (n && (!keys || !key_lens || !values || !value_lens || !statuses)))
+        return err_set(LAMINA_EINVAL, "lamina_multi_get: NULL argument");
+    lamina_read_options o;
+    int rc = options_read_copy(&o, ro, "lamina_multi_get");
+    if (rc) return rc;
+    /* One snapshot for every key, as the doc promises. */
+    lamina_snapshot snap;
+    if (!o.snapshot) {
+        db_sv_put(db, db_sv_get(db, &snap.seq));
+        o.snapshot = &snap;
+    }
+    int first = 0;
+    for (size_t i = 0; i < n; i++) {
+        values[i] = NULL;
+        value_lens[i] = 0;
+        int s = read_check_args(db, keys[i], key_lens[i], "lamina_multi_get");
+        buf out = {0};
+        if (s == 0) s = read_get(db, &o, keys[i], key_lens[i], &out);
+        if (s == 0 && buf_reserve(&out, 1)) s = err_set(LAMINA_ENOMEM, "lamina_multi_get: out of memory");
+        if (s == 0) {
+            out.data[out.len] = 0;
+            values[i] = out.data;
+            value_lens[i] = out.len;
+        } else {
+            buf_free(&out);
+        }
+        statuses[i] = s;
+        if (s != 0 && s != LAMINA_NOTFOUND && first == 0) first = s;
+    }
+    return first;
+}

@@ -88,7 +88,7 @@ enum {
                                              * it, reporting what was dropped */
     LAMINA_WAL_SKIP_ANY = 3,                /* skip each damaged record, reporting it */
 };
-enum { LAMINA_INDEX_BTREE = 0 };
+enum { LAMINA_INDEX_BTREE = 0, LAMINA_INDEX_FST = 1 };
 enum { LAMINA_MEMTABLE_AVL = 0 };
 
 /* The options table: the single source for struct lamina_options, its defaults,
@@ -147,8 +147,12 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
       "rewritten levels)")                                                                         \
     X(LAMINA_OPT_INT, int64_t, bloom_bits, 10, 0, 64, NULL,                                       \
       "Bloom filter bits per key of new tables (0: no filter)")                                    \
-    X(LAMINA_OPT_ENUM, int, index_type, LAMINA_INDEX_BTREE, 0, 0, "btree",                        \
-      "index of new tables")                                                                       \
+    X(LAMINA_OPT_ENUM, int, index_type, LAMINA_INDEX_BTREE, 0, 1, "btree|fst",                    \
+      "index of new tables: a B-tree of separator blocks, or a finite state transducer (FST) "    \
+      "over the separators; each table records its own, so a database may hold both")             \
+    X(LAMINA_OPT_INT, int64_t, format_version, 2, 1, 2, NULL,                                     \
+      "table format of new tables: 2 byte-comparable user-key separators (a key's versions "      \
+      "never split across data blocks), 1 internal-key separators (B-tree only); both read")      \
     X(LAMINA_OPT_ENUM, int, memtable_type, LAMINA_MEMTABLE_AVL, 0, 0, "avl", "memtable kind")     \
     X(LAMINA_OPT_SIZE, int64_t, cache_size, 8ll << 20, 0, 1ll << 40, NULL,                        \
       "block cache capacity in bytes (0: no cache); holds data, index and filter blocks")        \
@@ -159,6 +163,17 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
       "table pins its filter and index root, bounded by max_open_files)")                         \
     X(LAMINA_OPT_BOOL, int, pin_l0_filter_and_index_blocks_in_cache, 0, 0, 1, NULL,               \
       "keep level-0 tables' filter and index blocks pinned while the table is open")             \
+    X(LAMINA_OPT_BOOL, int, use_direct_reads, 0, 0, 1, NULL,                                      \
+      "read tables with O_DIRECT into aligned buffers, bypassing the page cache (measures the "   \
+      "device; the block cache still serves hits)")                                                \
+    X(LAMINA_OPT_BOOL, int, use_io_uring, 1, 0, 1, NULL,                                          \
+      "issue batched block reads (multi_get, read-ahead) through io_uring when the kernel grants " \
+      "a ring; 0 forces the pread fallback")                                                       \
+    X(LAMINA_OPT_SIZE, int64_t, max_auto_readahead_size, 256ll << 10, 0, 1ll << 30, NULL,         \
+      "iterators read ahead while their access stays sequential, the window doubling from one "  \
+      "block up to this many bytes (0: no read-ahead)")                                            \
+    X(LAMINA_OPT_SIZE, int64_t, compaction_readahead_size, 2ll << 20, 0, 1ll << 30, NULL,         \
+      "bytes compaction reads ahead in each input table (0: one block at a time)")                \
     X(LAMINA_OPT_SIZE, int64_t, max_manifest_file_size, 64ll << 20, 64ll << 10, 1ll << 40, NULL, \
       "MANIFEST size at which it is rolled to a fresh snapshot of the version")
 
@@ -290,6 +305,20 @@ LAMINA_API int lamina_get(lamina_db *db, const lamina_read_options *ro, const vo
  * *value_len to the value's full length (larger than cap means it was cut short). */
 LAMINA_API int lamina_get_into(lamina_db *db, const lamina_read_options *ro, const void *key,
                                size_t key_len, void *buf, size_t cap, size_t *value_len);
+
+/* Looks up n keys as of one snapshot (ro->snapshot, else the latest at the call), as n calls
+ * of lamina_get would, but after the memtables and the Bloom filters the block reads of all n
+ * keys are issued together (through io_uring when use_io_uring and the kernel allow) and
+ * awaited together. keys[i] (key_lens[i] bytes) are borrowed; duplicates are allowed. For each
+ * i, statuses[i] is LAMINA_OK with values[i] a new buffer of value_lens[i] bytes (plus a NUL
+ * byte, not counted) that the caller releases with lamina_free(), or LAMINA_NOTFOUND or an
+ * error code with values[i] = NULL and value_lens[i] = 0. Returns LAMINA_OK when every status
+ * is LAMINA_OK or LAMINA_NOTFOUND, else the first error in key order (lamina_errmsg() tells
+ * it); LAMINA_EINVAL for NULL arrays or a key over LAMINA_MAX_KEY_LEN (statuses say which).
+ * n = 0 is allowed. ro may be NULL. */
+LAMINA_API int lamina_multi_get(lamina_db *db, const lamina_read_options *ro, size_t n,
+                                const void *const *keys, const size_t *key_lens, void **values,
+                                size_t *value_lens, int *statuses);
 
 /* Releases memory returned by the library. NULL is allowed. */
 LAMINA_API void lamina_free(void *p);
