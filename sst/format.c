@@ -49,10 +49,11 @@ int table_footer_decode(const uint8_t src[TABLE_FOOTER_SIZE], const char *path,
     f->index_levels = src[56];
     f->index_kind = src[57];
     f->format_version = coding_get_fixed32(src + 60);
-    if (f->format_version != TABLE_FORMAT_VERSION)
+    if (f->format_version < TABLE_FORMAT_MIN_VERSION || f->format_version > TABLE_FORMAT_VERSION)
         return err_set(LAMINA_ECORRUPT,
-                       "%s: unsupported table format version %u (this build reads %d)", path,
-                       (unsigned)f->format_version, TABLE_FORMAT_VERSION);
+                       "%s: unsupported table format version %u (this build reads %d to %d)",
+                       path, (unsigned)f->format_version, TABLE_FORMAT_MIN_VERSION,
+                       TABLE_FORMAT_VERSION);
     return 0;
 }
 

@@ -13,7 +13,11 @@
 #include "util/file.h"
 
 #define TABLE_MAGIC "LAMINAST" /* the footer's last 8 bytes */
-#define TABLE_FORMAT_VERSION 1
+/* Format versions: 1 indexes internal-key separators (B-tree only); 2 indexes user-key
+ * separators, which sort bytewise, and never splits one user key's versions across data blocks
+ * (docs/format.md). New tables are written with the format_version option; both are read. */
+#define TABLE_FORMAT_VERSION 2
+#define TABLE_FORMAT_MIN_VERSION 1
 #define TABLE_FOOTER_SIZE 76
 #define BLOCK_TRAILER_SIZE 5 /* compression byte + fixed32 checksum */
 #define BLOCK_TYPE_NONE 0

@@ -60,7 +60,7 @@ table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct
     b->props.compression = (uint64_t)b->o.compression;
     b->props.restart_interval = (uint64_t)b->o.restart_interval;
     b->props.index_type = LAMINA_INDEX_BTREE;
-    b->props.format_version = TABLE_FORMAT_VERSION;
+    b->props.format_version = 1; /* version 2 lands with the index interface */
     b->props.smallest_seq = UINT64_MAX;
     return b;
 }
@@ -208,7 +208,7 @@ int table_builder_finish(table_builder *b, struct table_meta *meta)
     if (rc) return table_builder_fail(b, rc);
     ft.file_number = b->w.file_number;
     ft.index_kind = LAMINA_INDEX_BTREE;
-    ft.format_version = TABLE_FORMAT_VERSION;
+    ft.format_version = 1;
     uint8_t footer[TABLE_FOOTER_SIZE];
     table_footer_encode(footer, &ft);
     rc = wfile_append(b->w.f, footer, sizeof(footer));
