@@ -721,6 +721,7 @@ static void db_init_policy(lamina_db *db)
         .zstd_level = (int)o->zstd_level,
         .bloom_bits = (int)o->bloom_bits,
         .index_type = o->index_type,
+        .format_version = (int)o->format_version,
     };
 }
 

@@ -340,6 +340,10 @@ int options_validate(const lamina_options *o)
                        "level0_stop_writes_trigger (%" PRId64 ")",
                        o->level0_file_num_compaction_trigger, o->level0_slowdown_writes_trigger,
                        o->level0_stop_writes_trigger);
+    if (o->index_type == LAMINA_INDEX_FST && o->format_version < 2)
+        return err_set(LAMINA_EINVAL, "options: index_type=fst needs format_version=2 (an FST "
+                                      "orders its separators bytewise, as only format 2 writes "
+                                      "them)");
     return 0;
 }
 

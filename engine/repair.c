@@ -501,6 +501,7 @@ LAMINA_API int lamina_repair(const char *path, const lamina_options *opts, lamin
         .zstd_level = (int)o->zstd_level,
         .bloom_bits = (int)o->bloom_bits,
         .index_type = o->index_type,
+        .format_version = (int)o->format_version,
     };
     if ((rc = check_list_database(path, &rp->names, &rp->nnames))) goto out;
     snprintf(lock_path, sizeof(lock_path), "%s/LOCK", path);

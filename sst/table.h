@@ -1,6 +1,7 @@
 /* table.h — sorted string tables (SST): the builder that writes one from sorted internal
  * keys, the reader that serves gets and iterators from it, and the block cache they share.
- * Layout (docs/format.md): data blocks | filter block | index (B-tree) | properties | footer.
+ * Layout (docs/format.md): data blocks | filter block | index (B-tree or FST, sst/index.h) |
+ * properties | footer.
  * Data blocks are prefix-compressed with restart points, each stored with a compression byte
  * and a checksum seeded with the file number and block offset. */
 #ifndef SST_TABLE_H
@@ -39,6 +40,8 @@ struct table_options {
     int zstd_level;
     int bloom_bits; /* 0: no filter */
     int index_type; /* LAMINA_INDEX_* */
+    int format_version; /* TABLE_FORMAT_MIN_VERSION..TABLE_FORMAT_VERSION (sst/format.h); 0: the
+                         * newest. An FST index needs format 2 (table_builder_create fails). */
 };
 
 /* What a finished table holds; keys are internal keys, owned by the struct
@@ -58,7 +61,8 @@ void table_meta_free(struct table_meta *m);
 typedef struct table_builder table_builder;
 
 /* Starts a table in f (borrowed; the caller syncs and closes it after finish). NULL on
- * allocation failure. */
+ * allocation failure, or (error message set, LAMINA_EINVAL) for an unknown index kind, format
+ * version, or an FST index in format 1. */
 table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct table_options *o);
 /* Adds an entry; internal keys must come in strictly increasing internal-key order.
  * Returns 0 or a LAMINA_E* code (write error). */

@@ -1,14 +1,14 @@
 /* table_builder.c — writes a table from internal keys in increasing order, in one pass:
- * data blocks (LevelDB block format), then the Bloom filter over the user keys, the B-tree
- * index, the properties block and the fixed footer (docs/format/sst.md). */
+ * data blocks (LevelDB block format), then the Bloom filter over the user keys, the index (of
+ * the kind the options name), the properties block and the fixed footer (docs/format.md). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bloom/bloom.h"
 #include "lamina.h"
 #include "sst/block.h"
-#include "sst/btree.h"
 #include "sst/format.h"
+#include "sst/index.h"
 #include "sst/table.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -20,8 +20,10 @@ struct table_builder {
     struct block_builder data;
     struct index_builder index;
     buf first_key, last_key;
-    buf sep;     /* separator scratch */
-    int pending; /* a data block was written and awaits its index entry */
+    buf sep;        /* separator scratch */
+    int user_keys;  /* format 2: user-key separators, a user key's versions in one block */
+    int block_full; /* the data block reached block_size; format 2 cuts it at the next user key */
+    int pending;    /* a data block was written and awaits its index entry */
     struct block_handle pending_handle;
     uint64_t *hashes; /* bloom_hash of each distinct user key */
     size_t nhashes, hashes_cap;
@@ -49,18 +51,32 @@ table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct
     if (b->o.bloom_bits < 0) b->o.bloom_bits = 0;
     if (b->o.bloom_bits > 64) b->o.bloom_bits = 64;
     if (b->o.compression != LAMINA_COMPRESSION_ZSTD) b->o.compression = LAMINA_COMPRESSION_NONE;
+    if (b->o.format_version == 0) b->o.format_version = TABLE_FORMAT_VERSION;
+    if (b->o.format_version < TABLE_FORMAT_MIN_VERSION ||
+        b->o.format_version > TABLE_FORMAT_VERSION ||
+        (b->o.index_type == LAMINA_INDEX_FST && b->o.format_version < 2)) {
+        err_set(LAMINA_EINVAL, "table builder: format version %d with index kind %d",
+                b->o.format_version, b->o.index_type);
+        mem_free(b);
+        return NULL;
+    }
+    b->user_keys = b->o.format_version >= 2;
     if (block_writer_init(&b->w, f, file_number, b->o.compression, b->o.zstd_level)) {
         mem_free(b);
         return NULL;
     }
+    if (index_builder_init(&b->index, b->o.index_type, &b->w, b->o.block_size)) {
+        block_writer_free(&b->w);
+        mem_free(b);
+        return NULL;
+    }
     block_builder_init(&b->data, b->o.restart_interval);
-    index_builder_init(&b->index, &b->w, b->o.block_size);
     b->props.block_size = b->o.block_size;
     b->props.bloom_bits = (uint64_t)b->o.bloom_bits;
     b->props.compression = (uint64_t)b->o.compression;
     b->props.restart_interval = (uint64_t)b->o.restart_interval;
-    b->props.index_type = LAMINA_INDEX_BTREE;
-    b->props.format_version = 1; /* version 2 lands with the index interface */
+    b->props.index_type = (uint64_t)b->o.index_type;
+    b->props.format_version = (uint64_t)b->o.format_version;
     b->props.smallest_seq = UINT64_MAX;
     return b;
 }
@@ -96,6 +112,7 @@ static int table_builder_flush(table_builder *b)
     b->props.data_blocks++;
     b->props.data_bytes += b->pending_handle.size + BLOCK_TRAILER_SIZE;
     block_builder_reset(&b->data);
+    b->block_full = 0;
     return 0;
 }
 
@@ -123,17 +140,24 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ilen, const 
     if (!first && ikey_cmp(b->last_key.data, b->last_key.len, ikey, ilen) >= 0)
         return err_set(LAMINA_EINVAL, "table builder: keys out of order");
     int rc = 0;
+    size_t ulen = ikey_user_len(ilen);
+    int new_user_key =
+        first || ikey_user_cmp(b->last_key.data, ikey_user_len(b->last_key.len), ikey, ulen) != 0;
+    /* A full block is cut before this key, unless (format 2) the key continues its block's
+     * last user key: a user key's versions stay in one block, so its block is the one the
+     * first separator >= the user key names. */
+    if (b->block_full && (new_user_key || !b->user_keys)) {
+        rc = table_builder_flush(b);
+        if (rc) return table_builder_fail(b, rc);
+    }
     if (b->pending) {
         /* The block before this key is complete: its separator can now be shortened. */
-        rc = index_separator(&b->sep, b->last_key.data, b->last_key.len, ikey, ilen);
+        rc = index_separator(&b->sep, b->user_keys, b->last_key.data, b->last_key.len, ikey, ilen);
         if (rc == 0) rc = index_builder_add(&b->index, b->sep.data, b->sep.len, b->pending_handle);
         if (rc) return table_builder_fail(b, rc);
         b->pending = 0;
     }
-    size_t ulen = ikey_user_len(ilen);
-    if (b->o.bloom_bits > 0 &&
-        (first ||
-         ikey_user_cmp(b->last_key.data, ikey_user_len(b->last_key.len), ikey, ulen) != 0)) {
+    if (b->o.bloom_bits > 0 && new_user_key) {
         rc = table_builder_add_hash(b, ikey, ulen);
         if (rc) return table_builder_fail(b, rc);
     }
@@ -149,10 +173,7 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ilen, const 
     if (ikey_type(ikey, ilen) == IKEY_DELETION) b->props.deletions++;
     b->props.raw_key_bytes += ilen;
     b->props.raw_value_bytes += vlen;
-    if (block_builder_size(&b->data) >= b->o.block_size) {
-        rc = table_builder_flush(b);
-        if (rc) return table_builder_fail(b, rc);
-    }
+    b->block_full = block_builder_size(&b->data) >= b->o.block_size;
     return 0;
 }
 
@@ -177,11 +198,9 @@ static int table_builder_write_meta(table_builder *b, struct table_footer *ft)
         if (rc) goto out;
         b->props.filter_bytes = ft->filter.size + BLOCK_TRAILER_SIZE;
     }
-    int levels;
-    rc = index_builder_finish(&b->index, &ft->index, &levels);
+    rc = index_builder_finish(&b->index, ft);
     if (rc) goto out;
-    ft->index_levels = (uint8_t)levels;
-    b->props.index_levels = (uint64_t)levels;
+    b->props.index_levels = ft->index_levels;
     b->props.index_bytes = b->index.bytes;
     if (b->props.entries == 0) b->props.smallest_seq = 0;
     buf_clear(&tmp);
@@ -199,7 +218,7 @@ int table_builder_finish(table_builder *b, struct table_meta *meta)
     if (b->finished) return err_set(LAMINA_EINVAL, "table builder: finished twice");
     int rc = table_builder_flush(b);
     if (rc == 0 && b->pending) {
-        rc = index_successor(&b->sep, b->last_key.data, b->last_key.len);
+        rc = index_successor(&b->sep, b->user_keys, b->last_key.data, b->last_key.len);
         if (rc == 0) rc = index_builder_add(&b->index, b->sep.data, b->sep.len, b->pending_handle);
         b->pending = 0;
     }
@@ -207,8 +226,7 @@ int table_builder_finish(table_builder *b, struct table_meta *meta)
     if (rc == 0) rc = table_builder_write_meta(b, &ft);
     if (rc) return table_builder_fail(b, rc);
     ft.file_number = b->w.file_number;
-    ft.index_kind = LAMINA_INDEX_BTREE;
-    ft.format_version = 1;
+    ft.format_version = (uint32_t)b->o.format_version;
     uint8_t footer[TABLE_FOOTER_SIZE];
     table_footer_encode(footer, &ft);
     rc = wfile_append(b->w.f, footer, sizeof(footer));

@@ -1,8 +1,8 @@
 /* table_reader.c — serves a table: opens it with one read (the footer), loads its filter,
  * index and properties blocks on first need through the block cache (or pins the filter and the
  * index root, RocksDB's pin_l0_filter_and_index_blocks_in_cache), answers point lookups (Bloom
- * filter, B-tree index, block cache, block seek), iterates it with a two-level iterator (index
- * cursor -> data block) and verifies every block on demand. */
+ * filter, the table's index through sst/index.h, block cache, block seek), iterates it with a
+ * two-level iterator (index cursor -> data block) and verifies every block on demand. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +10,9 @@
 #include "bloom/bloom.h"
 #include "lamina.h"
 #include "sst/block.h"
-#include "sst/btree.h"
 #include "sst/cache.h"
 #include "sst/format.h"
+#include "sst/index.h"
 #include "sst/reader.h"
 #include "sst/table.h"
 #include "util/alloc.h"
@@ -104,9 +104,6 @@ int table_open(const char *path, uint64_t file_number, block_cache *cache, int p
         rc = err_set(LAMINA_ECORRUPT, "%s: table was written as file %llu, opened as file %llu",
                      path, (unsigned long long)t->footer.file_number,
                      (unsigned long long)file_number);
-    if (rc == 0 && t->footer.index_kind != LAMINA_INDEX_BTREE)
-        rc = err_set(LAMINA_ECORRUPT, "%s: unknown index kind %u", path,
-                     (unsigned)t->footer.index_kind);
     if (rc == LAMINA_ECORRUPT) {
         /* Every footer complaint names where the footer is, as block errors name theirs. */
         char msg[512];
@@ -115,7 +112,7 @@ int table_open(const char *path, uint64_t file_number, block_cache *cache, int p
     }
     if (rc) goto fail;
     t->src = (struct block_source){t->f, t->path, file_number, footer_off};
-    rc = index_open(&t->index, &t->src, cache, t->footer.index, t->footer.index_levels, pin_meta);
+    rc = index_open(&t->index, &t->src, cache, &t->footer, pin_meta);
     if (rc) goto fail;
     *out = t;
     return 0;
@@ -494,6 +491,8 @@ struct table_verify_ctx {
     uint64_t entries;
     buf prev_key; /* last key of the previous data block */
     buf prev_sep;
+    int have_sep; /* prev_sep holds the previous block's separator (it may be empty) */
+    int user_keys;
     struct block_iter bi;
 };
 
@@ -517,8 +516,9 @@ static int table_verify_block(void *ctx, const uint8_t *sep, size_t slen, struct
         rc = err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu is empty", t->path, off);
         goto out;
     }
-    if (rc == 0 && v->prev_sep.len &&
-        ikey_cmp(v->bi.key, v->bi.key_len, v->prev_sep.data, v->prev_sep.len) <= 0) {
+    if (rc == 0 && v->have_sep &&
+        index_sep_cmp(v->user_keys, v->bi.key, v->bi.key_len, v->prev_sep.data,
+                      v->prev_sep.len) <= 0) {
         rc = err_set(LAMINA_ECORRUPT,
                      "%s: data block at offset %llu: first key not after the "
                      "previous separator",
@@ -547,12 +547,13 @@ static int table_verify_block(void *ctx, const uint8_t *sep, size_t slen, struct
         rc = block_iter_next(&v->bi);
     }
     if (rc) goto out;
-    if (ikey_cmp(v->prev_key.data, v->prev_key.len, sep, slen) > 0) {
+    if (index_sep_cmp(v->user_keys, v->prev_key.data, v->prev_key.len, sep, slen) > 0) {
         rc = err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu: last key after its separator",
                      t->path, off);
         goto out;
     }
     buf_clear(&v->prev_sep);
+    v->have_sep = 1;
     if (buf_append(&v->prev_sep, sep, slen))
         rc = err_set(LAMINA_ENOMEM, "table_verify: out of memory");
 out:
@@ -562,7 +563,7 @@ out:
 
 int table_verify(table *t, uint64_t *entries)
 {
-    struct table_verify_ctx v = {.t = t};
+    struct table_verify_ctx v = {.t = t, .user_keys = t->index.user_keys};
     struct table_props props;
     block_iter_init(&v.bi);
     if (entries) *entries = 0;
@@ -579,7 +580,7 @@ int table_verify(table *t, uint64_t *entries)
     rc = table_props_decode(pb->data, pb->size, t->path, t->footer.properties.offset, &props);
     cache_block_release(pb);
     if (rc) goto out;
-    rc = index_verify(&t->src, t->footer.index, t->footer.index_levels, table_verify_block, &v);
+    rc = index_verify(&t->src, &t->footer, table_verify_block, &v);
     if (rc) goto out;
     if (v.entries != props.entries) {
         rc = err_set(LAMINA_ECORRUPT, "%s: %llu entries found, properties record %llu", t->path,

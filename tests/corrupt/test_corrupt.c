@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lamina.h"
+#include "test_options.h"
 #include "tdir.h"
 
 /* ---- The database ------------------------------------------------------------------------- */
@@ -115,6 +116,7 @@ static lamina_options fixture_options(void)
 {
     lamina_options o;
     lamina_options_init(&o);
+    test_options_apply(&o);
     o.write_buffer_size = 8 << 20; /* only the explicit flushes make tables */
     o.block_size = 1024;
     o.compression_type = LAMINA_COMPRESSION_NONE;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lamina.h"
+#include "test_options.h"
 #include "tdir.h"
 
 #define ROUNDS 24
@@ -80,6 +81,7 @@ static void teardown_dir(void)
 static void crash_options(lamina_options *o, int create, int round)
 {
     lamina_options_init(o);
+    test_options_apply(o);
     o->compaction_policy = round % 3 == 0   ? LAMINA_COMPACTION_LEVELED
                            : round % 3 == 1 ? LAMINA_COMPACTION_TIERED
                                             : LAMINA_COMPACTION_DOSTOEVSKY;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "lamina.h"
+#include "test_options.h"
 
 /* Options with small buffers so that flushes and compactions happen in small tests. */
 static inline lamina_options tdb_small_options(void)
@@ -21,6 +22,7 @@ static inline lamina_options tdb_small_options(void)
     o.level0_stop_writes_trigger = 6;
     o.max_bytes_for_level_base = 256 << 10;
     o.block_size = 1024;
+    test_options_apply(&o);
     return o;
 }
 

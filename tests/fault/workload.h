@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lamina.h"
+#include "test_options.h"
 
 #define WL_MAX_VALUE 400
 
@@ -19,6 +20,7 @@ static inline lamina_options wl_options(int round)
 {
     lamina_options o;
     lamina_options_init(&o);
+    test_options_apply(&o);
     o.create_if_missing = 1;
     o.compaction_policy = round % 3 == 0   ? LAMINA_COMPACTION_LEVELED
                           : round % 3 == 1 ? LAMINA_COMPACTION_TIERED

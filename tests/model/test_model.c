@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lamina.h"
+#include "test_options.h"
 #include "tdir.h"
 
 #define NKEYS 2000
@@ -642,6 +643,7 @@ static void run_model(const struct config *c)
     snprintf(m->path, sizeof(m->path), "%.63s/db", m->dir); /* dir[64] holds at most 63 */
 
     lamina_options_init(&m->opts);
+    test_options_apply(&m->opts);
     set_option(m, "create_if_missing", "1");
     set_option(m, "write_buffer_size", "64k");
     /* Small tables, several background jobs and a table cache smaller than the table count,

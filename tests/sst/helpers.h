@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sst/table.h"
+#include "test_options.h"
 #include "util/ikey.h"
 
 struct model_entry {
@@ -47,7 +48,15 @@ void model_write_table(const struct model *m, const char *path, uint64_t file_nu
 static inline struct table_options test_table_options(size_t block_size, int compression,
                                                       int bloom_bits)
 {
-    struct table_options o = {block_size, 16, compression, 1, bloom_bits, 0};
+    struct table_options o = {
+        .block_size = block_size,
+        .restart_interval = 16,
+        .compression = compression,
+        .zstd_level = 1,
+        .bloom_bits = bloom_bits,
+        .index_type = test_index_type(),
+        .format_version = test_format_version(),
+    };
     return o;
 }
 

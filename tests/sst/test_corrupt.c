@@ -10,6 +10,7 @@
 #include "helpers.h"
 #include "lamina.h"
 #include "sst/btree.h"
+#include "sst/index.h"
 #include "sst/format.h"
 #include "util/err.h"
 
@@ -44,7 +45,7 @@ static struct block_handle data_block(const char *path, uint64_t number, int idx
     cr_assert_eq(rfile_open(path, &rf), 0);
     struct block_source src = {rf, path, number, len - TABLE_FOOTER_SIZE};
     struct index_reader r;
-    cr_assert_eq(index_open(&r, &src, NULL, f.index, f.index_levels, 0), 0, "%s", err_message());
+    cr_assert_eq(index_open(&r, &src, NULL, &f, 0), 0, "%s", err_message());
     struct index_cursor c;
     index_cursor_init(&c, &r, 0);
     cr_assert_eq(index_cursor_seek_to_first(&c), 0);
@@ -305,7 +306,9 @@ Test(corrupt, block_copied_to_another_offset_fails_its_checksum)
         m.e[i].val = malloc(40);
         memset(m.e[i].val, (int)i, 40);
     }
-    struct table_options o = {512, 1, LAMINA_COMPRESSION_NONE, 1, 10, 0};
+    struct table_options o = test_table_options(512, LAMINA_COMPRESSION_NONE, 10);
+    o.restart_interval = 1;
+    o.index_type = LAMINA_INDEX_BTREE; /* this test damages the B-tree's inner blocks */
     char path[4096];
     snprintf(path, sizeof(path), "%s", path_join(g_dir, "000028.sst"));
     struct table_meta meta;
@@ -371,14 +374,15 @@ Test(corrupt, damaged_index_blocks_are_caught_at_first_use)
     rfile *rf;
     cr_assert_eq(rfile_open(path, &rf), 0);
     struct block_source src = {rf, path, 32, len - TABLE_FOOTER_SIZE};
-    struct index_reader r;
-    cr_assert_eq(index_open(&r, &src, NULL, f.index, f.index_levels, 0), 0, "%s", err_message());
-    struct index_cursor c;
-    index_cursor_init(&c, &r, 0);
-    cr_assert_eq(index_cursor_seek_to_first(&c), 0, "%s", err_message());
+    struct btree_reader r;
+    cr_assert_eq(btree_open(&r, &src, NULL, f.index, f.index_levels, f.format_version >= 2, 0), 0,
+                 "%s", err_message());
+    struct btree_cursor c;
+    btree_cursor_init(&c, &r, 0);
+    cr_assert_eq(btree_cursor_seek_to_first(&c), 0, "%s", err_message());
     struct block_handle child = c.path[f.index_levels - 1].node->ent[0].h;
-    index_cursor_release(&c);
-    index_close(&r);
+    btree_cursor_release(&c);
+    btree_close(&r);
     rfile_close(rf);
 
     orig[child.offset + 1] ^= 0x01;

@@ -494,9 +494,11 @@ Test(table, huge_keys_and_values_round_trip)
     for (size_t i = 0; i < m.n; i++) {
         size_t ul = 20000 + i * 500;
         uint8_t *uk = malloc(ul);
+        /* The keys differ only at their ends, so even the shortest separators are huge. */
         memset(uk, 'k', ul);
-        sprintf((char *)uk, "%04zu", i);
-        uk[4] = 'k';
+        char num[24];
+        sprintf(num, "%04zu", i);
+        memcpy(uk + ul - 4, num, 4);
         m.e[i].ilen = ul + 8;
         m.e[i].ikey = malloc(m.e[i].ilen);
         ikey_encode(m.e[i].ikey, uk, ul, 9, IKEY_VALUE);
@@ -512,7 +514,7 @@ Test(table, huge_keys_and_values_round_trip)
         char path[4096];
         write_table(&m, (uint64_t)(30 + c), &o, path);
         struct table_footer f = read_footer(path);
-        cr_assert_geq(f.index_levels, 3);
+        if (o.index_type == LAMINA_INDEX_BTREE) cr_assert_geq(f.index_levels, 3);
         table *t = open_table(path, (uint64_t)(30 + c), NULL);
         buf v = {0};
         for (size_t i = 0; i < m.n; i++) {

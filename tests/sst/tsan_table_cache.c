@@ -46,7 +46,7 @@ static int write_table(uint64_t file)
     snprintf(path, sizeof(path), "%s/%06llu.sst", g_dir, (unsigned long long)file);
     wfile *f;
     if (wfile_create(path, &f)) return -1;
-    struct table_options o = {256, 16, LAMINA_COMPRESSION_NONE, 1, 10, 0};
+    struct table_options o = {256, 16, LAMINA_COMPRESSION_NONE, 1, 10, 0, 0};
     table_builder *b = table_builder_create(f, file, &o);
     int rc = b ? 0 : -1;
     for (int i = 0; rc == 0 && i < KEYS; i += 2) {
