@@ -220,13 +220,22 @@ static void bg_flush(lamina_db *db)
 
 /* ---- Compaction ------------------------------------------------------------------------- */
 
-/* The merged input of the given runs, newest first. */
-static iter *bg_input(struct run *runs, size_t n, int *rc)
+/* The merged input of the job's runs (runs[i] is a slice of inputs[i]'s run), newest first.
+ * Each input table is read ahead by compaction_readahead_size bytes at a time. */
+static iter *bg_input(lamina_db *db, const struct compaction_job *job, struct run *runs, int *rc)
 {
-    struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 0};
+    size_t n = job->ninputs;
+    size_t ra = (size_t)db->opts.compaction_readahead_size;
+    struct table_read_options ro = {
+        .verify_checksums = 1,
+        .fill_cache = 0,
+        .readahead_initial = ra,
+        .readahead_max = ra,
+    };
     iter **children = mem_alloc((n ? n : 1) * sizeof(*children));
     if (!children) goto nomem;
     for (size_t i = 0; i < n; i++) {
+        ro.io = &db->io_levels[job->inputs[i].level];
         if (!(children[i] = run_iter_create(&runs[i], &ro))) {
             for (size_t k = 0; k < i; k++)
                 iter_destroy(children[k]);
@@ -402,7 +411,7 @@ static int bg_run_job(lamina_db *db, const struct version *v, const struct compa
             const struct run *r = &v->levels[in->level].runs[in->run];
             runs[i] = (struct run){r->id, r->files + in->first, in->count, 0};
         }
-        iter *input = rc ? NULL : bg_input(runs, job->ninputs, &rc);
+        iter *input = rc ? NULL : bg_input(db, job, runs, &rc);
         if (input) {
             struct job_files jf = {db, NULL, 0, 0};
             struct merge_job mj;

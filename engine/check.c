@@ -747,7 +747,7 @@ static int check_count_keys(struct check_state *s, uint64_t *keys)
     version_set_init(&vs, s->dir, NULL, COMPACTION_MAX_LEVELS);
     int64_t max_open = s->opts.max_open_files;
     if (max_open >= 0 && max_open < 20) max_open = 20;
-    if (!(vs.tables = table_cache_create(s->dir, max_open, NULL))) goto nomem;
+    if (!(vs.tables = table_cache_create(s->dir, max_open, NULL, 0))) goto nomem;
     if ((rc = version_set_create_empty(&vs))) goto out;
     if ((rc = version_apply(vs.current, &s->m.live, 0, &v))) goto out;
     size_t cap = 1;

@@ -756,7 +756,9 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     /* A handful of readers at least, or every get would reopen its tables. */
     int64_t max_open = db->opts.max_open_files;
     if (max_open >= 0 && max_open < 20) max_open = 20;
-    if (!(db->tables = table_cache_create(path, max_open, db->cache))) {
+    int file_flags = (db->opts.use_direct_reads ? RFILE_DIRECT : 0) |
+                     (db->opts.use_io_uring ? 0 : RFILE_NO_URING);
+    if (!(db->tables = table_cache_create(path, max_open, db->cache, file_flags))) {
         rc = err_set(LAMINA_ENOMEM, "table cache: out of memory");
         goto fail;
     }

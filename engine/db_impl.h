@@ -78,6 +78,9 @@ struct lamina_db {
     wfile *info_log;
     pthread_mutex_t info_mu;
     block_cache *cache;
+    /* Data block reads and bytes from table files per level (gets, iterators, compaction
+     * inputs), for lamina_property's io figures. */
+    struct io_counters io_levels[COMPACTION_MAX_LEVELS];
     struct version_set vs;
     struct policy policy;
     struct table_options topts;

@@ -348,6 +348,7 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
     struct table_read_options tro = {
         .verify_checksums = o.verify_checksums,
         .fill_cache = o.fill_cache,
+        .readahead_max = (size_t)db->opts.max_auto_readahead_size,
     };
     /* An empty memtable holds nothing visible at seq (later inserts are newer), and a single
      * source needs no merging: both matter to long scans of a compacted tree. */
@@ -359,11 +360,13 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
         if (!(children[n] = memtable_iter_create(sv->imm[i]))) goto nomem;
         n++;
     }
-    for (int l = 0; l < v->num_levels; l++)
+    for (int l = 0; l < v->num_levels; l++) {
+        tro.io = &db->io_levels[l];
         for (size_t r = 0; r < v->levels[l].nruns; r++) {
             if (!(children[n] = run_iter_create(&v->levels[l].runs[r], &tro))) goto nomem;
             n++;
         }
+    }
     di->it = n == 1 ? children[0] : merge_iter_create(children, n);
     n = 0;
     if (!di->it) goto nomem;

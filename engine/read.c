@@ -94,6 +94,7 @@ static int read_get(lamina_db *db, const lamina_read_options *ro, const void *ke
         struct table_read_options tro = {
             .verify_checksums = ro->verify_checksums,
             .fill_cache = ro->fill_cache,
+            .io = db->io_levels,
         };
         ikey_encode(lookup, key, klen, seq, IKEY_VALUE);
         rc = version_get(sv->v, &tro, lookup, klen + IKEY_TRAILER, &type, out);
@@ -164,29 +165,85 @@ LAMINA_API int lamina_multi_get(lamina_db *db, const lamina_read_options *ro, si
     lamina_read_options o;
     int rc = options_read_copy(&o, ro, "lamina_multi_get");
     if (rc) return rc;
-    /* One snapshot for every key, as the doc promises. */
-    lamina_snapshot snap;
-    if (!o.snapshot) {
-        db_sv_put(db, db_sv_get(db, &snap.seq));
-        o.snapshot = &snap;
-    }
-    int first = 0;
     for (size_t i = 0; i < n; i++) {
         values[i] = NULL;
         value_lens[i] = 0;
-        int s = read_check_args(db, keys[i], key_lens[i], "lamina_multi_get");
-        buf out = {0};
-        if (s == 0) s = read_get(db, &o, keys[i], key_lens[i], &out);
-        if (s == 0 && buf_reserve(&out, 1)) s = err_set(LAMINA_ENOMEM, "lamina_multi_get: out of memory");
-        if (s == 0) {
-            out.data[out.len] = 0;
-            values[i] = out.data;
-            value_lens[i] = out.len;
-        } else {
-            buf_free(&out);
-        }
-        statuses[i] = s;
-        if (s != 0 && s != LAMINA_NOTFOUND && first == 0) first = s;
+        statuses[i] = LAMINA_NOTFOUND;
     }
+    struct version_lookup *lk = mem_calloc(n ? n : 1, sizeof(*lk));
+    buf *vals = mem_calloc(n ? n : 1, sizeof(*vals));
+    if (!lk || !vals) {
+        mem_free(lk);
+        mem_free(vals);
+        return err_set(LAMINA_ENOMEM, "lamina_multi_get: out of memory for %zu keys", n);
+    }
+    /* One super version, so every key is read as of one sequence number. */
+    uint64_t seq;
+    struct super_version *sv = db_sv_get(db, &seq);
+    if (o.snapshot) seq = o.snapshot->seq;
+    size_t ntables = 0; /* lookups the memtables did not answer: lk[0..ntables) */
+    size_t *slot = mem_alloc((n ? n : 1) * sizeof(*slot));
+    uint8_t *ikeys = NULL;
+    size_t ikeys_len = 0;
+    for (size_t i = 0; i < n; i++)
+        ikeys_len += key_lens[i] + IKEY_TRAILER;
+    if (slot) ikeys = mem_alloc(ikeys_len ? ikeys_len : 1);
+    if (!slot || !ikeys) {
+        rc = err_set(LAMINA_ENOMEM, "lamina_multi_get: out of memory for %zu keys", n);
+        goto out;
+    }
+    uint8_t *kp = ikeys;
+    for (size_t i = 0; i < n; i++) {
+        int s = read_check_args(db, keys[i], key_lens[i], "lamina_multi_get");
+        if (s) {
+            statuses[i] = s;
+            continue;
+        }
+        int type = IKEY_DELETION;
+        const uint8_t *v;
+        size_t vlen;
+        s = memtable_get(sv->mem, keys[i], key_lens[i], seq, &type, &v, &vlen);
+        for (size_t m = 0; s == LAMINA_NOTFOUND && m < sv->nimm; m++)
+            s = memtable_get(sv->imm[m], keys[i], key_lens[i], seq, &type, &v, &vlen);
+        if (s == LAMINA_NOTFOUND) {
+            ikey_encode(kp, keys[i], key_lens[i], seq, IKEY_VALUE);
+            lk[ntables] = (struct version_lookup){kp, key_lens[i] + IKEY_TRAILER, 0, 0, &vals[i]};
+            slot[ntables++] = i;
+            kp += key_lens[i] + IKEY_TRAILER;
+            continue;
+        }
+        if (s == 0 && type == IKEY_VALUE && (buf_reserve(&vals[i], vlen + 1) ||
+                                             buf_append(&vals[i], v, vlen)))
+            s = err_set(LAMINA_ENOMEM, "lamina_multi_get: out of memory");
+        statuses[i] = s == 0 && type != IKEY_VALUE ? LAMINA_NOTFOUND : s;
+    }
+    struct table_read_options tro = {
+        .verify_checksums = o.verify_checksums,
+        .fill_cache = o.fill_cache,
+        .io = db->io_levels,
+    };
+    rc = version_multi_get(sv->v, db->cache, &tro, lk, ntables);
+    for (size_t j = 0; rc == 0 && j < ntables; j++)
+        statuses[slot[j]] = lk[j].rc == 0 && lk[j].type != IKEY_VALUE ? LAMINA_NOTFOUND : lk[j].rc;
+out:
+    db_sv_put(db, sv);
+    int first = rc;
+    for (size_t i = 0; i < n; i++) {
+        if (rc) statuses[i] = rc;
+        if (statuses[i] == 0 && buf_reserve(&vals[i], 1))
+            statuses[i] = err_set(LAMINA_ENOMEM, "lamina_multi_get: out of memory");
+        if (statuses[i] == 0) {
+            vals[i].data[vals[i].len] = 0;
+            values[i] = vals[i].data;
+            value_lens[i] = vals[i].len;
+        } else {
+            buf_free(&vals[i]);
+            if (statuses[i] != LAMINA_NOTFOUND && first == 0) first = statuses[i];
+        }
+    }
+    mem_free(ikeys);
+    mem_free(slot);
+    mem_free(lk);
+    mem_free(vals);
     return first;
 }

@@ -2,6 +2,7 @@
  * runs newest first), built by applying version edits, logged in the MANIFEST and named by
  * CURRENT (LevelDB's VersionSet, with sorted runs per level as in Dostoevsky's Fluid LSM). */
 #include "engine/version.h"
+#include "sst/lookup.h"
 #include "engine/filename.h"
 #include "engine/manifest.h"
 #include "util/alloc.h"
@@ -320,32 +321,159 @@ static size_t run_find(const struct run *r, const uint8_t *lookup, size_t len)
     return lo;
 }
 
+/* Where a lookup stands in a version: the run (level l, run r) and file i to ask next. */
+struct version_probe {
+    int l;
+    size_t r, i; /* i: SIZE_MAX until the run is searched */
+    int asked;   /* files[i] was returned and answered LAMINA_NOTFOUND */
+};
+#define VERSION_PROBE_INIT {0, 0, SIZE_MAX, 0}
+
+/* The next file whose key range may hold lookup's user key, newest run first, or NULL when
+ * none remains. Each call after the first means the file it returned last did not hold it. */
+static struct file_meta *version_probe_next(const struct version *v, struct version_probe *p,
+                                            const uint8_t *lookup, size_t lookup_len)
+{
+    size_t ulen = ikey_user_len(lookup_len);
+    if (p->asked) {
+        /* Versions of one user key may continue into the next table of the run. */
+        const struct file_meta *f = v->levels[p->l].runs[p->r].files[p->i];
+        p->asked = 0;
+        if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), lookup, ulen) == 0) {
+            p->i++;
+        } else {
+            p->r++;
+            p->i = SIZE_MAX;
+        }
+    }
+    for (; p->l < v->num_levels; p->l++, p->r = 0, p->i = SIZE_MAX) {
+        const struct level *lv = &v->levels[p->l];
+        for (; p->r < lv->nruns; p->r++, p->i = SIZE_MAX) {
+            const struct run *run = &lv->runs[p->r];
+            if (p->i == SIZE_MAX) p->i = run_find(run, lookup, lookup_len);
+            if (p->i >= run->nfiles) continue;
+            struct file_meta *f = run->files[p->i];
+            if (ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), lookup, ulen) > 0)
+                continue;
+            p->asked = 1;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* ro with its I/O counters pointed at level l's. */
+static inline struct table_read_options version_level_ro(const struct table_read_options *ro,
+                                                         int l)
+{
+    struct table_read_options o = *ro;
+    if (o.io) o.io += l;
+    return o;
+}
+
 int version_get(struct version *v, const struct table_read_options *ro, const uint8_t *lookup,
                 size_t lookup_len, int *type, buf *value)
 {
-    size_t ulen = ikey_user_len(lookup_len);
-    uint64_t hash = table_key_hash(lookup, ulen);
-    for (int l = 0; l < v->num_levels; l++) {
-        const struct level *lv = &v->levels[l];
-        for (size_t r = 0; r < lv->nruns; r++) {
-            const struct run *run = &lv->runs[r];
-            /* Versions of one user key may continue into the next table of the run. */
-            for (size_t i = run_find(run, lookup, lookup_len); i < run->nfiles; i++) {
-                struct file_meta *f = run->files[i];
-                if (ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), lookup, ulen) > 0)
+    uint64_t hash = table_key_hash(lookup, ikey_user_len(lookup_len));
+    struct version_probe p = VERSION_PROBE_INIT;
+    struct file_meta *f;
+    while ((f = version_probe_next(v, &p, lookup, lookup_len))) {
+        table *t;
+        int rc = file_meta_table(f, &t);
+        if (rc) return rc;
+        struct table_read_options lro = version_level_ro(ro, p.l);
+        rc = table_get(t, &lro, lookup, lookup_len, hash, type, value);
+        table_unref(t);
+        if (rc != LAMINA_NOTFOUND) return rc;
+    }
+    return LAMINA_NOTFOUND;
+}
+
+/* A lookup's state across the rounds of version_multi_get. */
+struct version_mg {
+    struct version_probe p;
+    uint64_t hash;
+    table *t; /* the table whose block is being fetched, with a reference */
+    struct block_handle h;
+    int done;
+};
+
+int version_multi_get(struct version *v, block_cache *cache, const struct table_read_options *ro,
+                      struct version_lookup *lk, size_t n)
+{
+    struct version_mg *st = mem_calloc(n ? n : 1, sizeof(*st));
+    struct block_fetch *reqs = mem_alloc((n ? n : 1) * sizeof(*reqs));
+    size_t *owner = mem_alloc((n ? n : 1) * sizeof(*owner));
+    if (!st || !reqs || !owner) {
+        mem_free(st);
+        mem_free(reqs);
+        mem_free(owner);
+        return err_set(LAMINA_ENOMEM, "multi_get: out of memory for %zu lookups", n);
+    }
+    for (size_t k = 0; k < n; k++) {
+        st[k].p = (struct version_probe)VERSION_PROBE_INIT;
+        st[k].hash = table_key_hash(lk[k].ikey, ikey_user_len(lk[k].ikey_len));
+        lk[k].rc = LAMINA_NOTFOUND;
+    }
+    for (;;) {
+        /* Each unanswered lookup finds the next block that may hold it. */
+        size_t nreq = 0;
+        for (size_t k = 0; k < n; k++) {
+            struct version_mg *m = &st[k];
+            while (!m->done) {
+                struct file_meta *f = version_probe_next(v, &m->p, lk[k].ikey, lk[k].ikey_len);
+                if (!f) {
+                    m->done = 1;
                     break;
-                table *t;
-                int rc = file_meta_table(f, &t);
-                if (rc) return rc;
-                rc = table_get(t, ro, lookup, lookup_len, hash, type, value);
-                table_unref(t);
-                if (rc != LAMINA_NOTFOUND) return rc;
-                if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), lookup, ulen) != 0)
-                    break;
+                }
+                int rc = file_meta_table(f, &m->t);
+                if (rc == 0) {
+                    struct table_read_options lro = version_level_ro(ro, m->p.l);
+                    rc = table_get_locate(m->t, &lro, lk[k].ikey, lk[k].ikey_len, m->hash, &m->h);
+                    if (rc == 0) {
+                        table_block_request(m->t, &lro, m->h, &reqs[nreq]);
+                        owner[nreq++] = k;
+                        break;
+                    }
+                    table_unref(m->t);
+                    m->t = NULL;
+                }
+                if (rc != LAMINA_NOTFOUND) {
+                    lk[k].rc = rc;
+                    m->done = 1;
+                }
+            }
+        }
+        if (nreq == 0) break;
+        /* All their blocks at once; then each lookup searches its own. */
+        block_fetch_batch(cache, reqs, nreq);
+        for (size_t q = 0; q < nreq; q++) {
+            size_t k = owner[q];
+            struct version_mg *m = &st[k];
+            int rc = reqs[q].rc;
+            if (rc == 0) {
+                struct table_read_options lro = version_level_ro(ro, m->p.l);
+                if (!reqs[q].from_cache && lro.io) {
+                    atomic_fetch_add_explicit(&lro.io->reads, 1, memory_order_relaxed);
+                    atomic_fetch_add_explicit(&lro.io->bytes, m->h.size + BLOCK_TRAILER_SIZE,
+                                              memory_order_relaxed);
+                }
+                rc = table_get_in_block(m->t, reqs[q].block, m->h, lk[k].ikey, lk[k].ikey_len,
+                                        &lk[k].type, lk[k].value);
+            }
+            cache_block_release(reqs[q].block);
+            table_unref(m->t);
+            m->t = NULL;
+            if (rc != LAMINA_NOTFOUND) {
+                lk[k].rc = rc;
+                m->done = 1;
             }
         }
     }
-    return LAMINA_NOTFOUND;
+    mem_free(st);
+    mem_free(reqs);
+    mem_free(owner);
+    return 0;
 }
 
 /* ---- Run iterator ----------------------------------------------------------------------- */

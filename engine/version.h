@@ -82,9 +82,27 @@ int file_meta_table(struct file_meta *f, table **out);
 
 /* Looks up lookup (an internal key at the reader's seq) through every run of v, newest
  * first; the first entry found decides. 0 with *type (value in *value for IKEY_VALUE),
- * LAMINA_NOTFOUND, or an error. */
+ * LAMINA_NOTFOUND, or an error. ro->io, when set, points at num_levels counters: level l's
+ * data block reads are counted in ro->io[l]. */
 int version_get(struct version *v, const struct table_read_options *ro, const uint8_t *lookup,
                 size_t lookup_len, int *type, buf *value);
+
+/* One lookup of version_multi_get: the internal key (in), the answer (out). */
+struct version_lookup {
+    const uint8_t *ikey; /* borrowed */
+    size_t ikey_len;
+    int rc;    /* out: 0 (with type), LAMINA_NOTFOUND or an error */
+    int type;  /* out: IKEY_VALUE (value in *value) or IKEY_DELETION */
+    buf *value;
+};
+/* n lookups as n version_get calls would answer them, but in rounds: each round asks every
+ * unanswered lookup's next table for the data block that may hold it (filter and index), then
+ * reads all those blocks together through cache (sst/fetch.h block_fetch_batch: one io_uring
+ * submission), then searches them. A lookup takes one round per table whose filter and index
+ * let it through. ro as in version_get. Returns 0, or LAMINA_ENOMEM (nothing answered); each
+ * lookup's rc tells its answer. */
+int version_multi_get(struct version *v, block_cache *cache, const struct table_read_options *ro,
+                      struct version_lookup *lk, size_t n);
 
 /* The shape the compaction policy sees; the deepest level holding data (-1 when empty). */
 void version_shape(const struct version *v, struct lsm_shape *shape);

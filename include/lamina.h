@@ -313,8 +313,9 @@ LAMINA_API int lamina_get_into(lamina_db *db, const lamina_read_options *ro, con
  * i, statuses[i] is LAMINA_OK with values[i] a new buffer of value_lens[i] bytes (plus a NUL
  * byte, not counted) that the caller releases with lamina_free(), or LAMINA_NOTFOUND or an
  * error code with values[i] = NULL and value_lens[i] = 0. Returns LAMINA_OK when every status
- * is LAMINA_OK or LAMINA_NOTFOUND, else the first error in key order (lamina_errmsg() tells
- * it); LAMINA_EINVAL for NULL arrays or a key over LAMINA_MAX_KEY_LEN (statuses say which).
+ * is LAMINA_OK or LAMINA_NOTFOUND, else the first error in key order (lamina_errmsg() names
+ * one failure); LAMINA_EINVAL for NULL arrays, or as the status of a key over
+ * LAMINA_MAX_KEY_LEN.
  * n = 0 is allowed. ro may be NULL. */
 LAMINA_API int lamina_multi_get(lamina_db *db, const lamina_read_options *ro, size_t n,
                                 const void *const *keys, const size_t *key_lens, void **values,

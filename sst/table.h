@@ -94,12 +94,26 @@ typedef struct table table;
  * one reference; the file closes at the last table_unref. */
 int table_open(const char *path, uint64_t file_number, block_cache *cache, int pin_meta,
                table **out);
+/* table_open with the table file opened with rfile_open_ex's RFILE_* flags. */
+int table_open_ex(const char *path, uint64_t file_number, block_cache *cache, int pin_meta,
+                  int file_flags, table **out);
 void table_ref(table *t);
 void table_unref(table *t);
+
+/* Reads and bytes a reader took from table files (not the block cache), for per-level I/O
+ * figures. Updated with relaxed atomic adds. */
+struct io_counters {
+    _Atomic uint64_t reads, bytes;
+};
 
 struct table_read_options {
     int verify_checksums; /* data blocks; filter, index and properties blocks always are */
     int fill_cache;       /* offer the blocks read (data, index, filter) to the block cache */
+    /* Iterators: read-ahead window bounds in bytes (sst/fetch.h struct readahead); max 0 reads
+     * one block at a time. An iterator starts at readahead_initial (0: one 8 KiB step) and
+     * doubles while its access stays sequential; compaction passes initial = max. */
+    size_t readahead_initial, readahead_max;
+    struct io_counters *io; /* data block reads are counted here; NULL: nowhere */
 };
 
 /* The hash of a user key (n bytes) that Bloom filters are built and probed with (XXH3-64,
@@ -154,10 +168,12 @@ int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uin
 typedef struct table_cache table_cache;
 
 /* dir (copied) holds the tables as "NNNNNN.sst"; max_open < 0 keeps every reader open, 0
- * keeps none (every get opens the table).
+ * keeps none (every get opens the table). file_flags (RFILE_*, util/file.h) open every table:
+ * RFILE_DIRECT for use_direct_reads, RFILE_NO_URING to force the pread fallback.
  * block_cache is borrowed (may be NULL) and must outlive the table cache. NULL on allocation
  * failure. */
-table_cache *table_cache_create(const char *dir, int64_t max_open, block_cache *cache);
+table_cache *table_cache_create(const char *dir, int64_t max_open, block_cache *cache,
+                                int file_flags);
 /* Closes the idle readers; readers still referenced close at their last table_unref. */
 void table_cache_destroy(table_cache *tc);
 /* The reader of file_number with a new reference (release with table_unref), opened on a

@@ -49,6 +49,7 @@ struct tc_counter {
 struct table_cache {
     char *dir;
     block_cache *cache;
+    int file_flags; /* RFILE_* of every table it opens */
     int64_t max_open;
     unsigned shard_bits;
     struct tc_counter *counter;
@@ -79,7 +80,8 @@ static void tc_reader_closed(void *ctx)
     tc_counter_unref(c);
 }
 
-table_cache *table_cache_create(const char *dir, int64_t max_open, block_cache *cache)
+table_cache *table_cache_create(const char *dir, int64_t max_open, block_cache *cache,
+                                int file_flags)
 {
     table_cache *tc = mem_calloc(1, sizeof(*tc));
     if (!tc) return NULL;
@@ -100,6 +102,7 @@ table_cache *table_cache_create(const char *dir, int64_t max_open, block_cache *
     atomic_init(&tc->counter->refs, 1);
     atomic_init(&tc->counter->open, 0);
     tc->cache = cache;
+    tc->file_flags = file_flags;
     tc->max_open = max_open < 0 ? -1 : max_open;
     tc->shard_bits = bits;
     for (size_t i = 0; i < n; i++) {
@@ -182,7 +185,7 @@ static int tc_open(table_cache *tc, uint64_t file_number, int pin_meta, table **
     char *path = mem_alloc(cap);
     if (!path) return err_set(LAMINA_ENOMEM, "table cache: out of memory");
     snprintf(path, cap, "%s/%06" PRIu64 ".sst", tc->dir, file_number);
-    int rc = table_open(path, file_number, tc->cache, pin_meta, out);
+    int rc = table_open_ex(path, file_number, tc->cache, pin_meta, tc->file_flags, out);
     mem_free(path);
     if (rc) return rc;
     atomic_fetch_add_explicit(&tc->counter->refs, 1, memory_order_relaxed);

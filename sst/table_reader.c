@@ -13,6 +13,7 @@
 #include "sst/cache.h"
 #include "sst/format.h"
 #include "sst/index.h"
+#include "sst/lookup.h"
 #include "sst/reader.h"
 #include "sst/table.h"
 #include "util/alloc.h"
@@ -72,6 +73,12 @@ uint64_t table_key_hash(const uint8_t *user_key, size_t n)
 int table_open(const char *path, uint64_t file_number, block_cache *cache, int pin_meta,
                table **out)
 {
+    return table_open_ex(path, file_number, cache, pin_meta, 0, out);
+}
+
+int table_open_ex(const char *path, uint64_t file_number, block_cache *cache, int pin_meta,
+                  int file_flags, table **out)
+{
     *out = NULL;
     table *t = mem_calloc(1, sizeof(*t));
     if (!t) return err_set(LAMINA_ENOMEM, "%s: out of memory opening a table", path);
@@ -86,7 +93,7 @@ int table_open(const char *path, uint64_t file_number, block_cache *cache, int p
         rc = err_set(LAMINA_ENOMEM, "%s: out of memory opening a table", path);
         goto fail;
     }
-    rc = rfile_open(path, &t->f);
+    rc = rfile_open_ex(path, file_flags, &t->f);
     if (rc) goto fail;
     t->file_size = rfile_size(t->f);
     if (t->file_size < TABLE_FOOTER_SIZE) {
@@ -190,33 +197,56 @@ int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uin
     return 0;
 }
 
+static void table_count_read(const struct table_read_options *ro, struct block_handle h)
+{
+    if (!ro->io) return;
+    atomic_fetch_add_explicit(&ro->io->reads, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ro->io->bytes, h.size + BLOCK_TRAILER_SIZE, memory_order_relaxed);
+}
+
+/* Parses the restart array of data block cb (at h) into *b. */
+static int table_block_parse(const table *t, const struct cache_block *cb, struct block_handle h,
+                             struct block *b)
+{
+    if (block_parse(b, cb->data, cb->size))
+        return err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu: bad restart array", t->path,
+                       (unsigned long long)h.offset);
+    return 0;
+}
+
 /* Returns the data block at h with a reference: from the cache when it holds it, else read
- * (and offered to the cache when fill_cache). The block's restart array is parsed into *b. */
-static int table_block(table *t, const struct table_read_options *ro, struct block_handle h,
-                       struct cache_block **out, struct block *b)
+ * (through ra when given, and offered to the cache when fill_cache). */
+static int table_block(table *t, const struct table_read_options *ro, struct readahead *ra,
+                       struct block_handle h, struct cache_block **out)
 {
     struct cache_block *cb = block_cache_lookup(t->cache, t->file_number, h.offset);
     if (!cb) {
-        int rc = block_read(&t->src, h, ro->verify_checksums, &cb);
+        int rc = ra ? readahead_block(ra, &t->src, h, ro->verify_checksums, &cb)
+                    : block_read(&t->src, h, ro->verify_checksums, &cb);
         if (rc) return rc;
+        table_count_read(ro, h);
         if (ro->fill_cache) block_cache_insert(t->cache, t->file_number, h.offset, cb);
-    }
-    if (block_parse(b, cb->data, cb->size)) {
-        cache_block_release(cb);
-        return err_set(LAMINA_ECORRUPT, "%s: data block at offset %llu: bad restart array", t->path,
-                       (unsigned long long)h.offset);
     }
     *out = cb;
     return 0;
 }
 
-/* The lookup's answer from the data block at h (see table_get). */
-static int table_get_in_block(table *t, const struct table_read_options *ro, struct block_handle h,
-                              const uint8_t *lookup, size_t lookup_len, int *type, buf *value)
+void table_block_request(table *t, const struct table_read_options *ro, struct block_handle h,
+                         struct block_fetch *req)
 {
-    struct cache_block *cb;
+    if (!ro) ro = &table_read_defaults;
+    memset(req, 0, sizeof(*req));
+    req->src = &t->src;
+    req->h = h;
+    req->verify = ro->verify_checksums;
+    req->fill = ro->fill_cache;
+}
+
+int table_get_in_block(table *t, const struct cache_block *cb, struct block_handle h,
+                       const uint8_t *lookup, size_t lookup_len, int *type, buf *value)
+{
     struct block b;
-    int rc = table_block(t, ro, h, &cb, &b);
+    int rc = table_block_parse(t, cb, h, &b);
     if (rc) return rc;
     struct block_iter it;
     block_iter_init(&it);
@@ -242,12 +272,11 @@ static int table_get_in_block(table *t, const struct table_read_options *ro, str
         }
     }
     block_iter_free(&it);
-    cache_block_release(cb);
     return rc;
 }
 
-int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
-              size_t lookup_len, uint64_t hash, int *type, buf *value)
+int table_get_locate(table *t, const struct table_read_options *ro, const uint8_t *lookup,
+                     size_t lookup_len, uint64_t hash, struct block_handle *h)
 {
     if (!ro) ro = &table_read_defaults;
     if (lookup_len < IKEY_TRAILER)
@@ -268,9 +297,23 @@ int table_get(table *t, const struct table_read_options *ro, const uint8_t *look
     index_cursor_init(&c, &t->index, ro->fill_cache);
     rc = index_cursor_seek(&c, lookup, lookup_len);
     if (rc == 0 && !c.valid) rc = LAMINA_NOTFOUND;
-    if (rc == 0)
-        rc = table_get_in_block(t, ro, index_cursor_handle(&c), lookup, lookup_len, type, value);
+    if (rc == 0) *h = index_cursor_handle(&c);
     index_cursor_release(&c);
+    return rc;
+}
+
+int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
+              size_t lookup_len, uint64_t hash, int *type, buf *value)
+{
+    if (!ro) ro = &table_read_defaults;
+    struct block_handle h;
+    int rc = table_get_locate(t, ro, lookup, lookup_len, hash, &h);
+    if (rc) return rc;
+    struct cache_block *cb;
+    rc = table_block(t, ro, NULL, h, &cb);
+    if (rc) return rc;
+    rc = table_get_in_block(t, cb, h, lookup, lookup_len, type, value);
+    cache_block_release(cb);
     return rc;
 }
 
@@ -284,6 +327,7 @@ struct table_iter {
     struct cache_block *cb; /* the data block bi walks, NULL if none */
     uint64_t cb_offset;
     struct block_iter bi;
+    struct readahead ra; /* used when ro.readahead_max > 0 */
     int status;
 };
 
@@ -314,7 +358,8 @@ static int table_iter_load(struct table_iter *ti)
     } else {
         cache_block_release(ti->cb);
         ti->cb = NULL;
-        int rc = table_block(ti->t, &ti->ro, h, &ti->cb, &b);
+        int rc = table_block(ti->t, &ti->ro, ti->ro.readahead_max ? &ti->ra : NULL, h, &ti->cb);
+        if (rc == 0) rc = table_block_parse(ti->t, ti->cb, h, &b);
         if (rc) return table_iter_fail(ti, rc);
         ti->cb_offset = h.offset;
     }
@@ -449,6 +494,7 @@ static void table_iter_destroy(iter *it)
     index_cursor_release(&ti->ic);
     cache_block_release(ti->cb);
     block_iter_free(&ti->bi);
+    readahead_free(&ti->ra);
     table_unref(ti->t);
     mem_free(ti);
 }
@@ -480,6 +526,8 @@ iter *table_iter_create(table *t, const struct table_read_options *ro)
     ti->status = 0;
     block_iter_init(&ti->bi);
     block_iter_reset(&ti->bi, &table_iter_no_block, BLOCK_KEYS_INTERNAL, NULL, 0);
+    readahead_init(&ti->ra, ti->ro.readahead_initial ? ti->ro.readahead_initial : 8192,
+                   ti->ro.readahead_max);
     table_ref(t);
     return &ti->base;
 }

@@ -141,7 +141,7 @@ Test(table_cache, three_readers_serve_ten_tables_and_an_evicted_table_reopens_wi
     for (uint64_t f = 1; f <= TC_TABLES; f++)
         tc_write(f, 256);
     block_cache *bc = block_cache_create(8 << 20, 4);
-    table_cache *tc = table_cache_create(g_dir, 3, bc);
+    table_cache *tc = table_cache_create(g_dir, 3, bc, 0);
     cr_assert_not_null(tc);
     rng r;
     rng_seed(&r, 5);
@@ -195,7 +195,7 @@ Test(table_cache, unbounded_cache_opens_each_table_once)
 {
     for (uint64_t f = 1; f <= TC_TABLES; f++)
         tc_write(f, 4096);
-    table_cache *tc = table_cache_create(g_dir, -1, NULL);
+    table_cache *tc = table_cache_create(g_dir, -1, NULL, 0);
     for (int q = 0; q < 500; q++) {
         uint64_t f = 1 + (uint64_t)(q % TC_TABLES);
         table *t;
@@ -216,7 +216,7 @@ Test(table_cache, unbounded_cache_opens_each_table_once)
 Test(table_cache, bound_of_zero_keeps_no_reader)
 {
     tc_write(7, 4096);
-    table_cache *tc = table_cache_create(g_dir, 0, NULL);
+    table_cache *tc = table_cache_create(g_dir, 0, NULL, 0);
     for (int q = 0; q < 5; q++) {
         table *t;
         cr_assert_eq(table_cache_get(tc, 7, 0, &t), 0);
@@ -233,7 +233,7 @@ Test(table_cache, bound_of_zero_keeps_no_reader)
 
 Test(table_cache, missing_table_fails_the_get_and_is_not_kept)
 {
-    table_cache *tc = table_cache_create(g_dir, 4, NULL);
+    table_cache *tc = table_cache_create(g_dir, 4, NULL, 0);
     table *t = (table *)1;
     cr_assert_eq(table_cache_get(tc, 99, 0, &t), LAMINA_EIO);
     cr_assert_null(t);
@@ -255,7 +255,7 @@ Test(table_cache, more_tables_than_file_descriptors_all_answer)
     struct rlimit rl = {64, 64};
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
     block_cache *bc = block_cache_create(4 << 20, 16);
-    table_cache *tc = table_cache_create(g_dir, 40, bc);
+    table_cache *tc = table_cache_create(g_dir, 40, bc, 0);
     for (int round = 0; round < 3; round++) {
         for (uint64_t f = 1; f <= N; f++) {
             table *t;
@@ -312,7 +312,7 @@ Test(table_cache, four_threads_share_a_cache_of_two_readers)
     for (uint64_t f = 1; f <= TC_TABLES; f++)
         tc_write(f, 256);
     block_cache *bc = block_cache_create(64 << 10, 4); /* small: meta blocks get evicted too */
-    table_cache *tc = table_cache_create(g_dir, 2, bc);
+    table_cache *tc = table_cache_create(g_dir, 2, bc, 0);
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, 4);
     pthread_t th[4];
@@ -356,7 +356,7 @@ Test(table_cache, threads_missing_the_same_table_open_it_once)
 {
     tc_write(3, 4096);
     for (int round = 0; round < 20; round++) {
-        table_cache *tc = table_cache_create(g_dir, 10, NULL);
+        table_cache *tc = table_cache_create(g_dir, 10, NULL, 0);
         enum { T = 8 };
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, T);
@@ -388,7 +388,7 @@ Test(table_cache, threads_missing_the_same_table_open_it_once)
 Test(table_cache, evicted_reader_in_use_stays_valid_until_its_last_unref)
 {
     tc_write(5, 256);
-    table_cache *tc = table_cache_create(g_dir, 4, NULL);
+    table_cache *tc = table_cache_create(g_dir, 4, NULL, 0);
     table *t;
     cr_assert_eq(table_cache_get(tc, 5, 0, &t), 0);
     iter *it = table_iter_create(t, NULL);
@@ -415,7 +415,7 @@ Test(table_cache, evicted_reader_in_use_stays_valid_until_its_last_unref)
 Test(table_cache, reader_in_use_outlives_the_cache)
 {
     tc_write(8, 4096);
-    table_cache *tc = table_cache_create(g_dir, 4, NULL);
+    table_cache *tc = table_cache_create(g_dir, 4, NULL, 0);
     table *t;
     cr_assert_eq(table_cache_get(tc, 8, 0, &t), 0);
     table_cache_destroy(tc);
@@ -444,7 +444,7 @@ Test(table_cache, index_and_filter_blocks_are_charged_to_the_block_cache)
     struct table_footer f = tc_footer(9);
     cr_assert_geq(f.index_levels, 2);
     block_cache *bc = block_cache_create(1 << 20, 1);
-    table_cache *tc = table_cache_create(g_dir, 4, bc);
+    table_cache *tc = table_cache_create(g_dir, 4, bc, 0);
     table *t;
     cr_assert_eq(table_cache_get(tc, 9, 0, &t), 0);
     uint64_t bytes, misses;
@@ -476,7 +476,7 @@ static void gets_read_each_needed_block_once(block_cache *bc)
     tc_write(10, 256);
     struct table_footer f = tc_footer(10);
     cr_assert_geq(f.index_levels, 2);
-    table_cache *tc = table_cache_create(g_dir, 4, bc);
+    table_cache *tc = table_cache_create(g_dir, 4, bc, 0);
     table *t;
     cr_assert_eq(table_cache_get(tc, 10, 0, &t), 0);
     int filtered = 0;
@@ -525,7 +525,7 @@ Test(table_cache, filter_larger_than_a_cache_shard_is_used_but_not_kept)
     struct table_footer f = tc_footer(11);
     block_cache *bc = block_cache_create(200, 16); /* one shard of 200 bytes */
     cr_assert_gt(f.filter.size, 200);
-    table_cache *tc = table_cache_create(g_dir, 4, bc);
+    table_cache *tc = table_cache_create(g_dir, 4, bc, 0);
     table *t;
     cr_assert_eq(table_cache_get(tc, 11, 0, &t), 0);
     for (int i = 0; i < TC_KEYS; i++)
@@ -547,7 +547,7 @@ Test(table_cache, pinned_filter_and_index_root_survive_a_cache_flood)
     tc_write(13, 64 << 10);
     cr_assert_eq(tc_footer(12).index_levels, 1);
     block_cache *bc = block_cache_create(256 << 10, 1);
-    table_cache *tc = table_cache_create(g_dir, 4, bc);
+    table_cache *tc = table_cache_create(g_dir, 4, bc, 0);
     table *pinned, *plain;
     cr_assert_eq(table_cache_get(tc, 12, 1, &pinned), 0);
     cr_assert_eq(table_cache_get(tc, 13, 0, &plain), 0);

@@ -150,7 +150,7 @@ int main(void)
         }
 
     block_cache *bc = block_cache_create(64 << 10, 4);
-    table_cache *tc = table_cache_create(g_dir, 2, bc);
+    table_cache *tc = table_cache_create(g_dir, 2, bc, 0);
     pthread_t th[5];
     struct reader_arg ra[4];
     for (int i = 0; i < 4; i++) {
@@ -165,7 +165,7 @@ int main(void)
     table_cache_destroy(tc);
 
     for (int round = 0; round < 20; round++) {
-        tc = table_cache_create(g_dir, 10, bc);
+        tc = table_cache_create(g_dir, 10, bc, 0);
         enum { T = 8 };
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, T);

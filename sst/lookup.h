@@ -1,0 +1,26 @@
+/* lookup.h — table_get split at its data block read, so that the reads of many lookups go
+ * out together (lamina_multi_get through sst/fetch.h's block_fetch_batch): locate answers from
+ * the filter and the index, the caller fetches the block the handle names, and
+ * table_get_in_block searches it. table_get is the three in a row. */
+#ifndef SST_LOOKUP_H
+#define SST_LOOKUP_H
+
+#include "sst/cache.h"
+#include "sst/fetch.h"
+#include "sst/format.h"
+#include "sst/table.h"
+
+/* The data block of t that can hold lookup's visible version (its handle in *h), or
+ * LAMINA_NOTFOUND (the filter rules the key out, or it lies past the last separator), or an
+ * error. Arguments as table_get. */
+int table_get_locate(table *t, const struct table_read_options *ro, const uint8_t *lookup,
+                     size_t lookup_len, uint64_t hash, struct block_handle *h);
+/* Fills req to fetch t's data block at h with ro's verify and fill choices; t must outlive the
+ * fetch. */
+void table_block_request(table *t, const struct table_read_options *ro, struct block_handle h,
+                         struct block_fetch *req);
+/* table_get's answer from the data block at h, whose contents cb holds (borrowed). */
+int table_get_in_block(table *t, const struct cache_block *cb, struct block_handle h,
+                       const uint8_t *lookup, size_t lookup_len, int *type, buf *value);
+
+#endif
