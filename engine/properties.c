@@ -20,6 +20,8 @@ struct prop_snapshot {
     int deepest;
     uint64_t user_bytes, wal_bytes, table_written, stall_micros, compaction_read;
     uint64_t flushes, compactions, cache_hits, cache_misses, cache_bytes, sequence;
+    uint64_t cache_inserts, cache_evictions;
+    uint64_t io_reads[COMPACTION_MAX_LEVELS], io_bytes[COMPACTION_MAX_LEVELS];
     uint64_t trivial_moves, max_compaction_input, open_tables, table_opens, table_hits;
     int64_t max_open_tables;
     int running_compactions;
@@ -38,6 +40,8 @@ static void prop_collect(lamina_db *db, struct prop_snapshot *p)
         p->files[l] = v->levels[l].nfiles;
         p->bytes[l] = v->levels[l].bytes;
         p->written[l] = atomic_load(&db->stats.level_bytes_written[l]);
+        p->io_reads[l] = atomic_load_explicit(&db->io_levels[l].reads, memory_order_relaxed);
+        p->io_bytes[l] = atomic_load_explicit(&db->io_levels[l].bytes, memory_order_relaxed);
         p->live_bytes += p->bytes[l];
         p->total_runs += p->runs[l];
         p->table_written += p->written[l];
@@ -56,6 +60,7 @@ static void prop_collect(lamina_db *db, struct prop_snapshot *p)
     p->trivial_moves = atomic_load(&db->stats.trivial_moves);
     p->max_compaction_input = atomic_load(&db->stats.max_compaction_input);
     block_cache_stats(db->cache, &p->cache_hits, &p->cache_misses, &p->cache_bytes);
+    block_cache_counts(db->cache, &p->cache_inserts, &p->cache_evictions);
     table_cache_stats(db->tables, &p->open_tables, &p->max_open_tables, &p->table_opens,
                       &p->table_hits);
     pthread_mutex_lock(&db->mu);
@@ -125,14 +130,22 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
                          prop_write_amp(p), prop_space_amp(p));
     if (rc == 0)
         rc = prop_printf(b,
-                         "cache hits %" PRIu64 " misses %" PRIu64 " bytes %" PRIu64
-                         "  stall_micros %" PRIu64 "\n",
-                         p->cache_hits, p->cache_misses, p->cache_bytes, p->stall_micros);
+                         "cache hits %" PRIu64 " misses %" PRIu64 " inserts %" PRIu64
+                         " evictions %" PRIu64 " bytes %" PRIu64 "  stall_micros %" PRIu64 "\n",
+                         p->cache_hits, p->cache_misses, p->cache_inserts, p->cache_evictions,
+                         p->cache_bytes, p->stall_micros);
+    /* Data block reads from table files, per level (gets, iterators, compaction inputs). */
+    for (int l = 0; rc == 0 && l < p->num_levels; l++)
+        if (p->io_reads[l])
+            rc = prop_printf(b, "io level %d reads %" PRIu64 " bytes %" PRIu64 "\n", l,
+                             p->io_reads[l], p->io_bytes[l]);
     if (rc == 0)
         rc = prop_printf(b,
                          "memtable_bytes %" PRIu64 "  allocated_bytes %" PRIu64
-                         "  sequence %" PRIu64 "  io %s  policy %d\n",
-                         p->mem_bytes, (uint64_t)mem_allocated(), p->sequence, file_io_backend(),
+                         "  sequence %" PRIu64 "  io %s%s  policy %d\n",
+                         p->mem_bytes, (uint64_t)mem_allocated(), p->sequence,
+                         db->opts.use_io_uring ? file_io_backend() : "pread",
+                         db->opts.use_direct_reads ? "+direct" : "",
                          db->opts.compaction_policy);
     return rc;
 }
@@ -200,6 +213,14 @@ static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dv
         *ival = p.cache_hits;
     else if (strcmp(name, "lamina.cache-misses") == 0)
         *ival = p.cache_misses;
+    else if (strcmp(name, "lamina.cache-inserts") == 0)
+        *ival = p.cache_inserts;
+    else if (strcmp(name, "lamina.cache-evictions") == 0)
+        *ival = p.cache_evictions;
+    else if (prop_level(name, "lamina.io-reads-at-level", p.num_levels, &level))
+        *ival = p.io_reads[level];
+    else if (prop_level(name, "lamina.io-bytes-at-level", p.num_levels, &level))
+        *ival = p.io_bytes[level];
     else if (strcmp(name, "lamina.stall-micros") == 0)
         *ival = p.stall_micros;
     else if (strcmp(name, "lamina.live-bytes") == 0)

@@ -525,8 +525,11 @@ LAMINA_API int lamina_resume(lamina_db *db);
  * data plus one, so level 0 and empty levels above the deepest are counted; 0 when empty),
  * "lamina.num-files-at-level<N>", "lamina.bytes-at-level<N>", "lamina.num-runs-at-level<N>",
  * "lamina.total-runs", "lamina.write-amp", "lamina.space-amp", "lamina.memtable-bytes",
- * "lamina.cache-hits", "lamina.cache-misses", "lamina.cache-bytes" (bytes the block cache holds:
- * data, index and filter blocks), "lamina.open-tables" (table readers open, at most
+ * "lamina.cache-hits", "lamina.cache-misses", "lamina.cache-inserts", "lamina.cache-evictions",
+ * "lamina.cache-bytes" (bytes the block cache holds: data, index and filter blocks),
+ * "lamina.io-reads-at-level<N>" and "lamina.io-bytes-at-level<N>" (data block reads from level
+ * N's table files, by gets, multi_gets, iterators and compaction inputs; "lamina.stats" names
+ * the read back-end, io_uring or pread, and +direct for use_direct_reads), "lamina.open-tables" (table readers open, at most
  * max_open_files plus those in use), "lamina.table-opens", "lamina.compactions",
  * "lamina.trivial-moves", "lamina.max-compaction-input-bytes" (largest input of one compaction
  * not from level 0), "lamina.running-compactions", "lamina.stall-micros", "lamina.live-bytes"

@@ -36,6 +36,7 @@ struct cache_shard {
     size_t capacity;
     atomic_size_t usage;
     atomic_uint_least64_t hits, misses; /* written under mu */
+    atomic_uint_least64_t inserts, evictions;
 } __attribute__((aligned(64)));
 
 struct block_cache {
@@ -105,6 +106,8 @@ block_cache *block_cache_create(size_t capacity_bytes, int shards)
         atomic_init(&s->usage, 0);
         atomic_init(&s->hits, 0);
         atomic_init(&s->misses, 0);
+        atomic_init(&s->inserts, 0);
+        atomic_init(&s->evictions, 0);
     }
     return c;
 }
@@ -241,6 +244,8 @@ void block_cache_insert(block_cache *c, uint64_t file_number, uint64_t offset,
     s->slots[i].b = b;
     lru_push_front(s, b);
     s->count++;
+    atomic_store_explicit(&s->inserts, atomic_load_explicit(&s->inserts, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     size_t usage = atomic_load_explicit(&s->usage, memory_order_relaxed) + charge;
     atomic_store_explicit(&s->usage, usage, memory_order_relaxed);
     /* Each pass evicts a block or clears a mark, so the loop ends; b itself stays. */
@@ -257,6 +262,9 @@ void block_cache_insert(block_cache *c, uint64_t file_number, uint64_t offset,
         shard_remove(s, shard_find(s, victim->hash, victim->file_number, victim->offset));
         victim->hnext = drop;
         drop = victim;
+        atomic_store_explicit(&s->evictions,
+                              atomic_load_explicit(&s->evictions, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
         usage = atomic_load_explicit(&s->usage, memory_order_relaxed);
     }
     /* Unlinking the next victim writes to its list neighbour, a block untouched for a whole
@@ -284,6 +292,17 @@ void block_cache_stats(const block_cache *c, uint64_t *hits, uint64_t *misses, u
     if (hits) *hits = h;
     if (misses) *misses = m;
     if (bytes) *bytes = u;
+}
+
+void block_cache_counts(const block_cache *c, uint64_t *inserts, uint64_t *evictions)
+{
+    uint64_t ins = 0, ev = 0;
+    for (size_t i = 0; c && i < ((size_t)1 << c->shard_bits); i++) {
+        ins += atomic_load_explicit(&c->shards[i].inserts, memory_order_relaxed);
+        ev += atomic_load_explicit(&c->shards[i].evictions, memory_order_relaxed);
+    }
+    if (inserts) *inserts = ins;
+    if (evictions) *evictions = ev;
 }
 
 void block_cache_destroy(block_cache *c)

@@ -31,6 +31,9 @@ block_cache *block_cache_create(size_t capacity_bytes, int shards);
 void block_cache_destroy(block_cache *c);
 /* Figures: hits, misses, bytes held. */
 void block_cache_stats(const block_cache *c, uint64_t *hits, uint64_t *misses, uint64_t *bytes);
+/* Blocks inserted, and blocks evicted to make room (a block replaced under its own key or
+ * dropped with the cache is not an eviction). Any pointer may be NULL. */
+void block_cache_counts(const block_cache *c, uint64_t *inserts, uint64_t *evictions);
 
 /* ---- Builder -------------------------------------------------------------------------- */
 struct table_options {
