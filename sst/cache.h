@@ -21,6 +21,8 @@ struct cache_lru {
 enum {
     CACHE_BLOCK_RAW = 0,   /* contents only (data, filter and properties blocks) */
     CACHE_BLOCK_INDEX = 1, /* contents, then a decoded index node (sst/btree.h) */
+    CACHE_BLOCK_FST = 2,   /* an FST index block whose handle table was checked
+                              (sst/fst_index.c) */
 };
 
 struct cache_block {

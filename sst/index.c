@@ -90,6 +90,7 @@ static const struct index_ops *index_kind_ops(unsigned kind)
 {
     switch (kind) {
     case LAMINA_INDEX_BTREE: return &btree_index_ops;
+    case LAMINA_INDEX_FST: return &fst_index_ops;
     default: return NULL;
     }
 }
@@ -103,6 +104,7 @@ int index_builder_init(struct index_builder *ib, int kind, struct block_writer *
         ib->ops = &btree_index_builder_ops;
         btree_builder_init(&ib->u.bt, w, block_size);
         return 0;
+    case LAMINA_INDEX_FST: return fst_index_builder_init(ib, w);
     default: return err_set(LAMINA_EINVAL, "table builder: unknown index kind %d", kind);
     }
 }

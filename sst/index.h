@@ -15,6 +15,7 @@
 
 #include "sst/btree.h"
 #include "sst/format.h"
+#include "sst/fst_index.h"
 #include "util/coding.h"
 
 /* ---- Separators ----------------------------------------------------------------------- */
@@ -42,6 +43,7 @@ struct index_builder {
     uint64_t bytes; /* stored bytes of the index, trailers included, after finish */
     union {
         struct btree_builder bt;
+        struct fst_index_builder fst;
     } u;
 };
 
@@ -91,6 +93,7 @@ struct index_reader {
     int user_keys; /* separators are user keys (format 2) */
     union {
         struct btree_reader bt;
+        struct fst_index_reader fst;
     } u;
 };
 
@@ -113,6 +116,7 @@ struct index_cursor {
     int fill_cache; /* offer the index blocks it reads to the block cache */
     union {
         struct btree_cursor bt;
+        struct fst_index_cursor fst;
     } u;
 };
 
@@ -175,7 +179,9 @@ int index_verify(const struct block_source *src, const struct table_footer *ft,
                  void *ctx);
 
 /* The kinds (sst/btree.c, sst/fst_index.c). */
-extern const struct index_ops btree_index_ops;
-extern const struct index_builder_ops btree_index_builder_ops;
+extern const struct index_ops btree_index_ops, fst_index_ops;
+extern const struct index_builder_ops btree_index_builder_ops, fst_index_builder_ops;
+/* Sets ib up as an FST index whose block w writes (sst/fst_index.c). Returns 0. */
+int fst_index_builder_init(struct index_builder *ib, struct block_writer *w);
 
 #endif
