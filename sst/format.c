@@ -1,7 +1,7 @@
-/* format.c — stored blocks and the footer of the table format (docs/format/sst.md): each block
- * is contents | compression byte | fixed32 checksum32(contents + byte, seed of file number and
- * offset); zstd blocks are kept raw unless compression saves at least 12.5%. */
-#include <pthread.h>
+/* format.c — writing stored blocks, and the footer and properties block of the table format
+ * (docs/format/sst.md): each block is contents | compression byte | fixed32
+ * checksum32(contents + byte, seed of file number and offset); zstd blocks are kept raw unless
+ * compression saves at least 12.5%. Reading blocks is sst/fetch.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,9 +51,8 @@ int table_footer_decode(const uint8_t src[TABLE_FOOTER_SIZE], const char *path,
     f->format_version = coding_get_fixed32(src + 60);
     if (f->format_version < TABLE_FORMAT_MIN_VERSION || f->format_version > TABLE_FORMAT_VERSION)
         return err_set(LAMINA_ECORRUPT,
-                       "%s: unsupported table format version %u (this build reads %d to %d)",
-                       path, (unsigned)f->format_version, TABLE_FORMAT_MIN_VERSION,
-                       TABLE_FORMAT_VERSION);
+                       "%s: unsupported table format version %u (this build reads %d to %d)", path,
+                       (unsigned)f->format_version, TABLE_FORMAT_MIN_VERSION, TABLE_FORMAT_VERSION);
     return 0;
 }
 
@@ -195,105 +194,4 @@ int block_writer_write(struct block_writer *w, buf *contents, int compress, stru
         }
     }
     return block_writer_emit(w, contents, BLOCK_TYPE_NONE, h);
-}
-
-/* ---- Reading -------------------------------------------------------------------------- */
-
-/* One decompression context per thread: a read takes it without a lock, and the memory grows
- * with the threads that read, not with the tables open. The key's destructor frees it when the
- * thread exits; the thread-local pointer spares the key lookup on every read. */
-static pthread_key_t dctx_key;
-static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
-static int dctx_key_ok;
-static _Thread_local ZSTD_DCtx *dctx_mine;
-
-static void dctx_destroy(void *d)
-{
-    ZSTD_freeDCtx(d);
-}
-
-static void dctx_key_create(void)
-{
-    dctx_key_ok = pthread_key_create(&dctx_key, dctx_destroy) == 0;
-}
-
-/* The calling thread's context, created on first use; NULL on allocation failure. */
-static ZSTD_DCtx *dctx_get(void)
-{
-    if (dctx_mine) return dctx_mine;
-    pthread_once(&dctx_once, dctx_key_create);
-    ZSTD_DCtx *d = ZSTD_createDCtx();
-    if (!d) return NULL;
-    if (!dctx_key_ok || pthread_setspecific(dctx_key, d) != 0) {
-        ZSTD_freeDCtx(d);
-        return NULL;
-    }
-    dctx_mine = d;
-    return d;
-}
-
-static int block_read_corrupt(const struct block_source *src, struct block_handle h,
-                              const char *what)
-{
-    return err_set(LAMINA_ECORRUPT, "%s: block at offset %llu (%llu bytes): %s", src->path,
-                   (unsigned long long)h.offset, (unsigned long long)h.size, what);
-}
-
-int block_read(const struct block_source *src, struct block_handle h, int verify,
-               struct cache_block **out)
-{
-    *out = NULL;
-    if (h.size > BLOCK_MAX_CONTENTS || h.offset > src->limit ||
-        h.size + BLOCK_TRAILER_SIZE > src->limit - h.offset)
-        return block_read_corrupt(src, h, "handle points outside the table's blocks");
-    size_t n = (size_t)h.size;
-    struct cache_block *raw = cache_block_alloc(n + BLOCK_TRAILER_SIZE);
-    if (!raw) return err_set(LAMINA_ENOMEM, "%s: out of memory reading a block", src->path);
-    int rc = rfile_read(src->f, h.offset, raw->data, n + BLOCK_TRAILER_SIZE);
-    if (rc) goto fail;
-    uint8_t type = raw->data[n];
-    if (verify) {
-        uint32_t want = coding_get_fixed32(raw->data + n + 1);
-        uint32_t got =
-            checksum32(raw->data, n + 1, checksum_block_seed(src->file_number, h.offset));
-        if (want != got) {
-            rc = block_read_corrupt(src, h, "checksum mismatch");
-            goto fail;
-        }
-    }
-    if (type == BLOCK_TYPE_NONE) {
-        raw->size = n;
-        *out = raw;
-        return 0;
-    }
-    if (type != BLOCK_TYPE_ZSTD) {
-        rc = block_read_corrupt(src, h, "unknown compression type");
-        goto fail;
-    }
-    unsigned long long usize = ZSTD_getFrameContentSize(raw->data, n);
-    if (usize == ZSTD_CONTENTSIZE_UNKNOWN || usize == ZSTD_CONTENTSIZE_ERROR ||
-        usize > BLOCK_MAX_CONTENTS) {
-        rc = block_read_corrupt(src, h, "bad zstd frame header");
-        goto fail;
-    }
-    struct cache_block *b = cache_block_alloc((size_t)usize);
-    ZSTD_DCtx *d = b ? dctx_get() : NULL;
-    if (!d) {
-        cache_block_release(b);
-        rc = err_set(LAMINA_ENOMEM, "%s: out of memory decompressing a block", src->path);
-        goto fail;
-    }
-    size_t got = ZSTD_decompressDCtx(d, b->data, (size_t)usize, raw->data, n);
-    if (ZSTD_isError(got) || got != usize) {
-        cache_block_release(b);
-        rc = block_read_corrupt(src, h, "zstd decompression failed");
-        goto fail;
-    }
-    b->size = (size_t)usize;
-    cache_block_release(raw);
-    *out = b;
-    return 0;
-fail:
-    cache_block_release(raw);
-    return rc;
 }

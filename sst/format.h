@@ -1,6 +1,7 @@
 /* format.h — private constants and helpers of the table file format (docs/format/sst.md):
  * block handles, the stored-block trailer (compression byte + seeded checksum), the footer,
- * and the block writer/reader shared by the table builder, the reader and the B-tree index. */
+ * and the block writer shared by the table builder and the B-tree index. Reading blocks is
+ * sst/fetch.h, which this header includes. */
 #ifndef SST_FORMAT_H
 #define SST_FORMAT_H
 
@@ -99,8 +100,8 @@ void block_writer_free(struct block_writer *w);
 int block_writer_write(struct block_writer *w, buf *contents, int compress, struct block_handle *h);
 
 /* ---- Reading blocks ------------------------------------------------------------------- */
-/* What a block read needs to know about its file. Decompression uses one zstd context per
- * thread (kept until the thread exits), so a table reader holds none. */
+/* What a block read needs to know about its file (sst/fetch.h). Decompression uses one zstd
+ * context per thread (kept until the thread exits), so a table reader holds none. */
 struct block_source {
     rfile *f;
     const char *path;
@@ -108,10 +109,8 @@ struct block_source {
     uint64_t limit; /* blocks must end (trailer included) at or before this */
 };
 
-/* Reads the stored block at h and returns its uncompressed contents in a new cache_block
- * (one reference, not in any cache). Checks the compression byte always and the checksum when
- * verify is set. Errors: LAMINA_ECORRUPT (naming path and offset), LAMINA_EIO, LAMINA_ENOMEM. */
-int block_read(const struct block_source *src, struct block_handle h, int verify,
-               struct cache_block **out);
+/* Reading and decoding blocks (block_read, block_decode, batches, read-ahead): sst/fetch.h,
+ * included here for the readers that include this header. */
+#include "sst/fetch.h"
 
 #endif

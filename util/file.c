@@ -1,6 +1,6 @@
-/* file.c — the I/O layer: buffered append files, pread/io_uring (liburing) reads, whole-file
- * and directory operations, the LOCK file, and the fault-injection hook and fault layer
- * (util/fault.c) every call passes. */
+/* file.c — the I/O layer: buffered append files, pread/io_uring (liburing) reads (batched
+ * across files, O_DIRECT through aligned bounce buffers), whole-file and directory operations, the
+ * LOCK file, and the fault-injection hook and fault layer (util/fault.c) every call passes. */
 #include "util/file.h"
 #include "util/alloc.h"
 
@@ -20,7 +20,7 @@
 #include "util/err.h"
 
 #define WFILE_BUF_CAP (64u * 1024u)
-#define FILE_RING_DEPTH 64u
+#define FILE_RING_DEPTH 128u
 
 static file_fault_hook file_hook;
 static void *file_hook_ctx;
@@ -78,25 +78,6 @@ static char *file_strdup(const char *s)
     return p;
 }
 
-/* Reads exactly n bytes at off, retrying EINTR and short reads; EOF first is LAMINA_ECORRUPT. */
-static int file_pread_full(int fd, const char *path, uint64_t off, void *dst, size_t n)
-{
-    uint8_t *p = dst;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(fd, p + done, n - done, (off_t)(off + done));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return err_errno(errno, "read %s at %llu", path, (unsigned long long)(off + done));
-        }
-        if (r == 0)
-            return err_set(LAMINA_ECORRUPT, "read %s at %llu: short read (%zu of %zu bytes)", path,
-                           (unsigned long long)off, done, n);
-        done += (size_t)r;
-    }
-    return 0;
-}
-
 static int file_write_full(int fd, const char *path, const void *src, size_t n)
 {
     const uint8_t *p = src;
@@ -116,13 +97,42 @@ static int file_write_full(int fd, const char *path, const void *src, size_t n)
 
 struct rfile {
     int fd;
+    int flags;      /* RFILE_NO_URING as asked; RFILE_DIRECT only when O_DIRECT was granted */
+    uint32_t align; /* a direct file's offset, length and memory alignment; 1 otherwise */
     uint64_t size;
     char *path;
+    _Atomic uint64_t reads, bytes;
 };
 
-static int rfile_open_fd(const char *path, rfile **out)
+/* Requests issued by the ring and by pread, process-wide (file_io_stats). */
+static _Atomic uint64_t file_uring_reads, file_pread_reads;
+
+/* The alignment direct reads of fd need: statx's direct-I/O alignment when the kernel reports
+ * it (offset and memory, the larger), else the filesystem's block size, which is a multiple of
+ * the device's logical block size; 4096 when neither is a sane power of two. */
+static uint32_t rfile_direct_align(int fd, const struct stat *st)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint32_t a = 0;
+#ifdef STATX_DIOALIGN
+    struct statx sx;
+    if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN))
+        a = sx.stx_dio_offset_align > sx.stx_dio_mem_align ? sx.stx_dio_offset_align
+                                                           : sx.stx_dio_mem_align;
+#endif
+    if (a == 0) a = (uint32_t)st->st_blksize;
+    if (a < 512 || a > 65536 || (a & (a - 1))) a = 4096;
+    return a;
+}
+
+static int rfile_open_fd(const char *path, int flags, rfile **out)
+{
+    int direct = (flags & RFILE_DIRECT) != 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
+    if (fd < 0 && direct && errno == EINVAL) {
+        /* The filesystem refuses O_DIRECT: buffered reads, which rfile_is_direct reports. */
+        direct = 0;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
     if (fd < 0) return err_errno(errno, "open %s", path);
     int rc = 0;
     struct stat st;
@@ -137,7 +147,11 @@ static int rfile_open_fd(const char *path, rfile **out)
         goto fail;
     }
     f->fd = fd;
+    f->flags = (flags & RFILE_NO_URING) | (direct ? RFILE_DIRECT : 0);
+    f->align = direct ? rfile_direct_align(fd, &st) : 1;
     f->size = (uint64_t)st.st_size;
+    atomic_init(&f->reads, 0);
+    atomic_init(&f->bytes, 0);
     *out = f;
     return 0;
 fail:
@@ -146,13 +160,123 @@ fail:
     return rc;
 }
 
-int rfile_open(const char *path, rfile **out)
+int rfile_open_ex(const char *path, int flags, rfile **out)
 {
     *out = NULL;
+    if (flags & ~(RFILE_DIRECT | RFILE_NO_URING))
+        return err_set(LAMINA_EINVAL, "open %s: unknown flags 0x%x", path, (unsigned)flags);
     struct file_op op = FILE_OP("open", path);
     int rc = file_begin(&op);
-    if (!rc) rc = rfile_open_fd(path, out);
+    if (!rc) rc = rfile_open_fd(path, flags, out);
     file_leave(&op, rc);
+    return rc;
+}
+
+int rfile_open(const char *path, rfile **out)
+{
+    return rfile_open_ex(path, 0, out);
+}
+
+int rfile_is_direct(const rfile *f)
+{
+    return (f->flags & RFILE_DIRECT) != 0;
+}
+
+/* One request as the device sees it: a direct file's request widened to its aligned superset
+ * in a bounce buffer, any other request as it is, in the caller's buffer. */
+struct file_span {
+    rfile *f;
+    struct file_read *r;
+    uint8_t *buf; /* where the bytes land: r->dst or a bounce buffer */
+    uint64_t off; /* file offset of buf[0] */
+    size_t len;   /* bytes asked of the device */
+    size_t need;  /* bytes from buf[0] that must arrive to cover the request */
+    size_t done;  /* bytes arrived */
+};
+
+/* Bytes of bounce buffer r needs on f: 0 when it reads straight into r->dst. */
+static size_t file_bounce_len(const rfile *f, const struct file_read *r)
+{
+    uint64_t a = f->align;
+    if (a == 1 || (((uintptr_t)r->dst | r->offset | r->len) & (a - 1)) == 0) return 0;
+    uint64_t start = r->offset & ~(a - 1);
+    uint64_t end = (r->offset + r->len + a - 1) & ~(a - 1);
+    return (size_t)(end - start);
+}
+
+/* Sets s up for r on f; bounce (file_bounce_len(f, r) bytes, aligned to f->align) is NULL when
+ * that length is 0. */
+static void file_span_init(struct file_span *s, rfile *f, struct file_read *r, uint8_t *bounce)
+{
+    s->f = f;
+    s->r = r;
+    s->done = 0;
+    if (bounce) {
+        s->buf = bounce;
+        s->off = r->offset & ~((uint64_t)f->align - 1);
+        s->len = file_bounce_len(f, r);
+    } else {
+        s->buf = r->dst;
+        s->off = r->offset;
+        s->len = r->len;
+    }
+    s->need = (size_t)(r->offset + r->len - s->off);
+}
+
+/* Reads the rest of s (from s->done) by pread, retrying EINTR and short reads. A direct read
+ * that stopped at an unaligned length met the end of the file; so does a read of 0 bytes: both
+ * are LAMINA_ECORRUPT. */
+static int file_span_pread(struct file_span *s)
+{
+    const rfile *f = s->f;
+    while (s->done < s->need) {
+        if (s->done & (f->align - 1)) break;
+        ssize_t r = pread(f->fd, s->buf + s->done, s->len - s->done, (off_t)(s->off + s->done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return err_errno(errno, "read %s at %llu", f->path,
+                             (unsigned long long)(s->off + s->done));
+        }
+        if (r == 0) break;
+        s->done += (size_t)r;
+    }
+    if (s->done >= s->need) return 0;
+    size_t head = (size_t)(s->r->offset - s->off);
+    return err_set(LAMINA_ECORRUPT, "read %s at %llu: short read (%zu of %zu bytes)", f->path,
+                   (unsigned long long)s->r->offset, s->done > head ? s->done - head : 0,
+                   s->r->len);
+}
+
+/* Completes r from a span that has all its bytes: copies a bounce buffer out, counts. */
+static void file_span_finish(struct file_span *s)
+{
+    struct file_read *r = s->r;
+    if (s->buf != r->dst) memcpy(r->dst, s->buf + (r->offset - s->off), r->len);
+    atomic_fetch_add_explicit(&s->f->bytes, r->len, memory_order_relaxed);
+}
+
+/* Reads the rest of s by pread and completes its request: sets and returns its rc. */
+static int file_span_complete(struct file_span *s)
+{
+    int rc = file_span_pread(s);
+    if (!rc) file_span_finish(s);
+    return s->r->rc = rc;
+}
+
+/* A whole request by pread, with a bounce buffer of its own when f is direct. */
+static int rfile_pread(rfile *f, struct file_read *r)
+{
+    size_t blen = file_bounce_len(f, r);
+    uint8_t *bounce = NULL;
+    if (blen && !(bounce = mem_aligned_alloc(f->align, blen)))
+        return r->rc =
+                   err_set(LAMINA_ENOMEM, "read %s: out of memory for %zu bytes", f->path, blen);
+    struct file_span s;
+    file_span_init(&s, f, r, bounce);
+    atomic_fetch_add_explicit(&f->reads, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&file_pread_reads, 1, memory_order_relaxed);
+    int rc = file_span_complete(&s);
+    mem_free(bounce);
     return rc;
 }
 
@@ -160,7 +284,10 @@ int rfile_read(rfile *f, uint64_t offset, void *dst, size_t n)
 {
     struct file_op op = FILE_OP("read", f->path);
     int rc = file_begin(&op);
-    if (!rc) rc = file_pread_full(f->fd, f->path, offset, dst, n);
+    if (!rc && n) {
+        struct file_read r = {f, offset, n, dst, 0};
+        rc = rfile_pread(f, &r);
+    }
     file_leave(&op, rc);
     return rc;
 }
@@ -173,6 +300,12 @@ uint64_t rfile_size(const rfile *f)
 const char *rfile_path(const rfile *f)
 {
     return f->path;
+}
+
+void rfile_io_stats(const rfile *f, uint64_t *reads, uint64_t *bytes)
+{
+    *reads = atomic_load_explicit(&f->reads, memory_order_relaxed);
+    *bytes = atomic_load_explicit(&f->bytes, memory_order_relaxed);
 }
 
 void rfile_close(rfile *f)
@@ -225,6 +358,12 @@ const char *file_io_backend(void)
     return atomic_load(&file_backend) == FILE_BACKEND_URING ? "io_uring" : "pread";
 }
 
+void file_io_stats(uint64_t *uring_reads, uint64_t *pread_reads)
+{
+    *uring_reads = atomic_load_explicit(&file_uring_reads, memory_order_relaxed);
+    *pread_reads = atomic_load_explicit(&file_pread_reads, memory_order_relaxed);
+}
+
 /* The calling thread's ring, created on first use; NULL means use pread. */
 static struct io_uring *file_thread_ring(void)
 {
@@ -253,109 +392,152 @@ static void file_thread_ring_drop(struct io_uring *ring)
     file_ring_free(ring);
 }
 
-static int file_read_one(rfile *f, struct file_read *r)
+/* What becomes of one request of a chunk. */
+enum { FILE_REQ_DONE, FILE_REQ_RING, FILE_REQ_PREAD };
+
+/* One SQE reads at most UINT_MAX bytes: longer requests use pread. */
+#define FILE_RING_MAX_LEN (1u << 30)
+
+/* The bounce buffers of a chunk's direct requests: one aligned allocation, each request's
+ * part aligned for its file. NULL with *total 0 when none needs one; on allocation failure
+ * the requests that needed one fail with LAMINA_ENOMEM and *mode says done. */
+static uint8_t *file_chunk_bounce(struct file_read *reqs, size_t n, unsigned char *mode,
+                                  size_t *off)
 {
-    r->rc = rfile_read(f, r->offset, r->dst, r->len);
-    return r->rc;
+    size_t total = 0, align = sizeof(void *);
+    for (size_t i = 0; i < n; i++) {
+        off[i] = SIZE_MAX;
+        if (mode[i] == FILE_REQ_DONE) continue;
+        size_t blen = file_bounce_len(reqs[i].f, &reqs[i]);
+        if (!blen) continue;
+        size_t a = reqs[i].f->align;
+        total = (total + a - 1) & ~(a - 1);
+        off[i] = total;
+        total += blen;
+        if (a > align) align = a;
+    }
+    if (total == 0) return NULL;
+    uint8_t *bounce = mem_aligned_alloc(align, total);
+    if (bounce) return bounce;
+    for (size_t i = 0; i < n; i++) {
+        if (off[i] == SIZE_MAX) continue;
+        reqs[i].rc =
+            err_set(LAMINA_ENOMEM, "read %s: out of memory for a direct read", reqs[i].f->path);
+        mode[i] = FILE_REQ_DONE;
+    }
+    return NULL;
 }
 
-/* Reads up to FILE_RING_DEPTH requests through the ring; requests it could not complete are
- * finished with pread, and a ring in an unknown state is dropped. */
-static void file_uring_chunk(rfile *f, struct io_uring *ring, struct file_read *reqs, size_t n)
+/* Reaps the chunk's ring reads; returns how many are still in flight (non-zero: the ring is
+ * in an unknown state). */
+static size_t file_chunk_reap(struct io_uring *ring, struct file_span *spans, size_t n,
+                              unsigned char *mode, size_t waiting)
 {
-    unsigned char pending[FILE_RING_DEPTH];
-    size_t queued = 0;
-    for (size_t i = 0; i < n; i++) {
-        pending[i] = 0;
-        struct file_read *r = &reqs[i];
-        /* The layer's lock is not held across the ring: a read changes nothing on disk. */
-        struct file_op op = FILE_OP("read", f->path);
-        int rc = file_begin(&op);
-        file_leave(&op, rc);
-        if (rc) {
-            r->rc = rc;
-            continue;
-        }
-        /* One SQE reads at most UINT_MAX bytes; empty reads need no I/O. */
-        if (r->len == 0 || r->len > (1u << 30)) {
-            r->rc = r->len ? file_pread_full(f->fd, f->path, r->offset, r->dst, r->len) : 0;
-            continue;
-        }
-        struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-        if (!sqe) {
-            r->rc = file_pread_full(f->fd, f->path, r->offset, r->dst, r->len);
-            continue;
-        }
-        io_uring_prep_read(sqe, f->fd, r->dst, (unsigned)r->len, r->offset);
-        io_uring_sqe_set_data64(sqe, i);
-        pending[i] = 1;
-        queued++;
-    }
-    if (queued == 0) return;
-    int submitted = io_uring_submit(ring);
-    while (submitted == -EINTR)
-        submitted = io_uring_submit(ring);
-    size_t waiting = submitted > 0 ? (size_t)submitted : 0;
-    int broken = waiting != queued;
     while (waiting) {
         struct io_uring_cqe *cqe;
         int w = io_uring_wait_cqe(ring, &cqe);
         if (w == -EINTR) continue;
-        if (w < 0) {
-            broken = 1;
-            break;
-        }
+        if (w < 0) break;
         uint64_t i = io_uring_cqe_get_data64(cqe);
         int res = cqe->res;
         io_uring_cqe_seen(ring, cqe);
         waiting--;
-        if (i >= n || !pending[i]) continue;
+        if (i >= n || mode[i] != FILE_REQ_RING) continue;
+        mode[i] = FILE_REQ_DONE;
+        struct file_span *s = &spans[i];
+        if (res < 0 && res != -EINTR && res != -EAGAIN) {
+            s->r->rc =
+                err_errno(-res, "read %s at %llu", s->f->path, (unsigned long long)s->r->offset);
+            continue;
+        }
+        /* A short read (or an interrupted one) is finished by pread. */
+        if (res > 0) s->done = (size_t)res;
+        file_span_complete(s);
+    }
+    return waiting;
+}
+
+/* Reads up to FILE_RING_DEPTH requests: the ring's requests are submitted together, the
+ * pread-only ones read while they run, then the ring's are reaped. A ring in an unknown state
+ * (a failed submit or wait) is dropped and its unfinished requests are read by pread. */
+static void file_read_chunk(struct file_read *reqs, size_t n)
+{
+    unsigned char mode[FILE_RING_DEPTH];
+    size_t boff[FILE_RING_DEPTH];
+    struct file_span spans[FILE_RING_DEPTH];
+    struct io_uring *ring = file_thread_ring();
+    for (size_t i = 0; i < n; i++) {
         struct file_read *r = &reqs[i];
-        pending[i] = 0;
-        if (res == -EINTR || res == -EAGAIN) {
-            r->rc = file_pread_full(f->fd, f->path, r->offset, r->dst, r->len);
-        } else if (res < 0) {
-            r->rc = err_errno(-res, "read %s at %llu", f->path, (unsigned long long)r->offset);
-        } else if ((size_t)res < r->len) {
-            /* Short read: the rest by pread, which reports EOF as corruption. */
-            r->rc = file_pread_full(f->fd, f->path, r->offset + (size_t)res,
-                                    (uint8_t *)r->dst + res, r->len - (size_t)res);
-        } else {
-            r->rc = 0;
+        /* The layer's lock is not held across the ring: a read changes nothing on disk. */
+        struct file_op op = FILE_OP("read", r->f->path);
+        r->rc = file_begin(&op);
+        file_leave(&op, r->rc);
+        if (r->rc || r->len == 0)
+            mode[i] = FILE_REQ_DONE;
+        else if (ring && !(r->f->flags & RFILE_NO_URING) && r->len <= FILE_RING_MAX_LEN)
+            mode[i] = FILE_REQ_RING;
+        else
+            mode[i] = FILE_REQ_PREAD;
+    }
+    uint8_t *bounce = file_chunk_bounce(reqs, n, mode, boff);
+    size_t queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mode[i] == FILE_REQ_DONE) continue;
+        struct file_span *s = &spans[i];
+        file_span_init(s, reqs[i].f, &reqs[i], boff[i] == SIZE_MAX ? NULL : bounce + boff[i]);
+        atomic_fetch_add_explicit(&s->f->reads, 1, memory_order_relaxed);
+        if (mode[i] != FILE_REQ_RING) continue;
+        struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+        if (!sqe) {
+            mode[i] = FILE_REQ_PREAD;
+            continue;
+        }
+        io_uring_prep_read(sqe, s->f->fd, s->buf, (unsigned)s->len, s->off);
+        io_uring_sqe_set_data64(sqe, i);
+        queued++;
+    }
+    size_t waiting = 0;
+    if (queued) {
+        int submitted = io_uring_submit(ring);
+        while (submitted == -EINTR)
+            submitted = io_uring_submit(ring);
+        waiting = submitted > 0 ? (size_t)submitted : 0;
+        atomic_fetch_add_explicit(&file_uring_reads, queued, memory_order_relaxed);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (mode[i] != FILE_REQ_PREAD) continue;
+        mode[i] = FILE_REQ_DONE;
+        atomic_fetch_add_explicit(&file_pread_reads, 1, memory_order_relaxed);
+        file_span_complete(&spans[i]);
+    }
+    if (queued && file_chunk_reap(ring, spans, n, mode, waiting) + (queued - waiting)) {
+        file_thread_ring_drop(ring);
+        for (size_t i = 0; i < n; i++) {
+            if (mode[i] != FILE_REQ_RING) continue;
+            spans[i].done = 0;
+            file_span_complete(&spans[i]);
         }
     }
-    if (broken) {
-        /* Unknown state (unsubmitted or unreaped entries): drop the ring, finish by pread. */
-        file_thread_ring_drop(ring);
-        for (size_t i = 0; i < n; i++)
-            if (pending[i])
-                reqs[i].rc =
-                    file_pread_full(f->fd, f->path, reqs[i].offset, reqs[i].dst, reqs[i].len);
+    mem_free(bounce);
+}
+
+int file_read_multi(struct file_read *reqs, size_t n)
+{
+    for (size_t done = 0; done < n;) {
+        size_t chunk = n - done < FILE_RING_DEPTH ? n - done : FILE_RING_DEPTH;
+        file_read_chunk(reqs + done, chunk);
+        done += chunk;
     }
+    for (size_t i = 0; i < n; i++)
+        if (reqs[i].rc) return reqs[i].rc;
+    return 0;
 }
 
 int rfile_read_batch(rfile *f, struct file_read *reqs, size_t n)
 {
-    for (size_t done = 0; done < n;) {
-        size_t chunk = n - done < FILE_RING_DEPTH ? n - done : FILE_RING_DEPTH;
-        struct io_uring *ring = file_thread_ring();
-        if (ring) {
-            file_uring_chunk(f, ring, reqs + done, chunk);
-        } else {
-            for (size_t i = 0; i < chunk; i++)
-                file_read_one(f, &reqs[done + i]);
-        }
-        done += chunk;
-    }
-    /* The thread's message names one failed read, not necessarily the first. */
-    int first = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (reqs[i].rc) {
-            first = reqs[i].rc;
-            break;
-        }
-    }
-    return first;
+    for (size_t i = 0; i < n; i++)
+        reqs[i].f = f;
+    return file_read_multi(reqs, n);
 }
 
 /* ---- wfile -------------------------------------------------------------------------------- */

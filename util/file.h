@@ -14,22 +14,54 @@ typedef struct rfile rfile;
 /* A file opened for appending, buffered in memory until wfile_flush/sync. */
 typedef struct wfile wfile;
 
+/* rfile_open_ex flags. */
+/* Read with O_DIRECT, bypassing the page cache. Every read of such a file (rfile_read and the
+ * batched reads) goes through an aligned bounce buffer covering the aligned superset of the
+ * range (alignment: statx's direct-I/O alignment, else st_blksize, else 4096), then copies
+ * out, so callers pass any offset, length and buffer. A read whose offset, length and buffer
+ * are already aligned lands in the caller's buffer directly. Bounce buffers are allocated per
+ * call and freed before it returns: their memory is bounded by the bytes the call reads.
+ * A filesystem that refuses O_DIRECT at open (EINVAL: tmpfs on older kernels, some FUSE and
+ * network filesystems) gets buffered reads instead; rfile_is_direct tells which. */
+#define RFILE_DIRECT 0x1
+/* Batched reads of this file use pread, never the ring. */
+#define RFILE_NO_URING 0x2
+
+/* rfile_open_ex with flags 0. */
 int rfile_open(const char *path, rfile **out);
+/* Opens path for random reads with RFILE_* flags (LAMINA_EINVAL for unknown bits). */
+int rfile_open_ex(const char *path, int flags, rfile **out);
+/* 1 if reads of f bypass the page cache (RFILE_DIRECT granted), else 0. */
+int rfile_is_direct(const rfile *f);
 /* Reads exactly n bytes at offset into dst; a short read (file too small) is LAMINA_ECORRUPT. */
 int rfile_read(rfile *f, uint64_t offset, void *dst, size_t n);
 uint64_t rfile_size(const rfile *f);
 const char *rfile_path(const rfile *f);
+/* Reads issued to the device for f (requests that reached a system call or the ring, by any
+ * path) and the bytes they delivered to callers (a direct read's alignment padding is not
+ * counted), since open. Safe to call while other threads read. */
+void rfile_io_stats(const rfile *f, uint64_t *reads, uint64_t *bytes);
 void rfile_close(rfile *f);
 
 /* One read of a batch. */
 struct file_read {
+    rfile *f; /* the file; a batch may mix files */
     uint64_t offset;
     size_t len;
-    void *dst;
-    int rc; /* out: 0 or LAMINA_E* */
+    void *dst; /* len bytes, any alignment (see RFILE_DIRECT) */
+    int rc;    /* out: 0 or LAMINA_E*; a read past the end of the file is LAMINA_ECORRUPT */
 };
-/* Reads all n requests, together through io_uring when available, else by pread one by one.
- * Returns 0 if every read succeeded, else the first error (each request's rc tells). */
+/* Reads all n requests, of any files. Through the calling thread's io_uring, in chunks of its
+ * depth (128): each chunk is submitted at once and reaped together, so the device sees the
+ * whole chunk in flight; requests of RFILE_NO_URING files are read by pread while the chunk's
+ * ring reads run. Without a ring (refused by the kernel, or file_force_pread) every request
+ * uses pread. A short read through the ring is completed by pread (which reports the end of
+ * the file as LAMINA_ECORRUPT). The fault hook sees "read" once per request, before it is
+ * issued; a request it fails is not issued. Returns 0 if every read succeeded, else the first
+ * failed request's rc (each request's rc tells; the thread's message names one failed read,
+ * not necessarily the first). */
+int file_read_multi(struct file_read *reqs, size_t n);
+/* file_read_multi with every request's f set to f. */
 int rfile_read_batch(rfile *f, struct file_read *reqs, size_t n);
 
 /* Creates (truncating) path for appending. */
@@ -73,6 +105,10 @@ const char *file_io_backend(void);
 /* Non-zero makes batched reads use pread even when io_uring is available (tests, and
  * benchmarks comparing back-ends); 0 restores the probed choice. Set it while no reads run. */
 void file_force_pread(int on);
+/* Read requests issued since the process started, process-wide: through the ring, and by
+ * pread (rfile_read, and the batched requests that did not use the ring). A ring request
+ * completed by pread after a short read counts once, as a ring request. */
+void file_io_stats(uint64_t *uring_reads, uint64_t *pread_reads);
 
 /* ---- Fault injection (tests) ---------------------------------------------------------- */
 /* When set, the hook is called before each operation with its name ("read", "write", "sync",

@@ -150,7 +150,7 @@ Test(fault, rule_without_op_fails_every_operation)
     struct fault_rule rule = {.err = EIO};
     cr_assert_eq(fault_add(&rule), 0);
     uint8_t b[3];
-    struct file_read req = {0, 3, b, 1};
+    struct file_read req = {r, 0, 3, b, 1};
     rfile *r2 = NULL;
     wfile *w = NULL;
     file_lock *l = NULL;

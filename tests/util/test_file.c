@@ -338,7 +338,7 @@ Test(file, hook_covers_open_create_read_rename_remove_lock_dir_sync)
             file_set_fault_hook(fault_hook, &plan);
             uint8_t b[3];
             rc = rfile_read(r, 0, b, 3);
-            struct file_read req = {0, 3, b, 1};
+            struct file_read req = {r, 0, 3, b, 1};
             cr_assert_eq(rfile_read_batch(r, &req, 1), LAMINA_EIO, "batched reads too");
             cr_assert_eq(req.rc, LAMINA_EIO);
             rfile_close(r);
@@ -388,7 +388,7 @@ static void batch_reads_match_single_reads(int force_pread)
             size_t len = rng_uniform(&g, 9000);
             uint64_t off = rng_uniform(&g, total - len + 1);
             bufs[i] = malloc(len ? len : 1);
-            reqs[i] = (struct file_read){off, len, bufs[i], 1};
+            reqs[i] = (struct file_read){r, off, len, bufs[i], 1};
         }
         cr_assert_eq(rfile_read_batch(r, reqs, N), 0, "%s", err_message());
         for (int i = 0; i < N; i++) {
@@ -421,7 +421,7 @@ static void *batch_thread(void *arg)
 {
     rfile *r = arg;
     uint8_t b[4];
-    struct file_read req = {2, 4, b, 1};
+    struct file_read req = {r, 2, 4, b, 1};
     int rc = rfile_read_batch(r, &req, 1);
     return (void *)(intptr_t)(rc == 0 && memcmp(b, "2345", 4) == 0);
 }
@@ -446,7 +446,7 @@ Test(file, batch_read_past_end_fails_only_that_request)
     char p[512];
     rfile *r = open_written(p, "small", "0123456789", 10);
     uint8_t a[4], b[8], c[2];
-    struct file_read reqs[3] = {{0, 4, a, 1}, {6, 8, b, 1}, {8, 2, c, 1}};
+    struct file_read reqs[3] = {{r, 0, 4, a, 1}, {r, 6, 8, b, 1}, {r, 8, 2, c, 1}};
     cr_assert_eq(rfile_read_batch(r, reqs, 3), LAMINA_ECORRUPT);
     cr_assert_eq(reqs[0].rc, 0);
     cr_assert_eq(reqs[1].rc, LAMINA_ECORRUPT);
@@ -455,4 +455,254 @@ Test(file, batch_read_past_end_fails_only_that_request)
     cr_assert_eq(memcmp(c, "89", 2), 0);
     cr_assert_eq(rfile_read_batch(r, NULL, 0), 0);
     rfile_close(r);
+}
+
+/* ---- Batches across files, direct reads, counters ------------------------------------------ */
+
+/* Several files of different sizes, some with RFILE_NO_URING, written with known bytes. */
+enum { MF_FILES = 5 };
+static const size_t mf_sizes[MF_FILES] = {1000, 5000, 65539, 1 << 20, 3 << 20};
+
+struct multi_files {
+    rfile *f[MF_FILES];
+    uint8_t *data[MF_FILES];
+};
+
+/* Opens the files in dir with flags per file (flags_of(i)); path names end in tag. */
+static void multi_open(struct multi_files *m, const char *dir, const char *tag,
+                       int (*flags_of)(int))
+{
+    for (int i = 0; i < MF_FILES; i++) {
+        char p[600];
+        snprintf(p, sizeof(p), "%s/%s-%d", dir, tag, i);
+        m->data[i] = malloc(mf_sizes[i]);
+        fill(m->data[i], mf_sizes[i], 100 + (uint64_t)i);
+        cr_assert_eq(file_write_all(p, m->data[i], mf_sizes[i], 0), 0);
+        cr_assert_eq(rfile_open_ex(p, flags_of(i), &m->f[i]), 0, "%s", err_message());
+    }
+}
+
+static void multi_close(struct multi_files *m)
+{
+    for (int i = 0; i < MF_FILES; i++) {
+        rfile_close(m->f[i]);
+        free(m->data[i]);
+    }
+}
+
+static int flags_mixed(int i)
+{
+    return i % 2 ? RFILE_NO_URING : 0;
+}
+
+/* n random requests over m's files (some of length 0, some past the end when past_end), checked
+ * against the files' bytes; returns how many went to files without RFILE_NO_URING. */
+static size_t multi_check(struct multi_files *m, size_t n, uint64_t seed, int past_end)
+{
+    rng g;
+    rng_seed(&g, seed);
+    struct file_read *reqs = calloc(n, sizeof(*reqs));
+    int *which = calloc(n, sizeof(*which));
+    int *bad = calloc(n, sizeof(*bad));
+    uint64_t reads0[MF_FILES], bytes0[MF_FILES], want_reads[MF_FILES] = {0},
+                                                 want_bytes[MF_FILES] = {0};
+    for (int i = 0; i < MF_FILES; i++)
+        rfile_io_stats(m->f[i], &reads0[i], &bytes0[i]);
+    size_t ringable = 0;
+    int any_bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        int w = (int)rng_uniform(&g, MF_FILES);
+        size_t size = mf_sizes[w];
+        size_t len = i % 17 == 0 ? 0 : rng_uniform(&g, size < 20000 ? size : 20000) + 1;
+        uint64_t off = rng_uniform(&g, size - len + 1);
+        if (past_end && i % 13 == 5) {
+            off = size - len / 2; /* the second half lies past the end */
+            bad[i] = len / 2 + (len & 1) > 0 && len > 0;
+        }
+        which[i] = w;
+        reqs[i] = (struct file_read){m->f[w], off, len, malloc(len ? len : 1), 1};
+        if (len) {
+            want_reads[w]++;
+            if (!bad[i]) want_bytes[w] += len;
+            if (!(w % 2)) ringable++;
+        }
+        any_bad |= bad[i];
+    }
+    int rc = file_read_multi(reqs, n);
+    cr_assert_eq(rc, any_bad ? LAMINA_ECORRUPT : 0, "%s", err_message());
+    for (size_t i = 0; i < n; i++) {
+        if (bad[i]) {
+            cr_assert_eq(reqs[i].rc, LAMINA_ECORRUPT, "request %zu past the end", i);
+        } else {
+            cr_assert_eq(reqs[i].rc, 0, "request %zu: %d", i, reqs[i].rc);
+            cr_assert_eq(memcmp(reqs[i].dst, m->data[which[i]] + reqs[i].offset, reqs[i].len), 0,
+                         "request %zu", i);
+        }
+        free(reqs[i].dst);
+    }
+    for (int i = 0; i < MF_FILES; i++) {
+        uint64_t reads, bytes;
+        rfile_io_stats(m->f[i], &reads, &bytes);
+        cr_assert_eq(reads - reads0[i], want_reads[i], "file %d", i);
+        cr_assert_eq(bytes - bytes0[i], want_bytes[i], "file %d", i);
+    }
+    free(reqs);
+    free(which);
+    free(bad);
+    return ringable;
+}
+
+static void multi_reads_across_files(int force_pread)
+{
+    file_force_pread(force_pread);
+    struct multi_files m;
+    multi_open(&m, tmpdir, "multi", flags_mixed);
+    uint64_t ring0, pread0, ring1, pread1;
+    file_io_stats(&ring0, &pread0);
+    /* 1000 requests: several chunks of the ring's depth. */
+    size_t ringable = multi_check(&m, 1000, 5, 0);
+    file_io_stats(&ring1, &pread1);
+    if (force_pread || strcmp(file_io_backend(), "io_uring") != 0) {
+        cr_assert_eq(ring1 - ring0, 0, "no ring reads without a ring");
+    } else {
+        cr_assert_eq(ring1 - ring0, ringable, "every request of a ring file used the ring");
+        cr_assert_gt(pread1 - pread0, 0, "RFILE_NO_URING files used pread");
+    }
+    multi_close(&m);
+    file_force_pread(0);
+}
+
+Test(file, multi_reads_across_files_match_with_probed_backend)
+{
+    multi_reads_across_files(0);
+}
+
+Test(file, multi_reads_across_files_match_with_pread_forced)
+{
+    multi_reads_across_files(1);
+}
+
+/* Requests past the end of their file fail alone, through the ring and by pread. */
+Test(file, multi_reads_past_end_fail_only_those_requests)
+{
+    struct multi_files m;
+    multi_open(&m, tmpdir, "short", flags_mixed);
+    for (int forced = 0; forced < 2; forced++) {
+        file_force_pread(forced);
+        multi_check(&m, 300, 17 + (uint64_t)forced, 1);
+    }
+    file_force_pread(0);
+    multi_close(&m);
+}
+
+/* Fails the nth "read" the hook sees (counting from 0). */
+struct nth_fault {
+    int nth, calls;
+};
+
+static int nth_read_hook(const char *op, const char *path, void *ctx)
+{
+    struct nth_fault *f = ctx;
+    if (strcmp(op, "read") != 0) return 0;
+    return f->calls++ == f->nth ? EIO : 0;
+}
+
+Test(file, fault_hook_fails_one_request_of_a_batch)
+{
+    struct multi_files m;
+    multi_open(&m, tmpdir, "fault", flags_mixed);
+    enum { N = 200 };
+    for (int forced = 0; forced < 2; forced++) {
+        file_force_pread(forced);
+        struct file_read reqs[N];
+        uint8_t bufs[N][64];
+        for (int i = 0; i < N; i++)
+            reqs[i] = (struct file_read){m.f[i % MF_FILES], (uint64_t)i * 3, 64, bufs[i], 1};
+        struct nth_fault plan = {150, 0}; /* in the second chunk */
+        file_set_fault_hook(nth_read_hook, &plan);
+        cr_assert_eq(file_read_multi(reqs, N), LAMINA_EIO);
+        file_set_fault_hook(NULL, NULL);
+        cr_assert_eq(plan.calls, N, "the hook saw each request once");
+        cr_assert_not_null(strstr(err_message(), "injected"), "%s", err_message());
+        for (int i = 0; i < N; i++) {
+            cr_assert_eq(reqs[i].rc, i == 150 ? LAMINA_EIO : 0, "request %d", i);
+            if (i != 150)
+                cr_assert_eq(memcmp(bufs[i], m.data[i % MF_FILES] + i * 3, 64), 0, "request %d", i);
+        }
+    }
+    file_force_pread(0);
+    multi_close(&m);
+}
+
+Test(file, open_ex_refuses_unknown_flags)
+{
+    char p[512];
+    path_in(p, "flags");
+    cr_assert_eq(file_write_all(p, "x", 1, 0), 0);
+    rfile *r;
+    cr_assert_eq(rfile_open_ex(p, 0x100, &r), LAMINA_EINVAL);
+    cr_assert_null(r);
+    cr_assert_eq(rfile_open_ex(p, RFILE_NO_URING, &r), 0);
+    cr_assert_eq(rfile_is_direct(r), 0);
+    rfile_close(r);
+}
+
+/* Direct reads need a filesystem that grants O_DIRECT: tmpfs (a common /tmp) may refuse it, so
+ * these files live under the build directory (LAMINA_BUILD_ROOT) or /var/tmp. */
+static void direct_dir_make(char *dst, size_t cap)
+{
+    const char *root = getenv("LAMINA_BUILD_ROOT");
+    snprintf(dst, cap, "%s/lamina-direct-XXXXXX", root && *root ? root : "/var/tmp");
+    cr_assert_not_null(mkdtemp(dst), "mkdtemp %s: %s", dst, strerror(errno));
+}
+
+static int flags_direct_mixed(int i)
+{
+    return i == 3 ? 0 : RFILE_DIRECT | (i % 2 ? RFILE_NO_URING : 0);
+}
+
+static void direct_reads(int force_pread)
+{
+    file_force_pread(force_pread);
+    char dir[512];
+    direct_dir_make(dir, sizeof(dir));
+    struct multi_files m;
+    multi_open(&m, dir, "direct", flags_direct_mixed);
+    int direct = rfile_is_direct(m.f[0]);
+    if (!direct) cr_log_warn("%s refuses O_DIRECT: buffered fallback tested", dir);
+    cr_assert_eq(rfile_is_direct(m.f[3]), 0);
+    for (int i = 0; i < MF_FILES; i++)
+        cr_assert_eq(rfile_is_direct(m.f[i]), i == 3 ? 0 : direct);
+
+    /* Single reads: unaligned, aligned into an aligned buffer, ending at the unaligned end. */
+    rfile *f = m.f[2];
+    size_t size = mf_sizes[2];
+    uint8_t *one = malloc(size);
+    cr_assert_eq(rfile_read(f, 4095, one, 3), 0);
+    cr_assert_eq(memcmp(one, m.data[2] + 4095, 3), 0);
+    uint8_t *aligned = aligned_alloc(4096, 8192);
+    cr_assert_eq(rfile_read(f, 4096, aligned, 8192), 0);
+    cr_assert_eq(memcmp(aligned, m.data[2] + 4096, 8192), 0);
+    cr_assert_eq(rfile_read(f, 1, one, size - 1), 0);
+    cr_assert_eq(memcmp(one, m.data[2] + 1, size - 1), 0);
+    cr_assert_eq(rfile_read(f, 60000, one, size - 60000 + 1), LAMINA_ECORRUPT, "past the end");
+    cr_assert_eq(rfile_read(f, 65536, aligned, 8192), LAMINA_ECORRUPT, "aligned, past the end");
+    free(aligned);
+    free(one);
+
+    multi_check(&m, 600, 23, 0);
+    multi_check(&m, 300, 29, 1);
+    multi_close(&m);
+    tdir_remove(dir);
+    file_force_pread(0);
+}
+
+Test(file, direct_reads_match_with_probed_backend)
+{
+    direct_reads(0);
+}
+
+Test(file, direct_reads_match_with_pread_forced)
+{
+    direct_reads(1);
 }
