@@ -405,6 +405,10 @@ static int fst_write_state(struct fst_builder *b, const struct fst_ustate *s, ui
         }
     }
     b->nodes.len = (size_t)(p - b->nodes.data);
+#ifdef STATS
+    st_kind_n[kind]++; st_kind_b[kind] += b->nodes.len - off; st_arcs[kind] += s->narcs;
+    if (kind == FST_NODE_LIST) for (uint32_t i = 0; i < s->narcs; i++) { uint64_t dd, ss; fst_delta(off, s->arcs[i].target, &dd, &ss); st_list_arc_tgt_b += coding_varint_len(dd << 2); st_list_arc_out_b += s->arcs[i].out ? coding_varint_len(s->arcs[i].out) : 0; }
+#endif
     b->nstates++;
     *ref = FST_REF(off, 0);
     return 0;
@@ -429,6 +433,9 @@ static int fst_write_chain(struct fst_builder *b, size_t j, size_t i, uint64_t *
     p += coding_put_varint64(p, delta);
     if (skip) p += coding_put_varint64(p, skip);
     b->nodes.len = (size_t)(p - b->nodes.data);
+#ifdef STATS
+    st_kind_n[0]++; st_kind_b[0] += b->nodes.len - *off; st_arcs[0] += len; st_chain_len += len; st_chain_tgt_b += coding_varint_len(delta); st_chain_skip += skip != 0;
+#endif
     b->nstates += len;
     return 0;
 }

@@ -154,7 +154,7 @@ static inline int fst_cursor_valid(const struct fst_cursor *c)
 static inline const uint8_t *fst_cursor_key(const struct fst_cursor *c, size_t *len)
 {
     *len = c->key.len;
-    return c->key.data;
+    return c->key.data ? c->key.data : (const uint8_t *)"";
 }
 /* The current key's output (valid cursor only). */
 static inline uint64_t fst_cursor_value(const struct fst_cursor *c)

@@ -27,7 +27,7 @@ struct keyset {
 
 static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
-    int c = memcmp(a, b, al < bl ? al : bl);
+    int c = al && bl ? memcmp(a, b, al < bl ? al : bl) : 0;
     if (c) return c;
     return al < bl ? -1 : al > bl;
 }
