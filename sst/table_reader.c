@@ -35,7 +35,7 @@ struct table {
     void *close_ctx;
 };
 
-static const struct table_read_options table_read_defaults = {1, 1};
+static const struct table_read_options table_read_defaults = {.verify_checksums = 1, .fill_cache = 1};
 
 static void table_free(table *t)
 {

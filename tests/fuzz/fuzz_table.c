@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = table_open(path, number, cache, flags & 4, &t);
     check_rc(rc);
     if (rc == 0) {
-        struct table_read_options ro = {flags & 2 ? 1 : 0, 1};
+        struct table_read_options ro = {.verify_checksums = flags & 2 ? 1 : 0, .fill_cache = 1};
         exercise(t, &ro, data, size);
         uint64_t entries, deletions, db, ib, fb;
         check_rc(table_properties(t, &entries, &deletions, &db, &ib, &fb));

@@ -108,7 +108,7 @@ static void bit_flips_in_first_block(int compression)
     struct block_handle h = first_data_block(path, 21);
     size_t len;
     uint8_t *orig = file_slurp(path, &len);
-    struct table_read_options ro = {1, 0};
+    struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 0};
     buf v = {0};
     /* Every byte of the stored block, trailer included, one bit each. */
     for (uint64_t pos = h.offset; pos < h.offset + h.size + BLOCK_TRAILER_SIZE; pos++) {
@@ -144,7 +144,7 @@ static void bit_flips_in_middle_block(int compression)
     struct block_handle h = data_block(path, 31, 5);
     size_t len;
     uint8_t *orig = file_slurp(path, &len);
-    struct table_read_options ro = {1, 0};
+    struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 0};
     buf v = {0};
     for (uint64_t pos = h.offset; pos < h.offset + h.size + BLOCK_TRAILER_SIZE; pos += 7) {
         spit_flipped(bad, orig, len, pos, (uint8_t)(0x80u >> (pos % 8)));
@@ -204,7 +204,7 @@ Test(corrupt, unverified_reads_of_damaged_blocks_stay_in_bounds)
         struct block_handle h = first_data_block(path, 22);
         size_t len;
         uint8_t *orig = file_slurp(path, &len);
-        struct table_read_options ro = {0, 0};
+        struct table_read_options ro = {.verify_checksums = 0, .fill_cache = 0};
         buf v = {0};
         for (uint64_t pos = h.offset; pos < h.offset + h.size; pos++) {
             uint8_t saved = orig[pos];
@@ -323,7 +323,7 @@ Test(corrupt, block_copied_to_another_offset_fails_its_checksum)
     free(p);
     table *t;
     cr_assert_eq(table_open(path, 28, NULL, 0, &t), 0);
-    struct table_read_options ro = {1, 0};
+    struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 0};
     /* The first key of block 1 is the first one that block 0 does not hold. */
     iter *it = table_iter_create(t, &ro);
     cr_assert_eq(iter_seek_to_first(it), 0, "block 0 is intact");

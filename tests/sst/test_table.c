@@ -74,7 +74,7 @@ static long model_get(const struct model *m, const uint8_t *ukey, size_t ulen, u
 
 static void check_gets(table *t, const struct model *m, uint64_t snap)
 {
-    struct table_read_options ro = {1, 1};
+    struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 1};
     buf v = {0};
     uint8_t k[128];
     size_t found = 0;
@@ -300,7 +300,7 @@ static uint64_t keys_past_the_filter(int bloom_bits, uint64_t number)
     int levels = read_footer(path).index_levels;
     block_cache *c = block_cache_create(64 << 20, 1);
     table *t = open_table(path, number, c);
-    struct table_read_options ro = {1, 1};
+    struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 1};
     buf v = {0};
     for (size_t i = 0; i < 10000; i++) {
         char uk[64];
@@ -401,7 +401,7 @@ static void *reader_thread(void *p)
     struct reader_arg *a = p;
     rng r;
     rng_seed(&r, (uint64_t)a->seed);
-    struct table_read_options ro = {1, 1};
+    struct table_read_options ro = {.verify_checksums = 1, .fill_cache = 1};
     buf v = {0};
     for (int q = 0; q < 20000; q++) {
         size_t i = rng_uniform(&r, g_model.n);
@@ -457,7 +457,8 @@ Test(table, fill_cache_off_leaves_the_cache_untouched)
     write_table(&g_model, 8, &o, path);
     block_cache *c = block_cache_create(64 << 20, 4);
     table *t = open_table(path, 8, c);
-    struct table_read_options no_fill = {1, 0}, fill = {0, 1};
+    struct table_read_options no_fill = {.verify_checksums = 1, .fill_cache = 0},
+                              fill = {.verify_checksums = 0, .fill_cache = 1};
     buf v = {0};
     int type;
     const struct model_entry *e = &g_model.e[g_model.n / 2];
