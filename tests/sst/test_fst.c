@@ -279,7 +279,7 @@ Test(fst, the_empty_key_alone_and_with_others)
     keyset_free(&ks);
 }
 
-Test(fst, random_sets_of_1000_keys_over_small_alphabets, .timeout = 120)
+Test(fst, random_sets_of_1000_keys_over_small_alphabets)
 {
     check_random(1000, 40, 2, 'a', 11, 0);
     check_random(1000, 40, 3, 'a', 12, 0);
@@ -289,7 +289,7 @@ Test(fst, random_sets_of_1000_keys_over_small_alphabets, .timeout = 120)
     check_random(1000, 40, 2, 0xfe, 16, 0); /* 0xfe/0xff bytes */
 }
 
-Test(fst, random_sets_of_50000_keys, .timeout = 300)
+Test(fst, random_sets_of_50000_keys)
 {
     check_random(50000, 40, 2, 'a', 21, 0);
     check_random(50000, 40, 4, 'a', 22, 0);
@@ -322,7 +322,7 @@ Test(fst, general_non_decreasing_outputs_round_trip)
     keyset_free(&ks);
 }
 
-Test(fst, keys_of_60000_bytes_round_trip, .timeout = 120)
+Test(fst, keys_of_60000_bytes_round_trip)
 {
     struct keyset ks = {0};
     size_t big = 60000;
@@ -440,7 +440,7 @@ static size_t fst_rehead(const struct fst *f, size_t n, uint8_t *dst)
     return (size_t)(p - dst) + n;
 }
 
-Test(fst, damaged_bytes_give_an_error_or_an_answer_never_a_crash, .timeout = 300)
+Test(fst, damaged_bytes_give_an_error_or_an_answer_never_a_crash)
 {
     struct keyset ks = {0};
     rng r;
@@ -563,7 +563,7 @@ static void measure(const char *name, const struct keyset *ks)
     buf_free(&bytes);
 }
 
-Test(fst, real_key_sets_round_trip_and_report_bytes_per_key, .timeout = 600)
+Test(fst, real_key_sets_round_trip_and_report_bytes_per_key)
 {
     static const char *const files[] = {"paths-1m.txt", "npm-names-1m.txt", "words.txt"};
     const char *dir = getenv("LAMINA_DATA");
