@@ -405,10 +405,6 @@ static int fst_write_state(struct fst_builder *b, const struct fst_ustate *s, ui
         }
     }
     b->nodes.len = (size_t)(p - b->nodes.data);
-#ifdef STATS
-    st_kind_n[kind]++; st_kind_b[kind] += b->nodes.len - off; st_arcs[kind] += s->narcs;
-    if (kind == FST_NODE_LIST) for (uint32_t i = 0; i < s->narcs; i++) { uint64_t dd, ss; fst_delta(off, s->arcs[i].target, &dd, &ss); st_list_arc_tgt_b += coding_varint_len(dd << 2); st_list_arc_out_b += s->arcs[i].out ? coding_varint_len(s->arcs[i].out) : 0; }
-#endif
     b->nstates++;
     *ref = FST_REF(off, 0);
     return 0;
@@ -433,9 +429,6 @@ static int fst_write_chain(struct fst_builder *b, size_t j, size_t i, uint64_t *
     p += coding_put_varint64(p, delta);
     if (skip) p += coding_put_varint64(p, skip);
     b->nodes.len = (size_t)(p - b->nodes.data);
-#ifdef STATS
-    st_kind_n[0]++; st_kind_b[0] += b->nodes.len - *off; st_arcs[0] += len; st_chain_len += len; st_chain_tgt_b += coding_varint_len(delta); st_chain_skip += skip != 0;
-#endif
     b->nstates += len;
     return 0;
 }
@@ -643,7 +636,7 @@ static int fst_path_reserve(struct fst_builder *b, size_t states)
 
 int fst_builder_add(struct fst_builder *b, const uint8_t *key, size_t len, uint64_t out)
 {
-    if (b->failed) return err_set(LAMINA_EINVAL, "fst builder: used after a failure");
+    if (b->failed) return err_set(LAMINA_EINVAL, "fst builder: used after finish or a failure");
     if (len > FST_MAX_KEY)
         return err_set(LAMINA_EINVAL, "fst builder: key of %zu bytes (at most %d)", len,
                        FST_MAX_KEY);
@@ -690,7 +683,7 @@ int fst_builder_add(struct fst_builder *b, const uint8_t *key, size_t len, uint6
 
 int fst_builder_finish(struct fst_builder *b, buf *dst)
 {
-    if (b->failed) return err_set(LAMINA_EINVAL, "fst builder: used after a failure");
+    if (b->failed) return err_set(LAMINA_EINVAL, "fst builder: used after finish or a failure");
     b->failed = 1; /* only free may follow */
     uint64_t root = 0;
     int rc;
@@ -721,10 +714,10 @@ int fst_builder_finish(struct fst_builder *b, buf *dst)
 int fst_open(struct fst *f, const uint8_t *data, size_t size)
 {
     uint64_t total, nkeys, root;
-    const uint8_t *p = data + 2, *end = data + size;
     memset(f, 0, sizeof(*f));
     if (size < 2 || data[0] != FST_MAGIC || data[1] != FST_VERSION)
         return err_set(LAMINA_ECORRUPT, "fst: bad magic or version at offset 0");
+    const uint8_t *p = data + 2, *end = data + size;
     if (!(p = coding_get_varint64(p, end, &total)) || !(p = coding_get_varint64(p, end, &nkeys)) ||
         !(p = coding_get_varint64(p, end, &root)))
         return err_set(LAMINA_ECORRUPT, "fst: header beyond the end at offset 2");
