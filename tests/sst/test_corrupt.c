@@ -352,7 +352,8 @@ Test(corrupt, damaged_index_blocks_are_caught_at_first_use)
     uint8_t *orig = file_slurp(path, &len);
     struct table_footer f;
     cr_assert_eq(table_footer_decode(orig + len - TABLE_FOOTER_SIZE, path, &f), 0);
-    cr_assert_geq(f.index_levels, 2);
+    int btree = f.index_kind == LAMINA_INDEX_BTREE; /* an FST index is one block: its root */
+    if (btree) cr_assert_geq(f.index_levels, 2);
     int type;
     buf v = {0};
 
@@ -370,6 +371,11 @@ Test(corrupt, damaged_index_blocks_are_caught_at_first_use)
     expect_verify_corrupt(t, bad, f.index.offset);
     table_unref(t);
 
+    if (!btree) {
+        buf_free(&v);
+        free(orig);
+        return;
+    }
     /* The root's first child, an index block one level down. */
     rfile *rf;
     cr_assert_eq(rfile_open(path, &rf), 0);

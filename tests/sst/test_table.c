@@ -206,6 +206,7 @@ static void round_trip(size_t block_size, int compression, int min_levels, int m
     table_meta_free(&meta);
 
     struct table_footer f = read_footer(path);
+    if (f.index_kind == LAMINA_INDEX_FST) min_levels = max_levels = 1; /* one FST block */
     cr_assert_geq(f.index_levels, min_levels, "index levels %d", f.index_levels);
     cr_assert_leq(f.index_levels, max_levels, "index levels %d", f.index_levels);
 
@@ -589,7 +590,7 @@ Test(table, index_search_over_shared_prefixes_and_nul_bytes_agrees_with_the_mode
         struct table_options o = test_table_options(256, LAMINA_COMPRESSION_NONE, 10);
         char path[4096];
         write_table(&m, (uint64_t)(40 + p), &o, path);
-        cr_assert_geq(read_footer(path).index_levels, 2);
+        if (o.index_type == LAMINA_INDEX_BTREE) cr_assert_geq(read_footer(path).index_levels, 2);
         table *t = open_table(path, (uint64_t)(40 + p), NULL);
         iter *it = table_iter_create(t, NULL);
         cr_assert_not_null(it);
