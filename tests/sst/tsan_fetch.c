@@ -15,8 +15,9 @@
 #include "sst/table.h"
 #include "util/err.h"
 #include "util/file.h"
-#include "util/ikey.h"
 #include "util/rng.h"
+
+#include "tsan_tables.h"
 
 #define TABLES 4
 #define KEYS 3000
@@ -42,27 +43,14 @@ static void fail(const char *what, int thread)
     atomic_fetch_add(&g_failures, 1);
 }
 
-static int write_table(uint64_t number, const char *path)
+static size_t key_of(char *dst, uint64_t number, int i)
 {
-    wfile *f;
-    if (wfile_create(path, &f)) return -1;
-    struct table_options o = {256, 16, number % 2 ? LAMINA_COMPRESSION_ZSTD : 0, 1, 10, 0};
-    table_builder *b = table_builder_create(f, number, &o);
-    int rc = b ? 0 : -1;
-    for (int i = 0; rc == 0 && i < KEYS; i++) {
-        char uk[64], v[64];
-        uint8_t k[80];
-        size_t ulen = (size_t)sprintf(uk, "key/%05d", i);
-        size_t vlen = (size_t)sprintf(v, "value %d of table %llu", i, (unsigned long long)number);
-        ikey_encode(k, uk, ulen, 1, IKEY_VALUE);
-        rc = table_builder_add(b, k, ulen + IKEY_TRAILER, v, vlen);
-    }
-    struct table_meta m;
-    if (rc == 0) rc = table_builder_finish(b, &m);
-    if (rc == 0) table_meta_free(&m);
-    table_builder_destroy(b);
-    int crc = wfile_close(f);
-    return rc ? rc : crc;
+    return (size_t)sprintf(dst, "key/%05d", i);
+}
+
+static size_t value_of(char *dst, uint64_t number, int i)
+{
+    return (size_t)sprintf(dst, "value %d of table %llu", i, (unsigned long long)number);
 }
 
 /* Opens table k (flags per table) and reads its data blocks' handles and contents. */
@@ -71,7 +59,8 @@ static int open_table(int k)
     struct tbl *t = &g_t[k];
     uint64_t number = (uint64_t)k + 1;
     snprintf(t->path, sizeof(t->path), "%s/%06llu.sst", g_dir, (unsigned long long)number);
-    if (write_table(number, t->path)) return -1;
+    struct table_options o = {256, 16, number % 2 ? LAMINA_COMPRESSION_ZSTD : 0, 1, 10, 0, 0};
+    if (tsan_write_table(t->path, number, &o, KEYS, 1, key_of, value_of)) return -1;
     int flags = k == 0 ? RFILE_DIRECT : k == 1 ? RFILE_NO_URING : 0;
     if (rfile_open_ex(t->path, flags, &t->f)) return -1;
     uint64_t size = rfile_size(t->f);
