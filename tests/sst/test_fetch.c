@@ -10,8 +10,8 @@
 
 #include "helpers.h"
 #include "lamina.h"
-#include "sst/btree.h"
 #include "sst/fetch.h"
+#include "sst/index.h"
 #include "util/err.h"
 #include "util/rng.h"
 
@@ -58,8 +58,7 @@ static void tbl_make(struct tbl *t, uint64_t number, int compression, size_t blo
     cr_assert_eq(rfile_open(t->path, &t->f), 0);
     t->src = (struct block_source){t->f, t->path, number, len - TABLE_FOOTER_SIZE};
     struct index_reader r;
-    cr_assert_eq(index_open(&r, &t->src, NULL, ft.index, ft.index_levels, 0), 0, "%s",
-                 err_message());
+    cr_assert_eq(index_open(&r, &t->src, NULL, &ft, 0), 0, "%s", err_message());
     struct index_cursor c;
     index_cursor_init(&c, &r, 0);
     size_t cap = 64;

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "lamina.h"
-#include "sst/btree.h"
 #include "sst/fetch.h"
+#include "sst/index.h"
 #include "sst/table.h"
 #include "util/err.h"
 #include "util/file.h"
@@ -71,7 +71,7 @@ static int open_table(int k)
         return -1;
     t->src = (struct block_source){t->f, t->path, number, size - TABLE_FOOTER_SIZE};
     struct index_reader r;
-    if (index_open(&r, &t->src, NULL, ft.index, ft.index_levels, 0)) return -1;
+    if (index_open(&r, &t->src, NULL, &ft, 0)) return -1;
     struct index_cursor c;
     index_cursor_init(&c, &r, 0);
     size_t cap = 0;
