@@ -10,7 +10,6 @@
 
 #include "helpers.h"
 #include "lamina.h"
-#include "sst/btree.h"
 #include "sst/fetch.h"
 #include "sst/index.h"
 #include "util/err.h"

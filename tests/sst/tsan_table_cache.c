@@ -16,6 +16,8 @@
 #include "util/ikey.h"
 #include "util/rng.h"
 
+#include "tsan_tables.h"
+
 #define TABLES 10
 #define KEYS 400 /* per table; the even ones are present */
 
@@ -44,24 +46,8 @@ static int write_table(uint64_t file)
 {
     char path[128];
     snprintf(path, sizeof(path), "%s/%06llu.sst", g_dir, (unsigned long long)file);
-    wfile *f;
-    if (wfile_create(path, &f)) return -1;
     struct table_options o = {256, 16, LAMINA_COMPRESSION_NONE, 1, 10, 0, 0};
-    table_builder *b = table_builder_create(f, file, &o);
-    int rc = b ? 0 : -1;
-    for (int i = 0; rc == 0 && i < KEYS; i += 2) {
-        char uk[64], v[64];
-        uint8_t k[80];
-        size_t ulen = user_key(uk, file, i), vlen = value_of(v, file, i);
-        ikey_encode(k, uk, ulen, 1, IKEY_VALUE);
-        rc = table_builder_add(b, k, ulen + IKEY_TRAILER, v, vlen);
-    }
-    struct table_meta m;
-    if (rc == 0) rc = table_builder_finish(b, &m);
-    if (rc == 0) table_meta_free(&m);
-    table_builder_destroy(b);
-    if (wfile_close(f)) rc = -1;
-    return rc;
+    return tsan_write_table(path, file, &o, KEYS, 2, user_key, value_of);
 }
 
 /* Checks key i of table file through t. */
