@@ -63,7 +63,7 @@ int block_builder_add(struct block_builder *b, const uint8_t *key, size_t klen, 
     p += coding_put_varint64(p, shared);
     p += coding_put_varint64(p, unshared);
     p += coding_put_varint64(p, vlen);
-    memcpy(p, key + shared, unshared);
+    if (unshared) memcpy(p, key + shared, unshared); /* an empty key may be NULL */
     p += unshared;
     if (vlen) memcpy(p, val, vlen);
     p += vlen;
