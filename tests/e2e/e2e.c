@@ -654,3 +654,106 @@ Test(e2e, sst_dump_names_damage_and_refuses_what_is_not_a_table)
     expect_usage_error(kvctl("sst-dump", "--limit=x", path), "sst-dump bad limit");
     expect_usage_error(kvctl("sst-dump", path, path), "sst-dump two files");
 }
+
+/* The report line of benchmark name in out: its operations and "(F of N found)". */
+static void expect_found_line(const char *out, const char *name, long want_ops, long want_found)
+{
+    char head[64];
+    snprintf(head, sizeof head, "\n%-12s : ", name);
+    const char *line = strstr(out, head);
+    cr_assert_not_null(line, "no %s line:\n%s", name, out);
+    long ops = -1, found = -1, total = -1;
+    double us, secs;
+    long rate;
+    char fmt[128];
+    snprintf(fmt, sizeof fmt, "%s%%lf micros/op %%ld ops/sec %%lf seconds %%ld operations;", head);
+    cr_expect_eq(sscanf(line, fmt, &us, &rate, &secs, &ops), 4, "%s", line);
+    const char *f = strstr(line, "(");
+    cr_assert(f && f < strchr(line + 1, '\n'), "no found count: %.200s", line);
+    cr_expect_eq(sscanf(f, "(%ld of %ld found)", &found, &total), 2, "%.200s", line);
+    cr_expect_eq(ops, want_ops, "%s operations: %ld", name, ops);
+    cr_expect_eq(total, want_ops);
+    cr_expect_eq(found, want_found, "%s found %ld, want %ld", name, found, want_found);
+}
+
+static int count_lines_starting(const char *out, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+    for (const char *p = out; p; p = strchr(p, '\n')) {
+        if (*p == '\n') p++;
+        if (strncmp(p, prefix, len) == 0) n++;
+    }
+    return n;
+}
+
+Test(e2e, experiments_multireadrandom_skewed_keys_and_cache_lines)
+{
+    char dbflag[160];
+    snprintf(dbflag, sizeof dbflag, "--db=%s", dbdir);
+    /* 1000 keys in batches of 7: the last batch holds 6; every key exists after fillseq */
+    char *argv[] = {"experiments", "--benchmarks=fillseq,multireadrandom,readrandom,seekrandom",
+                    "--num=1000",  "--batch_size=7",
+                    dbflag,        NULL};
+    proc_out r = run_argv(argv, NULL);
+    cr_assert_eq(r.status, 0, "experiments: %s", r.err);
+    expect_found_line(r.out, "multireadrandom", 1000, 1000);
+    expect_found_line(r.out, "readrandom", 1000, 1000);
+    expect_found_line(r.out, "seekrandom", 1000, 1000);
+    cr_expect(strstr(r.out, "\nReadKeys:   uniform\n") != NULL, "%s", r.out);
+    /* one cache line after each read benchmark, none after the fill */
+    cr_expect_eq(count_lines_starting(r.out, "cache        : hits="), 3, "%s", r.out);
+    const char *cache = strstr(r.out, "\ncache        : ");
+    cr_assert_not_null(cache);
+    unsigned long long hits, misses;
+    double rate;
+    cr_expect_eq(
+        sscanf(cache, "\ncache        : hits=%llu misses=%llu hit_rate=%lf", &hits, &misses, &rate),
+        3, "%.100s", cache);
+    proc_free(&r);
+
+    /* skewed reads, and the I/O and table-format options pass through to the database */
+    char *zipf[] = {"experiments",
+                    "--benchmarks=fillseq,readrandom,multireadrandom",
+                    "--num=1000",
+                    "--key_dist=zipf",
+                    "--zipf_theta=0.9",
+                    "--use_direct_reads=1",
+                    "--use_io_uring=0",
+                    "--index_type=fst",
+                    "--format_version=1",
+                    dbflag,
+                    NULL};
+    r = run_argv(zipf, NULL);
+    cr_assert_eq(r.status, 0, "zipf: %s", r.err);
+    cr_expect(strstr(r.out, "\nReadKeys:   zipf theta=0.9") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, " index_type=1 format_version=1 use_direct_reads=1 use_io_uring=0") !=
+                  NULL,
+              "%s", r.out);
+    expect_found_line(r.out, "readrandom", 1000, 1000);
+    expect_found_line(r.out, "multireadrandom", 1000, 1000);
+    proc_free(&r);
+    char *exp[] = {"experiments", "--benchmarks=fillseq,multireadrandom",
+                   "--num=1000",  "--read_random_exp_range=5",
+                   dbflag,        NULL};
+    r = run_argv(exp, NULL);
+    cr_assert_eq(r.status, 0, "exp range: %s", r.err);
+    expect_found_line(r.out, "multireadrandom", 1000, 1000);
+    proc_free(&r);
+
+    static const char *const bad[] = {
+        "--batch_size=0", "--key_dist=pareto",          "--zipf_theta=1",
+        "--zipf_theta=0", "--read_random_exp_range=-1", "--read_random_exp_range=x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *args[] = {"experiments", "--benchmarks=multireadrandom", (char *)bad[i], dbflag,
+                        NULL};
+        r = run_argv(args, NULL);
+        cr_expect_eq(r.status, 2, "%s: exit %d", bad[i], r.status);
+        cr_expect(strstr(r.err, "bad value") != NULL, "%s: %s", bad[i], r.err);
+        proc_free(&r);
+    }
+    char *both[] = {"experiments", "--key_dist=zipf", "--read_random_exp_range=2", dbflag, NULL};
+    r = run_argv(both, NULL);
+    cr_expect_eq(r.status, 2, "zipf and exp range together: exit %d", r.status);
+    proc_free(&r);
+}
