@@ -163,34 +163,23 @@ static int sst_file_key_range(lamina_sst *s, int *empty)
     return rc;
 }
 
-static const char *sst_file_compression_name(uint64_t v, int *code)
-{
-    switch (v) {
-    case LAMINA_COMPRESSION_NONE:
-        *code = LAMINA_COMPRESSION_NONE;
-        return "none";
-    case LAMINA_COMPRESSION_ZSTD:
-        *code = LAMINA_COMPRESSION_ZSTD;
-        return "zstd";
-    default:
-        *code = -1;
-        return "unknown";
-    }
-}
+#define SST_FILE_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *sst_file_index_name(uint64_t v, int *code)
+/* The properties block records the builder's LAMINA_COMPRESSION_* and LAMINA_INDEX_* choices. */
+static const char *const sst_file_compressions[] = {
+    [LAMINA_COMPRESSION_NONE] = "none", [LAMINA_COMPRESSION_ZSTD] = "zstd"};
+static const char *const sst_file_indexes[] = {
+    [LAMINA_INDEX_BTREE] = "btree", [LAMINA_INDEX_FST] = "fst"};
+
+/* names[v] with *code = v, or "unknown" with *code = -1 for a value this library does not know. */
+static const char *sst_file_choice(uint64_t v, const char *const *names, size_t n, int *code)
 {
-    switch (v) {
-    case LAMINA_INDEX_BTREE:
-        *code = LAMINA_INDEX_BTREE;
-        return "btree";
-    case LAMINA_INDEX_FST:
-        *code = LAMINA_INDEX_FST;
-        return "fst";
-    default:
+    if (v >= n || !names[v]) {
         *code = -1;
         return "unknown";
     }
+    *code = (int)v;
+    return names[v];
 }
 
 /* Loads the full figures into s->props once. */
@@ -222,8 +211,10 @@ static int sst_file_load(lamina_sst *s)
         .smallest_seq = p.smallest_seq,
         .largest_seq = p.largest_seq,
     };
-    o->compression_name = sst_file_compression_name(p.compression, &o->compression);
-    o->index_name = sst_file_index_name(p.index_type, &o->index_type);
+    o->compression_name = sst_file_choice(p.compression, sst_file_compressions,
+                                          SST_FILE_COUNT(sst_file_compressions), &o->compression);
+    o->index_name = sst_file_choice(p.index_type, sst_file_indexes,
+                                    SST_FILE_COUNT(sst_file_indexes), &o->index_type);
     if (!empty) {
         o->smallest_key = s->smallest.data;
         o->smallest_key_len = s->smallest.len;
