@@ -556,6 +556,94 @@ LAMINA_API const char *lamina_errmsg(const lamina_db *db);
 /* "MAJOR.MINOR.PATCH", static. */
 LAMINA_API const char *lamina_version(void);
 
+/* ---- Table files (read-only) ---------------------------------------------------------- */
+
+/* One table file (NNNNNN.sst) opened on its own, outside any database, for inspection
+ * (kvctl sst-dump, as RocksDB's sst_dump): its recorded properties, its key range, a check of
+ * every block, and its entries with their sequence numbers and tombstones. Nothing is written
+ * and no LOCK is taken, so it may read a table of a database another handle has open, or a
+ * copy. A handle belongs to one thread at a time. */
+typedef struct lamina_sst lamina_sst;
+
+/* Kinds of table entries, for lamina_sst_entry_fn. */
+enum { LAMINA_SST_DELETION = 0, LAMINA_SST_VALUE = 1 };
+
+/* Opens the table file at `path` (borrowed) in *out; release with lamina_sst_close(). Reads
+ * only its footer. The table's file number (its block checksums are seeded with it) comes
+ * from the name when the name is NNNNNN.sst, and must then match the one the footer records;
+ * any other name takes the footer's. Errors: LAMINA_ECORRUPT (not a Lamina table, a damaged
+ * footer, a name whose number is not the table's: the message names the file and the
+ * footer's offset), LAMINA_EIO (cannot open or read the file, a missing file included: the
+ * message carries the errno text), LAMINA_EINVAL (NULL arguments), LAMINA_ENOMEM. */
+LAMINA_API int lamina_sst_open(const char *path, lamina_sst **out);
+/* Closes the table; pointers lamina_sst_properties() returned become invalid. NULL is
+ * allowed. */
+LAMINA_API void lamina_sst_close(lamina_sst *sst);
+
+/* What a table records about itself (its properties block, written by the builder), and its
+ * key range. The caller sets struct_size to sizeof(lamina_sst_props); the library fills the
+ * fields that lie wholly within it (fields are only ever appended). Sizes are bytes. */
+typedef struct lamina_sst_props {
+    size_t struct_size;
+    uint64_t file_number;      /* the number the table was written as */
+    uint64_t file_size;        /* bytes of the file */
+    uint64_t entries;          /* all versions, tombstones included */
+    uint64_t deletions;        /* tombstones */
+    uint64_t data_blocks;      /* data blocks */
+    uint64_t data_bytes;       /* stored bytes of the data blocks (compressed, with trailers) */
+    uint64_t raw_key_bytes;    /* bytes of the keys added, each with its 8-byte sequence trailer */
+    uint64_t raw_value_bytes;  /* bytes of the values added */
+    uint64_t index_bytes;      /* stored bytes of the index */
+    uint64_t index_levels;     /* B-tree levels (1: one index block) */
+    uint64_t filter_bytes;     /* stored bytes of the Bloom filter block; 0: no filter */
+    uint64_t bloom_bits;       /* filter bits per key the table was built with (0: none) */
+    uint64_t block_size;       /* target uncompressed bytes per data block */
+    uint64_t restart_interval; /* entries between restart points in a data block */
+    uint64_t format_version;   /* table format version (the format_version option) */
+    uint64_t smallest_seq;     /* smallest and largest sequence number of the entries */
+    uint64_t largest_seq;
+    int compression; /* LAMINA_COMPRESSION_* the table was built with, or -1 if unknown */
+    int index_type;  /* LAMINA_INDEX_*, or -1 if unknown */
+    const char *compression_name; /* "none", "zstd" or "unknown"; static */
+    const char *index_name;       /* "btree", "fst" or "unknown"; static */
+    /* The smallest and largest user key (first and last entry; NULL and 0 for a table with no
+     * entries), borrowed until lamina_sst_close(). */
+    const void *smallest_key;
+    size_t smallest_key_len;
+    const void *largest_key;
+    size_t largest_key_len;
+} lamina_sst_props;
+
+/* Fills *out (see lamina_sst_props). Reads the properties block (checksum verified) and the
+ * first and last data blocks on the first call; later calls copy what it read. Errors:
+ * LAMINA_EINVAL (NULL arguments, or out->struct_size smaller than its first figure),
+ * LAMINA_ECORRUPT naming the file and the offset of the damaged block, LAMINA_EIO,
+ * LAMINA_ENOMEM; *out's figures are then unchanged. */
+LAMINA_API int lamina_sst_properties(lamina_sst *sst, lamina_sst_props *out);
+
+/* Reads every block of the table afresh (data, index, filter, properties), checking each
+ * checksum, that every entry decodes, that keys are in order and that the entry count matches
+ * the properties (lamina_verify's check of one table). On LAMINA_OK, *entries (may be NULL)
+ * gets the entries read. Errors: LAMINA_ECORRUPT with lamina_errmsg() naming the file and
+ * the offset of the first damage, LAMINA_EIO, LAMINA_ENOMEM. */
+LAMINA_API int lamina_sst_verify(lamina_sst *sst, uint64_t *entries);
+
+/* One entry of lamina_sst_scan: the user key, its sequence number, its kind
+ * (LAMINA_SST_VALUE or LAMINA_SST_DELETION; a tombstone's value is empty) and value. Every
+ * pointer is borrowed for the call. Return 0 to go on, non-zero to stop the scan. */
+typedef int (*lamina_sst_entry_fn)(void *ctx, const void *key, size_t key_len, uint64_t seq,
+                                   int type, const void *value, size_t value_len);
+
+/* Calls fn (ctx passed through) for each entry of the table in internal-key order (user key
+ * ascending, then sequence number descending: every version and tombstone, as stored),
+ * starting at the first entry whose user key is >= from (from_len bytes; NULL: the first
+ * entry). Each data block read is checked against its checksum. Returns LAMINA_OK at the end
+ * or when fn stops it; errors: LAMINA_EINVAL (NULL sst or fn), LAMINA_ECORRUPT (naming the
+ * file and the block's offset; the entries before the damage were passed to fn), LAMINA_EIO,
+ * LAMINA_ENOMEM. */
+LAMINA_API int lamina_sst_scan(lamina_sst *sst, const void *from, size_t from_len,
+                               lamina_sst_entry_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

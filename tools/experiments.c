@@ -1,8 +1,12 @@
 /* experiments.c — the benchmark binary over the public API (include/lamina.h only). It speaks
  * RocksDB db_bench's language: its flags, key and value shapes, workload names and report
- * lines, plus one "stats" line of Lamina's amplification figures after each benchmark. */
+ * lines, plus one "stats" line of Lamina's amplification figures after each benchmark and a
+ * "cache" line of block-cache hits and misses after each read benchmark. Read keys are drawn
+ * uniformly, by db_bench's --read_random_exp_range, or Zipfian (Gray et al., "Quickly
+ * generating billion-record synthetic databases", SIGMOD 1994, as YCSB draws them). */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,25 +41,34 @@ static uint64_t prng_below(uint64_t *state, uint64_t n)
     return prng_next(state) % n;
 }
 
+/* Uniform in [0, 1), from the top 53 bits. */
+static double prng_unit(uint64_t *state)
+{
+    return (double)(prng_next(state) >> 11) * 0x1.0p-53;
+}
+
 /* ---- flags ---------------------------------------------------------------------------- */
+
+enum { KEY_DIST_UNIFORM, KEY_DIST_ZIPF };
 
 typedef struct bench_flags {
     const char *benchmarks;
     const char *db;
-    int64_t num, reads, key_size, value_size, seek_nexts, threads;
+    int64_t num, reads, key_size, value_size, seek_nexts, threads, batch_size;
     uint64_t seed;
-    int use_existing_db, sync, histogram;
-    double compression_ratio;
+    int use_existing_db, sync, histogram, key_dist;
+    double compression_ratio, read_random_exp_range, zipf_theta;
     lamina_options opts;
 } bench_flags;
 
 static const char bench_help[] =
     "Usage: experiments [--flag=value ...]\n"
-    "Benchmarks in db_bench's language; each prints one db_bench report line and a stats line.\n"
+    "Benchmarks in db_bench's language; each prints one db_bench report line and a stats line\n"
+    "(read benchmarks also a cache line: block-cache hits and misses during the benchmark).\n"
     "\n"
-    "  --benchmarks=a,b,...   fillseq fillrandom fillsync overwrite readrandom readseq\n"
-    "                         readreverse seekrandom deleterandom readwhilewriting\n"
-    "                         (default fillseq,fillrandom,readrandom)\n"
+    "  --benchmarks=a,b,...   fillseq fillrandom fillsync overwrite readrandom\n"
+    "                         multireadrandom readseq readreverse seekrandom deleterandom\n"
+    "                         readwhilewriting (default fillseq,fillrandom,readrandom)\n"
     "  --num=N                keys (default 1000000)\n"
     "  --reads=N              read operations (default: num)\n"
     "  --key_size=N           bytes per key (default 16)\n"
@@ -65,6 +78,14 @@ static const char bench_help[] =
     "  --use_existing_db=0|1  fill* keep the existing database instead of destroying it\n"
     "  --seed=N               seed of the key order and the value data (default 301)\n"
     "  --seek_nexts=N         nexts after each seek of seekrandom (default 0)\n"
+    "  --batch_size=N         keys per lamina_multi_get of multireadrandom (default 8)\n"
+    "  --read_random_exp_range=R  skew the read keys as db_bench does: index exp(-U*R)*num,\n"
+    "                         scattered by a large multiplier (default 0: uniform)\n"
+    "  --key_dist=uniform|zipf  read keys of readrandom, multireadrandom, seekrandom and the\n"
+    "                         readers of readwhilewriting: uniform, or Zipfian ranks (Gray et\n"
+    "                         al. 1994, as YCSB) spread over the keys by a bijection (default\n"
+    "                         uniform)\n"
+    "  --zipf_theta=T         Zipf exponent, 0 < T < 1 (default 0.99, YCSB's)\n"
     "  --sync=0|1             sync every write (fillsync always does)\n"
     "  --threads=N            threads per benchmark; readers of readwhilewriting (default 1)\n"
     "  --histogram=0|1        print latency percentiles per benchmark\n"
@@ -96,6 +117,23 @@ static int bench_parse_int(const char *name, const char *value, int64_t lo, int6
     return 0;
 }
 
+/* A floating-point flag in [lo, hi] (lo or hi excluded when open_lo / open_hi). */
+static int bench_parse_double(const char *name, const char *value, double lo, double hi,
+                              int open_lo, int open_hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (errno != 0 || end == value || *end != '\0' || !(open_lo ? v > lo : v >= lo) ||
+        !(open_hi ? v < hi : v <= hi)) {
+        fprintf(stderr, "experiments: bad value '%s' for --%s (a number in %c%g, %g%c)\n", value,
+                name, open_lo ? '(' : '[', lo, hi, open_hi ? ')' : ']');
+        return EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
 static int bench_parse_flags(int argc, char **argv, bench_flags *f)
 {
     static char default_db[64];
@@ -108,7 +146,9 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
                        .value_size = 100,
                        .threads = 1,
                        .seed = 301,
-                       .compression_ratio = 0.5};
+                       .batch_size = 8,
+                       .compression_ratio = 0.5,
+                       .zipf_theta = 0.99};
     lamina_options_init(&f->opts);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -165,12 +205,19 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
                        : name[0] == 's' ? &f->sync
                                         : &f->histogram;
             *dst = (int)v;
+        } else if (strcmp(name, "batch_size") == 0) {
+            rc = bench_parse_int(name, value, 1, &f->batch_size);
         } else if (strcmp(name, "compression_ratio") == 0) {
-            char *end;
-            f->compression_ratio = strtod(value, &end);
-            if (end == value || *end != '\0' || !(f->compression_ratio > 0.0) ||
-                f->compression_ratio > 1.0) {
-                fprintf(stderr, "experiments: bad value '%s' for --compression_ratio (0..1)\n",
+            rc = bench_parse_double(name, value, 0.0, 1.0, 1, 0, &f->compression_ratio);
+        } else if (strcmp(name, "read_random_exp_range") == 0) {
+            rc = bench_parse_double(name, value, 0.0, 1e6, 0, 0, &f->read_random_exp_range);
+        } else if (strcmp(name, "zipf_theta") == 0) {
+            rc = bench_parse_double(name, value, 0.0, 1.0, 1, 1, &f->zipf_theta);
+        } else if (strcmp(name, "key_dist") == 0) {
+            if (strcmp(value, "uniform") == 0 || strcmp(value, "zipf") == 0) {
+                f->key_dist = value[0] == 'z' ? KEY_DIST_ZIPF : KEY_DIST_UNIFORM;
+            } else {
+                fprintf(stderr, "experiments: bad value '%s' for --key_dist (uniform|zipf)\n",
                         value);
                 rc = EXIT_USAGE;
             }
@@ -182,8 +229,76 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
         if (rc != 0) return rc;
     }
     if (f->reads < 0) f->reads = f->num;
+    if (f->key_dist == KEY_DIST_ZIPF && f->read_random_exp_range != 0.0) {
+        fprintf(stderr, "experiments: --key_dist=zipf and --read_random_exp_range are two "
+                        "skews; give one\n");
+        return EXIT_USAGE;
+    }
     f->opts.create_if_missing = 1;
     return 0;
+}
+
+/* ---- read key choice ------------------------------------------------------------------ */
+
+/* How read benchmarks draw key indexes in [0, num). The Zipfian generator is Gray et al.'s
+ * (SIGMOD 1994) as YCSB implements it: rank r has probability proportional to 1 / (r+1)^theta,
+ * drawn in O(1) from zeta(num, theta), computed once (O(num)). */
+typedef struct bench_keys {
+    int dist;
+    uint64_t num;
+    double exp_range;
+    double theta, alpha, zetan, eta, half_pow_theta;
+} bench_keys;
+
+static void bench_keys_init(bench_keys *k, const bench_flags *f)
+{
+    *k = (bench_keys){.dist = f->key_dist,
+                      .num = (uint64_t)f->num,
+                      .exp_range = f->read_random_exp_range,
+                      .theta = f->zipf_theta};
+    if (k->dist != KEY_DIST_ZIPF) return;
+    double zeta2 = 1.0 + pow(0.5, k->theta);
+    for (uint64_t i = 1; i <= k->num; i++)
+        k->zetan += 1.0 / pow((double)i, k->theta);
+    k->alpha = 1.0 / (1.0 - k->theta);
+    k->half_pow_theta = pow(0.5, k->theta);
+    k->eta = (1.0 - pow(2.0 / (double)k->num, 1.0 - k->theta)) / (1.0 - zeta2 / k->zetan);
+}
+
+/* Rank r's key index: r times the prime 2^61 - 1, modulo num. A bijection of [0, num) (the
+ * prime divides no smaller num), so every key keeps its rank's probability, while ranks next to
+ * each other land far apart. YCSB scrambles with a hash instead, which merges ranks that
+ * collide and leaves about a third of the keys never read. */
+__extension__ typedef unsigned __int128 bench_u128; /* GCC and Clang; the product needs 128 bits */
+
+static uint64_t bench_zipf_scatter(uint64_t rank, uint64_t num)
+{
+    const uint64_t prime = (UINT64_C(1) << 61) - 1;
+    return (uint64_t)((bench_u128)rank * (prime % num) % num);
+}
+
+static uint64_t bench_key_index(const bench_keys *k, uint64_t *rng)
+{
+    if (k->dist == KEY_DIST_ZIPF) {
+        double u = prng_unit(rng), uz = u * k->zetan;
+        uint64_t rank;
+        if (uz < 1.0)
+            rank = 0;
+        else if (uz < 1.0 + k->half_pow_theta)
+            rank = 1;
+        else
+            rank = (uint64_t)((double)k->num * pow(k->eta * u - k->eta + 1.0, k->alpha));
+        if (rank >= k->num) rank = k->num - 1;
+        /* scattered, so the hot keys do not share a few blocks */
+        return bench_zipf_scatter(rank, k->num);
+    }
+    if (k->exp_range == 0.0) return prng_below(rng, k->num);
+    /* db_bench's GetRandomKey: exp(-U * range) * num concentrates near 0; the product with a
+     * large odd constant (mod 2^64, then mod num) spreads the hot indexes over the keys. */
+    const uint64_t big = UINT64_C(1) << 62;
+    long double order = -(long double)(prng_next(rng) % big) / (long double)big * k->exp_range;
+    uint64_t n = (uint64_t)(expl(order) * (long double)k->num);
+    return n * UINT64_C(0x5bd1e995) % k->num;
 }
 
 /* ---- keys, values, clocks ------------------------------------------------------------- */
@@ -235,6 +350,7 @@ typedef enum bench_kind {
     BENCH_FILLSYNC,
     BENCH_OVERWRITE,
     BENCH_READRANDOM,
+    BENCH_MULTIREADRANDOM,
     BENCH_READSEQ,
     BENCH_READREVERSE,
     BENCH_SEEKRANDOM,
@@ -247,15 +363,22 @@ static const struct {
     bench_kind kind;
     int fresh; /* starts from an empty database */
 } bench_table[] = {
-    {"fillseq", BENCH_FILLSEQ, 1},           {"fillrandom", BENCH_FILLRANDOM, 1},
-    {"fillsync", BENCH_FILLSYNC, 1},         {"overwrite", BENCH_OVERWRITE, 0},
-    {"readrandom", BENCH_READRANDOM, 0},     {"readseq", BENCH_READSEQ, 0},
-    {"readreverse", BENCH_READREVERSE, 0},   {"seekrandom", BENCH_SEEKRANDOM, 0},
-    {"deleterandom", BENCH_DELETERANDOM, 0}, {"readwhilewriting", BENCH_READWHILEWRITING, 0},
+    {"fillseq", BENCH_FILLSEQ, 1},
+    {"fillrandom", BENCH_FILLRANDOM, 1},
+    {"fillsync", BENCH_FILLSYNC, 1},
+    {"overwrite", BENCH_OVERWRITE, 0},
+    {"readrandom", BENCH_READRANDOM, 0},
+    {"multireadrandom", BENCH_MULTIREADRANDOM, 0},
+    {"readseq", BENCH_READSEQ, 0},
+    {"readreverse", BENCH_READREVERSE, 0},
+    {"seekrandom", BENCH_SEEKRANDOM, 0},
+    {"deleterandom", BENCH_DELETERANDOM, 0},
+    {"readwhilewriting", BENCH_READWHILEWRITING, 0},
 };
 
 typedef struct bench_run {
     const bench_flags *f;
+    const bench_keys *keys;
     lamina_db *db;
     const char *ring;
     bench_kind kind;
@@ -344,7 +467,7 @@ static int bench_point_op(bench_thread *t, char *key, char *vbuf, size_t vcap)
         break;
     default: { /* readrandom and the readers of readwhilewriting */
         size_t vlen = 0;
-        bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+        bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
         rc = lamina_get_into(db, NULL, key, ks, vbuf, vcap, &vlen);
         if (rc == LAMINA_OK) {
             t->found++;
@@ -377,7 +500,7 @@ static void bench_iter_ops(bench_thread *t, uint64_t ops, char *key)
         double t0 = t->hist ? bench_now() : 0.0;
         size_t kn, vn;
         if (kind == BENCH_SEEKRANDOM) {
-            bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+            bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
             rc = lamina_iter_seek(it, key, (size_t)f->key_size);
             if (rc == LAMINA_OK && lamina_iter_valid(it)) {
                 const void *k = lamina_iter_key(it, &kn);
@@ -405,6 +528,58 @@ static void bench_iter_ops(bench_thread *t, uint64_t ops, char *key)
     lamina_iter_destroy(it);
 }
 
+/* multireadrandom: ops keys looked up batch_size at a time with lamina_multi_get (the last
+ * batch cut to what is left); one histogram sample per batch. */
+static void bench_multiread_ops(bench_thread *t, uint64_t ops)
+{
+    const bench_flags *f = t->run->f;
+    size_t batch = (size_t)f->batch_size, ks = (size_t)f->key_size;
+    char *keybuf = malloc(batch * ks);
+    const void **keys = malloc(batch * sizeof *keys);
+    size_t *key_lens = malloc(batch * sizeof *key_lens);
+    void **values = calloc(batch, sizeof *values);
+    size_t *value_lens = malloc(batch * sizeof *value_lens);
+    int *statuses = malloc(batch * sizeof *statuses);
+    if (!keybuf || !keys || !key_lens || !values || !value_lens || !statuses) {
+        t->rc = LAMINA_ENOMEM;
+        snprintf(t->msg, sizeof t->msg, "out of memory for a batch of %zu keys", batch);
+        goto out;
+    }
+    for (size_t i = 0; i < batch; i++) {
+        keys[i] = keybuf + i * ks;
+        key_lens[i] = ks;
+    }
+    while (t->done < ops) {
+        size_t n = ops - t->done < batch ? (size_t)(ops - t->done) : batch;
+        for (size_t i = 0; i < n; i++)
+            bench_make_key(keybuf + i * ks, f->key_size, bench_key_index(t->run->keys, &t->rng));
+        double t0 = t->hist ? bench_now() : 0.0;
+        int rc =
+            lamina_multi_get(t->run->db, NULL, n, keys, key_lens, values, value_lens, statuses);
+        if (t->hist) bench_hist_add(t->hist, bench_now() - t0);
+        for (size_t i = 0; i < n; i++) {
+            if (statuses[i] == LAMINA_OK) {
+                t->found++;
+                t->bytes += ks + value_lens[i];
+            }
+            lamina_free(values[i]);
+            values[i] = NULL;
+        }
+        if (rc != LAMINA_OK) {
+            bench_fail(t, rc);
+            break;
+        }
+        t->done += n;
+    }
+out:
+    free(keybuf);
+    free(keys);
+    free(key_lens);
+    free(values);
+    free(value_lens);
+    free(statuses);
+}
+
 static void *bench_thread_main(void *arg)
 {
     bench_thread *t = arg;
@@ -418,6 +593,7 @@ static void *bench_thread_main(void *arg)
         ops = (uint64_t)(f->num / 1000 > 0 ? f->num / 1000 : 1);
         break;
     case BENCH_READRANDOM:
+    case BENCH_MULTIREADRANDOM:
     case BENCH_READSEQ:
     case BENCH_READREVERSE:
     case BENCH_SEEKRANDOM:
@@ -436,6 +612,8 @@ static void *bench_thread_main(void *arg)
     } else if (run->kind == BENCH_READSEQ || run->kind == BENCH_READREVERSE ||
                run->kind == BENCH_SEEKRANDOM) {
         bench_iter_ops(t, ops, key);
+    } else if (run->kind == BENCH_MULTIREADRANDOM) {
+        bench_multiread_ops(t, ops);
     } else {
         while (t->is_writer ? atomic_load(&run->readers_left) > 0 : t->done < ops) {
             double t0 = t->hist ? bench_now() : 0.0;
@@ -472,7 +650,8 @@ static void bench_report(const char *name, bench_kind kind, bench_thread *ts, in
     if (bytes > 0)
         at += (size_t)snprintf(extra, sizeof extra, "%6.1f MB/s",
                                (double)bytes / 1048576.0 / elapsed);
-    if (kind == BENCH_READRANDOM || kind == BENCH_SEEKRANDOM || kind == BENCH_READWHILEWRITING)
+    if (kind == BENCH_READRANDOM || kind == BENCH_MULTIREADRANDOM || kind == BENCH_SEEKRANDOM ||
+        kind == BENCH_READWHILEWRITING)
         snprintf(extra + at, sizeof extra - at, "%s(%" PRIu64 " of %" PRIu64 " found)",
                  at ? " " : "", found, done);
     /* db_bench 7.8's line: "name : X micros/op Y ops/sec S seconds N operations; ..." */
@@ -521,6 +700,33 @@ static void bench_stats_line(lamina_db *db)
     fflush(stdout);
 }
 
+/* The block cache's hit and miss counts so far (0 when a property cannot be read). */
+static void bench_cache_counts(lamina_db *db, uint64_t *hits, uint64_t *misses)
+{
+    if (lamina_property_int(db, "lamina.cache-hits", hits) != LAMINA_OK) *hits = 0;
+    if (lamina_property_int(db, "lamina.cache-misses", misses) != LAMINA_OK) *misses = 0;
+}
+
+/* After a read benchmark: the block cache's hits and misses during it (data, index and filter
+ * blocks), as db_bench's rocksdb.block.cache.hit / .miss counters. */
+static void bench_cache_line(lamina_db *db, uint64_t hits0, uint64_t misses0)
+{
+    uint64_t hits, misses;
+    bench_cache_counts(db, &hits, &misses);
+    hits -= hits < hits0 ? hits : hits0;
+    misses -= misses < misses0 ? misses : misses0;
+    double rate = hits + misses ? (double)hits / (double)(hits + misses) : 0.0;
+    printf("%-12s : hits=%" PRIu64 " misses=%" PRIu64 " hit_rate=%.4f\n", "cache", hits, misses,
+           rate);
+    fflush(stdout);
+}
+
+static int bench_reads(bench_kind kind)
+{
+    return kind == BENCH_READRANDOM || kind == BENCH_MULTIREADRANDOM || kind == BENCH_READSEQ ||
+           kind == BENCH_READREVERSE || kind == BENCH_SEEKRANDOM || kind == BENCH_READWHILEWRITING;
+}
+
 /* Runs one benchmark on the open database; 0 or EXIT_DBERR (reported). */
 static int bench_run_one(bench_run *run, const char *name)
 {
@@ -545,6 +751,8 @@ static int bench_run_one(bench_run *run, const char *name)
         t->rng = f->seed + run->threads_before + (uint64_t)i;
         t->ring_pos = (size_t)i * 4099u % VALUE_RING_BYTES;
     }
+    uint64_t hits0 = 0, misses0 = 0;
+    bench_cache_counts(run->db, &hits0, &misses0);
     for (; started < n; started++)
         if (pthread_create(&ts[started].tid, NULL, bench_thread_main, &ts[started]) != 0) break;
     if (started < n) {
@@ -564,6 +772,7 @@ static int bench_run_one(bench_run *run, const char *name)
     if (status == 0) {
         bench_report(name, run->kind, ts, n, f->histogram);
         bench_stats_line(run->db);
+        if (bench_reads(run->kind)) bench_cache_line(run->db, hits0, misses0);
     }
     for (int i = 0; i < n; i++)
         free(ts[i].hist);
@@ -605,9 +814,17 @@ static void bench_header(const bench_flags *f)
     printf("FileSize:   %.1f MB (estimated)\n", file);
     printf("Compression: %s\n", comp && zstd ? "zstd" : "none");
     printf("Options:    write_buffer_size=%" PRId64 " bloom_bits=%" PRId64 " cache_size=%" PRId64
-           " compaction_policy=%d size_ratio=%" PRId64 "\n",
+           " compaction_policy=%d size_ratio=%" PRId64 " index_type=%d format_version=%" PRId64
+           " use_direct_reads=%d use_io_uring=%d\n",
            f->opts.write_buffer_size, f->opts.bloom_bits, f->opts.cache_size,
-           f->opts.compaction_policy, f->opts.size_ratio);
+           f->opts.compaction_policy, f->opts.size_ratio, f->opts.index_type,
+           f->opts.format_version, f->opts.use_direct_reads, f->opts.use_io_uring);
+    if (f->key_dist == KEY_DIST_ZIPF)
+        printf("ReadKeys:   zipf theta=%g (scrambled)\n", f->zipf_theta);
+    else if (f->read_random_exp_range != 0.0)
+        printf("ReadKeys:   read_random_exp_range=%g\n", f->read_random_exp_range);
+    else
+        printf("ReadKeys:   uniform\n");
     printf("------------------------------------------------\n");
     fflush(stdout);
 }
@@ -643,7 +860,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "experiments: --benchmarks names no benchmark\n");
         return EXIT_USAGE;
     }
-    bench_run run = {.f = &f, .ring = bench_value_ring(f.seed, f.compression_ratio)};
+    bench_keys keys;
+    bench_keys_init(&keys, &f);
+    bench_run run = {.f = &f, .keys = &keys, .ring = bench_value_ring(f.seed, f.compression_ratio)};
     if (run.ring == NULL) {
         fprintf(stderr, "experiments: out of memory\n");
         return EXIT_DBERR;

@@ -1,6 +1,7 @@
 /* kvctl.c — the command-line tool over the public API (include/lamina.h only): put, get, del,
- * scan, load, dump, count, stats, flush, compact, check and repair on one database directory.
- * Option flags are generated from the options table; output escapes bytes like C strings. */
+ * scan, load, dump, count, stats, flush, compact, check and repair on one database directory,
+ * and sst-dump on one table file. Option flags are generated from the options table; output escapes
+ * bytes like C strings. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -43,6 +44,7 @@ typedef struct kv_command {
     const char *summary;
     const char *details;
     int (*run)(kv_ctx *c, int argc, char **argv);
+    int no_db; /* works on a file given as argument: --db is not needed */
 } kv_command;
 
 static const kv_command *kv_command_find(const char *name);
@@ -279,8 +281,8 @@ static int kv_close(kv_ctx *c, int status)
 
 static void kv_command_help(const kv_command *cmd, FILE *f)
 {
-    fprintf(f, "Usage: kvctl --db=DIR [OPTION...] %s%s%s\n\n%s\n", cmd->name,
-            cmd->args[0] ? " " : "", cmd->args, cmd->summary);
+    fprintf(f, "Usage: kvctl %s[OPTION...] %s%s%s\n\n%s\n", cmd->no_db ? "" : "--db=DIR ",
+            cmd->name, cmd->args[0] ? " " : "", cmd->args, cmd->summary);
     if (cmd->details[0]) fprintf(f, "\n%s", cmd->details);
     fprintf(f, "\n%s\n", kv_global_help);
     kv_print_options(f);
@@ -580,6 +582,119 @@ static int kv_cmd_repair(kv_ctx *c, int argc, char **argv)
     return EXIT_FOUND;
 }
 
+/* ---- sst-dump ------------------------------------------------------------------------- */
+
+/* Prints one "name: value" line of sst-dump's properties. */
+static void kv_sst_figure(const char *name, uint64_t v)
+{
+    printf("%s: %" PRIu64 "\n", name, v);
+}
+
+static void kv_sst_print_props(const kv_ctx *c, const char *path, const lamina_sst_props *p)
+{
+    printf("file: %s\n", path);
+    kv_sst_figure("file_number", p->file_number);
+    kv_sst_figure("file_size", p->file_size);
+    kv_sst_figure("entries", p->entries);
+    kv_sst_figure("deletions", p->deletions);
+    kv_sst_figure("data_blocks", p->data_blocks);
+    kv_sst_figure("data_bytes", p->data_bytes);
+    kv_sst_figure("raw_key_bytes", p->raw_key_bytes);
+    kv_sst_figure("raw_value_bytes", p->raw_value_bytes);
+    printf("index: %s\n", p->index_name);
+    kv_sst_figure("index_bytes", p->index_bytes);
+    kv_sst_figure("index_levels", p->index_levels);
+    kv_sst_figure("filter_bytes", p->filter_bytes);
+    /* what the filter costs per key, as stored (the builder's target is bloom_bits) */
+    printf("filter_bits_per_key: %.2f\n",
+           p->entries ? (double)p->filter_bytes * 8.0 / (double)p->entries : 0.0);
+    kv_sst_figure("bloom_bits", p->bloom_bits);
+    printf("compression: %s\n", p->compression_name);
+    kv_sst_figure("block_size", p->block_size);
+    kv_sst_figure("restart_interval", p->restart_interval);
+    kv_sst_figure("format_version", p->format_version);
+    kv_sst_figure("smallest_seq", p->smallest_seq);
+    kv_sst_figure("largest_seq", p->largest_seq);
+    fputs("smallest_key: ", stdout);
+    kv_print_bytes(c, p->smallest_key, p->smallest_key_len);
+    fputs("\nlargest_key: ", stdout);
+    kv_print_bytes(c, p->largest_key, p->largest_key_len);
+    putchar('\n');
+}
+
+typedef struct kv_sst_scan {
+    const kv_ctx *c;
+    uint64_t limit, shown;
+} kv_sst_scan;
+
+/* Prints one entry as key<TAB>seq<TAB>value|tombstone<TAB>value, escaped as scan prints. */
+static int kv_sst_print_entry(void *ctx, const void *key, size_t key_len, uint64_t seq, int type,
+                              const void *value, size_t value_len)
+{
+    kv_sst_scan *s = ctx;
+    kv_print_bytes(s->c, key, key_len);
+    printf("\t%" PRIu64 "\t%s\t", seq, type == LAMINA_SST_VALUE ? "value" : "tombstone");
+    kv_print_bytes(s->c, value, value_len);
+    putchar_unlocked('\n');
+    s->shown++;
+    return s->limit != 0 && s->shown >= s->limit;
+}
+
+static int kv_cmd_sst_dump(kv_ctx *c, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"verify", no_argument, NULL, 'v'},     {"scan", no_argument, NULL, 's'},
+        {"from", required_argument, NULL, 'f'}, {"limit", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+    const kv_command *cmd = kv_command_find("sst-dump");
+    kv_bytes from = {0};
+    kv_sst_scan scan = {c, 0, 0};
+    int verify = 0, entries = 0, status = 0, ch, rc;
+    while (status == 0 && (ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
+        if (ch <= -2) {
+            status = -2 - ch;
+        } else if (ch == 'v') {
+            verify = 1;
+        } else if (ch == 's') {
+            entries = 1;
+        } else if (ch == 'f') {
+            free(from.p);
+            status = kv_arg_bytes(c, "sst-dump", optarg, &from);
+        } else if (ch == 'l') {
+            status = kv_parse_count("sst-dump", "--limit", optarg, &scan.limit);
+        }
+    }
+    if (status == 0 && argc - optind != 1)
+        status = kv_usage_error("sst-dump", "%s", "expects one argument, FILE");
+    if (status != 0) {
+        free(from.p);
+        return status;
+    }
+    const char *path = argv[optind];
+    c->db_path = path; /* errors without a message of their own name the file */
+    lamina_sst *sst = NULL;
+    rc = lamina_sst_open(path, &sst);
+    if (rc == LAMINA_OK && !entries) {
+        lamina_sst_props props = {.struct_size = sizeof props};
+        rc = lamina_sst_properties(sst, &props);
+        if (rc == LAMINA_OK) kv_sst_print_props(c, path, &props);
+    }
+    if (rc == LAMINA_OK && verify) {
+        uint64_t n = 0;
+        rc = lamina_sst_verify(sst, &n);
+        if (rc == LAMINA_OK) printf("verify: ok (%" PRIu64 " entries)\n", n);
+    }
+    if (rc == LAMINA_OK && entries)
+        rc = lamina_sst_scan(sst, from.p, from.n, kv_sst_print_entry, &scan);
+    if (rc != LAMINA_OK) {
+        fflush(stdout); /* what was printed before the error comes first */
+        status = kv_db_error(c, rc);
+    }
+    lamina_sst_close(sst);
+    free(from.p);
+    return status;
+}
+
 /* Prints a text property as "label: value" (trailing newlines trimmed). */
 static int kv_print_property(kv_ctx *c, const char *label, const char *name)
 {
@@ -860,9 +975,10 @@ out:
 /* ---- dispatch ------------------------------------------------------------------------- */
 
 static const kv_command kv_commands[] = {
-    {"put", "KEY VALUE", "Stores KEY -> VALUE (creates the database if missing).", "", kv_cmd_put},
-    {"get", "KEY", "Prints the value of KEY; exit status 1 if it is absent.", "", kv_cmd_get},
-    {"del", "KEY", "Deletes KEY (deleting an absent key is not an error).", "", kv_cmd_del},
+    {"put", "KEY VALUE", "Stores KEY -> VALUE (creates the database if missing).", "", kv_cmd_put,
+     0},
+    {"get", "KEY", "Prints the value of KEY; exit status 1 if it is absent.", "", kv_cmd_get, 0},
+    {"del", "KEY", "Deletes KEY (deleting an absent key is not an error).", "", kv_cmd_del, 0},
     {"scan", "[--from=K] [--to=K] [--prefix=P] [--limit=N] [--reverse] [--keys-only]",
      "Prints key<TAB>value for the keys in [from, to) that start with P.",
      "Scan options:\n"
@@ -872,7 +988,7 @@ static const kv_command kv_commands[] = {
      "  --limit=N      at most N entries\n"
      "  --reverse      from the last key down\n"
      "  --keys-only    print keys only\n",
-     kv_cmd_scan},
+     kv_cmd_scan, 0},
     {"load", "[--keys] [--batch=N] [FILE|-]",
      "Loads lines key<TAB>value from FILE (default: standard input), N per write batch.",
      "Load options:\n"
@@ -880,19 +996,19 @@ static const kv_command kv_commands[] = {
      "  --batch=N      operations per atomic write batch (default 1000)\n"
      "A malformed line stops the load with exit status 2: the lines before it are written,\n"
      "nothing from it on. Creates the database if missing.\n",
-     kv_cmd_load},
-    {"dump", "", "Prints every key<TAB>value in key order.", "", kv_cmd_dump},
-    {"count", "", "Prints the number of keys.", "", kv_cmd_count},
-    {"stats", "", "Prints the engine's statistics and the figures per level.", "", kv_cmd_stats},
-    {"flush", "", "Writes the memtable to a level-0 table.", "", kv_cmd_flush},
-    {"compact", "", "Compacts the whole key range down to the last level.", "", kv_cmd_compact},
+     kv_cmd_load, 0},
+    {"dump", "", "Prints every key<TAB>value in key order.", "", kv_cmd_dump, 0},
+    {"count", "", "Prints the number of keys.", "", kv_cmd_count, 0},
+    {"stats", "", "Prints the engine's statistics and the figures per level.", "", kv_cmd_stats, 0},
+    {"flush", "", "Writes the memtable to a level-0 table.", "", kv_cmd_flush, 0},
+    {"compact", "", "Compacts the whole key range down to the last level.", "", kv_cmd_compact, 0},
     {"check", "",
      "Checks the database without opening it (no LOCK, writes nothing): CURRENT, MANIFEST,\n"
      "every block of every table, every WAL record and the directory; prints each finding\n"
      "as file:offset: what, then \"ok: N keys\" or \"damaged: N problems\" (exit 3).",
      "Findings go to standard error, the summary to standard output; notes (a torn WAL tail,\n"
      "a file the MANIFEST does not account for) do not make the exit status non-zero.\n",
-     kv_cmd_check},
+     kv_cmd_check, 0},
     {"repair", "",
      "Rebuilds the database from what reads clean; what cannot be read goes to lost/.",
      "Keeps the tables that verify, replays every WAL record that reads clean into new\n"
@@ -900,7 +1016,21 @@ static const kv_command kv_commands[] = {
      "replayed WALs to DIR/lost/ (nothing is deleted), then opens the database and compacts\n"
      "it. Prints each finding as file:offset: what on standard error and a summary of what\n"
      "was kept and dropped. The database must not be open elsewhere.\n",
-     kv_cmd_repair},
+     kv_cmd_repair, 0},
+    {"sst-dump", "[--verify] [--scan [--from=K] [--limit=N]] FILE",
+     "Prints a table file's properties and key range (no --db needed).",
+     "Prints name: value lines: entries, deletions, data blocks and bytes, raw key and value\n"
+     "bytes, index kind (index: btree|fst) and bytes, filter bytes and bits per key,\n"
+     "compression, block size, format version, smallest and largest sequence number and\n"
+     "user key. Exit status 3 when the file cannot be read or is not a Lamina table.\n"
+     "sst-dump options:\n"
+     "  --verify       also read every block and check it: \"verify: ok (N entries)\",\n"
+     "                 or the damage with its offset on standard error (exit 3)\n"
+     "  --scan         print the entries instead of the properties, in stored order:\n"
+     "                 key<TAB>seq<TAB>value|tombstone<TAB>value (every version)\n"
+     "  --from=K       --scan starts at the first entry of user key K or after\n"
+     "  --limit=N      --scan prints at most N entries\n",
+     kv_cmd_sst_dump, 1},
 };
 
 static const kv_command *kv_command_find(const char *name)
@@ -1003,7 +1133,7 @@ int main(int argc, char **argv)
         kv_command_help(cmd, stdout);
         goto out;
     }
-    if (c.db_path == NULL) {
+    if (c.db_path == NULL && !cmd->no_db) {
         status = kv_usage_error(NULL, "%s", "--db=DIR is required");
         goto out;
     }

@@ -490,24 +490,31 @@ static long largest_table(char *path, size_t cap)
     return best;
 }
 
-/* Loads 5,000 keys with small memtables and flushes, so the data is in tables. */
-static void load_into_tables(void)
+/* Loads n keys "/usr/share/doc/package-NNNNN/copyright" (shuffled; the value is the line
+ * number) uncompressed, with a write buffer of wbs_flag ("--write_buffer_size=..."), and
+ * flushes, so the data is in tables. */
+static void load_paths(int n, const char *wbs_flag)
 {
     char keys[128];
     snprintf(keys, sizeof keys, "%s/keys.txt", tmpdir);
     FILE *f = fopen(keys, "w");
     cr_assert_not_null(f);
-    for (int i = 0; i < 5000; i++)
-        fprintf(f, "/usr/share/doc/package-%05d/copyright\n", i * 7919 % 5000);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "/usr/share/doc/package-%05d/copyright\n", i * 7919 % n);
     fclose(f);
-    proc_out r = kvctl("--db", dbdir, "--write_buffer_size=65536", "--compression_type=none",
-                       "load", "--keys", keys);
+    proc_out r = kvctl("--db", dbdir, wbs_flag, "--compression_type=none", "load", "--keys", keys);
     cr_assert_eq(r.status, 0, "load: %s", r.err);
     proc_free(&r);
     r = kvctl("--db", dbdir, "flush");
     cr_assert_eq(r.status, 0, "flush: %s", r.err);
     proc_free(&r);
-    r = kvctl("--db", dbdir, "check");
+}
+
+/* Loads 5,000 keys with small memtables and flushes, so the data is in tables. */
+static void load_into_tables(void)
+{
+    load_paths(5000, "--write_buffer_size=65536");
+    proc_out r = kvctl("--db", dbdir, "check");
     cr_assert_eq(r.status, 0, "check of an intact database: %s", r.err);
     cr_expect(strstr(r.out, "ok: 5000 keys") != NULL, "%s", r.out);
     proc_free(&r);
@@ -542,5 +549,211 @@ Test(e2e, check_refuses_a_file_that_is_not_a_table_and_exits_3)
     proc_out r = kvctl("--db", dbdir, "check");
     cr_expect_eq(r.status, 3, "check exit %d: %s", r.status, r.err);
     cr_expect(strstr(r.err, "not a Lamina table") != NULL, "%s", r.err);
+    proc_free(&r);
+}
+
+/* Loads n keys (load_paths) into one table (the default 64 MiB write buffer); its path goes
+ * to path. */
+static void load_one_table(int n, char *path, size_t cap)
+{
+    load_paths(n, "--write_buffer_size=64m");
+    largest_table(path, cap);
+}
+
+/* The number after "name: " on its own line of out, or -1. */
+static long long figure(const char *out, const char *name)
+{
+    char want[64];
+    snprintf(want, sizeof want, "\n%s: ", name);
+    const char *p = strstr(out, want);
+    return p ? strtoll(p + strlen(want), NULL, 10) : -1;
+}
+
+Test(e2e, sst_dump_prints_properties_key_range_entries_and_verifies_without_db)
+{
+    char path[512];
+    load_one_table(5000, path, sizeof path);
+    proc_out r = kvctl("sst-dump", path);
+    cr_assert_eq(r.status, 0, "sst-dump: %s", r.err);
+    cr_expect(strstr(r.out, "\nindex: btree\n") != NULL, "%s", r.out);
+    cr_expect_gt(figure(r.out, "index_bytes"), 0, "%s", r.out);
+    cr_expect_eq(figure(r.out, "entries"), 5000, "%s", r.out);
+    cr_expect_eq(figure(r.out, "deletions"), 0);
+    cr_expect_gt(figure(r.out, "data_blocks"), 1);
+    cr_expect_gt(figure(r.out, "filter_bytes"), 0);
+    cr_expect_eq(figure(r.out, "smallest_seq"), 1);
+    cr_expect_eq(figure(r.out, "largest_seq"), 5000);
+    cr_expect(strstr(r.out, "\ncompression: none\n") && strstr(r.out, "\nfilter_bits_per_key: ") &&
+                  strstr(r.out, "\nformat_version: "),
+              "%s", r.out);
+    cr_expect(strstr(r.out, "\nsmallest_key: /usr/share/doc/package-00000/copyright\n") &&
+                  strstr(r.out, "\nlargest_key: /usr/share/doc/package-04999/copyright\n"),
+              "key range: %s", r.out);
+    proc_free(&r);
+
+    r = kvctl("sst-dump", "--verify", path);
+    cr_expect_eq(r.status, 0, "--verify: %s", r.err);
+    cr_expect(strstr(r.out, "\nverify: ok (5000 entries)\n") != NULL, "%s", r.out);
+    proc_free(&r);
+
+    /* every entry: key, sequence number, kind, value (the load's line number) */
+    r = kvctl("sst-dump", "--scan", path);
+    cr_expect_eq(r.status, 0, "--scan: %s", r.err);
+    size_t lines = 0;
+    for (const char *p = r.out; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    cr_expect_eq(lines, 5000);
+    cr_expect(strncmp(r.out, "/usr/share/doc/package-00000/copyright\t1\tvalue\t1\n", 48) == 0,
+              "first entry: %.80s", r.out);
+    proc_free(&r);
+    expect_kvctl_out("/usr/share/doc/package-00001/copyright\t2680\tvalue\t2680\n"
+                     "/usr/share/doc/package-00002/copyright\t359\tvalue\t359\n",
+                     "sst-dump", "--scan", "--from=/usr/share/doc/package-00001", "--limit=2",
+                     path);
+    expect_kvctl_out("2f7573722f73686172652f646f632f7061636b6167652d30303030302f636f70797269676874"
+                     "\t1\tvalue\t31\n",
+                     "--hex", "sst-dump", "--scan", "--limit=1", path);
+}
+
+Test(e2e, sst_dump_names_damage_and_refuses_what_is_not_a_table)
+{
+    char path[512], copy[600];
+    size_t size = 0;
+    load_one_table(5000, path, sizeof path);
+    snprintf(copy, sizeof copy, "%s/copy.sst", tmpdir);
+    char *data = read_all(path, &size);
+    data[size / 3] ^= 0x10; /* inside a data block */
+    write_all(copy, data, size);
+    free(data);
+    proc_out r = kvctl("sst-dump", "--verify", copy);
+    cr_expect_eq(r.status, 3, "--verify of a damaged copy: exit %d", r.status);
+    cr_expect(strstr(r.err, "copy.sst") && strstr(r.err, "offset "), "message: %s", r.err);
+    cr_expect(strstr(r.out, "verify: ok") == NULL, "%s", r.out);
+    proc_free(&r);
+    r = kvctl("sst-dump", "--verify", path);
+    cr_expect_eq(r.status, 0, "the original still verifies: %s", r.err);
+    proc_free(&r);
+
+    char text[600];
+    snprintf(text, sizeof text, "%s/notes.sst", tmpdir);
+    const char notes[] = "this is not a Lamina table, just some text that took its name\n";
+    write_all(text, notes, sizeof notes - 1);
+    r = kvctl("sst-dump", text);
+    cr_expect_eq(r.status, 3, "not a table: exit %d", r.status);
+    cr_expect(strstr(r.err, "not a Lamina table") != NULL, "%s", r.err);
+    cr_expect_eq(r.out_len, 0, "%s", r.out);
+    proc_free(&r);
+
+    snprintf(text, sizeof text, "%s/absent.sst", tmpdir);
+    r = kvctl("sst-dump", text);
+    cr_expect_eq(r.status, 3, "missing file: exit %d", r.status);
+    cr_expect(strstr(r.err, "absent.sst") && strstr(r.err, "No such file"), "%s", r.err);
+    proc_free(&r);
+
+    expect_usage_error(kvctl("sst-dump"), "sst-dump without FILE");
+    expect_usage_error(kvctl("sst-dump", "--limit=x", path), "sst-dump bad limit");
+    expect_usage_error(kvctl("sst-dump", path, path), "sst-dump two files");
+}
+
+/* The report line of benchmark name in out: its operations and "(F of N found)". */
+static void expect_found_line(const char *out, const char *name, long want_ops, long want_found)
+{
+    char head[64];
+    snprintf(head, sizeof head, "\n%-12s : ", name);
+    const char *line = strstr(out, head);
+    cr_assert_not_null(line, "no %s line:\n%s", name, out);
+    long ops = -1, found = -1, total = -1;
+    double us, secs;
+    long rate;
+    char fmt[128];
+    snprintf(fmt, sizeof fmt, "%s%%lf micros/op %%ld ops/sec %%lf seconds %%ld operations;", head);
+    cr_expect_eq(sscanf(line, fmt, &us, &rate, &secs, &ops), 4, "%s", line);
+    const char *f = strstr(line, "(");
+    cr_assert(f && f < strchr(line + 1, '\n'), "no found count: %.200s", line);
+    cr_expect_eq(sscanf(f, "(%ld of %ld found)", &found, &total), 2, "%.200s", line);
+    cr_expect_eq(ops, want_ops, "%s operations: %ld", name, ops);
+    cr_expect_eq(total, want_ops);
+    cr_expect_eq(found, want_found, "%s found %ld, want %ld", name, found, want_found);
+}
+
+static int count_lines_starting(const char *out, const char *prefix)
+{
+    int n = 0;
+    size_t len = strlen(prefix);
+    for (const char *p = out; p; p = strchr(p, '\n')) {
+        if (*p == '\n') p++;
+        if (strncmp(p, prefix, len) == 0) n++;
+    }
+    return n;
+}
+
+Test(e2e, experiments_multireadrandom_skewed_keys_and_cache_lines)
+{
+    char dbflag[160];
+    snprintf(dbflag, sizeof dbflag, "--db=%s", dbdir);
+    /* 1000 keys in batches of 7: the last batch holds 6; every key exists after fillseq */
+    char *argv[] = {"experiments", "--benchmarks=fillseq,multireadrandom,readrandom,seekrandom",
+                    "--num=1000",  "--batch_size=7",
+                    dbflag,        NULL};
+    proc_out r = run_argv(argv, NULL);
+    cr_assert_eq(r.status, 0, "experiments: %s", r.err);
+    expect_found_line(r.out, "multireadrandom", 1000, 1000);
+    expect_found_line(r.out, "readrandom", 1000, 1000);
+    expect_found_line(r.out, "seekrandom", 1000, 1000);
+    cr_expect(strstr(r.out, "\nReadKeys:   uniform\n") != NULL, "%s", r.out);
+    /* one cache line after each read benchmark, none after the fill */
+    cr_expect_eq(count_lines_starting(r.out, "cache        : hits="), 3, "%s", r.out);
+    const char *cache = strstr(r.out, "\ncache        : ");
+    cr_assert_not_null(cache);
+    unsigned long long hits, misses;
+    double rate;
+    cr_expect_eq(
+        sscanf(cache, "\ncache        : hits=%llu misses=%llu hit_rate=%lf", &hits, &misses, &rate),
+        3, "%.100s", cache);
+    proc_free(&r);
+
+    /* skewed reads, and the I/O and table-format options pass through to the database */
+    char *zipf[] = {"experiments",
+                    "--benchmarks=fillseq,readrandom,multireadrandom",
+                    "--num=1000",
+                    "--key_dist=zipf",
+                    "--zipf_theta=0.9",
+                    "--use_direct_reads=1",
+                    "--use_io_uring=0",
+                    "--index_type=fst",
+                    "--format_version=1",
+                    dbflag,
+                    NULL};
+    r = run_argv(zipf, NULL);
+    cr_assert_eq(r.status, 0, "zipf: %s", r.err);
+    cr_expect(strstr(r.out, "\nReadKeys:   zipf theta=0.9") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, " index_type=1 format_version=1 use_direct_reads=1 use_io_uring=0") !=
+                  NULL,
+              "%s", r.out);
+    expect_found_line(r.out, "readrandom", 1000, 1000);
+    expect_found_line(r.out, "multireadrandom", 1000, 1000);
+    proc_free(&r);
+    char *exp[] = {"experiments", "--benchmarks=fillseq,multireadrandom",
+                   "--num=1000",  "--read_random_exp_range=5",
+                   dbflag,        NULL};
+    r = run_argv(exp, NULL);
+    cr_assert_eq(r.status, 0, "exp range: %s", r.err);
+    expect_found_line(r.out, "multireadrandom", 1000, 1000);
+    proc_free(&r);
+
+    static const char *const bad[] = {
+        "--batch_size=0", "--key_dist=pareto",          "--zipf_theta=1",
+        "--zipf_theta=0", "--read_random_exp_range=-1", "--read_random_exp_range=x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *args[] = {"experiments", "--benchmarks=multireadrandom", (char *)bad[i], dbflag,
+                        NULL};
+        r = run_argv(args, NULL);
+        cr_expect_eq(r.status, 2, "%s: exit %d", bad[i], r.status);
+        cr_expect(strstr(r.err, "bad value") != NULL, "%s: %s", bad[i], r.err);
+        proc_free(&r);
+    }
+    char *both[] = {"experiments", "--key_dist=zipf", "--read_random_exp_range=2", dbflag, NULL};
+    r = run_argv(both, NULL);
+    cr_expect_eq(r.status, 2, "zipf and exp range together: exit %d", r.status);
     proc_free(&r);
 }
