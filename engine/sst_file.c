@@ -12,12 +12,7 @@
 #include "util/err.h"
 #include "util/ikey.h"
 
-/* TEMPORARY crossing into sst's private headers, until sst/table.h offers
- * `int table_props_get(const table *t, struct table_props *out)` (the lead adds it in main) and
- * a way to learn a nameless table's file number: sst_file_read_footer() reads the footer and,
- * when asked, the properties block itself. With table_props_get, sst_file_props() becomes that
- * one call and the properties part of sst_file_read_footer() goes. */
-#include "sst/cache.h"
+/* The footer format: a table whose name carries no number is opened with its footer's. */
 #include "sst/format.h"
 #include "util/file.h"
 
@@ -29,10 +24,8 @@ struct lamina_sst {
     buf smallest, largest;
 };
 
-/* Reads path's footer into *footer and, when props is not NULL, its properties block (checksum
- * verified) into *props. 0 or a LAMINA_E* code with the message set. */
-static int sst_file_read_footer(const char *path, struct table_footer *footer,
-                                struct table_props *props)
+/* Reads path's footer into *footer. 0 or a LAMINA_E* code with the message set. */
+static int sst_file_read_footer(const char *path, struct table_footer *footer)
 {
     rfile *f;
     int rc = rfile_open(path, &f);
@@ -54,24 +47,11 @@ static int sst_file_read_footer(const char *path, struct table_footer *footer,
         rc = err_set(rc, "%s (footer at offset %llu)", msg,
                      (unsigned long long)(size - TABLE_FOOTER_SIZE));
     }
-    if (rc || !props) goto out;
-    struct block_source src = {f, path, footer->file_number, size - TABLE_FOOTER_SIZE};
-    struct cache_block *pb;
-    rc = block_read(&src, footer->properties, 1, &pb);
-    if (rc) goto out;
-    rc = table_props_decode(pb->data, pb->size, path, footer->properties.offset, props);
-    cache_block_release(pb);
 out:
     rfile_close(f);
     return rc;
 }
 
-/* The table's properties block (stand-in for table_props_get, see above). */
-static int sst_file_props(const lamina_sst *s, struct table_props *p)
-{
-    struct table_footer footer;
-    return sst_file_read_footer(s->path, &footer, p);
-}
 
 /* The file number to open path with: NNNNNN.sst's number, else the footer's. */
 static int sst_file_number(const char *path, uint64_t *number)
@@ -81,7 +61,7 @@ static int sst_file_number(const char *path, uint64_t *number)
     char kind;
     if (db_parse_file_name(base, number, &kind) && kind == 't') return 0;
     struct table_footer footer;
-    int rc = sst_file_read_footer(path, &footer, NULL);
+    int rc = sst_file_read_footer(path, &footer);
     if (rc == 0) *number = footer.file_number;
     return rc;
 }
@@ -187,7 +167,7 @@ static int sst_file_load(lamina_sst *s)
 {
     struct table_props p;
     int empty = 0;
-    int rc = sst_file_props(s, &p);
+    int rc = table_props_get(s->t, &p);
     if (rc == 0) rc = sst_file_key_range(s, &empty);
     if (rc) return rc;
     lamina_sst_props *o = &s->props;

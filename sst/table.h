@@ -149,6 +149,10 @@ uint64_t table_file_number(const table *t);
  * (the outputs are then unchanged). */
 int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
                      uint64_t *index_bytes, uint64_t *filter_bytes);
+/* Every property the builder recorded (struct table_props, sst/format.h), read as
+ * table_properties reads them. Returns 0, or LAMINA_ECORRUPT / LAMINA_EIO / LAMINA_ENOMEM. */
+struct table_props;
+int table_props_get(const table *t, struct table_props *out);
 
 /* ---- Table cache ---------------------------------------------------------------------- */
 /* Open table readers keyed by file number, bounded by max_open_files, evicting the least

@@ -179,15 +179,21 @@ static int table_filter(table *t, int fill, struct cache_block **out, int *owned
     return 0;
 }
 
+int table_props_get(const table *t, struct table_props *out)
+{
+    struct cache_block *pb;
+    int rc = table_meta_block(t, t->footer.properties, 1, &pb);
+    if (rc) return rc;
+    rc = table_props_decode(pb->data, pb->size, t->path, t->footer.properties.offset, out);
+    cache_block_release(pb);
+    return rc;
+}
+
 int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
                      uint64_t *index_bytes, uint64_t *filter_bytes)
 {
-    struct cache_block *pb;
     struct table_props p;
-    int rc = table_meta_block(t, t->footer.properties, 1, &pb);
-    if (rc) return rc;
-    rc = table_props_decode(pb->data, pb->size, t->path, t->footer.properties.offset, &p);
-    cache_block_release(pb);
+    int rc = table_props_get(t, &p);
     if (rc) return rc;
     if (entries) *entries = p.entries;
     if (deletions) *deletions = p.deletions;

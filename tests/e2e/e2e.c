@@ -721,13 +721,13 @@ Test(e2e, experiments_multireadrandom_skewed_keys_and_cache_lines)
                     "--use_direct_reads=1",
                     "--use_io_uring=0",
                     "--index_type=fst",
-                    "--format_version=1",
+                    "--format_version=2",
                     dbflag,
                     NULL};
     r = run_argv(zipf, NULL);
     cr_assert_eq(r.status, 0, "zipf: %s", r.err);
     cr_expect(strstr(r.out, "\nReadKeys:   zipf theta=0.9") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, " index_type=1 format_version=1 use_direct_reads=1 use_io_uring=0") !=
+    cr_expect(strstr(r.out, " index_type=1 format_version=2 use_direct_reads=1 use_io_uring=0") !=
                   NULL,
               "%s", r.out);
     expect_found_line(r.out, "readrandom", 1000, 1000);
