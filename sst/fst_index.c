@@ -1,12 +1,16 @@
 /* fst_index.c — the FST kind of table index. One index block:
  *
- *   fst bytes (sst/fst.h: separator -> data block ordinal) | offsets | width (1 byte) | n (fixed32)
+ *   fst bytes (sst/fst.h: separator -> data block ordinal) | samples | sizes | tail
+ *   tail = width (1 byte) | bits (1 byte) | n (fixed32) | min_size (fixed32)
  *
- * where offsets are n + 1 little-endian integers of width bytes: data block i starts at
- * offsets[i] and ends, trailer included, at offsets[i + 1] (data blocks are contiguous from the
- * file's start). The block is read through the block cache like any other, checked once when it
- * is read (offsets increasing, inside the table), and searched in place: a lookup walks the
- * FST's states on the cached bytes and reads two offsets. */
+ * Data blocks are contiguous from the file's start, so block i is placed by its stored size
+ * (contents + trailer). sizes packs size - min_size of each of the n blocks in bits bits
+ * (little-endian bit order); samples holds the offset of every FST_INDEX_SAMPLE-th block as a
+ * width-byte little-endian integer, so block i's offset is its sample plus at most
+ * FST_INDEX_SAMPLE - 1 sizes: about one byte per block where absolute offsets took four. The
+ * block is read through the block cache like any other, checked once when it is read (sizes
+ * and samples agree, blocks inside the table), and searched in place: a lookup walks the FST's
+ * states on the cached bytes and sums a few sizes. */
 #include <string.h>
 
 #include "lamina.h"
@@ -15,7 +19,31 @@
 #include "util/alloc.h"
 #include "util/err.h"
 
-#define FST_INDEX_TAIL 5 /* width byte + fixed32 n */
+#define FST_INDEX_TAIL 10  /* width, bits, fixed32 n, fixed32 min_size */
+#define FST_INDEX_SAMPLE 32 /* blocks per sampled offset */
+
+/* Bits to hold v. */
+static uint32_t fst_index_bits(uint64_t v)
+{
+    uint32_t b = 0;
+    while (b < 64 && (v >> b) != 0)
+        b++;
+    return b;
+}
+
+/* The i-th bits-wide value of the packed array p (bits <= 32). */
+static uint64_t fst_index_unpack(const uint8_t *p, uint32_t bits, uint64_t i)
+{
+    uint64_t bit = i * bits, v = 0;
+    for (uint32_t k = 0; k < bits;) {
+        uint64_t byte = (bit + k) >> 3;
+        uint32_t shift = (uint32_t)((bit + k) & 7), take = 8 - shift;
+        if (take > bits - k) take = bits - k;
+        v |= (uint64_t)((p[byte] >> shift) & ((1u << take) - 1)) << k;
+        k += take;
+    }
+    return v;
+}
 
 /* ---- Builder -------------------------------------------------------------------------- */
 
@@ -46,20 +74,43 @@ static int fst_ib_finish(struct index_builder *ib, struct table_footer *ft)
     struct fst_index_builder *b = &ib->u.fst;
     buf out = {0};
     int rc = fst_builder_finish(&b->fst, &out);
-    uint32_t width = 1;
-    while (width < 8 && (b->end >> (8 * width)) != 0)
-        width++;
-    for (size_t i = 0; rc == 0 && i <= b->n; i++) {
-        uint64_t v = i < b->n ? b->offsets[i] : b->end;
+    uint32_t width = (fst_index_bits(b->end) + 7) / 8;
+    if (width == 0) width = 1;
+    uint64_t min_size = UINT64_MAX, max_size = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        uint64_t s = (i + 1 < b->n ? b->offsets[i + 1] : b->end) - b->offsets[i];
+        if (s < min_size) min_size = s;
+        if (s > max_size) max_size = s;
+    }
+    if (b->n == 0) min_size = max_size = 0;
+    if (max_size > UINT32_MAX)
+        rc = err_set(LAMINA_EINVAL, "table builder: a data block over 4 GiB");
+    uint32_t bits = fst_index_bits(max_size - min_size);
+    for (size_t i = 0; rc == 0 && i < b->n; i += FST_INDEX_SAMPLE) {
         uint8_t le[8];
         for (uint32_t k = 0; k < width; k++)
-            le[k] = (uint8_t)(v >> (8 * k));
+            le[k] = (uint8_t)(b->offsets[i] >> (8 * k));
         if (buf_append(&out, le, width))
             rc = err_set(LAMINA_ENOMEM, "table builder: out of memory for the FST index");
     }
+    size_t packed = ((size_t)b->n * bits + 7) / 8, at = out.len;
+    if (rc == 0 && buf_reserve(&out, packed))
+        rc = err_set(LAMINA_ENOMEM, "table builder: out of memory for the FST index");
+    if (rc == 0) {
+        memset(out.data + at, 0, packed);
+        for (size_t i = 0; i < b->n; i++) {
+            uint64_t v = (i + 1 < b->n ? b->offsets[i + 1] : b->end) - b->offsets[i] - min_size;
+            uint64_t bit = (uint64_t)i * bits;
+            for (uint32_t k = 0; k < bits; k++, bit++)
+                if ((v >> k) & 1) out.data[at + (bit >> 3)] |= (uint8_t)(1u << (bit & 7));
+        }
+        out.len += packed;
+    }
     uint8_t tail[FST_INDEX_TAIL];
     tail[0] = (uint8_t)width;
-    coding_put_fixed32(tail + 1, (uint32_t)b->n);
+    tail[1] = (uint8_t)bits;
+    coding_put_fixed32(tail + 2, (uint32_t)b->n);
+    coding_put_fixed32(tail + 6, (uint32_t)min_size);
     if (rc == 0 && buf_append(&out, tail, sizeof(tail)))
         rc = err_set(LAMINA_ENOMEM, "table builder: out of memory for the FST index");
     if (rc == 0) rc = block_writer_write(b->w, &out, 1, &ft->index);
@@ -100,12 +151,21 @@ static int fst_index_corrupt(const struct block_source *src, struct block_handle
                    (unsigned long long)h.offset, what);
 }
 
+/* Block i's stored size, trailer included. */
+static uint64_t fst_index_size(const struct fst_index_cursor *c, uint64_t i)
+{
+    return c->min_size + fst_index_unpack(c->sizes, c->bits, i);
+}
+
+/* Block i's offset: its sample plus the sizes after the sample. */
 static uint64_t fst_index_offset(const struct fst_index_cursor *c, uint64_t i)
 {
-    const uint8_t *p = c->offsets + i * c->width;
+    const uint8_t *p = c->samples + (i / FST_INDEX_SAMPLE) * c->width;
     uint64_t v = 0;
     for (uint32_t k = 0; k < c->width; k++)
         v |= (uint64_t)p[k] << (8 * k);
+    for (uint64_t j = i - i % FST_INDEX_SAMPLE; j < i; j++)
+        v += fst_index_size(c, j);
     return v;
 }
 
@@ -117,26 +177,34 @@ static int fst_index_parse(const struct block_source *src, struct block_handle h
     if (cb->size < FST_INDEX_TAIL) return fst_index_corrupt(src, h, "shorter than its tail");
     const uint8_t *tail = cb->data + cb->size - FST_INDEX_TAIL;
     c->width = tail[0];
-    c->n = coding_get_fixed32(tail + 1);
+    c->bits = tail[1];
+    c->n = coding_get_fixed32(tail + 2);
+    c->min_size = coding_get_fixed32(tail + 6);
     if (c->width < 1 || c->width > 8) return fst_index_corrupt(src, h, "bad offset width");
-    uint64_t table_bytes = (c->n + 1) * c->width;
-    if (table_bytes > cb->size - FST_INDEX_TAIL)
-        return fst_index_corrupt(src, h, "offset table larger than the block");
-    size_t fst_size = cb->size - FST_INDEX_TAIL - (size_t)table_bytes;
-    c->offsets = cb->data + fst_size;
+    if (c->bits > 32) return fst_index_corrupt(src, h, "bad size width");
+    uint64_t sample_bytes = (c->n + FST_INDEX_SAMPLE - 1) / FST_INDEX_SAMPLE * c->width;
+    uint64_t size_bytes = (c->n * c->bits + 7) / 8;
+    if (sample_bytes + size_bytes > cb->size - FST_INDEX_TAIL)
+        return fst_index_corrupt(src, h, "block table larger than the block");
+    size_t fst_size = cb->size - FST_INDEX_TAIL - (size_t)(sample_bytes + size_bytes);
+    c->samples = cb->data + fst_size;
+    c->sizes = c->samples + sample_bytes;
     int rc = fst_open(&c->fst, cb->data, fst_size);
     if (rc) return rc;
-    if (c->fst.nkeys != c->n) return fst_index_corrupt(src, h, "FST and offset table disagree");
+    if (c->fst.nkeys != c->n) return fst_index_corrupt(src, h, "FST and block table disagree");
     if (!check) return 0;
-    uint64_t prev = fst_index_offset(c, 0);
-    if (prev != 0) return fst_index_corrupt(src, h, "first data block not at offset 0");
-    for (uint64_t i = 1; i <= c->n; i++) {
-        uint64_t o = fst_index_offset(c, i);
-        if (o < prev + BLOCK_TRAILER_SIZE || o - prev - BLOCK_TRAILER_SIZE > BLOCK_MAX_CONTENTS)
-            return fst_index_corrupt(src, h, "data block offsets out of order");
-        prev = o;
+    /* Every block fits a stored block, the samples agree with the sizes, and the blocks end
+     * before the table's meta blocks. */
+    uint64_t off = 0;
+    for (uint64_t i = 0; i < c->n; i++) {
+        if (i % FST_INDEX_SAMPLE == 0 && fst_index_offset(c, i) != off)
+            return fst_index_corrupt(src, h, "sampled offset disagrees with the sizes");
+        uint64_t s = fst_index_size(c, i);
+        if (s < BLOCK_TRAILER_SIZE || s - BLOCK_TRAILER_SIZE > BLOCK_MAX_CONTENTS)
+            return fst_index_corrupt(src, h, "bad data block size");
+        off += s;
+        if (off > src->limit) return fst_index_corrupt(src, h, "data blocks past the index");
     }
-    if (prev > src->limit) return fst_index_corrupt(src, h, "data blocks past the index");
     return 0;
 }
 
@@ -289,8 +357,8 @@ static struct block_handle fst_handle(const struct index_cursor *c)
     const struct fst_index_cursor *fc = &c->u.fst;
     uint64_t i = fst_cursor_value(&fc->cur);
     if (i >= fc->n) return (struct block_handle){UINT64_MAX, 0};
-    uint64_t off = fst_index_offset(fc, i);
-    return (struct block_handle){off, fst_index_offset(fc, i + 1) - off - BLOCK_TRAILER_SIZE};
+    return (struct block_handle){fst_index_offset(fc, i),
+                                 fst_index_size(fc, i) - BLOCK_TRAILER_SIZE};
 }
 
 static const uint8_t *fst_key(const struct index_cursor *c, size_t *len)

@@ -1,7 +1,7 @@
 /* fst_index.h — private interface of the FST kind of table index (sst/fst_index.c, behind
  * sst/index.h): one index block holding a finite state transducer (sst/fst.h) from each data
  * block's separator (a user key, format 2) to the block's ordinal, followed by the data blocks'
- * offsets, searched in place from the cached block. Layout in docs/format.md ("FST index"). */
+ * places (sampled offsets and bit-packed sizes), searched in place from the cached block. Layout in docs/format.md ("FST index"). */
 #ifndef SST_FST_INDEX_H
 #define SST_FST_INDEX_H
 
@@ -35,9 +35,10 @@ struct fst_index_cursor {
     int owned;               /* the cursor holds a reference to blk (not so when pinned) */
     struct fst fst;
     struct fst_cursor cur;
-    const uint8_t *offsets; /* n + 1 little-endian offsets of width bytes each */
-    uint64_t n;
-    uint32_t width;
+    const uint8_t *samples; /* every FST_INDEX_SAMPLE-th block's offset, width bytes each */
+    const uint8_t *sizes;   /* n stored block sizes - min_size, bits bits each */
+    uint64_t n, min_size;
+    uint32_t width, bits;
 };
 
 #endif
