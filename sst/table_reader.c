@@ -334,8 +334,28 @@ struct table_iter {
     uint64_t cb_offset;
     struct block_iter bi;
     struct readahead ra; /* used when ro.readahead_max > 0 */
+    uint64_t next_off;   /* where the last data block read ended */
+    int run;             /* data blocks read one after another so far */
     int status;
 };
+
+/* Like RocksDB's auto read-ahead, an iterator reads ahead only once it has read two data blocks
+ * in a row (a seek with a few nexts never does); a compaction (initial == max) from the start.
+ * "In a row" allows the index blocks a B-tree writes between data blocks. */
+#define TABLE_ITER_RUN_FOR_READAHEAD 2
+#define TABLE_ITER_RUN_GAP (64u << 10)
+
+static struct readahead *table_iter_readahead(struct table_iter *ti, struct block_handle h)
+{
+    if (ti->ro.readahead_max == 0) return NULL;
+    if (h.offset >= ti->next_off && h.offset - ti->next_off <= TABLE_ITER_RUN_GAP)
+        ti->run++;
+    else
+        ti->run = 0;
+    ti->next_off = h.offset + h.size + BLOCK_TRAILER_SIZE;
+    if (ti->ro.readahead_initial >= ti->ro.readahead_max) return &ti->ra;
+    return ti->run >= TABLE_ITER_RUN_FOR_READAHEAD ? &ti->ra : NULL;
+}
 
 static const struct block table_iter_no_block = {NULL, 0, 0};
 
@@ -364,7 +384,7 @@ static int table_iter_load(struct table_iter *ti)
     } else {
         cache_block_release(ti->cb);
         ti->cb = NULL;
-        int rc = table_block(ti->t, &ti->ro, ti->ro.readahead_max ? &ti->ra : NULL, h, &ti->cb);
+        int rc = table_block(ti->t, &ti->ro, table_iter_readahead(ti, h), h, &ti->cb);
         if (rc == 0) rc = table_block_parse(ti->t, ti->cb, h, &b);
         if (rc) return table_iter_fail(ti, rc);
         ti->cb_offset = h.offset;
@@ -529,6 +549,8 @@ iter *table_iter_create(table *t, const struct table_read_options *ro)
     index_cursor_init(&ti->ic, &t->index, ti->ro.fill_cache);
     ti->cb = NULL;
     ti->cb_offset = 0;
+    ti->next_off = UINT64_MAX;
+    ti->run = 0;
     ti->status = 0;
     block_iter_init(&ti->bi);
     block_iter_reset(&ti->bi, &table_iter_no_block, BLOCK_KEYS_INTERNAL, NULL, 0);
