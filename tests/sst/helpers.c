@@ -152,3 +152,21 @@ void file_copy(const char *from, const char *to)
     file_spit(to, p, len);
     free(p);
 }
+
+void index_file_open(struct index_file *x, const char *path, uint64_t number)
+{
+    size_t len;
+    uint8_t *p = file_slurp(path, &len);
+    cr_assert_geq(len, TABLE_FOOTER_SIZE);
+    cr_assert_eq(table_footer_decode(p + len - TABLE_FOOTER_SIZE, path, &x->ft), 0);
+    free(p);
+    cr_assert_eq(rfile_open(path, &x->f), 0);
+    x->src = (struct block_source){x->f, path, number, len - TABLE_FOOTER_SIZE};
+    cr_assert_eq(index_open(&x->r, &x->src, NULL, &x->ft, 0), 0, "%s", err_message());
+}
+
+void index_file_close(struct index_file *x)
+{
+    index_close(&x->r);
+    rfile_close(x->f);
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sst/index.h"
 #include "sst/table.h"
 #include "test_options.h"
 #include "util/ikey.h"
@@ -68,6 +69,17 @@ static inline int table_get_key(table *t, const struct table_read_options *ro, c
     uint64_t hash = table_key_hash(ikey, ilen >= IKEY_TRAILER ? ilen - IKEY_TRAILER : 0);
     return table_get(t, ro, ikey, ilen, hash, type, value);
 }
+
+/* A table file's index opened on its own (no table reader), for tests that walk or damage it:
+ * the footer, the file, the block source and the index reader. */
+struct index_file {
+    struct table_footer ft;
+    rfile *f;
+    struct block_source src;
+    struct index_reader r;
+};
+void index_file_open(struct index_file *x, const char *path, uint64_t number);
+void index_file_close(struct index_file *x);
 
 /* Copies a file, reads it whole, writes it whole. */
 void file_copy(const char *from, const char *to);

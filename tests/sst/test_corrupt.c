@@ -36,26 +36,17 @@ static struct block_handle data_block(const char *path, uint64_t number, int idx
 {
     table *t;
     cr_assert_eq(table_open(path, number, NULL, 0, &t), 0, "%s", err_message());
-    size_t len;
-    uint8_t *p = file_slurp(path, &len);
-    struct table_footer f;
-    cr_assert_eq(table_footer_decode(p + len - TABLE_FOOTER_SIZE, path, &f), 0);
-    free(p);
-    rfile *rf;
-    cr_assert_eq(rfile_open(path, &rf), 0);
-    struct block_source src = {rf, path, number, len - TABLE_FOOTER_SIZE};
-    struct index_reader r;
-    cr_assert_eq(index_open(&r, &src, NULL, &f, 0), 0, "%s", err_message());
+    struct index_file x;
+    index_file_open(&x, path, number);
     struct index_cursor c;
-    index_cursor_init(&c, &r, 0);
+    index_cursor_init(&c, &x.r, 0);
     cr_assert_eq(index_cursor_seek_to_first(&c), 0);
     for (int i = 0; i < idx; i++)
         cr_assert_eq(index_cursor_next(&c), 0);
     cr_assert(c.valid);
     struct block_handle h = index_cursor_handle(&c);
     index_cursor_release(&c);
-    index_close(&r);
-    rfile_close(rf);
+    index_file_close(&x);
     table_unref(t);
     return h;
 }

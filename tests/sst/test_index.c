@@ -82,18 +82,10 @@ Test(index, separators_lie_between_their_blocks_in_both_forms)
 /* The first and last user keys of each data block of the table at path, in order. */
 static void block_bounds(const char *path, uint64_t number, buf *firsts, buf *lasts, size_t *n)
 {
-    size_t len;
-    uint8_t *p = file_slurp(path, &len);
-    struct table_footer ft;
-    cr_assert_eq(table_footer_decode(p + len - TABLE_FOOTER_SIZE, path, &ft), 0);
-    free(p);
-    rfile *f;
-    cr_assert_eq(rfile_open(path, &f), 0);
-    struct block_source src = {f, path, number, len - TABLE_FOOTER_SIZE};
-    struct index_reader r;
-    cr_assert_eq(index_open(&r, &src, NULL, &ft, 0), 0, "%s", err_message());
+    struct index_file x;
+    index_file_open(&x, path, number);
     struct index_cursor c;
-    index_cursor_init(&c, &r, 0);
+    index_cursor_init(&c, &x.r, 0);
     cr_assert_eq(index_cursor_seek_to_first(&c), 0);
     struct block_iter bi;
     block_iter_init(&bi);
@@ -101,7 +93,7 @@ static void block_bounds(const char *path, uint64_t number, buf *firsts, buf *la
     while (c.valid) {
         struct block_handle h = index_cursor_handle(&c);
         struct cache_block *cb;
-        cr_assert_eq(block_read(&src, h, 1, &cb), 0, "%s", err_message());
+        cr_assert_eq(block_read(&x.src, h, 1, &cb), 0, "%s", err_message());
         struct block b;
         cr_assert_eq(block_parse(&b, cb->data, cb->size), 0);
         block_iter_reset(&bi, &b, BLOCK_KEYS_INTERNAL, path, h.offset);
@@ -115,8 +107,7 @@ static void block_bounds(const char *path, uint64_t number, buf *firsts, buf *la
     }
     block_iter_free(&bi);
     index_cursor_release(&c);
-    index_close(&r);
-    rfile_close(f);
+    index_file_close(&x);
 }
 
 Test(index, format_2_keeps_each_user_keys_versions_in_one_block)
