@@ -11,12 +11,14 @@ TestSuite(sst_file, .init = tdb_setup, .fini = tdb_teardown);
 
 #define NKEYS 500
 
-/* Keys 0..NKEYS-1 of generation 0 in one table; its path goes to path. */
-static void one_table(char *path, size_t cap)
+/* Keys 0..NKEYS-1 of generation 0 in one table with index kind index_type; its path goes to
+ * path. */
+static void one_table_of(int index_type, char *path, size_t cap)
 {
     lamina_options o;
     lamina_options_init(&o);
     o.create_if_missing = 1;
+    o.index_type = index_type;
     o.block_size = 1024;
     o.compression_type = LAMINA_COMPRESSION_NONE;
     lamina_db *db = tdb_open(T.path, &o);
@@ -25,6 +27,11 @@ static void one_table(char *path, size_t cap)
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     tdb_find_file(T.path, ".sst", 0, path, cap);
     cr_assert(path[0], "no table in %s", T.path);
+}
+
+static void one_table(char *path, size_t cap)
+{
+    one_table_of(LAMINA_INDEX_BTREE, path, cap);
 }
 
 static lamina_sst *sst_open(const char *path)
@@ -150,6 +157,31 @@ static void expect_entry(const struct entry *e, const char *key, uint64_t seq, i
                  (unsigned long long)seq);
     cr_expect_eq(e->type, type, "%s: type %d", key, e->type);
     cr_expect_str_eq(e->value, value);
+}
+
+Test(sst_file, an_fst_table_reports_its_index_kind_and_reads_like_a_btree_one)
+{
+    char path[512], k[32];
+    one_table_of(LAMINA_INDEX_FST, path, sizeof(path));
+    lamina_sst *sst = sst_open(path);
+    lamina_sst_props p = {.struct_size = sizeof(p)};
+    cr_assert_eq(lamina_sst_properties(sst, &p), LAMINA_OK, "%s", lamina_errmsg(NULL));
+    cr_expect_eq(p.index_type, LAMINA_INDEX_FST);
+    cr_expect_str_eq(p.index_name, "fst");
+    cr_expect_gt(p.index_bytes, 0);
+    cr_expect_eq(p.entries, NKEYS);
+    size_t kl = tdb_key(k, NKEYS - 1);
+    cr_expect(p.largest_key_len == kl && memcmp(p.largest_key, k, kl) == 0);
+    uint64_t n = 0;
+    cr_expect_eq(lamina_sst_verify(sst, &n), LAMINA_OK, "%s", lamina_errmsg(NULL));
+    cr_expect_eq(n, NKEYS);
+    struct scan_ctx s = {.stop_after = 2};
+    kl = tdb_key(k, 123);
+    cr_assert_eq(lamina_sst_scan(sst, k, kl, collect, &s), LAMINA_OK, "%s", lamina_errmsg(NULL));
+    cr_assert_eq(s.n, 2);
+    cr_expect_str_eq(s.e[0].key, k);
+    cr_expect_eq(s.e[0].seq, 124);
+    lamina_sst_close(sst);
 }
 
 Test(sst_file, scan_yields_every_version_and_tombstone_in_internal_key_order)

@@ -615,6 +615,26 @@ Test(e2e, sst_dump_prints_properties_key_range_entries_and_verifies_without_db)
                      "--hex", "sst-dump", "--scan", "--limit=1", path);
 }
 
+Test(e2e, sst_dump_names_the_index_kind_each_table_records)
+{
+    proc_out r = kvctl("--db", dbdir, "--index_type=fst", "put", "apple", "red");
+    cr_assert_eq(r.status, 0, "put: %s", r.err);
+    proc_free(&r);
+    r = kvctl("--db", dbdir, "--index_type=fst", "flush");
+    cr_assert_eq(r.status, 0, "flush: %s", r.err);
+    proc_free(&r);
+    char path[512];
+    largest_table(path, sizeof path);
+    r = kvctl("sst-dump", "--verify", path);
+    cr_expect_eq(r.status, 0, "sst-dump: %s", r.err);
+    cr_expect(strstr(r.out, "\nindex: fst\n") && strstr(r.out, "\nverify: ok (1 entries)\n") &&
+                  strstr(r.out, "\nsmallest_key: apple\nlargest_key: apple\n"),
+              "%s", r.out);
+    cr_expect_gt(figure(r.out, "index_bytes"), 0, "%s", r.out);
+    proc_free(&r);
+    expect_kvctl_out("apple\t1\tvalue\tred\n", "sst-dump", "--scan", path);
+}
+
 Test(e2e, sst_dump_names_damage_and_refuses_what_is_not_a_table)
 {
     char path[512], copy[600];
@@ -712,7 +732,8 @@ Test(e2e, experiments_multireadrandom_skewed_keys_and_cache_lines)
         3, "%.100s", cache);
     proc_free(&r);
 
-    /* skewed reads, and the I/O and table-format options pass through to the database */
+    /* skewed reads, and the I/O and table-format options pass through to the database (small
+     * memtables, so the reads go through tables of each index kind and format) */
     char *zipf[] = {"experiments",
                     "--benchmarks=fillseq,readrandom,multireadrandom",
                     "--num=1000",
@@ -721,7 +742,7 @@ Test(e2e, experiments_multireadrandom_skewed_keys_and_cache_lines)
                     "--use_direct_reads=1",
                     "--use_io_uring=0",
                     "--index_type=fst",
-                    "--format_version=2",
+                    "--write_buffer_size=65536",
                     dbflag,
                     NULL};
     r = run_argv(zipf, NULL);
@@ -733,11 +754,17 @@ Test(e2e, experiments_multireadrandom_skewed_keys_and_cache_lines)
     expect_found_line(r.out, "readrandom", 1000, 1000);
     expect_found_line(r.out, "multireadrandom", 1000, 1000);
     proc_free(&r);
-    char *exp[] = {"experiments", "--benchmarks=fillseq,multireadrandom",
-                   "--num=1000",  "--read_random_exp_range=5",
-                   dbflag,        NULL};
+    char *exp[] = {"experiments",
+                   "--benchmarks=fillseq,multireadrandom",
+                   "--num=1000",
+                   "--read_random_exp_range=5",
+                   "--format_version=1",
+                   "--write_buffer_size=65536",
+                   dbflag,
+                   NULL};
     r = run_argv(exp, NULL);
     cr_assert_eq(r.status, 0, "exp range: %s", r.err);
+    cr_expect(strstr(r.out, " index_type=0 format_version=1 ") != NULL, "%s", r.out);
     expect_found_line(r.out, "multireadrandom", 1000, 1000);
     proc_free(&r);
 
