@@ -39,8 +39,16 @@ db2=$tmp/db2
 "$kvctl" --db="$db2" put /usr/share/doc/lamina 1
 "$kvctl" --db="$db2" del "$(head -1 "$tmp/p3")"
 
+# db3: the FST index (table format 2), zstd blocks of 512 bytes, so the FST block and its
+# packed block table are fuzzed too.
+db3=$tmp/db3
+"$kvctl" --db="$db3" --create_if_missing --index_type=fst --compression_type=zstd --block_size=512 \
+  --min_level_to_compress=0 load --keys "$tmp/p2" >/dev/null
+"$kvctl" --db="$db3" --index_type=fst --compression_type=zstd --block_size=512 \
+  --min_level_to_compress=0 flush >/dev/null
+
 with_mode() { { printf "\\x$1"; cat "$2"; } >"$3"; }
-for db in db1 db2; do
+for db in db1 db2 db3; do
   d=$tmp/$db
   for f in "$d"/*.sst; do
     [ -s "$f" ] || continue
