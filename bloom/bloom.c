@@ -1,5 +1,5 @@
 /* bloom.c — blocked Bloom filter (Putze, Sanders & Singler, WEA 2007): a key's k bits all fall
- * in one 512-bit block, so a probe touches one cache line. Layout: docs/format/filter.md. */
+ * in one 512-bit block, so a probe touches one cache line. Layout: docs/format.md, Part 3. */
 #include "bloom/bloom.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /* batch.c — write batches (lamina_batch_*) and their encoding, which is also the WAL record:
  * LevelDB's WriteBatch layout (sequence fixed64 | count fixed32 | records). Byte layout in
- * docs/format/logs.md. */
+ * docs/format.md, Part 1. */
 #include "engine/batch.h"
 #include "memtable/memtable.h"
 #include "util/alloc.h"

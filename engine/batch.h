@@ -1,5 +1,5 @@
 /* batch.h — write batches: the public lamina_batch and its encoding, which is also the WAL
- * record of one group commit (LevelDB's WriteBatch layout; byte layout in docs/format/logs.md).
+ * record of one group commit (LevelDB's WriteBatch layout; byte layout in docs/format.md, Part 1).
  *   header:  sequence number (fixed64) | count (fixed32)
  *   records: type (1 byte: IKEY_VALUE / IKEY_DELETION) | key (lenbytes) | value (lenbytes, puts) */
 #ifndef ENGINE_BATCH_H

@@ -1,6 +1,6 @@
 /* block.h — private interface of the block format (sst/block.c): a builder of prefix-compressed
  * entries with restart points, and a bounds-checked iterator over a block's contents (the
- * LevelDB table block layout; docs/format/sst.md). */
+ * LevelDB table block layout; docs/format.md, Part 2). */
 #ifndef SST_BLOCK_H
 #define SST_BLOCK_H
 

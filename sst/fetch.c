@@ -1,4 +1,4 @@
-/* fetch.c — reading stored blocks (docs/format/sst.md: contents | compression byte | fixed32
+/* fetch.c — reading stored blocks (docs/format.md, Part 2: contents | compression byte | fixed32
  * checksum32 seeded with file number and offset) one at a time, in batches across tables, and
  * by sequential read-ahead; see sst/fetch.h. Decoding is one function for all three, so every
  * path makes the same checks. */

@@ -1,5 +1,5 @@
 /* format.c — writing stored blocks, and the footer and properties block of the table format
- * (docs/format/sst.md): each block is contents | compression byte | fixed32
+ * (docs/format.md, Part 2): each block is contents | compression byte | fixed32
  * checksum32(contents + byte, seed of file number and offset); zstd blocks are kept raw unless
  * compression saves at least 12.5%. Reading blocks is sst/fetch.c. */
 #include <stdlib.h>

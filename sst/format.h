@@ -1,4 +1,4 @@
-/* format.h — private constants and helpers of the table file format (docs/format/sst.md):
+/* format.h — private constants and helpers of the table file format (docs/format.md, Part 2):
  * block handles, the stored-block trailer (compression byte + seeded checksum), the footer,
  * and the block writer shared by the table builder and the B-tree index. Reading blocks is
  * sst/fetch.h, which this header includes. */
