@@ -1,5 +1,5 @@
 /* concurrent.c — the concurrency scenarios of the db suite: writers (puts and two-key batches),
- * readers (gets, and snapshot scans checking batch atomicity) and background flushes and
+ * readers (gets, multi_gets and snapshot scans checking batch atomicity) and background flushes and
  * compactions on one handle; gets through thread-cached super versions while installs, thread
  * exits and a close and reopen happen. Shared by the Criterion suite and the plain TSan program
  * (Criterion does not start under ThreadSanitizer). Returns the number of failures seen. */
@@ -56,6 +56,41 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* One lamina_multi_get of 8 keys from first and their batch markers: every value is the one
+ * written, and (one snapshot for the whole call) a marker found means its key is found too.
+ * Returns the number of failures. */
+static int conc_multi_get(struct worker *w, uint64_t first)
+{
+    enum { N = 8 };
+    char kb[2 * N][32], v[96];
+    const void *keys[2 * N];
+    size_t lens[2 * N], vlens[2 * N];
+    void *vals[2 * N];
+    int st[2 * N], failures = 0;
+    for (int j = 0; j < N; j++) {
+        uint64_t key = (first + (uint64_t)j * WRITERS * 10) % (WRITERS * PER_WRITER);
+        lens[j] = lens[N + j] = tdb_key(kb[j], key);
+        memcpy(kb[N + j], kb[j], lens[j]);
+        kb[N + j][0] = 'm';
+        keys[j] = kb[j];
+        keys[N + j] = kb[N + j];
+    }
+    if (lamina_multi_get(w->db, NULL, 2 * N, keys, lens, vals, vlens, st) != LAMINA_OK)
+        failures++;
+    for (int j = 0; j < 2 * N; j++) {
+        if (st[j] == LAMINA_OK) {
+            uint64_t key = strtoull(kb[j] + 3, NULL, 10);
+            size_t vl = tdb_value(v, key, 0);
+            if (vlens[j] != vl || memcmp(vals[j], v, vl)) failures++;
+        } else if (st[j] != LAMINA_NOTFOUND) {
+            failures++;
+        }
+        if (j >= N && st[j] == LAMINA_OK && st[j - N] != LAMINA_OK) failures++;
+        lamina_free(vals[j]);
+    }
+    return failures;
+}
+
 static void *reader_main(void *arg)
 {
     struct worker *w = arg;
@@ -73,6 +108,7 @@ static void *reader_main(void *arg)
         } else if (rc != LAMINA_NOTFOUND) {
             w->failures++;
         }
+        if (round % 10 == 0 && conc_multi_get(w, key)) w->failures++;
         if (round % 200 == 0) {
             char *text = NULL;
             if (lamina_property(w->db, "lamina.stats", &text) != LAMINA_OK) w->failures++;
