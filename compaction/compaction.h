@@ -164,6 +164,10 @@ struct merge_job {
     size_t ngp;
     uint64_t max_grandparent_overlap;
     const atomic_int *cancel; /* non-zero: stop soon with MERGE_CANCELLED (may be NULL) */
+    /* The user-key range [lower, upper) of the input this job merges (a subcompaction's
+     * part); NULL is open on that side. Borrowed. */
+    const uint8_t *lower, *upper;
+    size_t lower_len, upper_len;
     struct table_options table_opts;
     merge_new_file_fn new_file;
     void *ctx;

@@ -134,7 +134,18 @@ int merge_job_run(struct merge_job *job)
     job->noutputs = 0;
     job->bytes_read = job->bytes_written = job->entries_dropped = 0;
 
-    rc = iter_seek_to_first(job->input);
+    if (job->lower) {
+        /* The lower bound's user key with the largest trailer: before all its versions. */
+        if (buf_reserve(&ukey, job->lower_len + IKEY_TRAILER)) {
+            rc = err_set(LAMINA_ENOMEM, "merge: out of memory");
+            goto out;
+        }
+        ikey_encode(ukey.data, job->lower, job->lower_len, IKEY_MAX_SEQ, IKEY_VALUE);
+        rc = iter_seek(job->input, ukey.data, job->lower_len + IKEY_TRAILER);
+        buf_clear(&ukey);
+    } else {
+        rc = iter_seek_to_first(job->input);
+    }
     if (rc) goto out;
     for (; rc == 0 && iter_valid(job->input); rc = iter_next(job->input)) {
         /* Every 1024 entries from the first, kept or dropped: a flag raised before the run
@@ -150,8 +161,9 @@ int merge_job_run(struct merge_job *job)
             rc = err_set(LAMINA_ECORRUPT, "merge: internal key of %zu bytes in the input", klen);
             goto out;
         }
-        job->bytes_read += klen + vlen;
         size_t ulen = ikey_user_len(klen);
+        if (job->upper && ikey_user_cmp(k, ulen, job->upper, job->upper_len) >= 0) break;
+        job->bytes_read += klen + vlen;
         uint64_t seq = ikey_seq(k, klen);
         size_t stripe = merge_stripe(job, seq);
 

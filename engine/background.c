@@ -385,6 +385,180 @@ static void bg_grandparents(const struct version *v, int out, struct merge_job *
     mj->ngp = r->nfiles;
 }
 
+/* ---- Subcompactions ------------------------------------------------------------------------ */
+
+/* One part of a compaction: its user-key range, its own input iterator (so its own table
+ * readers and read-ahead), its merge and its output files. */
+struct subcompaction {
+    lamina_db *db;
+    const struct compaction_job *job;
+    struct run *runs;
+    struct job_files jf;
+    struct merge_job mj;
+    int threaded; /* it runs on a thread of its own */
+    int rc;
+    char msg[512]; /* the error message, which is per thread */
+};
+
+static void *subcompaction_main(void *arg)
+{
+    struct subcompaction *sc = arg;
+    sc->mj.input = bg_input(sc->db, sc->job, sc->runs, &sc->rc);
+    if (sc->mj.input) {
+        sc->rc = merge_job_run(&sc->mj);
+        iter_destroy(sc->mj.input);
+        sc->mj.input = NULL;
+    }
+    if (sc->rc && sc->rc != MERGE_CANCELLED) snprintf(sc->msg, sizeof(sc->msg), "%s", err_message());
+    return NULL;
+}
+
+/* A key of an input table with the bytes of input it closes. */
+struct bg_sample {
+    const uint8_t *key; /* user key (borrowed) */
+    size_t len;
+    uint64_t bytes;
+};
+
+#define BG_SAMPLES_PER_PART 4 /* keys sampled per input table, per part wanted */
+
+static int bg_sample_cmp(const void *a, const void *b)
+{
+    const struct bg_sample *x = a, *y = b;
+    return ikey_user_cmp(x->key, x->len, y->key, y->len);
+}
+
+/* Up to max - 1 user keys splitting the job's input into parts of about equal bytes, as
+ * RocksDB picks subcompaction boundaries from its input files: each input table gives keys at
+ * evenly spaced data blocks (table_sample_keys) and its largest key, each weighted with the
+ * bytes it closes; ordered, they are cut where the running bytes pass each 1/max of the total.
+ * Sampled keys go to store (nfiles * BG_SAMPLES_PER_PART * max bufs, the caller frees them);
+ * bounds point into store or the version. Returns how many bounds. */
+static size_t bg_split_points(const struct version *v, const struct compaction_job *job,
+                              size_t max, buf *store, struct bg_sample *smp,
+                              const uint8_t **bounds, size_t *bound_lens)
+{
+    size_t per = BG_SAMPLES_PER_PART * max, n = 0, fi = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < job->ninputs; i++) {
+        const struct compaction_input *in = &job->inputs[i];
+        const struct run *r = &v->levels[in->level].runs[in->run];
+        for (size_t f = 0; f < in->count; f++, fi++) {
+            struct file_meta *fm = r->files[in->first + f];
+            size_t got = 0;
+            table *t;
+            /* A table that cannot be sampled still bounds with its largest key. */
+            if (file_meta_table(fm, &t) == 0) {
+                if (table_sample_keys(t, per, store + fi * per, &got)) got = 0;
+                table_unref(t);
+            }
+            uint64_t share = fm->size / (got + 1);
+            for (size_t k = 0; k < got; k++)
+                smp[n++] = (struct bg_sample){store[fi * per + k].data, store[fi * per + k].len,
+                                              share};
+            smp[n++] = (struct bg_sample){fm->largest, ikey_user_len(fm->largest_len),
+                                          fm->size - share * got};
+            total += fm->size;
+        }
+    }
+    qsort(smp, n, sizeof(*smp), bg_sample_cmp);
+    size_t nb = 0;
+    uint64_t acc = 0;
+    /* The last key bounds nothing: no part would follow it. */
+    for (size_t i = 0; i + 1 < n && nb + 1 < max; i++) {
+        acc += smp[i].bytes;
+        if (acc * max < total * (nb + 1)) continue;
+        /* Bounds must grow (equal keys would make an empty part). */
+        if (nb && ikey_user_cmp(smp[i].key, smp[i].len, bounds[nb - 1], bound_lens[nb - 1]) <= 0)
+            continue;
+        bounds[nb] = smp[i].key;
+        bound_lens[nb++] = smp[i].len;
+    }
+    return nb;
+}
+
+/* Runs the merge of a non-trivial job: in one thread, or split at key bounds into
+ * max_subcompactions parts merged by parallel threads, their outputs added to edit in key
+ * order. Returns 0, an error or MERGE_CANCELLED; on failure every output file is removed. */
+static int bg_merge(lamina_db *db, const struct version *v, const struct compaction_job *job,
+                    struct run *runs, const struct merge_job *proto, uint64_t run_id,
+                    struct version_edit *edit, uint64_t *written)
+{
+    size_t nfiles = 0;
+    for (size_t i = 0; i < job->ninputs; i++)
+        nfiles += job->inputs[i].count;
+    size_t max = (size_t)db->opts.max_subcompactions;
+    size_t nstore = max > 1 ? nfiles * BG_SAMPLES_PER_PART * max : 0;
+    buf *store = mem_calloc(nstore ? nstore : 1, sizeof(*store));
+    struct bg_sample *smp = mem_alloc((nstore + nfiles + 1) * sizeof(*smp));
+    const uint8_t **bounds = mem_alloc(max * sizeof(*bounds));
+    size_t *bound_lens = mem_alloc(max * sizeof(*bound_lens));
+    struct subcompaction *sc = NULL;
+    pthread_t *threads = NULL;
+    int rc = 0;
+    size_t nb = 0, nparts = 1;
+    if (!store || !smp || !bounds || !bound_lens) {
+        rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
+        goto out;
+    }
+    if (max > 1) nb = bg_split_points(v, job, max, store, smp, bounds, bound_lens);
+    nparts = nb + 1;
+    sc = mem_calloc(nparts, sizeof(*sc));
+    threads = mem_calloc(nparts, sizeof(*threads));
+    if (!sc || !threads) {
+        rc = err_set(LAMINA_ENOMEM, "compaction: out of memory");
+        goto out;
+    }
+    for (size_t p = 0; p < nparts; p++) {
+        sc[p] = (struct subcompaction){.db = db, .job = job, .runs = runs};
+        sc[p].jf = (struct job_files){db, NULL, 0, 0};
+        sc[p].mj = *proto;
+        sc[p].mj.ctx = &sc[p].jf;
+        sc[p].mj.lower = p ? bounds[p - 1] : NULL;
+        sc[p].mj.lower_len = p ? bound_lens[p - 1] : 0;
+        sc[p].mj.upper = p < nb ? bounds[p] : NULL;
+        sc[p].mj.upper_len = p < nb ? bound_lens[p] : 0;
+    }
+    if (nparts > 1)
+        db_log(db, "compaction: level %d -> %d in %zu subcompactions", job->level,
+               job->output_level, nparts);
+    /* Parts 1.. on their own threads, part 0 on this one; a part whose thread cannot start
+     * runs here after part 0. */
+    for (size_t p = 1; p < nparts; p++)
+        sc[p].threaded = pthread_create(&threads[p], NULL, subcompaction_main, &sc[p]) == 0;
+    subcompaction_main(&sc[0]);
+    for (size_t p = 1; p < nparts; p++) {
+        if (sc[p].threaded)
+            pthread_join(threads[p], NULL);
+        else
+            subcompaction_main(&sc[p]);
+    }
+    for (size_t p = 0; p < nparts && rc == 0; p++) {
+        rc = sc[p].rc;
+        if (rc && rc != MERGE_CANCELLED) err_set(rc, "%s", sc[p].msg);
+    }
+    for (size_t p = 0; p < nparts && rc == 0; p++)
+        rc = job_outputs_to_edit(&sc[p].mj, job->output_level, run_id, edit);
+    for (size_t p = 0; p < nparts; p++) {
+        *written += sc[p].mj.bytes_written;
+        if (rc) job_files_remove(&sc[p].jf);
+    }
+out:
+    for (size_t p = 0; sc && p < nparts; p++) {
+        merge_job_free(&sc[p].mj);
+        mem_free(sc[p].jf.numbers);
+    }
+    mem_free(sc);
+    mem_free(threads);
+    for (size_t i = 0; store && i < nstore; i++)
+        buf_free(&store[i]);
+    mem_free(store);
+    mem_free(smp);
+    mem_free(bounds);
+    mem_free(bound_lens);
+    return rc;
+}
+
 /* Runs a picked job on version v (pinned by the caller) without mu. Returns 0, an error, or
  * MERGE_CANCELLED. */
 static int bg_run_job(lamina_db *db, const struct version *v, const struct compaction_job *job,
@@ -411,12 +585,9 @@ static int bg_run_job(lamina_db *db, const struct version *v, const struct compa
             const struct run *r = &v->levels[in->level].runs[in->run];
             runs[i] = (struct run){r->id, r->files + in->first, in->count, 0};
         }
-        iter *input = rc ? NULL : bg_input(db, job, runs, &rc);
-        if (input) {
-            struct job_files jf = {db, NULL, 0, 0};
+        if (rc == 0) {
             struct merge_job mj;
             memset(&mj, 0, sizeof(mj));
-            mj.input = input;
             mj.snapshots = snaps;
             mj.nsnapshots = nsnap;
             mj.drop_tombstones = drop;
@@ -425,16 +596,9 @@ static int bg_run_job(lamina_db *db, const struct version *v, const struct compa
             mj.max_grandparent_overlap = job->max_grandparent_overlap;
             mj.cancel = &db->cancel;
             mj.new_file = job_new_file;
-            mj.ctx = &jf;
             bg_grandparents(v, job->output_level, &mj, &gk, &gl, &gs);
-            rc = merge_job_run(&mj);
-            iter_destroy(input);
-            if (rc == 0) rc = job_outputs_to_edit(&mj, job->output_level, run_id, &edit);
+            rc = bg_merge(db, v, job, runs, &mj, run_id, &edit, &written);
             FAULT_CRASH_POINT("compaction:outputs-synced");
-            written = mj.bytes_written;
-            if (rc) job_files_remove(&jf);
-            merge_job_free(&mj);
-            mem_free(jf.numbers);
         }
     }
     if (rc == 0) rc = db_log_and_apply(db, &edit, 0);

@@ -150,9 +150,6 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
     X(LAMINA_OPT_ENUM, int, index_type, LAMINA_INDEX_BTREE, 0, 1, "btree|fst",                    \
       "index of new tables: a B-tree of separator blocks, or a finite state transducer (FST) "    \
       "over the separators; each table records its own, so a database may hold both")             \
-    X(LAMINA_OPT_INT, int64_t, format_version, 2, 1, 2, NULL,                                     \
-      "table format of new tables: 2 byte-comparable user-key separators (a key's versions "      \
-      "never split across data blocks), 1 internal-key separators (B-tree only); both read")      \
     X(LAMINA_OPT_ENUM, int, memtable_type, LAMINA_MEMTABLE_AVL, 0, 0, "avl", "memtable kind")     \
     X(LAMINA_OPT_SIZE, int64_t, cache_size, 8ll << 20, 0, 1ll << 40, NULL,                        \
       "block cache capacity in bytes (0: no cache); holds data, index and filter blocks")        \
@@ -163,6 +160,11 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
       "table pins its filter and index root, bounded by max_open_files)")                         \
     X(LAMINA_OPT_BOOL, int, pin_l0_filter_and_index_blocks_in_cache, 0, 0, 1, NULL,               \
       "keep level-0 tables' filter and index blocks pinned while the table is open")             \
+    X(LAMINA_OPT_SIZE, int64_t, max_manifest_file_size, 64ll << 20, 64ll << 10, 1ll << 40, NULL, \
+      "MANIFEST size at which it is rolled to a fresh snapshot of the version")                     \
+    X(LAMINA_OPT_INT, int64_t, format_version, 2, 1, 2, NULL,                                     \
+      "table format of new tables: 2 byte-comparable user-key separators (a key's versions "      \
+      "never split across data blocks), 1 internal-key separators (B-tree only); both read")      \
     X(LAMINA_OPT_BOOL, int, use_direct_reads, 0, 0, 1, NULL,                                      \
       "read tables with O_DIRECT into aligned buffers, bypassing the page cache (measures the "   \
       "device; the block cache still serves hits)")                                                \
@@ -174,8 +176,9 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
       "block up to this many bytes (0: no read-ahead)")                                            \
     X(LAMINA_OPT_SIZE, int64_t, compaction_readahead_size, 2ll << 20, 0, 1ll << 30, NULL,         \
       "bytes compaction reads ahead in each input table (0: one block at a time)")                \
-    X(LAMINA_OPT_SIZE, int64_t, max_manifest_file_size, 64ll << 20, 64ll << 10, 1ll << 40, NULL, \
-      "MANIFEST size at which it is rolled to a fresh snapshot of the version")
+    X(LAMINA_OPT_INT, int64_t, max_subcompactions, 1, 1, 64, NULL,                                \
+      "parts a compaction's key range is split into, merged by that many threads at once "        \
+      "(RocksDB's max_subcompactions; 1: one thread per compaction)")
 
 #define LAMINA_OPTIONS_FIELD_(kind, ctype, name, def, lo, hi, names, doc) ctype name;
 

@@ -149,6 +149,12 @@ uint64_t table_file_number(const table *t);
  * (the outputs are then unchanged). */
 int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uint64_t *data_bytes,
                      uint64_t *index_bytes, uint64_t *filter_bytes);
+/* Up to n user keys that split t's data into n + 1 parts of about equal blocks: the separators
+ * (user keys) of evenly spaced data blocks, found by walking the index (so compaction can cut
+ * its key range into subcompactions). keys must hold n bufs (the caller frees them); *got gets
+ * how many were filled, in increasing order. Returns 0 or a LAMINA_E* code. */
+int table_sample_keys(table *t, size_t n, buf *keys, size_t *got);
+
 /* Every property the builder recorded (struct table_props, sst/format.h), read as
  * table_properties reads them. Returns 0, or LAMINA_ECORRUPT / LAMINA_EIO / LAMINA_ENOMEM. */
 struct table_props;

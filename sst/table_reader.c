@@ -179,6 +179,33 @@ static int table_filter(table *t, int fill, struct cache_block **out, int *owned
     return 0;
 }
 
+int table_sample_keys(table *t, size_t n, buf *keys, size_t *got)
+{
+    *got = 0;
+    struct table_props p;
+    int rc = table_props_get(t, &p);
+    if (rc || n == 0 || p.data_blocks < 2) return rc;
+    struct index_cursor c;
+    index_cursor_init(&c, &t->index, 0);
+    rc = index_cursor_seek_to_first(&c);
+    for (uint64_t b = 0; rc == 0 && c.valid && *got < n; b++) {
+        /* Block b's separator closes part *got when b reaches that part's share of blocks. */
+        if (b + 1 >= (*got + 1) * p.data_blocks / (n + 1)) {
+            size_t len;
+            const uint8_t *k = index_cursor_key(&c, &len);
+            if (!t->index.user_keys) len = ikey_user_len(len);
+            buf_clear(&keys[*got]);
+            if (buf_append(&keys[*got], k, len))
+                rc = err_set(LAMINA_ENOMEM, "%s: out of memory sampling keys", t->path);
+            else
+                (*got)++;
+        }
+        if (rc == 0) rc = index_cursor_next(&c);
+    }
+    index_cursor_release(&c);
+    return rc;
+}
+
 int table_props_get(const table *t, struct table_props *out)
 {
     struct cache_block *pb;
