@@ -54,9 +54,11 @@ enum { KEY_DIST_UNIFORM, KEY_DIST_ZIPF };
 typedef struct bench_flags {
     const char *benchmarks;
     const char *db;
+    const char *key_file;
     int64_t num, reads, key_size, value_size, seek_nexts, threads, batch_size;
     uint64_t seed;
     int use_existing_db, sync, histogram, key_dist;
+    int num_given, reads_given; /* --num, --reads were on the command line */
     double compression_ratio, read_random_exp_range, zipf_theta;
     lamina_options opts;
 } bench_flags;
@@ -72,6 +74,9 @@ static const char bench_help[] =
     "  --num=N                keys (default 1000000)\n"
     "  --reads=N              read operations (default: num)\n"
     "  --key_size=N           bytes per key (default 16)\n"
+    "  --key_file=PATH        use the file's lines as the keys (a real key set, e.g.\n"
+    "                         ../shared/data/paths-1m.txt): key i is line i, --num defaults to\n"
+    "                         the line count and --key_size is ignored\n"
     "  --value_size=N         bytes per value (default 100)\n"
     "  --compression_ratio=R  values compress to this fraction (default 0.5)\n"
     "  --db=DIR               database directory (default /tmp/laminabench-UID)\n"
@@ -180,8 +185,12 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
             f->db = value;
         } else if (strcmp(name, "num") == 0) {
             rc = bench_parse_int(name, value, 1, &f->num);
+            f->num_given = 1;
         } else if (strcmp(name, "reads") == 0) {
             rc = bench_parse_int(name, value, -1, &f->reads);
+            f->reads_given = f->reads >= 0;
+        } else if (strcmp(name, "key_file") == 0) {
+            f->key_file = value;
         } else if (strcmp(name, "key_size") == 0) {
             rc = bench_parse_int(name, value, 1, &f->key_size);
             if (rc == 0 && f->key_size > (int64_t)LAMINA_MAX_KEY_LEN)
@@ -228,7 +237,7 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
         }
         if (rc != 0) return rc;
     }
-    if (f->reads < 0) f->reads = f->num;
+    if (f->reads < 0) f->reads = f->num; /* --key_file may lower num: main lowers reads too */
     if (f->key_dist == KEY_DIST_ZIPF && f->read_random_exp_range != 0.0) {
         fprintf(stderr, "experiments: --key_dist=zipf and --read_random_exp_range are two "
                         "skews; give one\n");
@@ -303,10 +312,83 @@ static uint64_t bench_key_index(const bench_keys *k, uint64_t *rng)
 
 /* ---- keys, values, clocks ------------------------------------------------------------- */
 
-/* db_bench's key: the index as 8 big-endian bytes, padded with '0' to key_size (shorter keys
- * keep the low-order bytes). */
-static void bench_make_key(char *key, int64_t key_size, uint64_t index)
+/* The keys of --key_file: line i is key i (NULL n 0 without the flag). Read once at start. */
+static struct {
+    char *data;         /* the file, each line's newline turned into a NUL */
+    const char **key;   /* n keys */
+    size_t *len;
+    size_t n, max_len;
+} bench_file_keys;
+
+/* Loads path's lines as the keys; sets f->num to their count unless --num asked for fewer,
+ * and f->key_size to the longest (for buffer sizes and the header). 0 or an exit status. */
+static int bench_load_key_file(bench_flags *f, int num_given)
 {
+    FILE *in = fopen(f->key_file, "rb");
+    if (!in) {
+        fprintf(stderr, "experiments: --key_file=%s: %s\n", f->key_file, strerror(errno));
+        return EXIT_USAGE;
+    }
+    size_t cap = 0, len = 0;
+    char *data = NULL, chunk[1 << 16];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, in)) > 0) {
+        if (len + got + 1 > cap) {
+            cap = (len + got + 1) * 2;
+            char *p = realloc(data, cap);
+            if (!p) break;
+            data = p;
+        }
+        memcpy(data + len, chunk, got);
+        len += got;
+    }
+    int bad = ferror(in) || (len && !data);
+    fclose(in);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += data[i] == '\n';
+    if (len && data[len - 1] != '\n') n++;
+    const char **key = malloc((n ? n : 1) * sizeof *key);
+    size_t *klen = malloc((n ? n : 1) * sizeof *klen);
+    if (bad || !key || !klen || n == 0) {
+        fprintf(stderr, "experiments: --key_file=%s: %s\n", f->key_file,
+                n == 0 && !bad ? "no lines" : "cannot read it");
+        free(data);
+        free(key);
+        free(klen);
+        return bad ? EXIT_DBERR : EXIT_USAGE;
+    }
+    data[len] = '\n';
+    size_t k = 0, max = 0;
+    for (size_t at = 0; k < n && at <= len; k++) {
+        char *nl = memchr(data + at, '\n', len + 1 - at);
+        *nl = 0;
+        key[k] = data + at;
+        klen[k] = (size_t)(nl - (data + at));
+        if (klen[k] > LAMINA_MAX_KEY_LEN) klen[k] = LAMINA_MAX_KEY_LEN;
+        if (klen[k] > max) max = klen[k];
+        at = (size_t)(nl - data) + 1;
+    }
+    bench_file_keys.data = data;
+    bench_file_keys.key = key;
+    bench_file_keys.len = klen;
+    bench_file_keys.n = n;
+    bench_file_keys.max_len = max;
+    if (!num_given || (uint64_t)f->num > n) f->num = (int64_t)n;
+    f->key_size = max ? (int64_t)max : 1;
+    return 0;
+}
+
+/* db_bench's key: the index as 8 big-endian bytes, padded with '0' to key_size (shorter keys
+ * keep the low-order bytes); with --key_file, line index of the file. Returns the key's
+ * length (key holds key_size bytes). */
+static size_t bench_make_key(char *key, int64_t key_size, uint64_t index)
+{
+    if (bench_file_keys.n) {
+        size_t i = (size_t)(index % bench_file_keys.n), l = bench_file_keys.len[i];
+        memcpy(key, bench_file_keys.key[i], l);
+        return l;
+    }
     unsigned char be[8];
     for (int i = 0; i < 8; i++)
         be[i] = (unsigned char)(index >> (56 - 8 * i));
@@ -316,6 +398,7 @@ static void bench_make_key(char *key, int64_t key_size, uint64_t index)
     } else {
         memcpy(key, be + 8 - key_size, (size_t)key_size);
     }
+    return (size_t)key_size;
 }
 
 /* db_bench's value ring: pieces of 100 bytes, each a random printable prefix of
@@ -450,24 +533,24 @@ static int bench_point_op(bench_thread *t, char *key, char *vbuf, size_t vcap)
     int rc = LAMINA_OK;
     switch (t->is_writer ? BENCH_OVERWRITE : t->run->kind) {
     case BENCH_FILLSEQ:
-        bench_make_key(key, f->key_size, t->done);
+        ks = bench_make_key(key, f->key_size, t->done);
         rc = lamina_put(db, &wo, key, ks, bench_value(t, vs), vs);
         t->bytes += ks + vs;
         break;
     case BENCH_FILLRANDOM:
     case BENCH_FILLSYNC:
     case BENCH_OVERWRITE:
-        bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+        ks = bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
         rc = lamina_put(db, &wo, key, ks, bench_value(t, vs), vs);
         t->bytes += ks + vs;
         break;
     case BENCH_DELETERANDOM:
-        bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+        ks = bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
         rc = lamina_delete(db, &wo, key, ks);
         break;
     default: { /* readrandom and the readers of readwhilewriting */
         size_t vlen = 0;
-        bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
+        ks = bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
         rc = lamina_get_into(db, NULL, key, ks, vbuf, vcap, &vlen);
         if (rc == LAMINA_OK) {
             t->found++;
@@ -500,11 +583,11 @@ static void bench_iter_ops(bench_thread *t, uint64_t ops, char *key)
         double t0 = t->hist ? bench_now() : 0.0;
         size_t kn, vn;
         if (kind == BENCH_SEEKRANDOM) {
-            bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
-            rc = lamina_iter_seek(it, key, (size_t)f->key_size);
+            size_t ks = bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
+            rc = lamina_iter_seek(it, key, ks);
             if (rc == LAMINA_OK && lamina_iter_valid(it)) {
                 const void *k = lamina_iter_key(it, &kn);
-                if (kn == (size_t)f->key_size && memcmp(k, key, kn) == 0) t->found++;
+                if (kn == ks && memcmp(k, key, kn) == 0) t->found++;
             }
             for (int64_t j = 0; rc == LAMINA_OK && lamina_iter_valid(it) && j < f->seek_nexts;
                  j++) {
@@ -552,7 +635,8 @@ static void bench_multiread_ops(bench_thread *t, uint64_t ops)
     while (t->done < ops) {
         size_t n = ops - t->done < batch ? (size_t)(ops - t->done) : batch;
         for (size_t i = 0; i < n; i++)
-            bench_make_key(keybuf + i * ks, f->key_size, bench_key_index(t->run->keys, &t->rng));
+            key_lens[i] =
+                bench_make_key(keybuf + i * ks, f->key_size, bench_key_index(t->run->keys, &t->rng));
         double t0 = t->hist ? bench_now() : 0.0;
         int rc =
             lamina_multi_get(t->run->db, NULL, n, keys, key_lens, values, value_lens, statuses);
@@ -560,7 +644,7 @@ static void bench_multiread_ops(bench_thread *t, uint64_t ops)
         for (size_t i = 0; i < n; i++) {
             if (statuses[i] == LAMINA_OK) {
                 t->found++;
-                t->bytes += ks + value_lens[i];
+                t->bytes += key_lens[i] + value_lens[i];
             }
             lamina_free(values[i]);
             values[i] = NULL;
@@ -806,7 +890,11 @@ static void bench_header(const bench_flags *f)
     printf("Date:       %s\n", date);
     printf("CPU:        %ld cores\n", sysconf(_SC_NPROCESSORS_ONLN));
     printf("DB path:    [%s]\n", f->db);
-    printf("Keys:       %" PRId64 " bytes each\n", f->key_size);
+    if (f->key_file)
+        printf("Keys:       %zu lines of %s, up to %" PRId64 " bytes\n", bench_file_keys.n,
+               f->key_file, f->key_size);
+    else
+        printf("Keys:       %" PRId64 " bytes each\n", f->key_size);
     printf("Values:     %" PRId64 " bytes each (%" PRId64 " bytes after compression)\n",
            f->value_size, (int64_t)((double)f->value_size * ratio + 0.5));
     printf("Entries:    %" PRId64 "\n", f->num);
@@ -840,6 +928,10 @@ int main(int argc, char **argv)
     bench_flags f;
     int status = bench_parse_flags(argc, argv, &f);
     if (status != 0) return status < 0 ? EXIT_OK : status;
+    if (f.key_file) {
+        if ((status = bench_load_key_file(&f, f.num_given)) != 0) return status;
+        if (f.reads > f.num && !f.reads_given) f.reads = f.num;
+    }
     /* every name is checked before anything runs */
     char *list = strdup(f.benchmarks);
     if (list == NULL) return EXIT_DBERR;
@@ -899,5 +991,8 @@ int main(int argc, char **argv)
         status = bench_db_error("close", rc);
     free(list);
     free((void *)run.ring);
+    free(bench_file_keys.data);
+    free(bench_file_keys.key);
+    free(bench_file_keys.len);
     return status;
 }

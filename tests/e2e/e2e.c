@@ -707,6 +707,38 @@ static int count_lines_starting(const char *out, const char *prefix)
     return n;
 }
 
+/* --key_file: the file's lines are the keys (of any length), --num defaults to their count,
+ * and every key written is found by point reads, batched reads and seeks. */
+Test(e2e, experiments_reads_keys_from_a_file)
+{
+    char keys[128], dbflag[160], kflag[160];
+    snprintf(keys, sizeof keys, "%s/keys.txt", tmpdir);
+    FILE *f = fopen(keys, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 300; i++)
+        fprintf(f, "/usr/share/doc/package-%d/%.*s\n", i * 7919 % 1000, i % 40,
+                "changelog.Debian.gz-and-more-bytes-to-vary-length");
+    fclose(f);
+    snprintf(dbflag, sizeof dbflag, "--db=%s", dbdir);
+    snprintf(kflag, sizeof kflag, "--key_file=%s", keys);
+    char *argv[] = {"experiments", "--benchmarks=fillseq,readrandom,multireadrandom,seekrandom",
+                    kflag, "--index_type=fst", dbflag, NULL};
+    proc_out r = run_argv(argv, NULL);
+    cr_assert_eq(r.status, 0, "experiments: %s", r.err);
+    cr_expect(strstr(r.out, "\nKeys:       300 lines of ") != NULL, "%s", r.out);
+    expect_found_line(r.out, "readrandom", 300, 300);
+    expect_found_line(r.out, "multireadrandom", 300, 300);
+    expect_found_line(r.out, "seekrandom", 300, 300);
+    proc_free(&r);
+    char bad[200];
+    snprintf(bad, sizeof bad, "--key_file=%s/missing.txt", tmpdir);
+    char *argv2[] = {"experiments", "--benchmarks=fillseq", bad, dbflag, NULL};
+    r = run_argv(argv2, NULL);
+    cr_expect_eq(r.status, 2, "a missing key file is a usage error: %s", r.err);
+    cr_expect(strstr(r.err, "missing.txt") != NULL, "%s", r.err);
+    proc_free(&r);
+}
+
 Test(e2e, experiments_multireadrandom_skewed_keys_and_cache_lines)
 {
     char dbflag[160];
