@@ -89,7 +89,7 @@ enum {
     LAMINA_WAL_SKIP_ANY = 3,                /* skip each damaged record, reporting it */
 };
 enum { LAMINA_INDEX_BTREE = 0, LAMINA_INDEX_FST = 1 };
-enum { LAMINA_MEMTABLE_AVL = 0 };
+enum { LAMINA_MEMTABLE_AVL = 0, LAMINA_MEMTABLE_ART = 1 };
 
 /* The options table: the single source for struct lamina_options, its defaults,
  * lamina_options_set(), the OPTIONS file, the --name=value flags of kvctl and experiments,
@@ -150,7 +150,8 @@ enum { LAMINA_MEMTABLE_AVL = 0 };
     X(LAMINA_OPT_ENUM, int, index_type, LAMINA_INDEX_BTREE, 0, 1, "btree|fst",                    \
       "index of new tables: a B-tree of separator blocks, or a finite state transducer (FST) "    \
       "over the separators; each table records its own, so a database may hold both")             \
-    X(LAMINA_OPT_ENUM, int, memtable_type, LAMINA_MEMTABLE_AVL, 0, 0, "avl", "memtable kind")     \
+    X(LAMINA_OPT_ENUM, int, memtable_type, LAMINA_MEMTABLE_AVL, 0, 1, "avl|art",                  \
+      "memtable kind: an AVL tree, or an adaptive radix tree (ART); readers see the same data")   \
     X(LAMINA_OPT_SIZE, int64_t, cache_size, 8ll << 20, 0, 1ll << 40, NULL,                        \
       "block cache capacity in bytes (0: no cache); holds data, index and filter blocks")        \
     X(LAMINA_OPT_INT, int64_t, max_open_files, 1000, -1, 1ll << 30, NULL,                        \
@@ -230,6 +231,9 @@ typedef struct lamina_read_options {
     size_t lower_bound_len;
     const void *upper_bound;         /* iterators: keys must be < upper_bound, or NULL */
     size_t upper_bound_len;
+    const void *prefix;              /* iterators: only keys starting with these bytes, or NULL
+                                        (combined with the bounds: both apply) */
+    size_t prefix_len;
 } lamina_read_options;
 
 /* Options of one write. Fill with lamina_write_options_init(); struct_size rules as for

@@ -102,3 +102,173 @@ iter *memtable_iter_create(memtable *m)
 {
     return m->ops->iter_create(m);
 }
+
+/* ---- prefix iterator over any kind ----------------------------------------------------- */
+
+/* Wraps a whole-memtable iterator: seeks are clamped into the prefix's key range and every
+ * position outside it reads as not valid. For kinds without a subtree walk of their own. */
+struct prefix_iter {
+    iter base;
+    iter *in;
+    int valid;
+    size_t plen;
+    uint8_t prefix[];
+};
+
+static int prefix_iter_settle(struct prefix_iter *p)
+{
+    size_t len;
+    const uint8_t *k = iter_valid(p->in) ? iter_key(p->in, &len) : NULL;
+    p->valid = k && len - IKEY_TRAILER >= p->plen && memcmp(k, p->prefix, p->plen) == 0;
+    return iter_status(p->in);
+}
+
+static int prefix_iter_seek_to_first(iter *base)
+{
+    struct prefix_iter *p = (struct prefix_iter *)base;
+    iter_seek(p->in, p->prefix, p->plen); /* a bare user key: before all its versions */
+    return prefix_iter_settle(p);
+}
+
+static int prefix_iter_seek_to_last(iter *base)
+{
+    struct prefix_iter *p = (struct prefix_iter *)base;
+    /* The last key starting with the prefix is the last one before its successor (the prefix
+     * with its last non-0xff byte incremented, trailing 0xff bytes dropped); a prefix of only
+     * 0xff bytes has no successor, and its keys run to the end. */
+    size_t n = p->plen;
+    while (n > 0 && p->prefix[n - 1] == 0xff)
+        n--;
+    if (n == 0) {
+        iter_seek_to_last(p->in);
+    } else {
+        uint8_t succ[n];
+        memcpy(succ, p->prefix, n);
+        succ[n - 1]++;
+        iter_seek_for_prev(p->in, succ, n); /* a bare user key: strictly before its versions */
+    }
+    return prefix_iter_settle(p);
+}
+
+/* Order of a probe (an internal key, or a bare user key shorter than a trailer) against the
+ * prefix's key range: -1 before it, 0 inside, 1 after it. */
+static int prefix_iter_place(const struct prefix_iter *p, const uint8_t *k, size_t len)
+{
+    size_t ulen = len < IKEY_TRAILER ? len : len - IKEY_TRAILER;
+    size_t n = ulen < p->plen ? ulen : p->plen;
+    int c = memcmp(k, p->prefix, n);
+    if (c) return c < 0 ? -1 : 1;
+    return ulen < p->plen ? -1 : 0;
+}
+
+static int prefix_iter_seek(iter *base, const uint8_t *k, size_t len)
+{
+    struct prefix_iter *p = (struct prefix_iter *)base;
+    int place = prefix_iter_place(p, k, len);
+    if (place < 0) return prefix_iter_seek_to_first(base);
+    if (place > 0) {
+        p->valid = 0;
+        return 0;
+    }
+    iter_seek(p->in, k, len);
+    return prefix_iter_settle(p);
+}
+
+static int prefix_iter_seek_for_prev(iter *base, const uint8_t *k, size_t len)
+{
+    struct prefix_iter *p = (struct prefix_iter *)base;
+    int place = prefix_iter_place(p, k, len);
+    if (place > 0) return prefix_iter_seek_to_last(base);
+    if (place < 0) {
+        p->valid = 0;
+        return 0;
+    }
+    iter_seek_for_prev(p->in, k, len);
+    return prefix_iter_settle(p);
+}
+
+static int prefix_iter_next(iter *base)
+{
+    struct prefix_iter *p = (struct prefix_iter *)base;
+    if (!p->valid) return 0;
+    iter_next(p->in);
+    return prefix_iter_settle(p);
+}
+
+static int prefix_iter_prev(iter *base)
+{
+    struct prefix_iter *p = (struct prefix_iter *)base;
+    if (!p->valid) return 0;
+    iter_prev(p->in);
+    return prefix_iter_settle(p);
+}
+
+static int prefix_iter_valid(const iter *base)
+{
+    return ((const struct prefix_iter *)base)->valid;
+}
+
+static const uint8_t *prefix_iter_key(const iter *base, size_t *len)
+{
+    const struct prefix_iter *p = (const struct prefix_iter *)base;
+    if (!p->valid) {
+        *len = 0;
+        return NULL;
+    }
+    return iter_key(p->in, len);
+}
+
+static const uint8_t *prefix_iter_value(const iter *base, size_t *len)
+{
+    const struct prefix_iter *p = (const struct prefix_iter *)base;
+    if (!p->valid) {
+        *len = 0;
+        return NULL;
+    }
+    return iter_value(p->in, len);
+}
+
+static int prefix_iter_status(const iter *base)
+{
+    return iter_status(((const struct prefix_iter *)base)->in);
+}
+
+static void prefix_iter_destroy(iter *base)
+{
+    struct prefix_iter *p = (struct prefix_iter *)base;
+    iter_destroy(p->in);
+    mem_free(p);
+}
+
+static const struct iter_ops prefix_iter_ops = {
+    .seek = prefix_iter_seek,
+    .seek_for_prev = prefix_iter_seek_for_prev,
+    .seek_to_first = prefix_iter_seek_to_first,
+    .seek_to_last = prefix_iter_seek_to_last,
+    .next = prefix_iter_next,
+    .prev = prefix_iter_prev,
+    .valid = prefix_iter_valid,
+    .key = prefix_iter_key,
+    .value = prefix_iter_value,
+    .status = prefix_iter_status,
+    .destroy = prefix_iter_destroy,
+};
+
+iter *memtable_prefix_iter_create(memtable *m, const void *prefix, size_t plen)
+{
+    if (plen == 0) return memtable_iter_create(m);
+    if (m->ops->prefix_iter_create) return m->ops->prefix_iter_create(m, prefix, plen);
+    struct prefix_iter *p = mem_alloc(sizeof *p + plen);
+    iter *in = p ? memtable_iter_create(m) : NULL;
+    if (!in) {
+        mem_free(p);
+        err_set(LAMINA_ENOMEM, "memtable: cannot allocate an iterator");
+        return NULL;
+    }
+    p->base.ops = &prefix_iter_ops;
+    p->in = in;
+    p->valid = 0;
+    p->plen = plen;
+    memcpy(p->prefix, prefix, plen);
+    return &p->base;
+}

@@ -12,7 +12,7 @@
 
 typedef struct memtable memtable;
 
-enum memtable_kind { MEMTABLE_AVL = 0 };
+enum memtable_kind { MEMTABLE_AVL = 0, MEMTABLE_ART = 1 };
 
 /* Creates an empty memtable with reference count 1. Returns NULL on allocation failure. */
 memtable *memtable_create(enum memtable_kind kind);
@@ -43,5 +43,11 @@ void memtable_freeze(memtable *m);
 /* An iterator over every entry (internal keys, all versions, tombstones included), in
  * internal-key order. Takes a reference on m, dropped on destroy. NULL on allocation failure. */
 iter *memtable_iter_create(memtable *m);
+
+/* Like memtable_iter_create, but the iterator holds only the entries whose user key starts
+ * with prefix[0..plen) (copied): seek_to_first/seek_to_last go to the first/last of them, and
+ * every move that would leave them makes the iterator not valid. Kinds that can visit only the
+ * prefix's subtree (ART) do so. plen 0 is the whole memtable. NULL on allocation failure. */
+iter *memtable_prefix_iter_create(memtable *m, const void *prefix, size_t plen);
 
 #endif

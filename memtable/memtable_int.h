@@ -20,6 +20,9 @@ struct memtable_ops {
     int (*get)(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, int *type,
                const uint8_t **value, size_t *vlen);
     iter *(*iter_create)(memtable *m);
+    /* An iterator over the user keys starting with prefix (plen > 0, copied), visiting only
+     * that part of the structure; NULL here makes memtable.c wrap iter_create instead. */
+    iter *(*prefix_iter_create)(memtable *m, const void *prefix, size_t plen);
 };
 
 struct memtable {
@@ -84,6 +87,7 @@ static inline void memtable_write_unlock(memtable *m)
 }
 
 extern const struct memtable_ops memtable_avl_ops;
+extern const struct memtable_ops memtable_art_ops;
 
 /* Height of the AVL tree of an AVL memtable (0 when empty), for tests of its balance. */
 int avl_height(memtable *m);

@@ -1,6 +1,7 @@
 /* alloc.c — the library's allocator over jemalloc's mallocx/rallocx/dallocx (see alloc.h). */
 #include "util/alloc.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,10 @@ size_t mem_allocated(void)
 {
     return 0;
 }
+size_t mem_usable_size(const void *p)
+{
+    return p ? malloc_usable_size((void *)p) : 0;
+}
 
 #else
 
@@ -72,6 +77,11 @@ void mem_free(void *p)
 void *mem_aligned_alloc(size_t align, size_t size)
 {
     return mallocx(size ? size : 1, MALLOCX_ALIGN(align));
+}
+
+size_t mem_usable_size(const void *p)
+{
+    return p ? sallocx(p, 0) : 0;
 }
 
 size_t mem_allocated(void)

@@ -16,6 +16,9 @@ void mem_free(void *p);
 char *mem_strdup(const char *s);
 /* size bytes aligned to align (a power of two, at least sizeof(void *)); freed by mem_free. */
 void *mem_aligned_alloc(size_t align, size_t size);
+/* Bytes the allocator really holds for p (its size class, at least the size asked for); 0 for
+ * NULL. jemalloc's sallocx, or malloc_usable_size in sanitizer builds. */
+size_t mem_usable_size(const void *p);
 /* Bytes allocated through jemalloc in the whole process (stats.allocated, refreshed), or 0
  * when it cannot be read (sanitizer builds). */
 size_t mem_allocated(void);
