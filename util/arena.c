@@ -56,6 +56,7 @@ void *arena_alloc_ref(arena *a, size_t n, size_t align, arena_ref *ref)
 {
     if (n == 0) n = 1;
     if (n > SIZE_MAX / 2) goto nomem;
+    if (ref && align < 4) align = 4; /* references count 4-byte units */
     size_t pad = (size_t)(-(uintptr_t)a->ptr & (align - 1)), block;
     uint8_t *p;
     if (a->ptr && n + pad <= a->left) {

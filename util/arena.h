@@ -34,7 +34,8 @@ typedef struct arena {
 arena *arena_create(size_t block_size);
 /* Returns n bytes aligned to 8 (or NULL on allocation failure); valid until arena_destroy. */
 void *arena_alloc(arena *a, size_t n);
-/* Returns n bytes aligned to align (1, 2, 4 or 8) and sets *ref to their reference, or returns
+/* Returns n bytes aligned to align (1, 2, 4 or 8; at least 4 when ref is not NULL) and sets
+ * *ref (if not NULL) to their reference, or returns
  * NULL (out of memory, or the arena is out of block numbers; err_set either way). The arena's
  * block_size must be at most ARENA_REF_MAX_BLOCK. Only one thread allocates at a time. */
 void *arena_alloc_ref(arena *a, size_t n, size_t align, arena_ref *ref);
