@@ -1,7 +1,8 @@
 /* avl.c — the AVL memtable (Adelson-Velsky & Landis, 1962): a height-balanced binary search
- * tree of internal keys with parent pointers, each entry one arena allocation (node ‖ ikey ‖
- * value). The single writer searches unlocked and holds the write lock only to link and
- * rebalance; readers hold the read lock per lookup or per iterator step. */
+ * tree of internal keys with parent links, each entry one arena allocation (node ‖ ikey ‖
+ * value) and each link a 32-bit arena reference. The single writer searches unlocked and holds
+ * the write lock only to link and rebalance; readers hold the read lock per lookup or per
+ * iterator step. */
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -10,43 +11,38 @@
 #include "util/err.h"
 #include "util/ikey.h"
 
-/* The fields a search reads (children, key prefix) come first, so a step down the tree
- * usually costs one cache line. */
+/* 21 bytes of header: links as arena references (half a pointer each) keep the node, its key
+ * and the first key bytes a search compares in one cache line for short keys. */
 struct avl_node {
-    struct avl_node *left, *right;
-    uint64_t prefix; /* first 8 user-key bytes, big-endian, zero-padded */
-    struct avl_node *parent;
+    arena_ref left, right, parent;
     uint32_t klen; /* internal key length (user key + 8-byte trailer) */
     uint32_t vlen;
-    int32_t height; /* a leaf has height 1 */
+    uint8_t height; /* a leaf has height 1; 255 levels is far beyond 2^32 nodes */
     uint8_t data[]; /* internal key, then value */
 };
 
 struct avl_tree {
-    struct avl_node *root;
+    arena *arena;
+    arena_ref root;
 };
+
+/* The node of a reference (NULL for 0). */
+static inline struct avl_node *avl_at(const struct avl_tree *t, arena_ref r)
+{
+    return arena_ptr(t->arena, r);
+}
 
 struct avl_iter {
     iter base;
     memtable *m;
-    struct avl_node *node; /* NULL when not valid */
+    const struct avl_tree *t;
+    arena_ref ref;         /* the node's reference, 0 when not valid */
+    struct avl_node *node; /* avl_at(ref): NULL when not valid */
 };
 
-/* Zero padding keeps prefix order consistent with bytewise order: differing prefixes decide
- * the comparison, equal ones defer to the full keys. */
-static inline uint64_t avl_prefix(const void *ukey, size_t ulen)
+/* Order of a node against (ukey, trailer): internal-key order without encoding the probe. */
+static inline int avl_cmp(const struct avl_node *n, const void *ukey, size_t ulen, uint64_t trailer)
 {
-    uint8_t p[8] = {0};
-    if (ulen) memcpy(p, ukey, ulen < 8 ? ulen : 8);
-    return coding_get_be64(p);
-}
-
-/* Order of a node against (ukey, trailer, its prefix): internal-key order without encoding
- * the probe. */
-static inline int avl_cmp(const struct avl_node *n, const void *ukey, size_t ulen, uint64_t trailer,
-                          uint64_t prefix)
-{
-    if (n->prefix != prefix) return n->prefix < prefix ? -1 : 1;
     size_t nlen = n->klen - IKEY_TRAILER;
     int c = ikey_user_cmp(n->data, nlen, ukey, ulen);
     if (c) return c;
@@ -54,75 +50,83 @@ static inline int avl_cmp(const struct avl_node *n, const void *ukey, size_t ule
     return t > trailer ? -1 : t < trailer;
 }
 
-static inline int32_t avl_h(const struct avl_node *n)
+static inline int avl_h(const struct avl_tree *t, arena_ref r)
 {
-    return n ? n->height : 0;
+    return r ? avl_at(t, r)->height : 0;
 }
 
-static inline void avl_update_height(struct avl_node *n)
+static inline void avl_update_height(const struct avl_tree *t, struct avl_node *n)
 {
-    int32_t hl = avl_h(n->left), hr = avl_h(n->right);
-    n->height = 1 + (hl > hr ? hl : hr);
+    int hl = avl_h(t, n->left), hr = avl_h(t, n->right);
+    n->height = (uint8_t)(1 + (hl > hr ? hl : hr));
 }
 
-static void avl_replace_child(struct avl_tree *t, struct avl_node *parent, struct avl_node *old,
-                              struct avl_node *new_child)
+/* Makes new_child (reference nr) take old's (reference or_) place under parent pr. */
+static void avl_replace_child(struct avl_tree *t, arena_ref pr, arena_ref or_, arena_ref nr)
 {
-    if (!parent)
-        t->root = new_child;
-    else if (parent->left == old)
-        parent->left = new_child;
+    struct avl_node *p = avl_at(t, pr);
+    if (!p)
+        t->root = nr;
+    else if (p->left == or_)
+        p->left = nr;
     else
-        parent->right = new_child;
-    new_child->parent = parent;
+        p->right = nr;
+    avl_at(t, nr)->parent = pr;
 }
 
-static struct avl_node *avl_rotate_left(struct avl_tree *t, struct avl_node *x)
+/* Each node records its own reference nowhere, so rotations take the subtree root's reference
+ * (xr) and find the others through the links. */
+static void avl_rotate_left(struct avl_tree *t, arena_ref xr)
 {
-    struct avl_node *y = x->right;
+    struct avl_node *x = avl_at(t, xr);
+    arena_ref yr = x->right;
+    struct avl_node *y = avl_at(t, yr);
     x->right = y->left;
-    if (y->left) y->left->parent = x;
-    avl_replace_child(t, x->parent, x, y);
-    y->left = x;
-    x->parent = y;
-    avl_update_height(x);
-    avl_update_height(y);
-    return y;
+    if (y->left) avl_at(t, y->left)->parent = xr;
+    avl_replace_child(t, x->parent, xr, yr);
+    y->left = xr;
+    x->parent = yr;
+    avl_update_height(t, x);
+    avl_update_height(t, y);
 }
 
-static struct avl_node *avl_rotate_right(struct avl_tree *t, struct avl_node *x)
+static void avl_rotate_right(struct avl_tree *t, arena_ref xr)
 {
-    struct avl_node *y = x->left;
+    struct avl_node *x = avl_at(t, xr);
+    arena_ref yr = x->left;
+    struct avl_node *y = avl_at(t, yr);
     x->left = y->right;
-    if (y->right) y->right->parent = x;
-    avl_replace_child(t, x->parent, x, y);
-    y->right = x;
-    x->parent = y;
-    avl_update_height(x);
-    avl_update_height(y);
-    return y;
+    if (y->right) avl_at(t, y->right)->parent = xr;
+    avl_replace_child(t, x->parent, xr, yr);
+    y->right = xr;
+    x->parent = yr;
+    avl_update_height(t, x);
+    avl_update_height(t, y);
 }
 
 /* Walks up from the new leaf's parent fixing heights. An insertion needs at most one single
  * or double rotation, after which the subtree has its old height and the walk stops. */
-static void avl_rebalance(struct avl_tree *t, struct avl_node *p)
+static void avl_rebalance(struct avl_tree *t, arena_ref pr)
 {
-    while (p) {
-        int32_t hl = avl_h(p->left), hr = avl_h(p->right);
+    while (pr) {
+        struct avl_node *p = avl_at(t, pr);
+        int hl = avl_h(t, p->left), hr = avl_h(t, p->right);
         if (hl - hr > 1) {
-            if (avl_h(p->left->left) < avl_h(p->left->right)) avl_rotate_left(t, p->left);
-            avl_rotate_right(t, p);
+            struct avl_node *l = avl_at(t, p->left);
+            if (avl_h(t, l->left) < avl_h(t, l->right)) avl_rotate_left(t, p->left);
+            avl_rotate_right(t, pr);
             return;
         }
         if (hr - hl > 1) {
-            if (avl_h(p->right->right) < avl_h(p->right->left)) avl_rotate_right(t, p->right);
-            avl_rotate_left(t, p);
+            struct avl_node *r = avl_at(t, p->right);
+            if (avl_h(t, r->right) < avl_h(t, r->left)) avl_rotate_right(t, p->right);
+            avl_rotate_left(t, pr);
             return;
         }
-        int32_t h = 1 + (hl > hr ? hl : hr);
+        int h = 1 + (hl > hr ? hl : hr);
         if (h == p->height) return;
-        p->height = h;
-        p = p->parent;
+        p->height = (uint8_t)h;
+        pr = p->parent;
     }
 }
 
@@ -130,7 +134,8 @@ static int avl_init(memtable *m)
 {
     struct avl_tree *t = arena_alloc(m->arena, sizeof *t);
     if (!t) return LAMINA_ENOMEM;
-    t->root = NULL;
+    t->arena = m->arena;
+    t->root = 0;
     m->tree = t;
     return 0;
 }
@@ -144,10 +149,10 @@ static int avl_add(memtable *m, uint64_t trailer, const void *ukey, size_t ulen,
         return err_set(LAMINA_EINVAL, "memtable: entry too large (key %zu, value %zu bytes)", ulen,
                        vlen);
     size_t size = offsetof(struct avl_node, data) + klen + vlen;
-    struct avl_node *n = arena_alloc(m->arena, size);
+    arena_ref nr;
+    struct avl_node *n = arena_alloc_ref(m->arena, size, 4, &nr);
     if (!n) return err_set(LAMINA_ENOMEM, "memtable: cannot allocate %zu bytes for an entry", size);
-    n->left = n->right = NULL;
-    n->prefix = avl_prefix(ukey, ulen);
+    n->left = n->right = 0;
     n->klen = (uint32_t)klen;
     n->vlen = (uint32_t)vlen;
     n->height = 1;
@@ -156,90 +161,98 @@ static int avl_add(memtable *m, uint64_t trailer, const void *ukey, size_t ulen,
     if (vlen) memcpy(n->data + klen, value, vlen);
 
     /* Only this thread changes links, so it may read them without the lock. */
-    struct avl_node *parent = NULL, **link = &t->root;
+    arena_ref pr = 0, *link = &t->root;
     while (*link) {
-        parent = *link;
-        link = avl_cmp(parent, ukey, ulen, trailer, n->prefix) > 0 ? &parent->left : &parent->right;
+        pr = *link;
+        struct avl_node *p = avl_at(t, pr);
+        link = avl_cmp(p, ukey, ulen, trailer) > 0 ? &p->left : &p->right;
     }
     memtable_write_lock(m);
-    n->parent = parent;
-    *link = n;
-    avl_rebalance(t, parent);
+    n->parent = pr;
+    *link = nr;
+    avl_rebalance(t, pr);
     memtable_write_unlock(m);
     return 0;
 }
-
-/* First node >= (ukey, trailer), or NULL. Caller holds the read lock if mutable. */
-static struct avl_node *avl_lower_bound(const struct avl_tree *t, const void *ukey, size_t ulen,
-                                        uint64_t trailer)
+/* First node >= (ukey, trailer), or 0. Caller holds the read lock if mutable. */
+static arena_ref avl_lower_bound(const struct avl_tree *t, const void *ukey, size_t ulen,
+                                 uint64_t trailer)
 {
-    struct avl_node *n = t->root, *best = NULL;
-    uint64_t prefix = avl_prefix(ukey, ulen);
-    while (n) {
-        if (avl_cmp(n, ukey, ulen, trailer, prefix) >= 0) {
-            best = n;
-            n = n->left;
+    arena_ref r = t->root, best = 0;
+    while (r) {
+        const struct avl_node *n = avl_at(t, r);
+        if (avl_cmp(n, ukey, ulen, trailer) >= 0) {
+            best = r;
+            r = n->left;
         } else {
-            n = n->right;
+            r = n->right;
         }
     }
     return best;
 }
 
-/* Last node <= (ukey, trailer), or NULL. */
-static struct avl_node *avl_upper_floor(const struct avl_tree *t, const void *ukey, size_t ulen,
-                                        uint64_t trailer)
+/* Last node <= (ukey, trailer), or 0. */
+static arena_ref avl_upper_floor(const struct avl_tree *t, const void *ukey, size_t ulen,
+                                 uint64_t trailer)
 {
-    struct avl_node *n = t->root, *best = NULL;
-    uint64_t prefix = avl_prefix(ukey, ulen);
-    while (n) {
-        if (avl_cmp(n, ukey, ulen, trailer, prefix) <= 0) {
-            best = n;
-            n = n->right;
+    arena_ref r = t->root, best = 0;
+    while (r) {
+        const struct avl_node *n = avl_at(t, r);
+        if (avl_cmp(n, ukey, ulen, trailer) <= 0) {
+            best = r;
+            r = n->right;
         } else {
-            n = n->left;
+            r = n->left;
         }
     }
     return best;
 }
 
-static struct avl_node *avl_leftmost(struct avl_node *n)
+static arena_ref avl_leftmost(const struct avl_tree *t, arena_ref r)
 {
-    if (n)
-        while (n->left)
-            n = n->left;
-    return n;
+    if (r)
+        for (arena_ref l; (l = avl_at(t, r)->left);)
+            r = l;
+    return r;
 }
 
-static struct avl_node *avl_rightmost(struct avl_node *n)
+static arena_ref avl_rightmost(const struct avl_tree *t, arena_ref r)
 {
-    if (n)
-        while (n->right)
-            n = n->right;
-    return n;
+    if (r)
+        for (arena_ref l; (l = avl_at(t, r)->right);)
+            r = l;
+    return r;
 }
 
-static struct avl_node *avl_successor(struct avl_node *n)
+static arena_ref avl_successor(const struct avl_tree *t, arena_ref r)
 {
-    if (n->right) return avl_leftmost(n->right);
-    while (n->parent && n == n->parent->right)
-        n = n->parent;
-    return n->parent;
+    const struct avl_node *n = avl_at(t, r);
+    if (n->right) return avl_leftmost(t, n->right);
+    arena_ref p = n->parent;
+    while (p && r == avl_at(t, p)->right) {
+        r = p;
+        p = avl_at(t, p)->parent;
+    }
+    return p;
 }
 
-static struct avl_node *avl_predecessor(struct avl_node *n)
+static arena_ref avl_predecessor(const struct avl_tree *t, arena_ref r)
 {
-    if (n->left) return avl_rightmost(n->left);
-    while (n->parent && n == n->parent->left)
-        n = n->parent;
-    return n->parent;
+    const struct avl_node *n = avl_at(t, r);
+    if (n->left) return avl_rightmost(t, n->left);
+    arena_ref p = n->parent;
+    while (p && r == avl_at(t, p)->left) {
+        r = p;
+        p = avl_at(t, p)->parent;
+    }
+    return p;
 }
 
 static int avl_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, int *type,
                    const uint8_t **value, size_t *vlen)
 {
     bool locked = memtable_read_lock(m);
-    struct avl_node *n = avl_lower_bound(m->tree, ukey, ulen, trailer);
+    struct avl_node *n = avl_at(m->tree, avl_lower_bound(m->tree, ukey, ulen, trailer));
     memtable_read_unlock(m, locked);
     /* Node contents never change after linking, so they are read outside the lock. */
     if (!n || ikey_user_cmp(n->data, n->klen - IKEY_TRAILER, ukey, ulen) != 0)
@@ -253,7 +266,8 @@ static int avl_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer,
 int avl_height(memtable *m)
 {
     bool locked = memtable_read_lock(m);
-    int h = avl_h(((struct avl_tree *)m->tree)->root);
+    const struct avl_tree *t = m->tree;
+    int h = avl_h(t, t->root);
     memtable_read_unlock(m, locked);
     return h;
 }
@@ -271,6 +285,12 @@ static void avl_split_probe(const uint8_t *ik, size_t len, size_t *ulen, uint64_
     }
 }
 
+static inline void avl_iter_set(struct avl_iter *it, arena_ref r)
+{
+    it->ref = r;
+    it->node = avl_at(it->t, r);
+}
+
 static int avl_iter_seek(iter *base, const uint8_t *ik, size_t len)
 {
     struct avl_iter *it = (struct avl_iter *)base;
@@ -278,7 +298,7 @@ static int avl_iter_seek(iter *base, const uint8_t *ik, size_t len)
     uint64_t trailer;
     avl_split_probe(ik, len, &ulen, &trailer);
     bool locked = memtable_read_lock(it->m);
-    it->node = avl_lower_bound(it->m->tree, ik, ulen, trailer);
+    avl_iter_set(it, avl_lower_bound(it->t, ik, ulen, trailer));
     memtable_read_unlock(it->m, locked);
     return 0;
 }
@@ -292,10 +312,10 @@ static int avl_iter_seek_for_prev(iter *base, const uint8_t *ik, size_t len)
     /* A bare user key sorts before its versions, so "<=" means strictly before them all. */
     bool locked = memtable_read_lock(it->m);
     if (len < IKEY_TRAILER) {
-        struct avl_node *n = avl_lower_bound(it->m->tree, ik, ulen, trailer);
-        it->node = n ? avl_predecessor(n) : avl_rightmost(((struct avl_tree *)it->m->tree)->root);
+        arena_ref r = avl_lower_bound(it->t, ik, ulen, trailer);
+        avl_iter_set(it, r ? avl_predecessor(it->t, r) : avl_rightmost(it->t, it->t->root));
     } else {
-        it->node = avl_upper_floor(it->m->tree, ik, ulen, trailer);
+        avl_iter_set(it, avl_upper_floor(it->t, ik, ulen, trailer));
     }
     memtable_read_unlock(it->m, locked);
     return 0;
@@ -305,7 +325,7 @@ static int avl_iter_seek_to_first(iter *base)
 {
     struct avl_iter *it = (struct avl_iter *)base;
     bool locked = memtable_read_lock(it->m);
-    it->node = avl_leftmost(((struct avl_tree *)it->m->tree)->root);
+    avl_iter_set(it, avl_leftmost(it->t, it->t->root));
     memtable_read_unlock(it->m, locked);
     return 0;
 }
@@ -314,7 +334,7 @@ static int avl_iter_seek_to_last(iter *base)
 {
     struct avl_iter *it = (struct avl_iter *)base;
     bool locked = memtable_read_lock(it->m);
-    it->node = avl_rightmost(((struct avl_tree *)it->m->tree)->root);
+    avl_iter_set(it, avl_rightmost(it->t, it->t->root));
     memtable_read_unlock(it->m, locked);
     return 0;
 }
@@ -324,7 +344,7 @@ static int avl_iter_next(iter *base)
     struct avl_iter *it = (struct avl_iter *)base;
     if (!it->node) return 0;
     bool locked = memtable_read_lock(it->m);
-    it->node = avl_successor(it->node);
+    avl_iter_set(it, avl_successor(it->t, it->ref));
     memtable_read_unlock(it->m, locked);
     return 0;
 }
@@ -334,7 +354,7 @@ static int avl_iter_prev(iter *base)
     struct avl_iter *it = (struct avl_iter *)base;
     if (!it->node) return 0;
     bool locked = memtable_read_lock(it->m);
-    it->node = avl_predecessor(it->node);
+    avl_iter_set(it, avl_predecessor(it->t, it->ref));
     memtable_read_unlock(it->m, locked);
     return 0;
 }
@@ -401,6 +421,8 @@ static iter *avl_iter_create(memtable *m)
     }
     it->base.ops = &avl_iter_ops;
     it->m = m;
+    it->t = m->tree;
+    it->ref = 0;
     it->node = NULL;
     memtable_ref(m);
     return &it->base;
