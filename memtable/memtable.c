@@ -112,7 +112,10 @@ struct prefix_iter {
     iter *in;
     int valid;
     size_t plen;
-    uint8_t prefix[];
+    uint8_t *prefix; /* prefix ‖ trailer UINT64_MAX: an internal key before all of its entries */
+    size_t slen;     /* successor length, 0 when the prefix has none (all 0xff bytes) */
+    uint8_t *succ;   /* successor ‖ trailer UINT64_MAX: the first key past the prefix's range */
+    uint8_t buf[];
 };
 
 static int prefix_iter_settle(struct prefix_iter *p)
@@ -123,30 +126,22 @@ static int prefix_iter_settle(struct prefix_iter *p)
     return iter_status(p->in);
 }
 
+/* Probes are full internal keys: a bare user key is told apart only below 8 bytes, and a
+ * prefix may be longer. Trailer UINT64_MAX sorts before every real entry of its user key. */
 static int prefix_iter_seek_to_first(iter *base)
 {
     struct prefix_iter *p = (struct prefix_iter *)base;
-    iter_seek(p->in, p->prefix, p->plen); /* a bare user key: before all its versions */
+    iter_seek(p->in, p->prefix, p->plen + IKEY_TRAILER);
     return prefix_iter_settle(p);
 }
 
 static int prefix_iter_seek_to_last(iter *base)
 {
     struct prefix_iter *p = (struct prefix_iter *)base;
-    /* The last key starting with the prefix is the last one before its successor (the prefix
-     * with its last non-0xff byte incremented, trailing 0xff bytes dropped); a prefix of only
-     * 0xff bytes has no successor, and its keys run to the end. */
-    size_t n = p->plen;
-    while (n > 0 && p->prefix[n - 1] == 0xff)
-        n--;
-    if (n == 0) {
+    if (p->slen == 0)
         iter_seek_to_last(p->in);
-    } else {
-        uint8_t succ[n];
-        memcpy(succ, p->prefix, n);
-        succ[n - 1]++;
-        iter_seek_for_prev(p->in, succ, n); /* a bare user key: strictly before its versions */
-    }
+    else
+        iter_seek_for_prev(p->in, p->succ, p->slen + IKEY_TRAILER); /* all before the successor */
     return prefix_iter_settle(p);
 }
 
@@ -258,7 +253,7 @@ iter *memtable_prefix_iter_create(memtable *m, const void *prefix, size_t plen)
 {
     if (plen == 0) return memtable_iter_create(m);
     if (m->ops->prefix_iter_create) return m->ops->prefix_iter_create(m, prefix, plen);
-    struct prefix_iter *p = mem_alloc(sizeof *p + plen);
+    struct prefix_iter *p = mem_alloc(sizeof *p + 2 * (plen + IKEY_TRAILER));
     iter *in = p ? memtable_iter_create(m) : NULL;
     if (!in) {
         mem_free(p);
@@ -269,6 +264,17 @@ iter *memtable_prefix_iter_create(memtable *m, const void *prefix, size_t plen)
     p->in = in;
     p->valid = 0;
     p->plen = plen;
+    p->prefix = p->buf;
     memcpy(p->prefix, prefix, plen);
+    coding_put_fixed64(p->prefix + plen, UINT64_MAX);
+    /* The successor is the prefix with its last non-0xff byte incremented, the 0xff bytes after
+     * it dropped. */
+    p->succ = p->buf + plen + IKEY_TRAILER;
+    p->slen = plen;
+    while (p->slen > 0 && p->prefix[p->slen - 1] == 0xff)
+        p->slen--;
+    memcpy(p->succ, prefix, p->slen);
+    if (p->slen) p->succ[p->slen - 1]++;
+    coding_put_fixed64(p->succ + p->slen, UINT64_MAX);
     return &p->base;
 }
