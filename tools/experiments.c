@@ -1,10 +1,10 @@
 /* experiments.c — the benchmark binary over the public API (include/lamina.h only; its memtable
- * benchmark, on a bare memtable, is experiments_memtable.c). It speaks
- * RocksDB db_bench's language: its flags, key and value shapes, workload names and report
- * lines, plus one "stats" line of Lamina's amplification figures after each benchmark and a
- * "cache" line of block-cache hits and misses after each read benchmark. Read keys are drawn
- * uniformly, by db_bench's --read_random_exp_range, or Zipfian (Gray et al., "Quickly
- * generating billion-record synthetic databases", SIGMOD 1994, as YCSB draws them). */
+ * benchmark, on a bare memtable, is experiments_memtable.c). It speaks RocksDB db_bench's
+ * language: its flags, key and value shapes, workload names and report lines, plus one "stats"
+ * line of Lamina's amplification figures after each benchmark and a "cache" line of block-cache
+ * hits and misses after each read benchmark. Read keys are drawn uniformly, by db_bench's
+ * --read_random_exp_range, or Zipfian (Gray et al., "Quickly generating billion-record
+ * synthetic databases", SIGMOD 1994, as YCSB draws them). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
