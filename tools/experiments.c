@@ -1,9 +1,10 @@
-/* experiments.c — the benchmark binary over the public API (include/lamina.h only). It speaks
- * RocksDB db_bench's language: its flags, key and value shapes, workload names and report
- * lines, plus one "stats" line of Lamina's amplification figures after each benchmark and a
- * "cache" line of block-cache hits and misses after each read benchmark. Read keys are drawn
- * uniformly, by db_bench's --read_random_exp_range, or Zipfian (Gray et al., "Quickly
- * generating billion-record synthetic databases", SIGMOD 1994, as YCSB draws them). */
+/* experiments.c — the benchmark binary over the public API (include/lamina.h only; its memtable
+ * benchmark, on a bare memtable, is experiments_memtable.c). It speaks RocksDB db_bench's
+ * language: its flags, key and value shapes, workload names and report lines, plus one "stats"
+ * line of Lamina's amplification figures after each benchmark and a "cache" line of block-cache
+ * hits and misses after each read benchmark. Read keys are drawn uniformly, by db_bench's
+ * --read_random_exp_range, or Zipfian (Gray et al., "Quickly generating billion-record
+ * synthetic databases", SIGMOD 1994, as YCSB draws them). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -15,9 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments.h"
 #include "lamina.h"
-
-enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_DBERR = 3 };
 
 /* Bytes of the ring of value data, as db_bench's RandomGenerator (1 MiB). */
 #define VALUE_RING_BYTES (1u << 20)
@@ -55,9 +55,10 @@ typedef struct bench_flags {
     const char *benchmarks;
     const char *db;
     const char *key_file;
-    int64_t num, reads, key_size, value_size, seek_nexts, threads, batch_size;
+    const char *key_file_flag; /* its spelling on the command line: key_file or keys_file */
+    int64_t num, reads, key_size, value_size, seek_nexts, threads, batch_size, prefix_size;
     uint64_t seed;
-    int use_existing_db, sync, histogram, key_dist;
+    int use_existing_db, sync, histogram, key_dist, shuffle;
     int num_given, reads_given; /* --num, --reads were on the command line */
     double compression_ratio, read_random_exp_range, zipf_theta;
     lamina_options opts;
@@ -69,20 +70,37 @@ static const char bench_help[] =
     "(read benchmarks also a cache line: block-cache hits and misses during the benchmark).\n"
     "\n"
     "  --benchmarks=a,b,...   fillseq fillrandom fillsync overwrite readrandom\n"
-    "                         multireadrandom readseq readreverse seekrandom deleterandom\n"
-    "                         readwhilewriting (default fillseq,fillrandom,readrandom)\n"
+    "                         multireadrandom readseq readreverse seekrandom seekprefix\n"
+    "                         deleterandom readwhilewriting memtable\n"
+    "                         (default fillseq,fillrandom,readrandom)\n"
+    "                         seekprefix: per op, the prefix of a random key (see\n"
+    "                         --prefix_size), an iterator with read option prefix, a seek to\n"
+    "                         it and every entry under it (at most --seek_nexts if given);\n"
+    "                         reports entries per scan\n"
+    "                         memtable: no database; the keys (every line of --keys_file, or\n"
+    "                         --num generated keys) into a bare memtable of --memtable_type:\n"
+    "                         inserts, lookups of present and of absent keys (each key with a\n"
+    "                         byte 0x00 appended), a full scan, --reads prefix scans (default\n"
+    "                         min(keys, 10000)) and memtable_overhead in bytes per key beyond\n"
+    "                         the keys and 8-byte values; repeated keys are inserted again as\n"
+    "                         newer versions\n"
     "  --num=N                keys (default 1000000)\n"
     "  --reads=N              read operations (default: num)\n"
     "  --key_size=N           bytes per key (default 16)\n"
     "  --key_file=PATH        use the file's lines as the keys (a real key set, e.g.\n"
     "                         ../shared/data/paths-1m.txt): key i is line i, --num defaults to\n"
-    "                         the line count and --key_size is ignored\n"
+    "                         the line count and --key_size is ignored (--keys_file: the same)\n"
+    "  --shuffle=0|1          memtable: insert in a seeded random order (default: file order)\n"
+    "  --prefix_size=N        seekprefix and memtable: a prefix is a key's first N bytes;\n"
+    "                         0 (default): the key up to its last '/', '@' or '-', else its\n"
+    "                         first half\n"
     "  --value_size=N         bytes per value (default 100)\n"
     "  --compression_ratio=R  values compress to this fraction (default 0.5)\n"
     "  --db=DIR               database directory (default /tmp/laminabench-UID)\n"
     "  --use_existing_db=0|1  fill* keep the existing database instead of destroying it\n"
     "  --seed=N               seed of the key order and the value data (default 301)\n"
-    "  --seek_nexts=N         nexts after each seek of seekrandom (default 0)\n"
+    "  --seek_nexts=N         nexts after each seek of seekrandom (default 0); entries read\n"
+    "                         per scan of seekprefix (default 0: all under the prefix)\n"
     "  --batch_size=N         keys per lamina_multi_get of multireadrandom (default 8)\n"
     "  --read_random_exp_range=R  skew the read keys as db_bench does: index exp(-U*R)*num,\n"
     "                         scattered by a large multiplier (default 0: uniform)\n"
@@ -189,8 +207,9 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
         } else if (strcmp(name, "reads") == 0) {
             rc = bench_parse_int(name, value, -1, &f->reads);
             f->reads_given = f->reads >= 0;
-        } else if (strcmp(name, "key_file") == 0) {
+        } else if (strcmp(name, "key_file") == 0 || strcmp(name, "keys_file") == 0) {
             f->key_file = value;
+            f->key_file_flag = name[3] == 's' ? "keys_file" : "key_file";
         } else if (strcmp(name, "key_size") == 0) {
             rc = bench_parse_int(name, value, 1, &f->key_size);
             if (rc == 0 && f->key_size > (int64_t)LAMINA_MAX_KEY_LEN)
@@ -201,17 +220,20 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
                 rc = bench_parse_int(name, "-1", 0, &v);
         } else if (strcmp(name, "seek_nexts") == 0) {
             rc = bench_parse_int(name, value, 0, &f->seek_nexts);
+        } else if (strcmp(name, "prefix_size") == 0) {
+            rc = bench_parse_int(name, value, 0, &f->prefix_size);
         } else if (strcmp(name, "threads") == 0) {
             rc = bench_parse_int(name, value, 1, &f->threads);
         } else if (strcmp(name, "seed") == 0) {
             rc = bench_parse_int(name, value, 0, &v);
             f->seed = (uint64_t)v;
         } else if (strcmp(name, "use_existing_db") == 0 || strcmp(name, "sync") == 0 ||
-                   strcmp(name, "histogram") == 0) {
+                   strcmp(name, "histogram") == 0 || strcmp(name, "shuffle") == 0) {
             rc = bench_parse_int(name, value, 0, &v);
             if (rc == 0 && v > 1) rc = bench_parse_int(name, "-1", 0, &v);
             int *dst = name[0] == 'u'   ? &f->use_existing_db
-                       : name[0] == 's' ? &f->sync
+                       : name[1] == 'y' ? &f->sync
+                       : name[1] == 'h' ? &f->shuffle
                                         : &f->histogram;
             *dst = (int)v;
         } else if (strcmp(name, "batch_size") == 0) {
@@ -314,8 +336,8 @@ static uint64_t bench_key_index(const bench_keys *k, uint64_t *rng)
 
 /* The keys of --key_file: line i is key i (NULL n 0 without the flag). Read once at start. */
 static struct {
-    char *data;         /* the file, each line's newline turned into a NUL */
-    const char **key;   /* n keys */
+    char *data;       /* the file, each line's newline turned into a NUL */
+    const char **key; /* n keys */
     size_t *len;
     size_t n, max_len;
 } bench_file_keys;
@@ -326,7 +348,8 @@ static int bench_load_key_file(bench_flags *f, int num_given)
 {
     FILE *in = fopen(f->key_file, "rb");
     if (!in) {
-        fprintf(stderr, "experiments: --key_file=%s: %s\n", f->key_file, strerror(errno));
+        fprintf(stderr, "experiments: --%s=%s: %s\n", f->key_file_flag, f->key_file,
+                strerror(errno));
         return EXIT_USAGE;
     }
     size_t cap = 0, len = 0;
@@ -351,7 +374,7 @@ static int bench_load_key_file(bench_flags *f, int num_given)
     const char **key = malloc((n ? n : 1) * sizeof *key);
     size_t *klen = malloc((n ? n : 1) * sizeof *klen);
     if (bad || !key || !klen || n == 0) {
-        fprintf(stderr, "experiments: --key_file=%s: %s\n", f->key_file,
+        fprintf(stderr, "experiments: --%s=%s: %s\n", f->key_file_flag, f->key_file,
                 n == 0 && !bad ? "no lines" : "cannot read it");
         free(data);
         free(key);
@@ -418,11 +441,19 @@ static char *bench_value_ring(uint64_t seed, double ratio)
     return ring;
 }
 
-static double bench_now(void)
+double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+size_t bench_prefix_len(const char *key, size_t len, size_t prefix_size)
+{
+    if (prefix_size > 0) return prefix_size < len ? prefix_size : len;
+    for (size_t i = len > 1 ? len - 1 : 0; i-- > 0;)
+        if (key[i] == '/' || key[i] == '@' || key[i] == '-') return i + 1;
+    return (len + 1) / 2;
 }
 
 /* ---- benchmarks ----------------------------------------------------------------------- */
@@ -437,8 +468,10 @@ typedef enum bench_kind {
     BENCH_READSEQ,
     BENCH_READREVERSE,
     BENCH_SEEKRANDOM,
+    BENCH_SEEKPREFIX,
     BENCH_DELETERANDOM,
     BENCH_READWHILEWRITING,
+    BENCH_MEMTABLE,
 } bench_kind;
 
 static const struct {
@@ -446,17 +479,13 @@ static const struct {
     bench_kind kind;
     int fresh; /* starts from an empty database */
 } bench_table[] = {
-    {"fillseq", BENCH_FILLSEQ, 1},
-    {"fillrandom", BENCH_FILLRANDOM, 1},
-    {"fillsync", BENCH_FILLSYNC, 1},
-    {"overwrite", BENCH_OVERWRITE, 0},
-    {"readrandom", BENCH_READRANDOM, 0},
-    {"multireadrandom", BENCH_MULTIREADRANDOM, 0},
-    {"readseq", BENCH_READSEQ, 0},
-    {"readreverse", BENCH_READREVERSE, 0},
-    {"seekrandom", BENCH_SEEKRANDOM, 0},
-    {"deleterandom", BENCH_DELETERANDOM, 0},
-    {"readwhilewriting", BENCH_READWHILEWRITING, 0},
+    {"fillseq", BENCH_FILLSEQ, 1},           {"fillrandom", BENCH_FILLRANDOM, 1},
+    {"fillsync", BENCH_FILLSYNC, 1},         {"overwrite", BENCH_OVERWRITE, 0},
+    {"readrandom", BENCH_READRANDOM, 0},     {"multireadrandom", BENCH_MULTIREADRANDOM, 0},
+    {"readseq", BENCH_READSEQ, 0},           {"readreverse", BENCH_READREVERSE, 0},
+    {"seekrandom", BENCH_SEEKRANDOM, 0},     {"seekprefix", BENCH_SEEKPREFIX, 0},
+    {"deleterandom", BENCH_DELETERANDOM, 0}, {"readwhilewriting", BENCH_READWHILEWRITING, 0},
+    {"memtable", BENCH_MEMTABLE, 0}, /* no database: a bare memtable (experiments_memtable.c) */
 };
 
 typedef struct bench_run {
@@ -478,6 +507,7 @@ typedef struct bench_thread {
     uint64_t rng;
     size_t ring_pos;
     uint64_t done, found, bytes;
+    uint64_t entries; /* seekprefix: entries read under the prefixes */
     double start, finish;
     uint64_t *hist;
     int rc;
@@ -611,6 +641,47 @@ static void bench_iter_ops(bench_thread *t, uint64_t ops, char *key)
     lamina_iter_destroy(it);
 }
 
+/* seekprefix: per op, the prefix of a random key (bench_prefix_len), an iterator limited to it
+ * by lamina_read_options.prefix, a seek to the prefix and the entries under it (all, or the
+ * first --seek_nexts). The loop also stops at the first key outside the prefix itself, so the
+ * count is the same whether or not the engine applies the read option. found counts the scans
+ * that read at least one entry. */
+static void bench_prefix_ops(bench_thread *t, uint64_t ops, char *key)
+{
+    const bench_flags *f = t->run->f;
+    lamina_read_options ro;
+    lamina_read_options_init(&ro);
+    int rc = LAMINA_OK;
+    while (rc == LAMINA_OK && t->done < ops) {
+        double t0 = t->hist ? bench_now() : 0.0;
+        size_t ks = bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
+        size_t plen = bench_prefix_len(key, ks, (size_t)f->prefix_size);
+        ro.prefix = key;
+        ro.prefix_len = plen;
+        lamina_iter *it = NULL;
+        if ((rc = lamina_iter_create(t->run->db, &ro, &it)) != LAMINA_OK) break;
+        rc = lamina_iter_seek(it, key, plen);
+        uint64_t n = 0;
+        while (rc == LAMINA_OK && lamina_iter_valid(it) &&
+               (f->seek_nexts == 0 || n < (uint64_t)f->seek_nexts)) {
+            size_t kn, vn;
+            const void *k = lamina_iter_key(it, &kn);
+            if (kn < plen || memcmp(k, key, plen) != 0) break;
+            lamina_iter_value(it, &vn);
+            t->bytes += kn + vn;
+            n++;
+            rc = lamina_iter_next(it);
+        }
+        if (rc == LAMINA_OK) rc = lamina_iter_status(it);
+        lamina_iter_destroy(it);
+        t->entries += n;
+        t->found += n > 0;
+        t->done++;
+        if (t->hist) bench_hist_add(t->hist, bench_now() - t0);
+    }
+    if (rc != LAMINA_OK) bench_fail(t, rc);
+}
+
 /* multireadrandom: ops keys looked up batch_size at a time with lamina_multi_get (the last
  * batch cut to what is left); one histogram sample per batch. */
 static void bench_multiread_ops(bench_thread *t, uint64_t ops)
@@ -635,8 +706,8 @@ static void bench_multiread_ops(bench_thread *t, uint64_t ops)
     while (t->done < ops) {
         size_t n = ops - t->done < batch ? (size_t)(ops - t->done) : batch;
         for (size_t i = 0; i < n; i++)
-            key_lens[i] =
-                bench_make_key(keybuf + i * ks, f->key_size, bench_key_index(t->run->keys, &t->rng));
+            key_lens[i] = bench_make_key(keybuf + i * ks, f->key_size,
+                                         bench_key_index(t->run->keys, &t->rng));
         double t0 = t->hist ? bench_now() : 0.0;
         int rc =
             lamina_multi_get(t->run->db, NULL, n, keys, key_lens, values, value_lens, statuses);
@@ -681,6 +752,7 @@ static void *bench_thread_main(void *arg)
     case BENCH_READSEQ:
     case BENCH_READREVERSE:
     case BENCH_SEEKRANDOM:
+    case BENCH_SEEKPREFIX:
     case BENCH_READWHILEWRITING:
         ops = (uint64_t)f->reads;
         break;
@@ -696,6 +768,8 @@ static void *bench_thread_main(void *arg)
     } else if (run->kind == BENCH_READSEQ || run->kind == BENCH_READREVERSE ||
                run->kind == BENCH_SEEKRANDOM) {
         bench_iter_ops(t, ops, key);
+    } else if (run->kind == BENCH_SEEKPREFIX) {
+        bench_prefix_ops(t, ops, key);
     } else if (run->kind == BENCH_MULTIREADRANDOM) {
         bench_multiread_ops(t, ops);
     } else {
@@ -713,35 +787,47 @@ static void *bench_thread_main(void *arg)
     return NULL;
 }
 
+void bench_print_line(const char *name, double busy, double elapsed, uint64_t ops,
+                      const char *extra)
+{
+    double ops_d = ops > 0 ? (double)ops : 1.0;
+    if (elapsed < 1e-9) elapsed = 1e-9;
+    /* db_bench 7.8's line: "name : X micros/op Y ops/sec S seconds N operations; ..." */
+    printf("%-12s : %11.3f micros/op %ld ops/sec %.3f seconds %" PRIu64 " operations;%s%s\n", name,
+           busy * 1e6 / ops_d, (long)((double)ops / elapsed), elapsed, ops, extra[0] ? " " : "",
+           extra);
+}
+
 /* Prints the report line in db_bench's format and, with --histogram, the percentiles. */
 static void bench_report(const char *name, bench_kind kind, bench_thread *ts, int n, int hist)
 {
-    uint64_t done = 0, found = 0, bytes = 0;
+    uint64_t done = 0, found = 0, bytes = 0, entries = 0;
     double seconds = 0.0, start = 0.0, finish = 0.0;
     for (int i = 0; i < n; i++) {
         if (ts[i].is_writer) continue;
         done += ts[i].done;
         found += ts[i].found;
         bytes += ts[i].bytes;
+        entries += ts[i].entries;
         seconds += ts[i].finish - ts[i].start;
         if (start == 0.0 || ts[i].start < start) start = ts[i].start;
         if (ts[i].finish > finish) finish = ts[i].finish;
     }
     if (done < 1) done = 1;
     double elapsed = finish - start > 1e-9 ? finish - start : 1e-9;
-    char extra[128] = "";
+    char extra[160] = "";
     size_t at = 0;
     if (bytes > 0)
         at += (size_t)snprintf(extra, sizeof extra, "%6.1f MB/s",
                                (double)bytes / 1048576.0 / elapsed);
     if (kind == BENCH_READRANDOM || kind == BENCH_MULTIREADRANDOM || kind == BENCH_SEEKRANDOM ||
-        kind == BENCH_READWHILEWRITING)
-        snprintf(extra + at, sizeof extra - at, "%s(%" PRIu64 " of %" PRIu64 " found)",
-                 at ? " " : "", found, done);
-    /* db_bench 7.8's line: "name : X micros/op Y ops/sec S seconds N operations; ..." */
-    printf("%-12s : %11.3f micros/op %ld ops/sec %.3f seconds %" PRIu64 " operations;%s%s\n", name,
-           seconds * 1e6 / (double)done, (long)((double)done / elapsed), elapsed, done,
-           extra[0] ? " " : "", extra);
+        kind == BENCH_SEEKPREFIX || kind == BENCH_READWHILEWRITING)
+        at += (size_t)snprintf(extra + at, sizeof extra - at,
+                               "%s(%" PRIu64 " of %" PRIu64 " found)", at ? " " : "", found, done);
+    if (kind == BENCH_SEEKPREFIX)
+        snprintf(extra + at, sizeof extra - at, " %.2f entries/scan",
+                 (double)entries / (double)done);
+    bench_print_line(name, seconds, elapsed, done, extra);
     if (!hist) return;
     uint64_t total = 0, sum[HIST_BUCKETS] = {0};
     for (int i = 0; i < n; i++)
@@ -808,7 +894,8 @@ static void bench_cache_line(lamina_db *db, uint64_t hits0, uint64_t misses0)
 static int bench_reads(bench_kind kind)
 {
     return kind == BENCH_READRANDOM || kind == BENCH_MULTIREADRANDOM || kind == BENCH_READSEQ ||
-           kind == BENCH_READREVERSE || kind == BENCH_SEEKRANDOM || kind == BENCH_READWHILEWRITING;
+           kind == BENCH_READREVERSE || kind == BENCH_SEEKRANDOM || kind == BENCH_SEEKPREFIX ||
+           kind == BENCH_READWHILEWRITING;
 }
 
 /* Runs one benchmark on the open database; 0 or EXIT_DBERR (reported). */
@@ -870,12 +957,21 @@ nomem:
     return EXIT_DBERR;
 }
 
-static void bench_header(const bench_flags *f)
+/* The header's first lines, printed before any benchmark. */
+static void bench_header_common(void)
 {
     time_t now = time(NULL);
     char date[64];
     struct tm tm;
     strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", localtime_r(&now, &tm));
+    printf("Lamina:     version %s\n", lamina_version());
+    printf("Date:       %s\n", date);
+    printf("CPU:        %ld cores\n", sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/* The rest of the header, when a benchmark runs on a database. */
+static void bench_header(const bench_flags *f)
+{
     const lamina_option_desc *comp = NULL;
     for (size_t i = 0; i < lamina_options_count(); i++) {
         const lamina_option_desc *d = lamina_options_describe(i);
@@ -886,9 +982,6 @@ static void bench_header(const bench_flags *f)
     double raw = (double)(f->key_size + f->value_size) * (double)f->num / 1048576.0;
     double file =
         ((double)f->key_size + (double)f->value_size * ratio) * (double)f->num / 1048576.0;
-    printf("Lamina:     version %s\n", lamina_version());
-    printf("Date:       %s\n", date);
-    printf("CPU:        %ld cores\n", sysconf(_SC_NPROCESSORS_ONLN));
     printf("DB path:    [%s]\n", f->db);
     if (f->key_file)
         printf("Keys:       %zu lines of %s, up to %" PRId64 " bytes\n", bench_file_keys.n,
@@ -923,6 +1016,51 @@ static int bench_db_error(const char *what, int rc)
     return EXIT_DBERR;
 }
 
+/* The memtable benchmark: the keys of --key_file (the first --num of its lines), or --num keys
+ * made as db_bench makes them (in index order, which is sorted). */
+static int bench_run_memtable(const bench_flags *f)
+{
+    size_t n = (size_t)f->num;
+    const char **key = malloc(n * sizeof *key);
+    size_t *len = malloc(n * sizeof *len);
+    char *made = bench_file_keys.n ? NULL : malloc(n * (size_t)f->key_size);
+    int status = EXIT_DBERR;
+    if (key == NULL || len == NULL || (bench_file_keys.n == 0 && made == NULL)) {
+        fprintf(stderr, "experiments: memtable: out of memory for %zu keys\n", n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (bench_file_keys.n) {
+            key[i] = bench_file_keys.key[i];
+            len[i] = bench_file_keys.len[i];
+        } else {
+            char *k = made + i * (size_t)f->key_size;
+            len[i] = bench_make_key(k, f->key_size, i);
+            key[i] = k;
+        }
+    }
+    char source[600];
+    if (f->key_file)
+        snprintf(source, sizeof source, "lines of %s", f->key_file);
+    else
+        snprintf(source, sizeof source, "%" PRId64 " bytes each, generated", f->key_size);
+    int art = f->opts.memtable_type == LAMINA_MEMTABLE_ART;
+    uint64_t scans = (uint64_t)(f->reads_given ? f->reads : (n < 10000 ? (int64_t)n : 10000));
+    bench_memtable_config c = {.keys = {.key = key, .len = len, .n = n},
+                               .source = source,
+                               .art = art,
+                               .shuffle = f->shuffle,
+                               .seed = f->seed,
+                               .prefix_size = (size_t)f->prefix_size,
+                               .scans = scans};
+    status = bench_memtable(&c);
+out:
+    free(key);
+    free(len);
+    free(made);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     bench_flags f;
@@ -935,7 +1073,7 @@ int main(int argc, char **argv)
     /* every name is checked before anything runs */
     char *list = strdup(f.benchmarks);
     if (list == NULL) return EXIT_DBERR;
-    size_t nnames = 0;
+    size_t nnames = 0, ndb = 0;
     for (char *save = NULL, *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
         size_t i = 0;
         while (i < sizeof bench_table / sizeof bench_table[0] && strcmp(bench_table[i].name, s))
@@ -946,6 +1084,7 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         nnames++;
+        ndb += bench_table[i].kind != BENCH_MEMTABLE;
     }
     free(list);
     if (nnames == 0) {
@@ -959,7 +1098,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "experiments: out of memory\n");
         return EXIT_DBERR;
     }
-    bench_header(&f);
+    bench_header_common();
+    if (ndb > 0)
+        bench_header(&f);
+    else
+        fflush(stdout);
     list = strdup(f.benchmarks);
     int rc;
     for (char *save = NULL, *s = list ? strtok_r(list, ",", &save) : NULL; s && status == 0;
@@ -967,6 +1110,10 @@ int main(int argc, char **argv)
         size_t i = 0;
         while (strcmp(bench_table[i].name, s) != 0)
             i++;
+        if (bench_table[i].kind == BENCH_MEMTABLE) {
+            status = bench_run_memtable(&f);
+            continue;
+        }
         if (bench_table[i].fresh && !f.use_existing_db) {
             if (run.db != NULL && (rc = lamina_close(run.db)) != LAMINA_OK) {
                 run.db = NULL;

@@ -1,0 +1,50 @@
+/* experiments.h — what the files of the experiments binary share: a key set, the prefix rule of
+ * the prefix-scan benchmarks, db_bench's report line, and the bare-memtable benchmark
+ * (experiments_memtable.c), the one part of experiments below the public API. */
+#ifndef TOOLS_EXPERIMENTS_H
+#define TOOLS_EXPERIMENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses: 2 a bad command line, 3 a failure of the database (or memtable) under test. */
+enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_DBERR = 3 };
+
+/* n keys, key[i] of len[i] bytes; borrowed from the caller for the benchmark's run. */
+typedef struct bench_keyset {
+    const char *const *key;
+    const size_t *len;
+    size_t n;
+} bench_keyset;
+
+/* The prefix a prefix scan takes from a key: its first prefix_size bytes (the whole key when it
+ * is shorter) when prefix_size > 0; else the key up to and including its last '/', '@' or '-'
+ * that is not the key's final byte (a path's directory, an npm scope, a name's stem); else, with
+ * no such separator, its first half rounded up. Never 0 for a key of 1 byte or more. */
+size_t bench_prefix_len(const char *key, size_t len, size_t prefix_size);
+
+/* Prints db_bench's report line "name : X micros/op Y ops/sec S seconds N operations; extra":
+ * busy is the time the workers spent (micros/op), elapsed the wall time (ops/sec). */
+void bench_print_line(const char *name, double busy, double elapsed, uint64_t ops,
+                      const char *extra);
+
+/* Seconds of a monotonic clock. */
+double bench_now(void);
+
+typedef struct bench_memtable_config {
+    bench_keyset keys;
+    const char *source; /* where the keys come from, for the header */
+    int art;            /* the ART memtable, else the AVL one */
+    int shuffle;        /* insert in a seeded random order instead of the key set's */
+    uint64_t seed;
+    size_t prefix_size; /* 0: bench_prefix_len's separator rule */
+    uint64_t scans;     /* prefix scans */
+} bench_memtable_config;
+
+/* The memtable benchmark: inserts, present and absent point lookups, a full iteration and
+ * prefix scans on a bare memtable, then the memtable's bytes per key beyond the raw keys and
+ * values. Prints its own header and report lines; returns 0 or an exit status (message
+ * printed). */
+int bench_memtable(const bench_memtable_config *c);
+
+#endif
