@@ -1063,6 +1063,8 @@ out:
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "tune") == 0) return bench_tune(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "growth") == 0) return bench_growth(argc, argv);
     bench_flags f;
     int status = bench_parse_flags(argc, argv, &f);
     if (status != 0) return status < 0 ? EXIT_OK : status;

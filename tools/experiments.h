@@ -47,4 +47,9 @@ typedef struct bench_memtable_config {
  * printed). */
 int bench_memtable(const bench_memtable_config *c);
 
+/* `experiments tune ...` and `experiments growth ...` (experiments_tune.c): argv as main's,
+ * argv[1] the subcommand. Return 0 or an exit status (message printed). */
+int bench_tune(int argc, char **argv);
+int bench_growth(int argc, char **argv);
+
 #endif
