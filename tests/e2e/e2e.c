@@ -972,3 +972,90 @@ Test(e2e, experiments_seekprefix_reads_the_keys_under_each_prefix)
     cr_expect(strstr(r.out, "found) 1.00 entries/scan\n") != NULL, "%s", r.out);
     proc_free(&r);
 }
+
+/* Lines of a text file (0 when it cannot be read). */
+static size_t count_lines(const char *path)
+{
+    size_t len = 0, n = 0;
+    char *text = read_all(path, &len);
+    for (size_t i = 0; text && i < len; i++)
+        n += text[i] == '\n';
+    free(text);
+    return n;
+}
+
+/* tune: one CSV row and one Markdown row per (policy, T), with the figures filled in; the
+ * plots exist when gnuplot is installed (scripts/setup.sh installs it). */
+Test(e2e, experiments_tune_measures_every_configuration)
+{
+    char out[128], oflag[160], dflag[160], path[256];
+    snprintf(out, sizeof out, "%s/tune", tmpdir);
+    snprintf(oflag, sizeof oflag, "--out=%s", out);
+    snprintf(dflag, sizeof dflag, "--db=%s", dbdir);
+    char *argv[] = {"experiments", "tune", "--policies=leveled,tiered,fluid:2:1",
+                    "--size_ratios=3,4", "--num=5000", "--reads=500", "--scans=100",
+                    "--long_scan=50", "--write_buffer_size=65536", oflag, dflag, NULL};
+    proc_out r = run_argv(argv, NULL);
+    cr_assert_eq(r.status, 0, "experiments tune: %s", r.err);
+    snprintf(path, sizeof path, "%s/tune.csv", out);
+    cr_expect_eq(count_lines(path), 7u, "header + 3 policies x 2 ratios");
+    char *csv = read_all(path, NULL);
+    cr_assert_not_null(csv);
+    cr_expect_not_null(strstr(csv, "\nfluid_2_1-T4,0,4,2,1,"), "%s", csv);
+    /* Every configuration wrote and compacted: w_amp of at least 1 in each row. */
+    for (char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        char *f = line + 1;
+        for (int col = 0; col < 6 && f; col++)
+            f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+        cr_assert_not_null(f);
+        cr_expect_geq(strtod(f, NULL), 1.0, "w_amp in row %.40s", line + 1);
+    }
+    free(csv);
+    snprintf(path, sizeof path, "%s/tune.md", out);
+    cr_expect_eq(count_lines(path), 8u, "header, rule and 6 rows");
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        snprintf(path, sizeof path, "%s/tune-wamp-lookup.png", out);
+        cr_expect_eq(access(path, R_OK), 0, "%s", path);
+        snprintf(path, sizeof path, "%s/tune-ingest-T.svg", out);
+        cr_expect_eq(access(path, R_OK), 0, "%s", path);
+    }
+    proc_free(&r);
+}
+
+Test(e2e, experiments_growth_samples_each_policy)
+{
+    char out[128], oflag[160], dflag[160], path[256];
+    snprintf(out, sizeof out, "%s/growth", tmpdir);
+    snprintf(oflag, sizeof oflag, "--out=%s", out);
+    snprintf(dflag, sizeof dflag, "--db=%s", dbdir);
+    char *argv[] = {"experiments", "growth", "--policies=leveled,dostoevsky", "--num=4000",
+                    "--samples=4", "--reads=400", "--scans=40", "--write_buffer_size=65536",
+                    oflag, dflag, NULL};
+    proc_out r = run_argv(argv, NULL);
+    cr_assert_eq(r.status, 0, "experiments growth: %s", r.err);
+    snprintf(path, sizeof path, "%s/growth.csv", out);
+    cr_expect_eq(count_lines(path), 9u, "header + 2 policies x 4 samples");
+    char *csv = read_all(path, NULL);
+    cr_assert_not_null(csv);
+    cr_expect_not_null(strstr(csv, "\ndostoevsky-T10,4000,464000,"), "%s", csv);
+    free(csv);
+    proc_free(&r);
+}
+
+Test(e2e, experiments_tune_refuses_bad_flags)
+{
+    char *bad_policy[] = {"experiments", "tune", "--policies=lazy", "--out=/tmp/x", NULL};
+    proc_out r = run_argv(bad_policy, NULL);
+    cr_expect_eq(r.status, 2);
+    cr_expect_not_null(strstr(r.err, "unknown policy"), "%s", r.err);
+    proc_free(&r);
+    char *bad_ratio[] = {"experiments", "tune", "--size_ratios=1,4", "--out=/tmp/x", NULL};
+    r = run_argv(bad_ratio, NULL);
+    cr_expect_eq(r.status, 2);
+    proc_free(&r);
+    char *no_out[] = {"experiments", "growth", NULL};
+    r = run_argv(no_out, NULL);
+    cr_expect_eq(r.status, 2);
+    cr_expect_not_null(strstr(r.err, "--out"), "%s", r.err);
+    proc_free(&r);
+}
