@@ -24,8 +24,10 @@ struct lamina_iter {
      * key, whose key and value are saved here. Also the key to skip past in forward moves. */
     buf saved_key, saved_value;
     buf scratch; /* internal keys for seeks */
+    /* The effective bounds: the caller's, narrowed to the prefix's range [prefix, successor) */
     buf lower, upper;
     int has_lower, has_upper;
+    buf prefix; /* the caller's prefix, copied; empty: none */
 };
 
 static int dbi_fail(lamina_iter *di, int rc)
@@ -320,6 +322,33 @@ static int dbi_copy_bound(buf *b, int *has, const void *p, size_t n)
     return 0;
 }
 
+/* Narrows the bounds to the keys starting with prefix (plen > 0): those are exactly the keys in
+ * [prefix, successor), the successor being the prefix with its last non-0xff byte incremented
+ * and the 0xff bytes after it dropped; a prefix of only 0xff bytes has none (no upper bound). */
+static int dbi_apply_prefix(lamina_iter *di, const uint8_t *p, size_t plen)
+{
+    if (buf_reserve(&di->prefix, plen + 1) || buf_append(&di->prefix, p, plen))
+        return err_set(LAMINA_ENOMEM, "iterator: out of memory");
+    p = di->prefix.data; /* the copy: the caller's bytes may go once the iterator exists */
+    if (!di->has_lower || ikey_user_cmp(di->lower.data, di->lower.len, p, plen) < 0) {
+        buf_clear(&di->lower);
+        int rc = dbi_copy_bound(&di->lower, &di->has_lower, p, plen);
+        if (rc) return rc;
+    }
+    size_t n = plen;
+    while (n > 0 && p[n - 1] == 0xff)
+        n--;
+    if (n == 0) return 0;
+    /* The successor: p[0..n) with its last byte incremented, built in scratch. */
+    int rc = dbi_save(&di->scratch, p, n);
+    if (rc) return rc;
+    di->scratch.data[n - 1]++;
+    if (di->has_upper && ikey_user_cmp(di->upper.data, di->upper.len, di->scratch.data, n) <= 0)
+        return 0;
+    buf_clear(&di->upper);
+    return dbi_copy_bound(&di->upper, &di->has_upper, di->scratch.data, n);
+}
+
 LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, lamina_iter **out)
 {
     if (!db || !out) return err_set(LAMINA_EINVAL, "lamina_iter_create: NULL argument");
@@ -336,6 +365,11 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
         goto fail;
     if ((rc = dbi_copy_bound(&di->upper, &di->has_upper, o.upper_bound, o.upper_bound_len)))
         goto fail;
+    if (!o.prefix && o.prefix_len) {
+        rc = err_set(LAMINA_EINVAL, "lamina_iter_create: NULL prefix of %zu bytes", o.prefix_len);
+        goto fail;
+    }
+    if (o.prefix_len && (rc = dbi_apply_prefix(di, o.prefix, o.prefix_len))) goto fail;
     di->sv = db_sv_acquire(db, &di->seq);
     if (o.snapshot) di->seq = o.snapshot->seq;
     struct super_version *sv = di->sv;
@@ -345,29 +379,46 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
         cap += v->levels[l].nruns;
     children = mem_alloc(cap * sizeof(*children));
     if (!children) goto nomem;
+    /* The bounds travel down to the runs and tables (borrowed from di, which outlives them). */
     struct table_read_options tro = {
         .verify_checksums = o.verify_checksums,
         .fill_cache = o.fill_cache,
         .readahead_max = (size_t)db->opts.max_auto_readahead_size,
+        .lower = di->has_lower ? di->lower.data : NULL,
+        .lower_len = di->lower.len,
+        .upper = di->has_upper ? di->upper.data : NULL,
+        .upper_len = di->upper.len,
     };
+    /* Nothing lies in an empty range: no source at all. */
+    int empty = di->has_lower && di->has_upper &&
+                ikey_user_cmp(di->lower.data, di->lower.len, di->upper.data, di->upper.len) >= 0;
     /* An empty memtable holds nothing visible at seq (later inserts are newer), and a single
-     * source needs no merging: both matter to long scans of a compacted tree. */
-    if (memtable_count(sv->mem)) {
-        if (!(children[n] = memtable_iter_create(sv->mem))) goto nomem;
+     * source needs no merging: both matter to long scans of a compacted tree. A prefix iterator
+     * visits only the prefix's part of a memtable (the whole of it for an empty prefix). */
+    if (!empty && memtable_count(sv->mem)) {
+        if (!(children[n] = memtable_prefix_iter_create(sv->mem, di->prefix.data, di->prefix.len)))
+            goto nomem;
         n++;
     }
-    for (size_t i = 0; i < sv->nimm; i++) {
-        if (!(children[n] = memtable_iter_create(sv->imm[i]))) goto nomem;
+    for (size_t i = 0; !empty && i < sv->nimm; i++) {
+        if (!(children[n] =
+                  memtable_prefix_iter_create(sv->imm[i], di->prefix.data, di->prefix.len)))
+            goto nomem;
         n++;
     }
-    for (int l = 0; l < v->num_levels; l++) {
+    /* A run with no table in the bounds adds no source (run_bounded_files: decided from the
+     * version's key ranges, so such tables are never opened). */
+    for (int l = 0; !empty && l < v->num_levels; l++) {
         tro.io = &db->io_levels[l];
         for (size_t r = 0; r < v->levels[l].nruns; r++) {
+            size_t first, end;
+            run_bounded_files(&v->levels[l].runs[r], &tro, &first, &end);
+            if (first == end) continue;
             if (!(children[n] = run_iter_create(&v->levels[l].runs[r], &tro))) goto nomem;
             n++;
         }
     }
-    di->it = n == 1 ? children[0] : merge_iter_create(children, n);
+    di->it = n == 1 ? children[0] : n == 0 ? iter_empty_create(0) : merge_iter_create(children, n);
     n = 0;
     if (!di->it) goto nomem;
     mem_free(children);
@@ -383,6 +434,8 @@ fail:
     db_sv_release(di->sv);
     buf_free(&di->lower);
     buf_free(&di->upper);
+    buf_free(&di->prefix);
+    buf_free(&di->scratch);
     mem_free(di);
     return rc;
 }
@@ -398,5 +451,6 @@ LAMINA_API void lamina_iter_destroy(lamina_iter *di)
     buf_free(&di->scratch);
     buf_free(&di->lower);
     buf_free(&di->upper);
+    buf_free(&di->prefix);
     mem_free(di);
 }
