@@ -238,9 +238,10 @@ typedef struct lamina_read_options {
                                         is not valid (seek_for_prev mirrors this). With bounds,
                                         both apply (the intersection). The bytes are copied at
                                         lamina_iter_create, as the bounds are: the caller may
-                                        free them at once. Tables whose key range holds no
-                                        key of the prefix are never opened or read.
-                                        LAMINA_EINVAL: NULL prefix with prefix_len > 0. */
+                                        free them at once. A table whose [smallest,
+                                        largest] key range lies outside the prefix (and the
+                                        bounds) is never opened or read. LAMINA_EINVAL: a
+                                        NULL prefix with prefix_len > 0. */
 } lamina_read_options;
 
 /* Options of one write. Fill with lamina_write_options_init(); struct_size rules as for
