@@ -525,3 +525,73 @@ Test(prefix, prefix_scan_opens_and_reads_no_table_outside_the_prefix)
     fault_clear();
     cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
+
+/* ---- Within a table: no data block past the prefix is read ------------------------------ */
+
+static uint64_t data_reads(lamina_db *db)
+{
+    uint64_t n = 0;
+    for (int l = 0; l < (int)tdb_prop(db, "lamina.num-levels"); l++) {
+        char name[64];
+        snprintf(name, sizeof(name), "lamina.io-reads-at-level%d", l);
+        n += tdb_prop(db, name);
+    }
+    return n;
+}
+
+/* Data blocks read (cold cache) by a scan of prefix p, or, with p NULL, by a whole scan stopped
+ * by hand at its first key starting with stop: one block more than the prefix scan needs. */
+static uint64_t scan_reads(const lamina_options *o, const char *p, char stop, int reverse)
+{
+    lamina_db *db = tdb_open(T.path, o);
+    uint64_t before = data_reads(db);
+    lamina_read_options ro;
+    lamina_read_options_init(&ro);
+    ro.prefix = p;
+    ro.prefix_len = p ? strlen(p) : 0;
+    lamina_iter *it;
+    cr_assert_eq(lamina_iter_create(db, &ro, &it), LAMINA_OK);
+    int n = 0;
+    for (reverse ? lamina_iter_seek_to_last(it) : lamina_iter_seek_to_first(it);
+         lamina_iter_valid(it); reverse ? lamina_iter_prev(it) : lamina_iter_next(it)) {
+        size_t kl;
+        const char *k = lamina_iter_key(it, &kl);
+        if (!p && k[0] == stop) break;
+        n++;
+    }
+    cr_assert_eq(lamina_iter_status(it), LAMINA_OK, "%s", lamina_errmsg(db));
+    cr_assert_eq(n, 1000);
+    lamina_iter_destroy(it);
+    uint64_t reads = data_reads(db) - before;
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    return reads;
+}
+
+Test(prefix, prefix_scan_reads_no_data_block_past_the_prefix_in_a_table)
+{
+    lamina_options o = tdb_small_options();
+    o.max_auto_readahead_size = 0; /* one read per data block */
+    lamina_db *db = tdb_open(T.path, &o);
+    char k[32], v[4000];
+    memset(v, 'v', sizeof(v));
+    /* "a" keys, then "c" keys; a0999's large value ends its data block, so the separator after
+     * it, "c", lies past the "a" keys (upper bound "b") and before the "c0" keys (lower bound
+     * "c0"): neither scan needs the block on the other side. */
+    for (int i = 0; i < 1000; i++) {
+        tdb_put(db, k, (size_t)sprintf(k, "a%04d", i), v, i == 999 ? sizeof(v) : 100);
+        tdb_put(db, k, (size_t)sprintf(k, "c%04d", i), v, 100);
+    }
+    o.target_file_size_base = 64 << 20; /* one table: the blocks follow each other */
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    db = tdb_open(T.path, &o);
+    cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK, "%s", lamina_errmsg(db));
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    uint64_t by_hand = scan_reads(&o, NULL, 'c', 0), prefixed = scan_reads(&o, "a", 0, 0);
+    cr_assert_gt(prefixed, 10);
+    cr_assert_eq(prefixed + 1, by_hand, "forward: %llu reads with the prefix, %llu by hand",
+                 (unsigned long long)prefixed, (unsigned long long)by_hand);
+    by_hand = scan_reads(&o, NULL, 'a', 1);
+    prefixed = scan_reads(&o, "c0", 0, 1);
+    cr_assert_eq(prefixed + 1, by_hand, "backward: %llu reads with the prefix, %llu by hand",
+                 (unsigned long long)prefixed, (unsigned long long)by_hand);
+}
