@@ -1,7 +1,8 @@
 /* test_prefix.c — prefix iterators (lamina_read_options.prefix): every move of a prefix scan,
  * with and without bounds, at a snapshot and after deletes, against a reference filter of a
  * full scan, over real keys spread across memtables and levels; and the proof that a prefix
- * scan neither opens nor reads a table whose key range cannot hold the prefix. */
+ * scan neither opens nor reads a table whose key range cannot hold the prefix, nor, inside a
+ * table, a data block its index places past the prefix. */
 #include "engine/db_impl.h"
 #include "helpers.h"
 #include "util/fault.h"
