@@ -108,6 +108,8 @@ static const struct options_member read_members[] = {
     OPTIONS_MEMBER_(lamina_read_options, lower_bound_len),
     OPTIONS_MEMBER_(lamina_read_options, upper_bound),
     OPTIONS_MEMBER_(lamina_read_options, upper_bound_len),
+    OPTIONS_MEMBER_(lamina_read_options, prefix),
+    OPTIONS_MEMBER_(lamina_read_options, prefix_len),
 };
 static const struct options_member write_members[] = {
     OPTIONS_MEMBER_(lamina_write_options, sync),

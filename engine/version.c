@@ -2,9 +2,9 @@
  * runs newest first), built by applying version edits, logged in the MANIFEST and named by
  * CURRENT (LevelDB's VersionSet, with sorted runs per level as in Dostoevsky's Fluid LSM). */
 #include "engine/version.h"
-#include "sst/lookup.h"
 #include "engine/filename.h"
 #include "engine/manifest.h"
+#include "sst/lookup.h"
 #include "util/alloc.h"
 
 #include <inttypes.h>
@@ -327,7 +327,10 @@ struct version_probe {
     size_t r, i; /* i: SIZE_MAX until the run is searched */
     int asked;   /* files[i] was returned and answered LAMINA_NOTFOUND */
 };
-#define VERSION_PROBE_INIT {0, 0, SIZE_MAX, 0}
+#define VERSION_PROBE_INIT                                                                         \
+    {                                                                                              \
+        0, 0, SIZE_MAX, 0                                                                          \
+    }
 
 /* The next file whose key range may hold lookup's user key, newest run first, or NULL when
  * none remains. Each call after the first means the file it returned last did not hold it. */
@@ -363,8 +366,7 @@ static struct file_meta *version_probe_next(const struct version *v, struct vers
 }
 
 /* ro with its I/O counters pointed at level l's. */
-static inline struct table_read_options version_level_ro(const struct table_read_options *ro,
-                                                         int l)
+static inline struct table_read_options version_level_ro(const struct table_read_options *ro, int l)
 {
     struct table_read_options o = *ro;
     if (o.io) o.io += l;
@@ -478,11 +480,46 @@ int version_multi_get(struct version *v, block_cache *cache, const struct table_
 
 /* ---- Run iterator ----------------------------------------------------------------------- */
 
+void run_bounded_files(const struct run *r, const struct table_read_options *ro, size_t *first,
+                       size_t *end)
+{
+    size_t lo = 0, hi = r->nfiles;
+    if (ro->lower) { /* first table whose largest user key is >= lower */
+        size_t a = 0, b = r->nfiles;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            const struct file_meta *f = r->files[mid];
+            if (ikey_user_cmp(f->largest, ikey_user_len(f->largest_len), ro->lower, ro->lower_len) <
+                0)
+                a = mid + 1;
+            else
+                b = mid;
+        }
+        lo = a;
+    }
+    if (ro->upper) { /* first table whose smallest user key is >= upper */
+        size_t a = lo, b = r->nfiles;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            const struct file_meta *f = r->files[mid];
+            if (ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), ro->upper,
+                              ro->upper_len) < 0)
+                a = mid + 1;
+            else
+                b = mid;
+        }
+        hi = a;
+    }
+    *first = lo;
+    *end = hi > lo ? hi : lo;
+}
+
 struct run_iter {
     iter base;
     const struct run *run;
     struct table_read_options ro;
-    size_t idx; /* file of cur; run->nfiles when none */
+    size_t first, end; /* the tables within the bounds: files[first .. end) */
+    size_t idx;        /* file of cur; end when none */
     iter *cur;
     int status;
 };
@@ -491,15 +528,15 @@ static void run_iter_close_cur(struct run_iter *it)
 {
     iter_destroy(it->cur);
     it->cur = NULL;
-    it->idx = it->run->nfiles;
+    it->idx = it->end;
 }
 
-/* Opens the table iterator of file i (closing the previous one). */
+/* Opens the table iterator of file i (closing the previous one); none outside the bounds. */
 static int run_iter_open(struct run_iter *it, size_t i)
 {
     if (it->cur && it->idx == i) return 0;
     run_iter_close_cur(it);
-    if (i >= it->run->nfiles) return 0;
+    if (i < it->first || i >= it->end) return 0;
     table *t;
     int rc = file_meta_table(it->run->files[i], &t);
     if (rc) return it->status = rc;
@@ -516,14 +553,14 @@ static int run_iter_valid(const iter *base)
     return it->status == 0 && it->cur && iter_valid(it->cur);
 }
 
-/* Moves forward past exhausted tables. */
+/* Moves forward past exhausted tables, never onto one past the upper bound. */
 static int run_iter_skip_forward(struct run_iter *it)
 {
     while (it->cur && !iter_valid(it->cur)) {
         int rc = iter_status(it->cur);
         if (rc) return it->status = rc;
         size_t next = it->idx + 1;
-        if (next >= it->run->nfiles) {
+        if (next >= it->end) {
             run_iter_close_cur(it);
             return 0;
         }
@@ -538,7 +575,7 @@ static int run_iter_skip_backward(struct run_iter *it)
     while (it->cur && !iter_valid(it->cur)) {
         int rc = iter_status(it->cur);
         if (rc) return it->status = rc;
-        if (it->idx == 0) {
+        if (it->idx <= it->first) {
             run_iter_close_cur(it);
             return 0;
         }
@@ -553,7 +590,9 @@ static int run_iter_seek(iter *base, const uint8_t *k, size_t n)
     struct run_iter *it = (struct run_iter *)base;
     it->status = 0;
     size_t i = run_find(it->run, k, n);
-    if (i >= it->run->nfiles) {
+    if (i < it->first) i = it->first;
+    if (i >= it->end ||
+        (it->ro.upper && ikey_user_cmp(k, ikey_user_len(n), it->ro.upper, it->ro.upper_len) >= 0)) {
         run_iter_close_cur(it);
         return 0;
     }
@@ -568,8 +607,9 @@ static int run_iter_seek_for_prev(iter *base, const uint8_t *k, size_t n)
     struct run_iter *it = (struct run_iter *)base;
     it->status = 0;
     size_t i = run_find(it->run, k, n);
-    if (i >= it->run->nfiles) i = it->run->nfiles - 1;
-    if (it->run->nfiles == 0) {
+    if (i >= it->end) i = it->end - 1;
+    if (it->first >= it->end || i < it->first ||
+        (it->ro.lower && ikey_user_cmp(k, ikey_user_len(n), it->ro.lower, it->ro.lower_len) < 0)) {
         run_iter_close_cur(it);
         return 0;
     }
@@ -583,8 +623,8 @@ static int run_iter_seek_to_first(iter *base)
 {
     struct run_iter *it = (struct run_iter *)base;
     it->status = 0;
-    if (it->run->nfiles == 0) return 0;
-    int rc = run_iter_open(it, 0);
+    if (it->first >= it->end) return 0;
+    int rc = run_iter_open(it, it->first);
     if (rc) return rc;
     if ((rc = iter_seek_to_first(it->cur))) return it->status = rc;
     return run_iter_skip_forward(it);
@@ -594,13 +634,12 @@ static int run_iter_seek_to_last(iter *base)
 {
     struct run_iter *it = (struct run_iter *)base;
     it->status = 0;
-    if (it->run->nfiles == 0) return 0;
-    int rc = run_iter_open(it, it->run->nfiles - 1);
+    if (it->first >= it->end) return 0;
+    int rc = run_iter_open(it, it->end - 1);
     if (rc) return rc;
     if ((rc = iter_seek_to_last(it->cur))) return it->status = rc;
     return run_iter_skip_backward(it);
 }
-
 static int run_iter_next(iter *base)
 {
     struct run_iter *it = (struct run_iter *)base;
@@ -652,6 +691,7 @@ iter *run_iter_create(const struct run *r, const struct table_read_options *ro)
     it->base.ops = &run_iter_ops;
     it->run = r;
     it->ro = *ro;
-    it->idx = r->nfiles;
+    run_bounded_files(r, ro, &it->first, &it->end);
+    it->idx = it->end;
     return &it->base;
 }

@@ -91,8 +91,8 @@ int version_get(struct version *v, const struct table_read_options *ro, const ui
 struct version_lookup {
     const uint8_t *ikey; /* borrowed */
     size_t ikey_len;
-    int rc;    /* out: 0 (with type), LAMINA_NOTFOUND or an error */
-    int type;  /* out: IKEY_VALUE (value in *value) or IKEY_DELETION */
+    int rc;   /* out: 0 (with type), LAMINA_NOTFOUND or an error */
+    int type; /* out: IKEY_VALUE (value in *value) or IKEY_DELETION */
     buf *value;
 };
 /* n lookups as n version_get calls would answer them, but in rounds: each round asks every
@@ -108,8 +108,17 @@ int version_multi_get(struct version *v, block_cache *cache, const struct table_
 void version_shape(const struct version *v, struct lsm_shape *shape);
 int version_deepest_level(const struct version *v);
 
+/* The run's tables whose user keys meet the bounds [lower, upper) of ro (NULL: open on that
+ * side): they are files[*first .. *end), an empty range when *first == *end. Decided from the
+ * version's smallest and largest keys alone, so no table is opened or read. */
+void run_bounded_files(const struct run *r, const struct table_read_options *ro, size_t *first,
+                       size_t *end);
+
 /* A concatenating iterator over one sorted run's tables (opened lazily, in order). The run's
- * version must stay pinned while it lives. NULL on allocation failure. */
+ * version must stay pinned while it lives. With bounds in ro (borrowed, as long as the
+ * iterator lives), it opens only the tables of run_bounded_files, positions nowhere when a
+ * seek's target lies past upper (seek_for_prev: below lower), and passes the bounds on to the
+ * table iterators. NULL on allocation failure. */
 iter *run_iter_create(const struct run *r, const struct table_read_options *ro);
 
 #endif

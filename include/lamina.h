@@ -231,9 +231,17 @@ typedef struct lamina_read_options {
     size_t lower_bound_len;
     const void *upper_bound;         /* iterators: keys must be < upper_bound, or NULL */
     size_t upper_bound_len;
-    const void *prefix;              /* iterators: only keys starting with these bytes, or NULL
-                                        (combined with the bounds: both apply) */
-    size_t prefix_len;
+    const void *prefix;              /* iterators: only keys starting with these prefix_len
+                                        bytes, or NULL (or prefix_len 0): every key */
+    size_t prefix_len;               /* Both directions and every seek keep to the prefix: a
+                                        seek before its keys lands on the first, one past them
+                                        is not valid (seek_for_prev mirrors this). With bounds,
+                                        both apply (the intersection). The bytes are copied at
+                                        lamina_iter_create, as the bounds are: the caller may
+                                        free them at once. A table whose [smallest,
+                                        largest] key range lies outside the prefix (and the
+                                        bounds) is never opened or read. LAMINA_EINVAL: a
+                                        NULL prefix with prefix_len > 0. */
 } lamina_read_options;
 
 /* Options of one write. Fill with lamina_write_options_init(); struct_size rules as for
@@ -363,14 +371,17 @@ LAMINA_API void lamina_snapshot_release(lamina_db *db, const lamina_snapshot *sn
 /* ---- Iterators ------------------------------------------------------------------------ */
 
 /* Creates an iterator over a consistent view (ro->snapshot, or the state at creation) in *out;
- * it starts unpositioned (not valid). ro may be NULL; its bound buffers are copied.
- * Release with lamina_iter_destroy() before lamina_close(). Errors: LAMINA_ENOMEM, LAMINA_EIO. */
+ * it starts unpositioned (not valid). ro may be NULL; its bound and prefix buffers are copied.
+ * Release with lamina_iter_destroy() before lamina_close(). Errors: LAMINA_ENOMEM, LAMINA_EIO,
+ * LAMINA_EINVAL (a NULL prefix with prefix_len > 0). */
 LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro,
                                   lamina_iter **out);
 LAMINA_API void lamina_iter_destroy(lamina_iter *it);
 
 /* Moves the iterator. seek: to the first key >= key; seek_for_prev: to the last key <= key;
- * seek_to_first / seek_to_last: to the first / last key within the bounds; next / prev: one
+ * seek_to_first / seek_to_last: to the first / last key within the bounds and prefix; a seek
+ * outside them lands on the nearest key inside, or leaves the iterator not valid when none lies
+ * in the direction of the move; next / prev: one
  * step (the iterator must be valid). Each returns LAMINA_OK, also when the move leaves the
  * iterator not valid at an end, or the error that made it not valid (kept by _status). */
 LAMINA_API int lamina_iter_seek(lamina_iter *it, const void *key, size_t key_len);

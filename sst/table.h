@@ -41,8 +41,8 @@ struct table_options {
     int restart_interval; /* entries between restart points */
     int compression;      /* LAMINA_COMPRESSION_* */
     int zstd_level;
-    int bloom_bits; /* 0: no filter */
-    int index_type; /* LAMINA_INDEX_* */
+    int bloom_bits;     /* 0: no filter */
+    int index_type;     /* LAMINA_INDEX_* */
     int format_version; /* TABLE_FORMAT_MIN_VERSION..TABLE_FORMAT_VERSION (sst/format.h); 0: the
                          * newest. An FST index needs format 2 (table_builder_create fails). */
 };
@@ -117,6 +117,12 @@ struct table_read_options {
      * doubles while its access stays sequential; compaction passes initial = max. */
     size_t readahead_initial, readahead_max;
     struct io_counters *io; /* data block reads are counted here; NULL: nowhere */
+    /* Iterators: user-key bounds [lower, upper) of the caller's scan, or NULL (borrowed: they
+     * must outlive the iterator). Moving forward, an iterator does not step onto (read) a data
+     * block whose keys all lie at or above upper, nor backward onto one whose keys all lie
+     * below lower: it becomes not valid instead. Seeks are not clamped. */
+    const uint8_t *lower, *upper;
+    size_t lower_len, upper_len;
 };
 
 /* The hash of a user key (n bytes) that Bloom filters are built and probed with (XXH3-64,

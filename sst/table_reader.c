@@ -35,7 +35,8 @@ struct table {
     void *close_ctx;
 };
 
-static const struct table_read_options table_read_defaults = {.verify_checksums = 1, .fill_cache = 1};
+static const struct table_read_options table_read_defaults = {.verify_checksums = 1,
+                                                              .fill_cache = 1};
 
 static void table_free(table *t)
 {
@@ -426,12 +427,48 @@ static int table_iter_check(struct table_iter *ti, int rc)
     return rc ? table_iter_fail(ti, rc) : 0;
 }
 
+/* The user-key part of the separator under the index cursor. */
+static const uint8_t *table_iter_sep_user(const struct table_iter *ti, size_t *len)
+{
+    const uint8_t *sep = index_cursor_key(&ti->ic, len);
+    if (!ti->ic.r->user_keys) *len = *len >= IKEY_TRAILER ? *len - IKEY_TRAILER : 0;
+    return sep;
+}
+
+/* Whether the blocks after the cursor's lie at or above the upper bound: their keys follow
+ * the separator, whose user key is then >= upper. Stops a bounded scan before it reads them. */
+static int table_iter_past_upper(const struct table_iter *ti)
+{
+    if (!ti->ro.upper) return 0;
+    size_t n;
+    const uint8_t *sep = table_iter_sep_user(ti, &n);
+    return ikey_user_cmp(sep, n, ti->ro.upper, ti->ro.upper_len) >= 0;
+}
+
+/* Whether the block under the cursor lies below the lower bound: its keys are at most its
+ * separator, whose user key is then < lower. */
+static int table_iter_below_lower(const struct table_iter *ti)
+{
+    if (!ti->ro.lower || !ti->ic.valid) return 0;
+    size_t n;
+    const uint8_t *sep = table_iter_sep_user(ti, &n);
+    return ikey_user_cmp(sep, n, ti->ro.lower, ti->ro.lower_len) < 0;
+}
+
+/* Leaves the iterator not valid at the edge of its bounds, holding no block. */
+static int table_iter_stop(struct table_iter *ti)
+{
+    index_cursor_release(&ti->ic);
+    return table_iter_load(ti);
+}
+
 /* Moves forward past empty blocks until bi holds an entry or the index ends. */
 static int table_iter_skip_forward(struct table_iter *ti)
 {
     while (!block_iter_valid(&ti->bi)) {
         if (ti->bi.status) return table_iter_fail(ti, ti->bi.status);
         if (!ti->ic.valid) return 0;
+        if (table_iter_past_upper(ti)) return table_iter_stop(ti);
         int rc = index_cursor_next(&ti->ic);
         if (rc == 0) rc = table_iter_load(ti);
         if (rc == 0 && ti->ic.valid) rc = block_iter_seek_to_first(&ti->bi);
@@ -446,6 +483,7 @@ static int table_iter_skip_backward(struct table_iter *ti)
         if (ti->bi.status) return table_iter_fail(ti, ti->bi.status);
         if (!ti->ic.valid) return 0;
         int rc = index_cursor_prev(&ti->ic);
+        if (rc == 0 && table_iter_below_lower(ti)) return table_iter_stop(ti);
         if (rc == 0) rc = table_iter_load(ti);
         if (rc == 0 && ti->ic.valid) rc = block_iter_seek_to_last(&ti->bi);
         if (rc) return table_iter_check(ti, rc);
@@ -512,14 +550,21 @@ static int table_iter_valid(const iter *it)
     return ti->status == 0 && block_iter_valid(&ti->bi);
 }
 
+/* The last entry <= k is in the block the index names for k (its separator is the first >= k)
+ * or before it: never in a later block, so a bounded scan reads none. */
 static int table_iter_seek_for_prev(iter *it, const uint8_t *k, size_t n)
 {
-    int rc = table_iter_seek(it, k, n);
-    if (rc) return rc;
-    if (!table_iter_valid(it)) return table_iter_seek_to_last(it);
     struct table_iter *ti = (struct table_iter *)it;
-    if (ikey_cmp(ti->bi.key, ti->bi.key_len, k, n) > 0) return table_iter_prev(it);
-    return 0;
+    ti->status = 0;
+    if (n < IKEY_TRAILER)
+        return table_iter_fail(ti, err_set(LAMINA_EINVAL, "seek: key of %zu bytes", n));
+    int rc = index_cursor_seek(&ti->ic, k, n);
+    if (rc) return table_iter_check(ti, rc);
+    if (!ti->ic.valid) return table_iter_seek_to_last(it);
+    rc = table_iter_load(ti);
+    if (rc == 0 && ti->ic.valid) rc = block_iter_seek_for_prev(&ti->bi, k, n);
+    if (rc) return table_iter_check(ti, rc);
+    return table_iter_skip_backward(ti);
 }
 
 static const uint8_t *table_iter_key(const iter *it, size_t *len)
@@ -620,8 +665,8 @@ static int table_verify_block(void *ctx, const uint8_t *sep, size_t slen, struct
         goto out;
     }
     if (rc == 0 && v->have_sep &&
-        index_sep_cmp(v->user_keys, v->bi.key, v->bi.key_len, v->prev_sep.data,
-                      v->prev_sep.len) <= 0) {
+        index_sep_cmp(v->user_keys, v->bi.key, v->bi.key_len, v->prev_sep.data, v->prev_sep.len) <=
+            0) {
         rc = err_set(LAMINA_ECORRUPT,
                      "%s: data block at offset %llu: first key not after the "
                      "previous separator",

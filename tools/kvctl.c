@@ -213,22 +213,6 @@ static int kv_compare(const void *a, size_t an, const void *b, size_t bn)
     return an < bn ? -1 : an > bn ? 1 : 0;
 }
 
-/* The smallest key above every key starting with prefix: the prefix cut after its last
- * non-0xff byte, that byte incremented. Returns 0 when none exists (empty or all 0xff). */
-static int kv_prefix_successor(const kv_bytes *prefix, kv_bytes *out)
-{
-    size_t n = prefix->n;
-    while (n > 0 && (unsigned char)prefix->p[n - 1] == 0xff)
-        n--;
-    if (n == 0) return 0;
-    out->p = malloc(n);
-    if (out->p == NULL) return 0;
-    memcpy(out->p, prefix->p, n);
-    out->p[n - 1] = (char)((unsigned char)out->p[n - 1] + 1);
-    out->n = n;
-    return 1;
-}
-
 /* ---- database ------------------------------------------------------------------------- */
 
 /* The options of the command line: the command's default for create_if_missing, then the
@@ -400,11 +384,15 @@ static int kv_cmd_del(kv_ctx *c, int argc, char **argv)
 }
 
 /* Walks [lower, upper) forward or backward, printing up to limit entries (0: all). */
-static int kv_walk(kv_ctx *c, const kv_bytes *lower, const kv_bytes *upper, int reverse,
-                   uint64_t limit, int keys_only)
+static int kv_walk(kv_ctx *c, const kv_bytes *lower, const kv_bytes *upper, const kv_bytes *prefix,
+                   int reverse, uint64_t limit, int keys_only)
 {
     lamina_read_options ro;
     lamina_read_options_init(&ro);
+    if (prefix->p != NULL) {
+        ro.prefix = prefix->p;
+        ro.prefix_len = prefix->n;
+    }
     if (lower->p != NULL) {
         ro.lower_bound = lower->p;
         ro.lower_bound_len = lower->n;
@@ -424,6 +412,7 @@ static int kv_walk(kv_ctx *c, const kv_bytes *lower, const kv_bytes *upper, int 
         /* the bounds are the engine's job; checking them again keeps the output exact */
         if (!reverse && upper->p != NULL && kv_compare(k, kn, upper->p, upper->n) >= 0) break;
         if (reverse && lower->p != NULL && kv_compare(k, kn, lower->p, lower->n) < 0) break;
+        if (prefix->p != NULL && (kn < prefix->n || memcmp(k, prefix->p, prefix->n) != 0)) break;
         kv_print_bytes(c, k, kn);
         if (!keys_only) {
             const void *v = lamina_iter_value(it, &vn);
@@ -452,8 +441,7 @@ static int kv_cmd_scan(kv_ctx *c, int argc, char **argv)
         {"reverse", no_argument, NULL, 'r'},      {"keys-only", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const kv_command *cmd = kv_command_find("scan");
-    kv_bytes from = {0}, to = {0}, prefix = {0}, succ = {0};
-    kv_bytes lower = {0}, upper = {0};
+    kv_bytes from = {0}, to = {0}, prefix = {0};
     uint64_t limit = 0;
     int reverse = 0, keys_only = 0, status = 0, ch;
     while (status == 0 && (ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
@@ -474,22 +462,13 @@ static int kv_cmd_scan(kv_ctx *c, int argc, char **argv)
     if (status == 0 && optind != argc)
         status = kv_usage_error("scan", "unexpected argument '%s'", argv[optind]);
     if (status != 0) goto out;
-    lower = from;
-    upper = to;
-    if (prefix.p != NULL) {
-        if (lower.p == NULL || kv_compare(prefix.p, prefix.n, lower.p, lower.n) > 0) lower = prefix;
-        if (kv_prefix_successor(&prefix, &succ) &&
-            (upper.p == NULL || kv_compare(succ.p, succ.n, upper.p, upper.n) < 0))
-            upper = succ;
-    }
+    /* The engine intersects --prefix with --from/--to (ro.prefix with the bounds). */
     status = kv_open(c, 0);
-    if (status == 0 && !(lower.p && upper.p && kv_compare(lower.p, lower.n, upper.p, upper.n) >= 0))
-        status = kv_walk(c, &lower, &upper, reverse, limit, keys_only);
+    if (status == 0) status = kv_walk(c, &from, &to, &prefix, reverse, limit, keys_only);
 out:
     free(from.p);
     free(to.p);
     free(prefix.p);
-    free(succ.p);
     return kv_close(c, status);
 }
 
@@ -499,7 +478,7 @@ static int kv_cmd_dump(kv_ctx *c, int argc, char **argv)
     if (at < 0) return status;
     kv_bytes none = {0};
     status = kv_open(c, 0);
-    if (status == 0) status = kv_walk(c, &none, &none, 0, 0, 0);
+    if (status == 0) status = kv_walk(c, &none, &none, &none, 0, 0, 0);
     return kv_close(c, status);
 }
 

@@ -411,6 +411,9 @@ Test(e2e, scan_bounds_limit_and_reverse)
                      "--keys-only");
     expect_kvctl_out("a\t1\nb\t2\n", "--db", dbdir, "scan", "--limit=2");
     expect_kvctl_out("", "--db", dbdir, "scan", "--from=bz", "--prefix=b");
+    expect_kvctl_out("ba\t3\n", "--db", dbdir, "scan", "--prefix=b", "--from=ba", "--to=bb");
+    expect_kvctl_out("b\t2\n", "--db", dbdir, "scan", "--prefix=b", "--to=ba", "--reverse");
+    expect_kvctl_out("", "--db", dbdir, "scan", "--prefix=bc");
 }
 
 Test(e2e, load_stops_at_a_malformed_line_keeping_the_lines_before)
