@@ -313,143 +313,6 @@ LAMINA_API int lamina_iter_status(const lamina_iter *di)
     return di ? di->status : LAMINA_EINVAL;
 }
 
-/* ---- A memtable's source for a prefix scan ------------------------------------------------
- * memtable_prefix_iter_create's generic wrapper (memtable/memtable.c, for kinds without a
- * subtree walk) positions its seek_to_first and seek_to_last with a bare user key, which the AVL
- * memtable takes for an internal key once it is 8 bytes or longer: those two moves then land
- * outside the prefix and read as not valid. Until that is fixed there, this source positions
- * them itself: forward seeks go through an internal key of the prefix, and the last entry of the
- * prefix is found by a whole-memtable iterator (one seek_for_prev), then taken by the prefix
- * iterator with an exact internal key. Every other move is the prefix iterator's. */
-struct mem_prefix_iter {
-    iter base;
-    iter *in;   /* memtable_prefix_iter_create's */
-    iter *full; /* memtable_iter_create's, for the last entry; NULL until needed */
-    memtable *m;
-    buf first; /* (prefix, IKEY_MAX_SEQ, IKEY_VALUE): before every entry of the prefix */
-    buf last;  /* (successor, IKEY_MAX_SEQ, IKEY_VALUE): after them all; empty: no successor */
-    size_t plen;
-};
-
-static int mem_prefix_seek_to_first(iter *base)
-{
-    struct mem_prefix_iter *mp = (struct mem_prefix_iter *)base;
-    return iter_seek(mp->in, mp->first.data, mp->first.len);
-}
-
-static int mem_prefix_seek_to_last(iter *base)
-{
-    struct mem_prefix_iter *mp = (struct mem_prefix_iter *)base;
-    if (!mp->full && !(mp->full = memtable_iter_create(mp->m)))
-        return err_set(LAMINA_ENOMEM, "iterator: out of memory");
-    int rc = mp->last.len ? iter_seek_for_prev(mp->full, mp->last.data, mp->last.len)
-                          : iter_seek_to_last(mp->full);
-    if (rc) return rc;
-    size_t klen;
-    const uint8_t *k = iter_valid(mp->full) ? iter_key(mp->full, &klen) : NULL;
-    if (k && klen - IKEY_TRAILER >= mp->plen && memcmp(k, mp->first.data, mp->plen) == 0)
-        return iter_seek_for_prev(mp->in, k, klen);
-    /* No entry of the prefix: the last one before the prefix's first is outside it. */
-    return iter_seek_for_prev(mp->in, mp->first.data, mp->first.len);
-}
-
-static int mem_prefix_seek(iter *base, const uint8_t *k, size_t n)
-{
-    struct mem_prefix_iter *mp = (struct mem_prefix_iter *)base;
-    if (ikey_cmp(k, n, mp->first.data, mp->first.len) < 0) return mem_prefix_seek_to_first(base);
-    return iter_seek(mp->in, k, n);
-}
-
-static int mem_prefix_seek_for_prev(iter *base, const uint8_t *k, size_t n)
-{
-    struct mem_prefix_iter *mp = (struct mem_prefix_iter *)base;
-    if (mp->last.len == 0 || ikey_cmp(k, n, mp->last.data, mp->last.len) < 0)
-        return iter_seek_for_prev(mp->in, k, n);
-    return mem_prefix_seek_to_last(base);
-}
-
-static int mem_prefix_next(iter *base)
-{
-    return iter_next(((struct mem_prefix_iter *)base)->in);
-}
-static int mem_prefix_prev(iter *base)
-{
-    return iter_prev(((struct mem_prefix_iter *)base)->in);
-}
-static int mem_prefix_valid(const iter *base)
-{
-    return iter_valid(((const struct mem_prefix_iter *)base)->in);
-}
-static const uint8_t *mem_prefix_key(const iter *base, size_t *n)
-{
-    return iter_key(((const struct mem_prefix_iter *)base)->in, n);
-}
-static const uint8_t *mem_prefix_value(const iter *base, size_t *n)
-{
-    return iter_value(((const struct mem_prefix_iter *)base)->in, n);
-}
-static int mem_prefix_status(const iter *base)
-{
-    return iter_status(((const struct mem_prefix_iter *)base)->in);
-}
-
-static void mem_prefix_destroy(iter *base)
-{
-    struct mem_prefix_iter *mp = (struct mem_prefix_iter *)base;
-    iter_destroy(mp->in);
-    iter_destroy(mp->full);
-    memtable_unref(mp->m);
-    buf_free(&mp->first);
-    buf_free(&mp->last);
-    mem_free(mp);
-}
-
-static const struct iter_ops mem_prefix_ops = {
-    .seek = mem_prefix_seek,
-    .seek_for_prev = mem_prefix_seek_for_prev,
-    .seek_to_first = mem_prefix_seek_to_first,
-    .seek_to_last = mem_prefix_seek_to_last,
-    .next = mem_prefix_next,
-    .prev = mem_prefix_prev,
-    .valid = mem_prefix_valid,
-    .key = mem_prefix_key,
-    .value = mem_prefix_value,
-    .status = mem_prefix_status,
-    .destroy = mem_prefix_destroy,
-};
-
-/* Internal key (ukey, IKEY_MAX_SEQ, IKEY_VALUE) in b: before every version of ukey. */
-static int mem_prefix_ikey(buf *b, const uint8_t *ukey, size_t n)
-{
-    if (buf_reserve(b, n + IKEY_TRAILER)) return LAMINA_ENOMEM;
-    ikey_encode(b->data, ukey, n, IKEY_MAX_SEQ, IKEY_VALUE);
-    b->len = n + IKEY_TRAILER;
-    return 0;
-}
-
-/* The source of memtable m for a scan of prefix (plen bytes; successor: succ, slen bytes, or
- * slen 0 when it has none). NULL on allocation failure. */
-static iter *mem_prefix_iter_create(memtable *m, const uint8_t *prefix, size_t plen,
-                                    const uint8_t *succ, size_t slen)
-{
-    if (plen == 0) return memtable_iter_create(m);
-    struct mem_prefix_iter *mp = mem_calloc(1, sizeof(*mp));
-    if (!mp) return NULL;
-    mp->base.ops = &mem_prefix_ops;
-    mp->plen = plen;
-    if (mem_prefix_ikey(&mp->first, prefix, plen) ||
-        (slen && mem_prefix_ikey(&mp->last, succ, slen)) ||
-        !(mp->in = memtable_prefix_iter_create(m, prefix, plen))) {
-        buf_free(&mp->first);
-        buf_free(&mp->last);
-        mem_free(mp);
-        return NULL;
-    }
-    memtable_ref(m);
-    mp->m = m;
-    return &mp->base;
-}
-
 static int dbi_copy_bound(buf *b, int *has, const void *p, size_t n)
 {
     if (!p) return 0;
@@ -534,14 +397,13 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
      * source needs no merging: both matter to long scans of a compacted tree. A prefix iterator
      * visits only the prefix's part of a memtable (the whole of it for an empty prefix). */
     if (!empty && memtable_count(sv->mem)) {
-        if (!(children[n] = mem_prefix_iter_create(sv->mem, di->prefix.data, di->prefix.len,
-                                                   di->succ.data, di->succ.len)))
+        if (!(children[n] = memtable_prefix_iter_create(sv->mem, di->prefix.data, di->prefix.len)))
             goto nomem;
         n++;
     }
     for (size_t i = 0; !empty && i < sv->nimm; i++) {
-        if (!(children[n] = mem_prefix_iter_create(sv->imm[i], di->prefix.data, di->prefix.len,
-                                                   di->succ.data, di->succ.len)))
+        if (!(children[n] = memtable_prefix_iter_create(sv->imm[i], di->prefix.data,
+                                                        di->prefix.len)))
             goto nomem;
         n++;
     }
