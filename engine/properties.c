@@ -116,8 +116,9 @@ static int prop_printf(buf *b, const char *fmt, ...)
     return buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-/* The shape and the work per level, one row each (level 0's work is its flushes), totals,
- * and the figures derived from them. */
+/* The shape and the work per level, one row each (level 0's work is its flushes, level N's the
+ * compactions into N), totals, and the figures derived from them; labels once each, defined in
+ * docs/kvctl.1. */
 static int prop_work_table(const struct prop_snapshot *p, const struct prop_work *w, buf *b)
 {
     int rc = prop_printf(b, "%-5s %5s %7s %14s %14s %14s %8s %12s\n", "level", "runs", "tables",
@@ -143,10 +144,7 @@ static int prop_work_table(const struct prop_snapshot *p, const struct prop_work
     }
     if (rc == 0)
         rc = prop_printf(b,
-                         "(level 0: flushes; level N: compactions into N)  levels %d  "
-                         "user_bytes_written %" PRIu64 "\n"
-                         "w_amp %.3f (written / level 0 written)  "
-                         "space_amp %.3f (bytes / last level's bytes)\n",
+                         "levels %d  user_bytes_written %" PRIu64 "  w_amp %.3f  space_amp %.3f\n",
                          p->deepest + 1, w->s.user_bytes, prop_write_amp(w), prop_space_amp(p));
     return rc;
 }
@@ -199,7 +197,7 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
     if (rc == 0)
         rc = prop_printf(b,
                          "trivial_moves %" PRIu64 "  max_compaction_input %" PRIu64
-                         " (largest job not from level 0)  running_compactions %d\n",
+                         "  running_compactions %d\n",
                          p->trivial_moves, p->max_compaction_input, p->running_compactions);
     if (rc == 0)
         rc = prop_printf(b,
@@ -208,15 +206,17 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
                          p->open_tables, p->max_open_tables, p->table_opens, p->table_hits);
     if (rc == 0)
         rc = prop_printf(b,
-                         "cache hits %" PRIu64 " misses %" PRIu64 " inserts %" PRIu64
-                         " evictions %" PRIu64 " bytes %" PRIu64 "  stall_micros %" PRIu64 "\n",
+                         "cache_hits %" PRIu64 "  cache_misses %" PRIu64 "  cache_inserts %" PRIu64
+                         "  cache_evictions %" PRIu64 "  cache_bytes %" PRIu64
+                         "  stall_micros %" PRIu64 "\n",
                          p->cache_hits, p->cache_misses, p->cache_inserts, p->cache_evictions,
                          p->cache_bytes, p->stall_micros);
     /* Data block reads from table files, per level (gets, iterators, compaction inputs). */
     for (int l = 0; rc == 0 && l < p->num_levels; l++)
         if (p->io_reads[l])
-            rc = prop_printf(b, "io level %d reads %" PRIu64 " bytes %" PRIu64 "\n", l,
-                             p->io_reads[l], p->io_bytes[l]);
+            rc =
+                prop_printf(b, "io_reads_at_level%d %" PRIu64 "  io_bytes_at_level%d %" PRIu64 "\n",
+                            l, p->io_reads[l], l, p->io_bytes[l]);
     if (rc == 0)
         rc = prop_printf(b,
                          "memtable_bytes %" PRIu64 "  allocated_bytes %" PRIu64
