@@ -13,6 +13,9 @@
 #include "util/fault.h"
 #include "util/ikey.h"
 
+/* A job's output level always has a slot in the statistics an edit carries. */
+_Static_assert(EDIT_STATS_LEVELS >= COMPACTION_MAX_LEVELS, "statistics levels");
+
 static uint64_t bg_now_micros(void)
 {
     struct timespec ts;
