@@ -13,6 +13,16 @@
 #include "util/fault.h"
 #include "util/ikey.h"
 
+/* A job's output level always has a slot in the statistics an edit carries. */
+_Static_assert(EDIT_STATS_LEVELS >= COMPACTION_MAX_LEVELS, "statistics levels");
+
+static uint64_t bg_now_micros(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* ---- Output files ----------------------------------------------------------------------- */
 
 /* Every table file a job creates, so a failed job can delete them all. */
@@ -105,12 +115,21 @@ int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *
 {
     iter *it = memtable_iter_create(mem);
     if (!it) return err_set(LAMINA_ENOMEM, "flush: out of memory");
-    uint64_t written = 0;
+    uint64_t written = 0, t0 = bg_now_micros();
     int rc = job_flush(db, it, snapshots, nsnapshots, run, edit, &written);
     iter_destroy(it);
     if (rc == 0) {
         atomic_fetch_add(&db->stats.level_bytes_written[0], written);
         atomic_fetch_add(&db->stats.flushes, 1);
+        /* Persisted with the edit (recovery may flush several memtables into one edit). */
+        uint64_t micros = bg_now_micros() - t0;
+        edit->has_stats = 1;
+        edit->stats.flush_bytes += written;
+        edit->stats.flush_count++;
+        edit->stats.flush_micros += micros;
+        edit->stats.level[0].bytes_written += written;
+        edit->stats.level[0].count++;
+        edit->stats.level[0].micros += micros;
     }
     return rc;
 }
@@ -129,7 +148,15 @@ int db_log_and_apply(lamina_db *db, struct version_edit *edit, int pop_imm)
     /* The new tables' directory entries must be durable before the MANIFEST names them. */
     if (edit->nadded) rc = dir_sync(db->path);
     FAULT_CRASH_POINT(pop_imm ? "flush:before-edit" : "compaction:before-edit");
+    /* The user bytes written since the last edit ride with this one (under manifest_mu, so
+     * each byte is carried once). */
+    uint64_t user_bytes = atomic_load(&db->stats.user_bytes);
+    if (user_bytes > db->vs.user_bytes_logged) {
+        edit->has_stats = 1;
+        edit->stats.user_bytes = user_bytes - db->vs.user_bytes_logged;
+    }
     if (rc == 0) rc = version_set_log_edit(&db->vs, edit, atomic_load(&db->last_sequence));
+    if (rc == 0) db->vs.user_bytes_logged = user_bytes;
     if (rc == 0) rc = version_apply(db->vs.current, edit, 1, &nv);
     pthread_mutex_lock(&db->mu);
     if (rc) {
@@ -600,6 +627,16 @@ static int bg_run_job(lamina_db *db, const struct version *v, const struct compa
             rc = bg_merge(db, v, job, runs, &mj, run_id, &edit, &written);
             FAULT_CRASH_POINT("compaction:outputs-synced");
         }
+    }
+    if (rc == 0 && !job->trivial_move) {
+        struct edit_level_stats *ls = &edit.stats.level[job->output_level];
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        edit.has_stats = 1;
+        ls->bytes_read = job->input_bytes;
+        ls->bytes_written = written;
+        ls->count = 1;
+        ls->micros = (uint64_t)((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+                                (int64_t)(t1.tv_nsec - t0.tv_nsec) / 1000);
     }
     if (rc == 0) rc = db_log_and_apply(db, &edit, 0);
     if (rc == 0) {

@@ -458,6 +458,8 @@ static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t *new_wal)
     version_unref(vs->current);
     vs->current = nv;
     vs->log_number = *new_wal;
+    /* What recovery flushed counts as flushes: the new MANIFEST's snapshot carries it. */
+    if (edit.has_stats) edit_stats_add(&vs->stats, &edit.stats);
     rc = version_set_new_manifest(vs, *last_seq);
 out:
     if (mem) memtable_unref(mem);

@@ -292,6 +292,8 @@ static int replay_record(struct version_set *vs, struct replay *r, const struct 
     }
     for (size_t i = 0; i < e->nskipped; i++)
         if ((rc = version_set_add_skip(vs, e->skipped[i]))) return rc;
+    /* Deltas since the MANIFEST began; its first record (a snapshot) carries the totals. */
+    if (e->has_stats) edit_stats_add(&vs->stats, &e->stats);
     return 0;
 }
 
@@ -379,7 +381,8 @@ out:
 
 /* The first record of a new MANIFEST: every table of v, less the deletes and plus the adds of
  * pending (an edit logged but not yet applied to v, or NULL), the recorded WALs still live or
- * on disk, the skipped numbers, the identity and the "WALs tracked" flag. */
+ * on disk, the skipped numbers, the identity, the "WALs tracked" flag and the statistics
+ * totals (vs->stats, which already hold pending's deltas). */
 static int manifest_snapshot(struct version_set *vs, const struct version *v,
                              const struct version_edit *pending, struct version_edit *e)
 {
@@ -390,6 +393,8 @@ static int manifest_snapshot(struct version_set *vs, const struct version *v,
     e->wals_tracked = 1;
     e->has_log_number = 1;
     e->log_number = vs->log_number;
+    e->has_stats = !edit_stats_empty(&vs->stats);
+    e->stats = vs->stats;
     if (ndel) {
         if (!(del = mem_alloc(ndel * sizeof(*del))))
             return err_set(LAMINA_ENOMEM, "MANIFEST snapshot: out of memory");
@@ -524,6 +529,7 @@ int version_set_log_edit(struct version_set *vs, struct version_edit *e, uint64_
     if (rc == 0) rc = manifest_append(vs, vs->manifest, e, last_seq);
     if (rc) return rc;
     FAULT_CRASH_POINT("manifest:edit-synced");
+    if (e->has_stats) edit_stats_add(&vs->stats, &e->stats);
     for (size_t i = 0; i < e->nwals_added; i++)
         wals_insert(vs, e->wals_added[i]);
     if (e->has_log_number) {

@@ -53,6 +53,12 @@ struct version_set {
     int pin_meta;    /* !cache_index_and_filter_blocks: every reader pins its meta blocks */
     void (*on_obsolete)(void *ctx, uint64_t file_number);
     void *obsolete_ctx;
+    /* Statistics totals: what the MANIFEST's records carry, summed at replay and raised by
+     * each edit logged, so a snapshot always carries what the log before it held. Changed and
+     * read under manifest_mu. user_bytes_logged: how much of the session's user-bytes counter
+     * (db_stats.user_bytes, which starts at 0 at open) edits have carried so far. */
+    struct edit_stats stats;
+    uint64_t user_bytes_logged;
 };
 
 void version_set_init(struct version_set *vs, const char *dbpath, block_cache *cache,
@@ -72,8 +78,8 @@ static inline uint64_t version_set_new_file_number(struct version_set *vs)
 void version_set_mark_file_used(struct version_set *vs, uint64_t number);
 
 /* Reads CURRENT and replays the MANIFEST it names into vs->current, log_number, next_file,
- * next_run, wals, wals_tracked and skip; *last_seq gets the recorded last sequence number. The
- * records are merged into one edit, applied to an empty version once at the end. Errors:
+ * next_run, wals, wals_tracked, skip and stats; *last_seq gets the recorded last sequence number.
+ * The records are merged into one edit, applied to an empty version once at the end. Errors:
  * LAMINA_ECORRUPT naming the file and the record's offset, LAMINA_EINVAL for a table at a level
  * >= num_levels; on failure the counters and wals hold what the records before it said. */
 int version_set_recover(struct version_set *vs, uint64_t *last_seq);
@@ -81,15 +87,16 @@ int version_set_recover(struct version_set *vs, uint64_t *last_seq);
 int version_set_create_empty(struct version_set *vs);
 /* Starts a new MANIFEST holding the current version as one snapshot edit (identity, "WALs
  * tracked", log_number, next_file, last_seq, next_run, the recorded WALs still needed or on
- * disk, the skipped numbers), syncs it, points CURRENT at it (NNNNNN.dbtmp + fsync + rename + dir
- * fsync) and deletes the previous MANIFEST. Call with manifest_mu held (or during open). */
+ * disk, the skipped numbers, the statistics totals), syncs it, points CURRENT at it (NNNNNN.dbtmp +
+ * fsync + rename + dir fsync) and deletes the previous MANIFEST. Call with manifest_mu held (or
+ * during open). */
 int version_set_new_manifest(struct version_set *vs, uint64_t last_seq);
 /* Appends one edit (next_file/next_run/last_seq filled in here) to the MANIFEST and syncs it;
- * takes over its log number and WAL records. When that leaves the MANIFEST above the size
- * limit, rolls it: a new MANIFEST holding a snapshot of the current version with e applied
- * (it is applied to vs->current by the caller afterwards). Rolling writes, renames and
- * deletes files, so this is for background flush and compaction only, never for a caller's
- * write path. Call with manifest_mu held. */
+ * takes over its log number, WAL records and statistics deltas (added to vs->stats). When that
+ * leaves the MANIFEST above the size limit, rolls it: a new MANIFEST holding a snapshot of the
+ * current version with e applied (it is applied to vs->current by the caller afterwards). Rolling
+ * writes, renames and deletes files, so this is for background flush and compaction only, never for
+ * a caller's write path. Call with manifest_mu held. */
 int version_set_log_edit(struct version_set *vs, struct version_edit *e, uint64_t last_seq);
 /* Records "WAL number created" in the MANIFEST (synced) and in vs->wals. Never rolls the
  * MANIFEST: it runs on the writer's path at a memtable switch. Call with manifest_mu held,

@@ -15,11 +15,11 @@
 struct prop_snapshot {
     int num_levels;
     size_t runs[COMPACTION_MAX_LEVELS], files[COMPACTION_MAX_LEVELS];
-    uint64_t bytes[COMPACTION_MAX_LEVELS], written[COMPACTION_MAX_LEVELS];
+    uint64_t bytes[COMPACTION_MAX_LEVELS];
     uint64_t live_bytes, total_runs, mem_bytes;
     int deepest;
-    uint64_t user_bytes, wal_bytes, table_written, stall_micros, compaction_read;
-    uint64_t flushes, compactions, cache_hits, cache_misses, cache_bytes, sequence;
+    uint64_t wal_bytes, stall_micros;
+    uint64_t cache_hits, cache_misses, cache_bytes, sequence;
     uint64_t cache_inserts, cache_evictions;
     uint64_t io_reads[COMPACTION_MAX_LEVELS], io_bytes[COMPACTION_MAX_LEVELS];
     uint64_t trivial_moves, max_compaction_input, open_tables, table_opens, table_hits;
@@ -39,24 +39,18 @@ static void prop_collect(lamina_db *db, struct prop_snapshot *p)
         p->runs[l] = v->levels[l].nruns;
         p->files[l] = v->levels[l].nfiles;
         p->bytes[l] = v->levels[l].bytes;
-        p->written[l] = atomic_load(&db->stats.level_bytes_written[l]);
         p->io_reads[l] = atomic_load_explicit(&db->io_levels[l].reads, memory_order_relaxed);
         p->io_bytes[l] = atomic_load_explicit(&db->io_levels[l].bytes, memory_order_relaxed);
         p->live_bytes += p->bytes[l];
         p->total_runs += p->runs[l];
-        p->table_written += p->written[l];
     }
     p->deepest = version_deepest_level(v);
     p->mem_bytes = memtable_memory(sv->mem);
     for (size_t i = 0; i < sv->nimm; i++)
         p->mem_bytes += memtable_memory(sv->imm[i]);
     db_sv_release(sv);
-    p->user_bytes = atomic_load(&db->stats.user_bytes);
     p->wal_bytes = atomic_load(&db->stats.wal_bytes);
     p->stall_micros = atomic_load(&db->stats.stall_micros);
-    p->compaction_read = atomic_load(&db->stats.compaction_bytes_read);
-    p->flushes = atomic_load(&db->stats.flushes);
-    p->compactions = atomic_load(&db->stats.compactions);
     p->trivial_moves = atomic_load(&db->stats.trivial_moves);
     p->max_compaction_input = atomic_load(&db->stats.max_compaction_input);
     block_cache_stats(db->cache, &p->cache_hits, &p->cache_misses, &p->cache_bytes);
@@ -68,11 +62,38 @@ static void prop_collect(lamina_db *db, struct prop_snapshot *p)
     pthread_mutex_unlock(&db->mu);
 }
 
-/* Write amplification: bytes written to tables (flush + compaction) per byte of user data
- * (key + value bytes of puts and deletes); the WAL is reported apart. 0 before any write. */
-static double prop_write_amp(const struct prop_snapshot *p)
+static int prop_level(const char *name, const char *prefix, int num_levels, int *level);
+
+/* ---- Compaction statistics (persisted in the MANIFEST: engine/manifest.h) --------------- */
+
+/* The totals since the database was created, and their sums over levels. */
+struct prop_work {
+    struct edit_stats s;
+    uint64_t written, read, count, micros; /* over all levels, flushes included */
+};
+
+static void prop_work_collect(lamina_db *db, struct prop_work *w)
 {
-    return p->user_bytes ? (double)p->table_written / (double)p->user_bytes : 0.0;
+    memset(w, 0, sizeof(*w));
+    pthread_mutex_lock(&db->vs.manifest_mu);
+    w->s = db->vs.stats;
+    /* Writes since the last edit are not in the MANIFEST yet. */
+    uint64_t live = atomic_load(&db->stats.user_bytes);
+    if (live > db->vs.user_bytes_logged) w->s.user_bytes += live - db->vs.user_bytes_logged;
+    pthread_mutex_unlock(&db->vs.manifest_mu);
+    for (int l = 0; l < EDIT_STATS_LEVELS; l++) {
+        w->written += w->s.level[l].bytes_written;
+        w->read += w->s.level[l].bytes_read;
+        w->count += w->s.level[l].count;
+        w->micros += w->s.level[l].micros;
+    }
+}
+
+/* Write amplification as RocksDB's W-Amp: bytes written to tables by flushes and compactions
+ * per byte flushed. 0 before the first flush. */
+static double prop_write_amp(const struct prop_work *w)
+{
+    return w->s.flush_bytes ? (double)w->written / (double)w->s.flush_bytes : 0.0;
 }
 
 /* Space amplification: live table bytes per byte of the last level holding data (1.0 when
@@ -95,28 +116,88 @@ static int prop_printf(buf *b, const char *fmt, ...)
     return buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
+/* The shape and the work per level, one row each (level 0's work is its flushes, level N's the
+ * compactions into N), totals, and the figures derived from them; labels once each, defined in
+ * docs/kvctl.1. */
+static int prop_work_table(const struct prop_snapshot *p, const struct prop_work *w, buf *b)
 {
-    int rc = prop_printf(b, "%-6s %6s %7s %14s %16s\n", "level", "runs", "files", "bytes",
-                         "bytes_written");
-    for (int l = 0; rc == 0 && l < p->num_levels; l++) {
-        if (!p->runs[l] && !p->written[l]) continue;
-        rc = prop_printf(b, "%-6d %6zu %7zu %14" PRIu64 " %16" PRIu64 "\n", l, p->runs[l],
-                         p->files[l], p->bytes[l], p->written[l]);
+    int rc = prop_printf(b, "%-5s %5s %7s %14s %14s %14s %8s %12s\n", "level", "runs", "tables",
+                         "bytes", "read", "written", "jobs", "micros");
+    for (int l = 0; rc == 0 && l < p->num_levels && l < EDIT_STATS_LEVELS; l++) {
+        const struct edit_level_stats *ls = &w->s.level[l];
+        if (!p->runs[l] && !ls->count) continue;
+        rc = prop_printf(b,
+                         "%-5d %5zu %7zu %14" PRIu64 " %14" PRIu64 " %14" PRIu64 " %8" PRIu64
+                         " %12" PRIu64 "\n",
+                         l, p->runs[l], p->files[l], p->bytes[l], ls->bytes_read, ls->bytes_written,
+                         ls->count, ls->micros);
+    }
+    if (rc == 0) {
+        uint64_t tables = 0;
+        for (int l = 0; l < p->num_levels; l++)
+            tables += p->files[l];
+        rc = prop_printf(b,
+                         "%-5s %5" PRIu64 " %7" PRIu64 " %14" PRIu64 " %14" PRIu64 " %14" PRIu64
+                         " %8" PRIu64 " %12" PRIu64 "\n",
+                         "total", p->total_runs, tables, p->live_bytes, w->read, w->written,
+                         w->count, w->micros);
     }
     if (rc == 0)
-        rc = prop_printf(b, "total  %6" PRIu64 " %7s %14" PRIu64 " %16" PRIu64 "\n", p->total_runs,
-                         "", p->live_bytes, p->table_written);
-    if (rc == 0)
         rc = prop_printf(b,
-                         "user_bytes %" PRIu64 "  wal_bytes %" PRIu64 "  compaction_read %" PRIu64
-                         "  flushes %" PRIu64 "  compactions %" PRIu64 "\n",
-                         p->user_bytes, p->wal_bytes, p->compaction_read, p->flushes,
-                         p->compactions);
+                         "levels %d  user_bytes_written %" PRIu64 "  w_amp %.3f  space_amp %.3f\n",
+                         p->deepest + 1, w->s.user_bytes, prop_write_amp(w), prop_space_amp(p));
+    return rc;
+}
+
+/* A compaction statistic by name: 1 if name is one (*ival or *dval set, *kind as prop_eval). */
+static int prop_work_eval(const struct prop_snapshot *p, const struct prop_work *w,
+                          const char *name, uint64_t *ival, double *dval, int *kind)
+{
+    int level, n = p->num_levels < EDIT_STATS_LEVELS ? p->num_levels : EDIT_STATS_LEVELS;
+    *kind = 0;
+    if (strcmp(name, "lamina.w-amp") == 0 || strcmp(name, "lamina.write-amp") == 0) {
+        *kind = 1;
+        *dval = prop_write_amp(w);
+    } else if (prop_level(name, "lamina.compaction-bytes-read-at-level", n, &level)) {
+        *ival = w->s.level[level].bytes_read;
+    } else if (prop_level(name, "lamina.compaction-bytes-written-at-level", n, &level)) {
+        *ival = w->s.level[level].bytes_written;
+    } else if (prop_level(name, "lamina.compaction-count-at-level", n, &level)) {
+        *ival = w->s.level[level].count;
+    } else if (prop_level(name, "lamina.compaction-micros-at-level", n, &level)) {
+        *ival = w->s.level[level].micros;
+    } else if (strcmp(name, "lamina.user-bytes-written") == 0) {
+        *ival = w->s.user_bytes;
+    } else if (strcmp(name, "lamina.bytes-flushed") == 0) {
+        *ival = w->s.flush_bytes;
+    } else if (strcmp(name, "lamina.flushes") == 0) {
+        *ival = w->s.flush_count;
+    } else if (strcmp(name, "lamina.flush-micros") == 0) {
+        *ival = w->s.flush_micros;
+    } else if (strcmp(name, "lamina.compaction-bytes-read") == 0) {
+        *ival = w->read;
+    } else if (strcmp(name, "lamina.compaction-bytes-written") == 0) {
+        *ival = w->written - w->s.flush_bytes;
+    } else if (strcmp(name, "lamina.compactions") == 0) {
+        *ival = w->count - w->s.flush_count;
+    } else if (strcmp(name, "lamina.bytes-written") == 0) {
+        *ival = w->written;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
+{
+    struct prop_work w;
+    prop_work_collect(db, &w);
+    int rc = prop_work_table(p, &w, b);
+    if (rc == 0) rc = prop_printf(b, "wal_bytes %" PRIu64 "\n", p->wal_bytes);
     if (rc == 0)
         rc = prop_printf(b,
                          "trivial_moves %" PRIu64 "  max_compaction_input %" PRIu64
-                         " (largest job not from level 0)  running_compactions %d\n",
+                         "  running_compactions %d\n",
                          p->trivial_moves, p->max_compaction_input, p->running_compactions);
     if (rc == 0)
         rc = prop_printf(b,
@@ -125,28 +206,24 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
                          p->open_tables, p->max_open_tables, p->table_opens, p->table_hits);
     if (rc == 0)
         rc = prop_printf(b,
-                         "w_amp %.3f (flush + compaction bytes / user key+value bytes)  "
-                         "space_amp %.3f\n",
-                         prop_write_amp(p), prop_space_amp(p));
-    if (rc == 0)
-        rc = prop_printf(b,
-                         "cache hits %" PRIu64 " misses %" PRIu64 " inserts %" PRIu64
-                         " evictions %" PRIu64 " bytes %" PRIu64 "  stall_micros %" PRIu64 "\n",
+                         "cache_hits %" PRIu64 "  cache_misses %" PRIu64 "  cache_inserts %" PRIu64
+                         "  cache_evictions %" PRIu64 "  cache_bytes %" PRIu64
+                         "  stall_micros %" PRIu64 "\n",
                          p->cache_hits, p->cache_misses, p->cache_inserts, p->cache_evictions,
                          p->cache_bytes, p->stall_micros);
     /* Data block reads from table files, per level (gets, iterators, compaction inputs). */
     for (int l = 0; rc == 0 && l < p->num_levels; l++)
         if (p->io_reads[l])
-            rc = prop_printf(b, "io level %d reads %" PRIu64 " bytes %" PRIu64 "\n", l,
-                             p->io_reads[l], p->io_bytes[l]);
+            rc =
+                prop_printf(b, "io_reads_at_level%d %" PRIu64 "  io_bytes_at_level%d %" PRIu64 "\n",
+                            l, p->io_reads[l], l, p->io_bytes[l]);
     if (rc == 0)
         rc = prop_printf(b,
                          "memtable_bytes %" PRIu64 "  allocated_bytes %" PRIu64
                          "  sequence %" PRIu64 "  io %s%s  policy %d\n",
                          p->mem_bytes, (uint64_t)mem_allocated(), p->sequence,
                          db->opts.use_io_uring ? file_io_backend() : "pread",
-                         db->opts.use_direct_reads ? "+direct" : "",
-                         db->opts.compaction_policy);
+                         db->opts.use_direct_reads ? "+direct" : "", db->opts.compaction_policy);
     return rc;
 }
 
@@ -187,11 +264,10 @@ static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dv
                    ? err_set(LAMINA_ENOMEM, "property: out of memory")
                    : 0;
     }
+    struct prop_work w;
+    prop_work_collect(db, &w);
+    if (prop_work_eval(&p, &w, name, ival, dval, kind)) return 0;
     *kind = 1;
-    if (strcmp(name, "lamina.write-amp") == 0) {
-        *dval = prop_write_amp(&p);
-        return 0;
-    }
     if (strcmp(name, "lamina.space-amp") == 0) {
         *dval = prop_space_amp(&p);
         return 0;
@@ -235,8 +311,6 @@ static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dv
         *ival = p.open_tables;
     else if (strcmp(name, "lamina.table-opens") == 0)
         *ival = p.table_opens;
-    else if (strcmp(name, "lamina.compactions") == 0)
-        *ival = p.compactions;
     else if (strcmp(name, "lamina.trivial-moves") == 0)
         *ival = p.trivial_moves;
     else if (strcmp(name, "lamina.max-compaction-input-bytes") == 0)

@@ -22,6 +22,7 @@ enum {
     EDIT_WAL_ADDED = 65,      /* lenbytes holding one varint: the WAL's number */
     EDIT_WALS_TRACKED = 66,   /* lenbytes, empty */
     EDIT_SKIPPED = 67,        /* lenbytes holding one varint: a number never allocated */
+    EDIT_STATS = 68,          /* lenbytes: statistics deltas (edit_stats_encode) */
 };
 
 static const char edit_identity[] = "lamina";
@@ -46,6 +47,33 @@ void version_edit_free(struct version_edit *e)
     mem_free(e->wals_added);
     mem_free(e->skipped);
     version_edit_init(e);
+}
+
+void edit_stats_add(struct edit_stats *total, const struct edit_stats *d)
+{
+    total->user_bytes += d->user_bytes;
+    total->flush_bytes += d->flush_bytes;
+    total->flush_count += d->flush_count;
+    total->flush_micros += d->flush_micros;
+    for (int l = 0; l < EDIT_STATS_LEVELS; l++) {
+        total->level[l].bytes_read += d->level[l].bytes_read;
+        total->level[l].bytes_written += d->level[l].bytes_written;
+        total->level[l].count += d->level[l].count;
+        total->level[l].micros += d->level[l].micros;
+    }
+}
+
+static int edit_level_stats_empty(const struct edit_level_stats *s)
+{
+    return !s->bytes_read && !s->bytes_written && !s->count && !s->micros;
+}
+
+int edit_stats_empty(const struct edit_stats *s)
+{
+    if (s->user_bytes || s->flush_bytes || s->flush_count || s->flush_micros) return 0;
+    for (int l = 0; l < EDIT_STATS_LEVELS; l++)
+        if (!edit_level_stats_empty(&s->level[l])) return 0;
+    return 1;
 }
 
 static int edit_grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -139,6 +167,30 @@ static int edit_put_field(buf *out, uint64_t tag, uint64_t v)
     return rc ? rc : buf_append_varint(out, v);
 }
 
+/* The EDIT_STATS payload: user bytes, flush bytes, flush count, flush micros, then for each
+ * level with work: level, bytes read, bytes written, count, micros (all varints). */
+static int edit_put_stats(buf *out, const struct edit_stats *s)
+{
+    buf p = {0};
+    int rc = buf_append_varint(&p, s->user_bytes);
+    if (rc == 0) rc = buf_append_varint(&p, s->flush_bytes);
+    if (rc == 0) rc = buf_append_varint(&p, s->flush_count);
+    if (rc == 0) rc = buf_append_varint(&p, s->flush_micros);
+    for (int l = 0; rc == 0 && l < EDIT_STATS_LEVELS; l++) {
+        const struct edit_level_stats *ls = &s->level[l];
+        if (edit_level_stats_empty(ls)) continue;
+        if ((rc = buf_append_varint(&p, (uint64_t)l)) ||
+            (rc = buf_append_varint(&p, ls->bytes_read)) ||
+            (rc = buf_append_varint(&p, ls->bytes_written)) ||
+            (rc = buf_append_varint(&p, ls->count)) || (rc = buf_append_varint(&p, ls->micros)))
+            break;
+    }
+    if (rc == 0) rc = buf_append_varint(out, EDIT_STATS);
+    if (rc == 0) rc = buf_append_lenbytes(out, p.data, p.len);
+    buf_free(&p);
+    return rc;
+}
+
 int version_edit_encode(const struct version_edit *e, buf *out)
 {
     int rc = 0;
@@ -174,6 +226,7 @@ int version_edit_encode(const struct version_edit *e, buf *out)
         if ((rc = edit_put_number_field(out, EDIT_WAL_ADDED, e->wals_added[i]))) goto nomem;
     for (size_t i = 0; i < e->nskipped; i++)
         if ((rc = edit_put_number_field(out, EDIT_SKIPPED, e->skipped[i]))) goto nomem;
+    if (e->has_stats && (rc = edit_put_stats(out, &e->stats))) goto nomem;
     return 0;
 nomem:
     return err_set(LAMINA_ENOMEM, "version edit: no memory to encode");
@@ -238,6 +291,41 @@ static int edit_get_added(struct edit_cursor *c, struct version_edit *e)
     return version_edit_add_file(e, &f);
 }
 
+/* An EDIT_STATS payload, which must parse exactly. */
+static int edit_get_stats(struct edit_cursor *c, const uint8_t *data, size_t len,
+                          struct version_edit *e)
+{
+    struct edit_cursor s = {data, data, data + len, NULL};
+    struct edit_stats *st = &e->stats;
+    if (edit_get_varint(&s, &st->user_bytes, "stats user bytes") ||
+        edit_get_varint(&s, &st->flush_bytes, "stats flush bytes") ||
+        edit_get_varint(&s, &st->flush_count, "stats flush count") ||
+        edit_get_varint(&s, &st->flush_micros, "stats flush micros"))
+        goto corrupt;
+    while (s.p < s.end) {
+        uint64_t level, v[4];
+        if (edit_get_varint(&s, &level, "stats level") ||
+            edit_get_varint(&s, &v[0], "stats bytes read") ||
+            edit_get_varint(&s, &v[1], "stats bytes written") ||
+            edit_get_varint(&s, &v[2], "stats count") || edit_get_varint(&s, &v[3], "stats micros"))
+            goto corrupt;
+        if (level >= EDIT_STATS_LEVELS) {
+            s.failed = "stats level";
+            goto corrupt;
+        }
+        struct edit_level_stats *ls = &st->level[level];
+        ls->bytes_read += v[0];
+        ls->bytes_written += v[1];
+        ls->count += v[2];
+        ls->micros += v[3];
+    }
+    e->has_stats = 1;
+    return 0;
+corrupt:
+    c->failed = s.failed;
+    return LAMINA_ECORRUPT;
+}
+
 /* A safe-range tag this reader knows: its length-prefixed payload must parse exactly. */
 static int edit_get_safe_known(struct edit_cursor *c, uint64_t tag, struct version_edit *e)
 {
@@ -262,6 +350,8 @@ static int edit_get_safe_known(struct edit_cursor *c, uint64_t tag, struct versi
         }
         e->wals_tracked = 1;
         return 0;
+    case EDIT_STATS:
+        return edit_get_stats(c, data, len, e);
     default: { /* EDIT_WAL_ADDED, EDIT_SKIPPED: exactly one varint */
         uint64_t number;
         const uint8_t *q = coding_get_varint64(data, data + len, &number);
@@ -325,6 +415,7 @@ int version_edit_decode(struct version_edit *e, const uint8_t *p, size_t n)
         case EDIT_WAL_ADDED:
         case EDIT_WALS_TRACKED:
         case EDIT_SKIPPED:
+        case EDIT_STATS:
             rc = edit_get_safe_known(&c, tag, e);
             if (rc == LAMINA_ECORRUPT) goto corrupt;
             if (rc) goto fail;

@@ -27,6 +27,29 @@ struct edit_deleted {
     uint64_t file_number;
 };
 
+/* Levels whose compaction statistics an edit can carry (num_levels is at most 20). */
+#define EDIT_STATS_LEVELS 20
+
+/* Work done into one level: by compaction jobs whose output is the level (and, at level 0, the
+ * memtable flushes, which read no table). */
+struct edit_level_stats {
+    uint64_t bytes_read, bytes_written, count, micros;
+};
+
+/* Statistics a tuner needs, kept across reopen. In an edit they are deltas: what this flush or
+ * compaction did (a MANIFEST's first record, which replays from zero, carries the totals). */
+struct edit_stats {
+    uint64_t user_bytes;  /* key + value bytes of puts and deletes */
+    uint64_t flush_bytes; /* table bytes written by memtable flushes (included in level 0) */
+    uint64_t flush_count, flush_micros;
+    struct edit_level_stats level[EDIT_STATS_LEVELS];
+};
+
+/* Adds d into *total. */
+void edit_stats_add(struct edit_stats *total, const struct edit_stats *d);
+/* Whether every counter is 0. */
+int edit_stats_empty(const struct edit_stats *s);
+
 struct version_edit {
     int has_log_number;
     uint64_t log_number; /* WALs older than this are obsolete */
@@ -48,6 +71,8 @@ struct version_edit {
     size_t nwals_added, cap_wals_added;
     uint64_t *skipped; /* numbers never allocated: files not Lamina's bore them first */
     size_t nskipped, cap_skipped;
+    int has_stats; /* stats below are recorded (EDIT_STATS, tag 68) */
+    struct edit_stats stats;
 };
 
 void version_edit_init(struct version_edit *e);

@@ -554,6 +554,13 @@ LAMINA_API int lamina_resume(lamina_db *db);
  * (table bytes), "lamina.allocated-bytes" (jemalloc stats.allocated), "lamina.sequence",
  * "lamina.recovery" (text: what WAL recovery dropped at open under wal_recovery_mode
  * point_in_time or skip_any, each with its file and offset; empty when nothing).
+ * Work since the database was created, kept in the MANIFEST across reopening:
+ * "lamina.compaction-bytes-read-at-level<N>", "...-written-at-level<N>", "...-count-at-level<N>",
+ * "...-micros-at-level<N>" (jobs whose output is level N; level 0: flushes),
+ * "lamina.user-bytes-written", "lamina.bytes-flushed", "lamina.flushes", "lamina.flush-micros",
+ * "lamina.compactions", "lamina.compaction-bytes-read", "lamina.compaction-bytes-written"
+ * (flushes excluded), "lamina.bytes-written" (included), "lamina.w-amp" (= "lamina.write-amp":
+ * bytes written / bytes flushed, RocksDB's W-Amp).
  * Errors: LAMINA_EINVAL for an unknown name, LAMINA_ENOMEM. */
 LAMINA_API int lamina_property(lamina_db *db, const char *name, char **out);
 

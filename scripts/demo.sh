@@ -93,9 +93,8 @@ echo "== stats"
 "$kv" --db "$db" stats >"$work/stats.txt"
 rc=$?
 cat "$work/stats.txt"
-# lines "level N: files=F runs=R bytes=B"; count the levels with F > 0
-levels=$(awk '/^level [0-9]+: files=/ { split($3, f, "="); if (f[2] > 0) n++ }
-              END { print n + 0 }' "$work/stats.txt")
+# the table's level rows "N runs tables bytes ..."; count the levels with tables > 0
+levels=$(awk '/^[0-9]+ / { if ($3 > 0) n++ } END { print n + 0 }' "$work/stats.txt")
 if [ $rc = 0 ] && [ "$levels" -ge 2 ]; then
     pass "stats: $levels levels hold data"
 else

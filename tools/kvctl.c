@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "lamina.h"
 
 enum { EXIT_FOUND = 0, EXIT_NOTFOUND = 1, EXIT_USAGE = 2, EXIT_DBERR = 3 };
@@ -674,68 +676,141 @@ static int kv_cmd_sst_dump(kv_ctx *c, int argc, char **argv)
     return status;
 }
 
-/* Prints a text property as "label: value" (trailing newlines trimmed). */
-static int kv_print_property(kv_ctx *c, const char *label, const char *name)
+/* One level's row of `stats --json`: its property names and JSON keys. */
+static const char *const kv_stats_level_figures[][2] = {
+    {"runs", "lamina.num-runs-at-level"},
+    {"tables", "lamina.num-files-at-level"},
+    {"bytes", "lamina.bytes-at-level"},
+    {"compaction_bytes_read", "lamina.compaction-bytes-read-at-level"},
+    {"compaction_bytes_written", "lamina.compaction-bytes-written-at-level"},
+    {"compaction_count", "lamina.compaction-count-at-level"},
+    {"compaction_micros", "lamina.compaction-micros-at-level"},
+};
+
+/* The database's figures beside the levels in `stats --json`. */
+static const char *const kv_stats_figures[][2] = {
+    {"num_levels", "lamina.num-levels"},
+    {"user_bytes_written", "lamina.user-bytes-written"},
+    {"bytes_flushed", "lamina.bytes-flushed"},
+    {"flushes", "lamina.flushes"},
+    {"flush_micros", "lamina.flush-micros"},
+    {"compactions", "lamina.compactions"},
+    {"compaction_bytes_read", "lamina.compaction-bytes-read"},
+    {"compaction_bytes_written", "lamina.compaction-bytes-written"},
+    {"bytes_written", "lamina.bytes-written"},
+    {"trivial_moves", "lamina.trivial-moves"},
+    {"total_runs", "lamina.total-runs"},
+    {"live_bytes", "lamina.live-bytes"},
+    {"memtable_bytes", "lamina.memtable-bytes"},
+    {"stall_micros", "lamina.stall-micros"},
+    {"cache_hits", "lamina.cache-hits"},
+    {"cache_misses", "lamina.cache-misses"},
+    {"sequence", "lamina.sequence"},
+};
+
+/* A ratio property ("1.234") as a number. */
+static int kv_stats_ratio(kv_ctx *c, const char *name, double *out)
 {
     char *text = NULL;
     int rc = lamina_property(c->db, name, &text);
     if (rc != LAMINA_OK) return kv_db_error(c, rc);
-    size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
-        n--;
-    printf("%-16s %.*s\n", label, (int)n, text);
+    *out = strtod(text, NULL);
     lamina_free(text);
     return 0;
 }
 
+/* Adds the integer property name to obj as key. 0 or the exit status (reported). */
+static int kv_stats_json_int(kv_ctx *c, json_t *obj, const char *key, const char *name)
+{
+    uint64_t v;
+    int rc = lamina_property_int(c->db, name, &v);
+    if (rc != LAMINA_OK) return kv_db_error(c, rc);
+    if (json_object_set_new(obj, key, json_integer((json_int_t)v)) != 0) {
+        fprintf(stderr, "kvctl: stats: out of memory\n");
+        return EXIT_DBERR;
+    }
+    return 0;
+}
+
+/* `stats --json`: every level's row (levels 0 .. num_levels-1, empty ones included) and the
+ * database's figures, as one object. 0 or the exit status (reported). */
+static int kv_stats_json(kv_ctx *c)
+{
+    json_t *root = json_object(), *levels = json_array();
+    int status = 0;
+    if (!root || !levels || json_object_set(root, "levels", levels) != 0) {
+        fprintf(stderr, "kvctl: stats: out of memory\n");
+        status = EXIT_DBERR;
+    }
+    for (int level = 0; status == 0 && level < STATS_MAX_LEVELS; level++) {
+        char name[96];
+        uint64_t probe;
+        snprintf(name, sizeof name, "lamina.num-runs-at-level%d", level);
+        if (lamina_property_int(c->db, name, &probe) == LAMINA_EINVAL && level > 0) break;
+        json_t *row = json_object();
+        if (!row || json_array_append_new(levels, row) != 0 ||
+            json_object_set_new(row, "level", json_integer(level)) != 0) {
+            fprintf(stderr, "kvctl: stats: out of memory\n");
+            status = EXIT_DBERR;
+        }
+        size_t n = sizeof kv_stats_level_figures / sizeof kv_stats_level_figures[0];
+        for (size_t i = 0; status == 0 && i < n; i++) {
+            snprintf(name, sizeof name, "%s%d", kv_stats_level_figures[i][1], level);
+            status = kv_stats_json_int(c, row, kv_stats_level_figures[i][0], name);
+        }
+    }
+    size_t n = sizeof kv_stats_figures / sizeof kv_stats_figures[0];
+    for (size_t i = 0; status == 0 && i < n; i++)
+        status = kv_stats_json_int(c, root, kv_stats_figures[i][0], kv_stats_figures[i][1]);
+    double w_amp = 0, space_amp = 0;
+    if (status == 0) status = kv_stats_ratio(c, "lamina.w-amp", &w_amp);
+    if (status == 0) status = kv_stats_ratio(c, "lamina.space-amp", &space_amp);
+    if (status == 0 && (json_object_set_new(root, "w_amp", json_real(w_amp)) != 0 ||
+                        json_object_set_new(root, "space_amp", json_real(space_amp)) != 0)) {
+        fprintf(stderr, "kvctl: stats: out of memory\n");
+        status = EXIT_DBERR;
+    }
+    if (status == 0 && json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+        fprintf(stderr, "kvctl: stats: cannot write the output\n");
+        status = EXIT_DBERR;
+    }
+    if (status == 0) putchar('\n');
+    json_decref(levels);
+    json_decref(root);
+    return status;
+}
+
 static int kv_cmd_stats(kv_ctx *c, int argc, char **argv)
 {
-    static const char *const figures[][2] = {
-        {"levels:", "lamina.num-levels"},         {"runs:", "lamina.total-runs"},
-        {"write-amp:", "lamina.write-amp"},       {"space-amp:", "lamina.space-amp"},
-        {"live-bytes:", "lamina.live-bytes"},     {"memtable-bytes:", "lamina.memtable-bytes"},
-        {"allocated:", "lamina.allocated-bytes"}, {"cache-hits:", "lamina.cache-hits"},
-        {"cache-misses:", "lamina.cache-misses"}, {"stall-micros:", "lamina.stall-micros"},
-        {"sequence:", "lamina.sequence"},
-    };
-    int status, at = kv_simple_args("stats", argc, argv, 0, &status);
-    if (at < 0) return status;
+    static const struct option lo[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    const kv_command *cmd = kv_command_find("stats");
+    int json = 0, status = 0, ch;
+    while (status == 0 && (ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
+        if (ch <= -2)
+            status = -2 - ch;
+        else if (ch == 'j')
+            json = 1;
+    }
+    if (status == 0 && optind != argc)
+        status = kv_usage_error("stats", "unexpected argument '%s'", argv[optind]);
+    if (status != 0) return status;
     status = kv_open(c, 0);
     if (status != 0) return status;
-    char *text = NULL;
-    int rc = lamina_property(c->db, "lamina.stats", &text);
-    if (rc != LAMINA_OK) {
-        status = kv_db_error(c, rc);
-        goto out;
-    }
-    fputs(text, stdout);
-    if (text[0] != '\0' && text[strlen(text) - 1] != '\n') putchar('\n');
-    lamina_free(text);
-    printf("\n");
-    int with_data = 0;
-    for (int level = 0; level < STATS_MAX_LEVELS; level++) {
-        static const char *const kinds[] = {"num-files-at-level", "num-runs-at-level",
-                                            "bytes-at-level"};
-        uint64_t v[3];
-        char name[64];
-        for (int k = 0; k < 3; k++) {
-            snprintf(name, sizeof name, "lamina.%s%d", kinds[k], level);
-            rc = lamina_property_int(c->db, name, &v[k]);
-            if (rc != LAMINA_OK) break;
-        }
-        if (rc == LAMINA_EINVAL && level > 0) break; /* past the database's last level */
+    if (json) {
+        status = kv_stats_json(c);
+    } else {
+        /* lamina.stats is the one table: each figure once. */
+        char *text = NULL;
+        int rc = lamina_property(c->db, "lamina.stats", &text);
         if (rc != LAMINA_OK) {
             status = kv_db_error(c, rc);
-            goto out;
+        } else {
+            fputs(text, stdout);
+            if (text[0] != '\0' && text[strlen(text) - 1] != '\n') putchar('\n');
+            lamina_free(text);
         }
-        if (v[0] > 0) with_data++;
-        printf("level %d: files=%" PRIu64 " runs=%" PRIu64 " bytes=%" PRIu64 "\n", level, v[0],
-               v[1], v[2]);
     }
-    printf("%-16s %d\n", "levels-with-data:", with_data);
-    for (size_t i = 0; i < sizeof figures / sizeof figures[0] && status == 0; i++)
-        status = kv_print_property(c, figures[i][0], figures[i][1]);
-out:
     return kv_close(c, status);
 }
 
@@ -978,7 +1053,14 @@ static const kv_command kv_commands[] = {
      kv_cmd_load, 0},
     {"dump", "", "Prints every key<TAB>value in key order.", "", kv_cmd_dump, 0},
     {"count", "", "Prints the number of keys.", "", kv_cmd_count, 0},
-    {"stats", "", "Prints the engine's statistics and the figures per level.", "", kv_cmd_stats, 0},
+    {"stats", "[--json]",
+     "Prints the statistics as one table: per level runs, tables, bytes and the work done into\n"
+     "it (bytes read and written, jobs, micros: flushes at level 0, compactions below), totals,\n"
+     "user bytes written, w_amp and space_amp; then the cache, memory and stall figures.",
+     "Stats options:\n"
+     "  --json         print every figure as one JSON object instead (levels as an array)\n"
+     "The work counters are kept in the MANIFEST, so they survive reopening.\n",
+     kv_cmd_stats, 0},
     {"flush", "", "Writes the memtable to a level-0 table.", "", kv_cmd_flush, 0},
     {"compact", "", "Compacts the whole key range down to the last level.", "", kv_cmd_compact, 0},
     {"check", "",

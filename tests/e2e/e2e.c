@@ -2,6 +2,7 @@
  * processes (posix_spawn) on a database in a fresh /tmp directory: the demo's load-and-verify
  * job on 20,000 real (or generated) paths, exit codes, escaping, and db_bench output. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "tdir.h"
 
@@ -307,8 +310,9 @@ Test(e2e, loaded_paths_survive_reopen_with_counts_gets_prefix_scan_check_and_lev
     for (char *line = r.out; line != NULL && *line; line = strchr(line, '\n')) {
         if (*line == '\n') line++;
         int level;
-        unsigned long files;
-        if (sscanf(line, "level %d: files=%lu", &level, &files) == 2 && files > 0) with_data++;
+        unsigned long runs, tables;
+        /* the table's level rows: level, runs, tables, ... */
+        if (sscanf(line, "%d %lu %lu", &level, &runs, &tables) == 3 && tables > 0) with_data++;
     }
     cr_expect_geq(with_data, 2, "stats shows %d levels with data:\n%s", with_data, r.out);
     proc_free(&r);
@@ -316,6 +320,125 @@ Test(e2e, loaded_paths_survive_reopen_with_counts_gets_prefix_scan_check_and_lev
     for (size_t i = 0; i < SLICE; i++)
         free(keys[i]);
     free(keys);
+}
+
+/* How many times word occurs in text as a whole word (not inside a longer name). */
+static int count_word(const char *text, const char *word)
+{
+    int n = 0;
+    size_t len = strlen(word);
+    for (const char *p = text; (p = strstr(p, word)) != NULL; p += len) {
+        int before = p > text && (p[-1] == '_' || p[-1] == '-' || isalnum((unsigned char)p[-1]));
+        int after = p[len] == '_' || p[len] == '-' || isalnum((unsigned char)p[len]);
+        if (!before && !after) n++;
+    }
+    return n;
+}
+
+static uint64_t json_u64(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    cr_assert(json_is_integer(v), "stats --json: \"%s\" is missing or not an integer", key);
+    return (uint64_t)json_integer_value(v);
+}
+
+Test(e2e, stats_prints_each_figure_once_and_json_that_parses_after_reopen)
+{
+    /* 60,000 keys in 64 KiB memtables: flushes and compactions into levels 1 and 2. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/load.txt", tmpdir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    uint64_t seed = 9;
+    for (int i = 0; i < 60000; i++)
+        fprintf(f, "key%012llu\tvalue-%d-%016llx\n",
+                (unsigned long long)(test_rng(&seed) % 1000000000000ull), i,
+                (unsigned long long)test_rng(&seed));
+    cr_assert_eq(fclose(f), 0);
+    proc_out r = kvctl("--db", dbdir, "--write_buffer_size=65536", "--target_file_size_base=65536",
+                       "load", path);
+    cr_assert_eq(r.status, 0, "load: %s", r.err);
+    proc_free(&r);
+
+    /* Each kvctl run is a reopen: the figures come from the MANIFEST. */
+    r = kvctl("--db", dbdir, "stats");
+    cr_assert_eq(r.status, 0, "stats: %s", r.err);
+    const char *once[] = {"level",
+                          "runs",
+                          "tables",
+                          "bytes",
+                          "read",
+                          "written",
+                          "jobs",
+                          "micros",
+                          "total",
+                          "levels",
+                          "user_bytes_written",
+                          "w_amp",
+                          "space_amp",
+                          "wal_bytes",
+                          "stall_micros",
+                          "cache_hits",
+                          "trivial_moves",
+                          "memtable_bytes"};
+    for (size_t i = 0; i < sizeof once / sizeof once[0]; i++)
+        cr_expect_eq(count_word(r.out, once[i]), 1, "\"%s\" appears %d times in:\n%s", once[i],
+                     count_word(r.out, once[i]), r.out);
+    double text_w_amp = -1;
+    const char *w = strstr(r.out, "w_amp ");
+    cr_assert_not_null(w, "%s", r.out);
+    cr_assert_eq(sscanf(w, "w_amp %lf", &text_w_amp), 1);
+    unsigned long long text_total_written = 0, ignored[4];
+    const char *t = strstr(r.out, "\ntotal ");
+    cr_assert_not_null(t, "%s", r.out);
+    cr_assert_eq(sscanf(t + 1, "total %llu %llu %llu %llu %llu", &ignored[0], &ignored[1],
+                        &ignored[2], &ignored[3], &text_total_written),
+                 5, "%s", r.out);
+    proc_free(&r);
+
+    r = kvctl("--db", dbdir, "stats", "--json");
+    cr_assert_eq(r.status, 0, "stats --json: %s", r.err);
+    json_error_t jerr;
+    json_t *root = json_loads(r.out, 0, &jerr);
+    cr_assert_not_null(root, "stats --json does not parse: %s (line %d)\n%s", jerr.text, jerr.line,
+                       r.out);
+    json_t *levels = json_object_get(root, "levels");
+    cr_assert(json_is_array(levels) && json_array_size(levels) >= 3, "%s", r.out);
+    uint64_t written = 0, read = 0, tables = 0, deep_count = 0;
+    for (size_t i = 0; i < json_array_size(levels); i++) {
+        json_t *row = json_array_get(levels, i);
+        cr_expect_eq(json_u64(row, "level"), i);
+        written += json_u64(row, "compaction_bytes_written");
+        read += json_u64(row, "compaction_bytes_read");
+        tables += json_u64(row, "tables");
+        (void)json_u64(row, "runs");
+        (void)json_u64(row, "bytes");
+        (void)json_u64(row, "compaction_micros");
+        if (i > 0) deep_count += json_u64(row, "compaction_count");
+    }
+    json_t *l0 = json_array_get(levels, 0);
+    uint64_t flushed = json_u64(root, "bytes_flushed");
+    cr_expect_gt(flushed, 0);
+    cr_expect_eq(json_u64(l0, "compaction_bytes_written"), flushed, "level 0's work is flushes");
+    cr_expect_eq(json_u64(l0, "compaction_count"), json_u64(root, "flushes"));
+    cr_expect_gt(deep_count, 0, "no compaction ran: %s", r.out);
+    cr_expect_eq(deep_count, json_u64(root, "compactions"));
+    cr_expect_eq(written, json_u64(root, "bytes_written"));
+    cr_expect_eq(written, (uint64_t)text_total_written, "the table's total differs");
+    cr_expect_eq(read, json_u64(root, "compaction_bytes_read"));
+    cr_expect_eq(written - flushed, json_u64(root, "compaction_bytes_written"));
+    cr_expect_gt(tables, 0);
+    cr_expect_geq(json_u64(root, "user_bytes_written"), 60000 * 40);
+    json_t *wa = json_object_get(root, "w_amp"), *sa = json_object_get(root, "space_amp");
+    cr_assert(json_is_real(wa) && json_is_real(sa), "%s", r.out);
+    double w_amp = json_real_value(wa);
+    cr_expect_geq(w_amp, 1.0);
+    cr_expect(fabs(w_amp - (double)written / (double)flushed) < 0.001, "w_amp %f, counters %f",
+              w_amp, (double)written / (double)flushed);
+    cr_expect(fabs(w_amp - text_w_amp) < 0.001, "json w_amp %f, table %f", w_amp, text_w_amp);
+    cr_expect_geq(json_real_value(sa), 1.0);
+    json_decref(root);
+    proc_free(&r);
 }
 
 Test(e2e, bad_arguments_exit_2_with_a_message)
