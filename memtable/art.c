@@ -44,7 +44,10 @@
 
 #define ART_PREFIX_MAX 8
 
-enum { ART_N4 = 1, ART_N16 = 2, ART_N48 = 3, ART_N256 = 4, ART_LEAF = 5, ART_MLEAF = 6 };
+/* The first byte of every node and leaf says what it is: an inner node type, a multi-version
+ * leaf, or (top bit set) a one-version leaf's header. */
+enum { ART_N4 = 1, ART_N16 = 2, ART_N48 = 3, ART_N256 = 4, ART_MLEAF = 5, ART_LEAF = 0x80 };
+#define ART_IS_LEAF(b) ((b) >= ART_MLEAF)
 
 typedef _Atomic(uint32_t) art_slot;
 
@@ -55,7 +58,7 @@ struct art_inner {
     uint8_t unused;
     uint32_t end;      /* depth of the byte that selects a child; keys of length end: end_leaf */
     art_slot end_leaf; /* the key equal to the whole path, which sorts before every child */
-    uint8_t prefix[ART_PREFIX_MAX]; /* key bytes [end - nprefix, end) */
+    /* after the children: nprefix bytes, the key bytes [end - nprefix, end) */
 };
 
 struct art_node4 {
@@ -81,8 +84,16 @@ struct art_node256 {
     art_slot child[256];
 };
 
-/* A leaf of one version: type, varint user key length, varint value length, user key,
- * trailer, value — the internal key is contiguous, so an iterator points into the leaf. */
+/* A leaf of one version, 4-aligned and without padding inside:
+ *   header byte: 0x80 | type (0 or 1) << 6 | 0x20 if a type byte follows | value length if
+ *                under 31, else 31 and a varint value length follows
+ *   varint user key length, user key, varint zigzag(seq - the tree's base seq),
+ *   [type byte], [varint value length], value.
+ * The trailer takes 2-4 bytes instead of 8: the sequence numbers of one memtable lie close to
+ * the first one it saw. Iterators assemble the internal key in a buffer of their own. */
+#define ART_LEAF_TYPE_BIT 0x40
+#define ART_LEAF_TYPE_BYTE 0x20
+#define ART_LEAF_VLEN_MAX 31
 
 /* A leaf of several versions: the user key once and a list of versions newest first. */
 struct art_mleaf {
@@ -102,6 +113,14 @@ struct art_version {
 
 struct art_tree {
     art_slot root;
+    uint64_t base_seq; /* set before the first leaf is published, then immutable */
+};
+
+/* A one-version leaf's entry, decoded. */
+struct art_entry {
+    const uint8_t *ukey, *value;
+    size_t ulen, vlen;
+    uint64_t trailer;
 };
 
 static inline uint32_t art_load(const art_slot *s)
@@ -137,6 +156,19 @@ static inline uint32_t art_varint(const uint8_t **p)
     }
 }
 
+static inline uint64_t art_varint64(const uint8_t **p)
+{
+    const uint8_t *q = *p;
+    uint64_t v = 0;
+    for (unsigned shift = 0;; shift += 7) {
+        uint8_t b = *q++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) break;
+    }
+    *p = q;
+    return v;
+}
+
 /* The user key of a leaf of either kind. */
 static inline const uint8_t *art_leaf_key(const uint8_t *leaf, size_t *ulen)
 {
@@ -147,22 +179,39 @@ static inline const uint8_t *art_leaf_key(const uint8_t *leaf, size_t *ulen)
     }
     const uint8_t *p = leaf + 1;
     *ulen = art_varint(&p);
-    art_varint(&p);
     return p;
 }
 
-/* The fields of a one-version leaf. */
-static inline void art_leaf_entry(const uint8_t *leaf, const uint8_t **ukey, size_t *ulen,
-                                  const uint8_t **value, size_t *vlen)
+/* Decodes a one-version leaf. */
+static inline void art_leaf_entry(const memtable *m, const uint8_t *leaf, struct art_entry *e)
 {
+    uint8_t h = leaf[0];
     const uint8_t *p = leaf + 1;
-    *ulen = art_varint(&p);
-    *vlen = art_varint(&p);
-    *ukey = p;
-    *value = p + *ulen + IKEY_TRAILER;
+    e->ulen = art_varint(&p);
+    e->ukey = p;
+    p += e->ulen;
+    uint64_t z = art_varint64(&p);
+    uint64_t seq = ((const struct art_tree *)m->tree)->base_seq + ((z >> 1) ^ -(z & 1));
+    unsigned type = h & ART_LEAF_TYPE_BYTE ? *p++ : (h & ART_LEAF_TYPE_BIT) != 0;
+    e->trailer = seq << 8 | type;
+    e->vlen = h & ART_LEAF_VLEN_MAX;
+    if (e->vlen == ART_LEAF_VLEN_MAX) e->vlen = art_varint(&p);
+    e->value = p;
 }
 
 /* ---- child lookup and ordered neighbours (readers and the writer) ----------------------- */
+
+static const size_t art_node_size[] = {
+    [ART_N4] = sizeof(struct art_node4),
+    [ART_N16] = sizeof(struct art_node16),
+    [ART_N48] = sizeof(struct art_node48),
+    [ART_N256] = sizeof(struct art_node256),
+};
+
+static inline uint8_t *art_prefix(struct art_inner *n)
+{
+    return (uint8_t *)n + art_node_size[n->type];
+}
 
 static inline unsigned art_n4_count(const struct art_inner *n)
 {
@@ -343,7 +392,7 @@ static const uint8_t *art_any_leaf(const memtable *m, struct art_inner *n)
         int b;
         if (!r) r = art_next_child(n, -1, &b);
         const uint8_t *p = art_ptr(m, r);
-        if (p[0] >= ART_LEAF) return p;
+        if (ART_IS_LEAF(p[0])) return p;
         n = (struct art_inner *)p;
     }
 }
@@ -362,7 +411,7 @@ static int art_prefix_cmp(const memtable *m, struct art_inner *n, size_t d, cons
         full = art_leaf_key(art_any_leaf(m, n), &ll);
     }
     for (size_t i = d; i < stop; i++) {
-        uint8_t pb = i >= from ? n->prefix[n->nprefix - (end - i)] : full[i];
+        uint8_t pb = i >= from ? art_prefix(n)[n->nprefix - (end - i)] : full[i];
         if (key[i] != pb) return key[i] < pb ? -1 : 1;
     }
     return 0;
@@ -370,19 +419,15 @@ static int art_prefix_cmp(const memtable *m, struct art_inner *n, size_t d, cons
 
 /* ---- writer ------------------------------------------------------------------------------ */
 
-static const size_t art_node_size[] = {
-    [ART_N4] = sizeof(struct art_node4),
-    [ART_N16] = sizeof(struct art_node16),
-    [ART_N48] = sizeof(struct art_node48),
-    [ART_N256] = sizeof(struct art_node256),
-};
-
-static struct art_inner *art_node_new(memtable *m, int type, uint32_t *ref)
+/* A zeroed node with room for nprefix path bytes after its children. */
+static struct art_inner *art_node_new(memtable *m, int type, size_t nprefix, uint32_t *ref)
 {
-    struct art_inner *n = arena_alloc_ref(m->arena, art_node_size[type], 4, ref);
+    size_t size = art_node_size[type] + nprefix;
+    struct art_inner *n = arena_alloc_ref(m->arena, size, 4, ref);
     if (!n) return NULL;
-    memset(n, 0, art_node_size[type]);
+    memset(n, 0, size);
     n->type = (uint8_t)type;
+    n->nprefix = (uint8_t)nprefix;
     return n;
 }
 
@@ -390,12 +435,11 @@ static struct art_inner *art_node_new(memtable *m, int type, uint32_t *ref)
 static struct art_inner *art_node4_new(memtable *m, const uint8_t *key, size_t d, size_t end,
                                        uint32_t *ref)
 {
-    struct art_inner *n = art_node_new(m, ART_N4, ref);
-    if (!n) return NULL;
     size_t stored = end - d < ART_PREFIX_MAX ? end - d : ART_PREFIX_MAX;
-    n->nprefix = (uint8_t)stored;
+    struct art_inner *n = art_node_new(m, ART_N4, stored, ref);
+    if (!n) return NULL;
     n->end = (uint32_t)end;
-    memcpy(n->prefix, key + end - stored, stored);
+    memcpy(art_prefix(n), key + end - stored, stored);
     return n;
 }
 
@@ -461,11 +505,10 @@ static int art_add_child(memtable *m, art_slot *slot, struct art_inner *n, uint8
         return 0;
     }
     uint32_t ref;
-    struct art_inner *g = art_node_new(m, n->type + 1, &ref);
+    struct art_inner *g = art_node_new(m, n->type + 1, n->nprefix, &ref);
     if (!g) return LAMINA_ENOMEM;
-    g->nprefix = n->nprefix;
     g->end = n->end;
-    memcpy(g->prefix, n->prefix, sizeof g->prefix);
+    memcpy(art_prefix(g), art_prefix(n), n->nprefix);
     atomic_store_explicit(&g->end_leaf, atomic_load_explicit(&n->end_leaf, memory_order_relaxed),
                           memory_order_relaxed);
     for (int c = -1;;) {
@@ -481,16 +524,28 @@ static int art_add_child(memtable *m, art_slot *slot, struct art_inner *n, uint8
 static int art_leaf_new(memtable *m, const uint8_t *ukey, size_t ulen, uint64_t trailer,
                         const void *value, size_t vlen, uint32_t *ref)
 {
-    size_t size =
-        1 + coding_varint_len(ulen) + coding_varint_len(vlen) + ulen + IKEY_TRAILER + vlen;
+    struct art_tree *t = m->tree;
+    uint64_t seq = trailer >> 8, type = trailer & 0xff;
+    int64_t delta = (int64_t)(seq - t->base_seq);
+    uint64_t z = (uint64_t)delta << 1 ^ (uint64_t)(delta >> 63);
+    uint8_t h = ART_LEAF;
+    if (type > 1)
+        h |= ART_LEAF_TYPE_BYTE;
+    else if (type)
+        h |= ART_LEAF_TYPE_BIT;
+    h |= vlen < ART_LEAF_VLEN_MAX ? (uint8_t)vlen : ART_LEAF_VLEN_MAX;
+    size_t size = 1 + coding_varint_len(ulen) + ulen + coding_varint_len(z) + (type > 1) +
+                  (vlen >= ART_LEAF_VLEN_MAX ? coding_varint_len(vlen) : 0) + vlen;
     uint8_t *p = arena_alloc_ref(m->arena, size, 4, ref);
     if (!p) return LAMINA_ENOMEM;
-    p[0] = ART_LEAF;
+    p[0] = h;
     size_t o = 1 + coding_put_varint64(p + 1, ulen);
-    o += coding_put_varint64(p + o, vlen);
     if (ulen) memcpy(p + o, ukey, ulen);
-    coding_put_fixed64(p + o + ulen, trailer);
-    if (vlen) memcpy(p + o + ulen + IKEY_TRAILER, value, vlen);
+    o += ulen;
+    o += coding_put_varint64(p + o, z);
+    if (type > 1) p[o++] = (uint8_t)type;
+    if (vlen >= ART_LEAF_VLEN_MAX) o += coding_put_varint64(p + o, vlen);
+    if (vlen) memcpy(p + o, value, vlen);
     return 0;
 }
 
@@ -530,12 +585,13 @@ static int art_add_version(memtable *m, art_slot *slot, uint8_t *leaf, uint64_t 
         art_publish(link, vref);
         return 0;
     }
-    const uint8_t *ukey, *oval;
-    size_t ulen, ovlen;
-    art_leaf_entry(leaf, &ukey, &ulen, &oval, &ovlen);
-    uint64_t ot = coding_get_fixed64(ukey + ulen);
+    struct art_entry e;
+    art_leaf_entry(m, leaf, &e);
+    const uint8_t *ukey = e.ukey;
+    size_t ulen = e.ulen;
+    uint64_t ot = e.trailer;
     uint32_t oref, mref;
-    struct art_version *o = art_version_new(m, ot, oval, ovlen, &oref);
+    struct art_version *o = art_version_new(m, ot, e.value, e.vlen, &oref);
     if (!o) return LAMINA_ENOMEM;
     struct art_mleaf *ml = arena_alloc_ref(m->arena, sizeof *ml + ulen, 4, &mref);
     if (!ml) return LAMINA_ENOMEM;
@@ -620,12 +676,13 @@ static int art_add(memtable *m, uint64_t trailer, const void *ukeyv, size_t ulen
         ref = atomic_load_explicit(slot, memory_order_relaxed);
         if (!ref) { /* the empty tree */
             uint32_t lref;
+            t->base_seq = trailer >> 8;
             if (art_leaf_new(m, ukey, ulen, trailer, value, vlen, &lref) != 0) goto nomem;
             art_publish(slot, lref);
             return 0;
         }
         uint8_t *p = art_ptr(m, ref);
-        if (p[0] >= ART_LEAF) {
+        if (ART_IS_LEAF(p[0])) {
             leaf = p;
             stop = AT_LEAF;
             break;
@@ -714,7 +771,7 @@ static const uint8_t *art_find_leaf(const memtable *m, const uint8_t *ukey, size
     uint32_t ref = art_load(&((struct art_tree *)m->tree)->root);
     while (ref) {
         const uint8_t *p = art_ptr(m, ref);
-        if (p[0] >= ART_LEAF) {
+        if (ART_IS_LEAF(p[0])) {
             size_t llen;
             const uint8_t *lkey = art_leaf_key(p, &llen);
             return llen == ulen && memcmp(lkey, ukey, ulen) == 0 ? p : NULL;
@@ -737,13 +794,13 @@ static int art_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer,
 {
     const uint8_t *leaf = art_find_leaf(m, ukey, ulen);
     if (!leaf) return LAMINA_NOTFOUND;
-    if (leaf[0] == ART_LEAF) {
-        const uint8_t *k;
-        size_t kl;
-        art_leaf_entry(leaf, &k, &kl, value, vlen);
-        uint64_t t = coding_get_fixed64(k + kl);
-        if (t > trailer) return LAMINA_NOTFOUND;
-        *type = (int)(t & 0xff);
+    if (leaf[0] != ART_MLEAF) {
+        struct art_entry e;
+        art_leaf_entry(m, leaf, &e);
+        if (e.trailer > trailer) return LAMINA_NOTFOUND;
+        *type = (int)(e.trailer & 0xff);
+        *value = e.value;
+        *vlen = e.vlen;
         return 0;
     }
     /* Versions are newest first: the first with trailer <= the probe's is the answer. */
@@ -812,16 +869,18 @@ static int art_set_entry(struct art_iter *it, const uint8_t *leaf, struct art_ve
 {
     it->leaf = leaf;
     it->ver = v;
+    struct art_entry e;
     if (!v) {
-        const uint8_t *k;
-        size_t ulen;
-        art_leaf_entry(leaf, &k, &ulen, &it->val, &it->vlen);
-        it->key = k;
-        it->klen = ulen + IKEY_TRAILER;
-        return 0;
+        art_leaf_entry(it->m, leaf, &e);
+    } else {
+        const struct art_mleaf *ml = (const struct art_mleaf *)leaf;
+        e.ukey = ml->key;
+        e.ulen = ml->ulen;
+        e.trailer = coding_get_fixed64(v->trailer);
+        e.value = v->value;
+        e.vlen = v->vlen;
     }
-    const struct art_mleaf *ml = (const struct art_mleaf *)leaf;
-    size_t klen = (size_t)ml->ulen + IKEY_TRAILER;
+    size_t klen = e.ulen + IKEY_TRAILER;
     if (klen > it->kcap) {
         size_t cap = klen < 64 ? 64 : klen * 2;
         uint8_t *b = mem_realloc(it->kbuf, cap);
@@ -829,25 +888,25 @@ static int art_set_entry(struct art_iter *it, const uint8_t *leaf, struct art_ve
         it->kbuf = b;
         it->kcap = cap;
     }
-    memcpy(it->kbuf, ml->key, ml->ulen);
-    memcpy(it->kbuf + ml->ulen, v->trailer, IKEY_TRAILER);
+    if (e.ulen) memcpy(it->kbuf, e.ukey, e.ulen);
+    coding_put_fixed64(it->kbuf + e.ulen, e.trailer);
     it->key = it->kbuf;
     it->klen = klen;
-    it->val = v->value;
-    it->vlen = v->vlen;
+    it->val = e.value;
+    it->vlen = e.vlen;
     return 0;
 }
 
 static int art_leaf_first(struct art_iter *it, const uint8_t *leaf)
 {
-    if (leaf[0] == ART_LEAF) return art_set_entry(it, leaf, NULL);
+    if (leaf[0] != ART_MLEAF) return art_set_entry(it, leaf, NULL);
     const struct art_mleaf *ml = (const struct art_mleaf *)leaf;
     return art_set_entry(it, leaf, art_ptr(it->m, art_load(&ml->head)));
 }
 
 static int art_leaf_last(struct art_iter *it, const uint8_t *leaf)
 {
-    if (leaf[0] == ART_LEAF) return art_set_entry(it, leaf, NULL);
+    if (leaf[0] != ART_MLEAF) return art_set_entry(it, leaf, NULL);
     const struct art_mleaf *ml = (const struct art_mleaf *)leaf;
     struct art_version *v = art_ptr(it->m, art_load(&ml->head));
     for (uint32_t r; (r = art_load(&v->next));)
@@ -860,7 +919,7 @@ static int art_descend_first(struct art_iter *it, uint32_t ref)
 {
     for (;;) {
         const uint8_t *p = art_ptr(it->m, ref);
-        if (p[0] >= ART_LEAF) return art_leaf_first(it, p);
+        if (ART_IS_LEAF(p[0])) return art_leaf_first(it, p);
         struct art_inner *n = (struct art_inner *)p;
         uint32_t e = art_load(&n->end_leaf);
         if (e) {
@@ -877,7 +936,7 @@ static int art_descend_last(struct art_iter *it, uint32_t ref)
 {
     for (;;) {
         const uint8_t *p = art_ptr(it->m, ref);
-        if (p[0] >= ART_LEAF) return art_leaf_last(it, p);
+        if (ART_IS_LEAF(p[0])) return art_leaf_last(it, p);
         struct art_inner *n = (struct art_inner *)p;
         int b;
         uint32_t c = art_prev_child(n, 256, &b);
@@ -936,14 +995,16 @@ static int art_lower_bound(struct art_iter *it, uint32_t ref, size_t d, const ui
 {
     for (;;) {
         const uint8_t *p = art_ptr(it->m, ref);
-        if (p[0] >= ART_LEAF) {
+        if (ART_IS_LEAF(p[0])) {
             size_t llen;
             const uint8_t *lkey = art_leaf_key(p, &llen);
             int c = ikey_user_cmp(lkey, llen, ukey, ulen);
             if (c > 0) return art_leaf_first(it, p);
             if (c < 0) return art_ascend_next(it);
-            if (p[0] == ART_LEAF) {
-                if (coding_get_fixed64(lkey + llen) <= trailer) return art_set_entry(it, p, NULL);
+            if (p[0] != ART_MLEAF) {
+                struct art_entry e;
+                art_leaf_entry(it->m, p, &e);
+                if (e.trailer <= trailer) return art_set_entry(it, p, NULL);
                 return art_ascend_next(it);
             }
             const struct art_mleaf *ml = (const struct art_mleaf *)p;
@@ -985,7 +1046,7 @@ static uint32_t art_iter_root(struct art_iter *it, size_t *depth)
     if (!it->plen) return ref;
     while (ref) {
         const uint8_t *p = art_ptr(it->m, ref);
-        if (p[0] >= ART_LEAF) {
+        if (ART_IS_LEAF(p[0])) {
             size_t llen;
             const uint8_t *lkey = art_leaf_key(p, &llen);
             if (llen < it->plen || memcmp(lkey, it->prefix, it->plen) != 0) return 0;

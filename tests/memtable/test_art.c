@@ -372,12 +372,13 @@ Test(memtable_art, random_operations_match_the_avl_model)
         rng_seed(&g, seed);
         size_t n = seed <= 3 ? 600 : 3000; /* few keys: many versions each */
         for (size_t i = 0; i < n; i++) {
-            uint8_t k[MAXKEY], v[24];
+            uint8_t k[MAXKEY], v[300];
             size_t klen = random_key(&g, k);
             /* distinct sequence numbers, not inserted in order */
             uint64_t seq = 1 + (i * 2654435761u) % 4001;
             int type = rng_uniform(&g, 100) < 15 ? IKEY_DELETION : IKEY_VALUE;
-            size_t vlen = type == IKEY_VALUE ? rng_uniform(&g, 24) : 0;
+            size_t vlen = type == IKEY_VALUE ? rng_uniform(&g, 40) : 0;
+            if (vlen == 39) vlen = 300;
             for (size_t j = 0; j < vlen; j++)
                 v[j] = (uint8_t)(seq * 31 + j);
             pair_add(&p, seq, type, k, klen, v, vlen);
@@ -543,11 +544,14 @@ Test(memtable_art, odd_keys_and_versions)
         for (size_t i = 0; i < n; i++, seq++)
             pair_add(&p, round == 1 ? 1000 - seq : seq, round == 2 ? IKEY_DELETION : IKEY_VALUE,
                      keys[i].k, keys[i].len, &seq, round == 2 ? 0 : sizeof seq);
+    /* types other than value and deletion are kept as they come */
+    pair_add(&p, 5000, 7, "a", 1, "seven", 5);
+    pair_add(&p, 5001, 0xff, "zz", 2, "ff", 2);
     rng g;
     rng_seed(&g, 5);
     compare_all(&p, &g, 500);
     for (size_t i = 0; i < n; i++)
-        for (uint64_t s = 0; s < 1000; s += 7)
+        for (uint64_t s = 0; s < 5010; s += 7)
             same_get(&p, (const uint8_t *)keys[i].k, keys[i].len, s);
     pair_unref(&p);
 }
