@@ -1158,12 +1158,24 @@ static int art_iter_seek_for_prev(iter *base, const uint8_t *k, size_t len)
     uint64_t trailer;
     if (!art_iter_start(it, &ref, &d)) return 0;
     art_split_probe(k, len, &ulen, &trailer);
-    /* The last entry <= probe is the first >= it when equal, else the one before that. */
+    /* The last entry <= probe is the first >= it when equal, else the one before that. The
+     * writer may add entries between the two steps, so step back past any that is now after
+     * the probe (a bare user key is after every version of keys >= it). */
     int rc = art_lower_bound(it, ref, d, k, ulen, trailer);
     if (rc) return rc;
-    if (!it->leaf) return art_iter_seek_to_last(base);
-    if (len >= IKEY_TRAILER && it->klen == len && memcmp(it->key, k, len) == 0) return 0;
-    return art_iter_prev(base);
+    if (!it->leaf)
+        rc = art_descend_last(it, ref);
+    else if (len >= IKEY_TRAILER && it->klen == len && memcmp(it->key, k, len) == 0)
+        return 0;
+    else
+        rc = art_iter_prev(base);
+    while (rc == 0 && it->leaf) {
+        int c = len < IKEY_TRAILER ? (ikey_user_cmp(it->key, it->klen - IKEY_TRAILER, k, len) >= 0)
+                                   : ikey_cmp(it->key, it->klen, k, len) > 0;
+        if (!c) break;
+        rc = art_iter_prev(base);
+    }
+    return rc;
 }
 
 static int art_iter_next(iter *base)
