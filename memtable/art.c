@@ -54,10 +54,12 @@ typedef _Atomic(uint32_t) art_slot;
 struct art_inner {
     uint8_t type;
     uint8_t nprefix; /* prefix bytes stored (at creation: min(path length, ART_PREFIX_MAX)) */
-    _Atomic(uint8_t) count;
-    uint8_t unused;
-    uint32_t end;      /* depth of the byte that selects a child; keys of length end: end_leaf */
-    art_slot end_leaf; /* the key equal to the whole path, which sorts before every child */
+    _Atomic(uint8_t) count; /* Node4/16/48: child slots in use, the end leaf's included */
+    /* Node4/16/48: 1 + the child slot holding the end leaf (the key equal to the whole path,
+     * which sorts before every child), 0 if none; the slot's key byte is meaningless. An end
+     * leaf takes a slot only in the nodes that have one, instead of a field in every node. */
+    _Atomic(uint8_t) endpos;
+    uint32_t end; /* depth of the byte that selects a child; keys of length end: the end leaf */
     /* after the children: nprefix bytes, the key bytes [end - nprefix, end) */
 };
 
@@ -82,6 +84,7 @@ struct art_node48 {
 struct art_node256 {
     struct art_inner h;
     art_slot child[256];
+    art_slot end_leaf;
 };
 
 /* A leaf of one version, 4-aligned and without padding inside:
@@ -218,32 +221,69 @@ static inline unsigned art_n4_count(const struct art_inner *n)
     return atomic_load_explicit((_Atomic(uint8_t) *)&n->count, memory_order_acquire);
 }
 
+/* The child slots of a Node4, 16 or 48. */
+static inline art_slot *art_slots(struct art_inner *n)
+{
+    switch (n->type) {
+    case ART_N4:
+        return ((struct art_node4 *)n)->child;
+    case ART_N16:
+        return ((struct art_node16 *)n)->child;
+    default:
+        return ((struct art_node48 *)n)->child;
+    }
+}
+
+/* The end leaf's slot number + 1 (0: none). Loaded after the count, which is published after
+ * it, so a reader never takes the end leaf's slot for a child under some byte. */
+static inline unsigned art_endpos(const struct art_inner *n)
+{
+    return atomic_load_explicit((_Atomic(uint8_t) *)&n->endpos, memory_order_acquire);
+}
+
+/* The slot holding n's end leaf, or NULL. */
+static inline art_slot *art_end_slot(struct art_inner *n)
+{
+    if (n->type == ART_N256) {
+        art_slot *s = &((struct art_node256 *)n)->end_leaf;
+        return art_load(s) ? s : NULL;
+    }
+    unsigned e = art_endpos(n);
+    return e ? &art_slots(n)[e - 1] : NULL;
+}
+
+static inline uint32_t art_end_leaf(struct art_inner *n)
+{
+    art_slot *s = art_end_slot(n);
+    return s ? art_load(s) : 0;
+}
+
 /* The slot of the child under byte b, or NULL. */
 static art_slot *art_find_child(struct art_inner *n, uint8_t b)
 {
     switch (n->type) {
     case ART_N4: {
         struct art_node4 *n4 = (struct art_node4 *)n;
-        unsigned cnt = art_n4_count(n);
+        unsigned cnt = art_n4_count(n), e = art_endpos(n);
         uint32_t keys = atomic_load_explicit(&n4->keys, memory_order_relaxed);
         for (unsigned i = 0; i < cnt; i++)
-            if ((uint8_t)(keys >> (8 * i)) == b) return &n4->child[i];
+            if ((uint8_t)(keys >> (8 * i)) == b && i + 1 != e) return &n4->child[i];
         return NULL;
     }
     case ART_N16: {
         struct art_node16 *n16 = (struct art_node16 *)n;
-        unsigned cnt = art_n4_count(n);
+        unsigned cnt = art_n4_count(n), e = art_endpos(n);
         uint32_t w[4];
         for (int i = 0; i < 4; i++)
             w[i] = atomic_load_explicit(&n16->keys[i], memory_order_relaxed);
 #ifdef __SSE2__
         __m128i k = _mm_set_epi32((int)w[3], (int)w[2], (int)w[1], (int)w[0]);
         unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(k, _mm_set1_epi8((char)b)));
-        mask &= (1u << cnt) - 1;
+        mask &= ((1u << cnt) - 1) & ~(e ? 1u << (e - 1) : 0u);
         return mask ? &n16->child[__builtin_ctz(mask)] : NULL;
 #else
         for (unsigned i = 0; i < cnt; i++)
-            if ((uint8_t)(w[i / 4] >> (8 * (i % 4))) == b) return &n16->child[i];
+            if ((uint8_t)(w[i / 4] >> (8 * (i % 4))) == b && i + 1 != e) return &n16->child[i];
         return NULL;
 #endif
     }
@@ -266,7 +306,7 @@ static uint32_t art_next_child(struct art_inner *n, int after, int *b)
     switch (n->type) {
     case ART_N4:
     case ART_N16: {
-        unsigned cnt = art_n4_count(n);
+        unsigned cnt = art_n4_count(n), e = art_endpos(n);
         _Atomic(uint32_t) *kw;
         art_slot *child;
         if (n->type == ART_N4) {
@@ -279,6 +319,7 @@ static uint32_t art_next_child(struct art_inner *n, int after, int *b)
         int best = 256;
         unsigned bi = 0;
         for (unsigned i = 0; i < cnt; i++) {
+            if (i + 1 == e) continue;
             int k =
                 (int)((atomic_load_explicit(&kw[i / 4], memory_order_relaxed) >> (8 * (i % 4))) &
                       0xff);
@@ -328,7 +369,7 @@ static uint32_t art_prev_child(struct art_inner *n, int before, int *b)
     switch (n->type) {
     case ART_N4:
     case ART_N16: {
-        unsigned cnt = art_n4_count(n);
+        unsigned cnt = art_n4_count(n), e = art_endpos(n);
         _Atomic(uint32_t) *kw;
         art_slot *child;
         if (n->type == ART_N4) {
@@ -341,6 +382,7 @@ static uint32_t art_prev_child(struct art_inner *n, int before, int *b)
         int best = -1;
         unsigned bi = 0;
         for (unsigned i = 0; i < cnt; i++) {
+            if (i + 1 == e) continue;
             int k =
                 (int)((atomic_load_explicit(&kw[i / 4], memory_order_relaxed) >> (8 * (i % 4))) &
                       0xff);
@@ -388,7 +430,7 @@ static uint32_t art_prev_child(struct art_inner *n, int before, int *b)
 static const uint8_t *art_any_leaf(const memtable *m, struct art_inner *n)
 {
     for (;;) {
-        uint32_t r = art_load(&n->end_leaf);
+        uint32_t r = art_end_leaf(n);
         int b;
         if (!r) r = art_next_child(n, -1, &b);
         const uint8_t *p = art_ptr(m, r);
@@ -443,10 +485,22 @@ static struct art_inner *art_node4_new(memtable *m, const uint8_t *key, size_t d
     return n;
 }
 
-/* Adds child under byte b to an unpublished node or publishes it in place. */
-static void art_node_put(struct art_inner *n, uint8_t b, uint32_t child)
+/* Adds child under byte b (b < 0: as the end leaf) to an unpublished node or publishes it in
+ * place; the node has room. */
+static void art_node_put(struct art_inner *n, int b, uint32_t child)
 {
     unsigned cnt = atomic_load_explicit(&n->count, memory_order_relaxed);
+    if (b < 0) {
+        if (n->type == ART_N256) {
+            art_publish(&((struct art_node256 *)n)->end_leaf, child);
+            return;
+        }
+        /* slot, then endpos (for readers going straight to the end leaf), then count */
+        atomic_store_explicit(&art_slots(n)[cnt], child, memory_order_relaxed);
+        atomic_store_explicit(&n->endpos, (uint8_t)(cnt + 1), memory_order_release);
+        atomic_store_explicit(&n->count, (uint8_t)(cnt + 1), memory_order_release);
+        return;
+    }
     switch (n->type) {
     case ART_N4: {
         struct art_node4 *n4 = (struct art_node4 *)n;
@@ -495,10 +549,9 @@ static bool art_node_full(const struct art_inner *n)
     }
 }
 
-/* Adds child under byte b to the node n held in slot: in place when it has room, else into a
- * copy of the next size published in its place. */
-static int art_add_child(memtable *m, art_slot *slot, struct art_inner *n, uint8_t b,
-                         uint32_t child)
+/* Adds child under byte b (b < 0: the end leaf) to the node n held in slot: in place when it
+ * has room, else into a copy of the next size published in its place. */
+static int art_add_child(memtable *m, art_slot *slot, struct art_inner *n, int b, uint32_t child)
 {
     if (!art_node_full(n)) {
         art_node_put(n, b, child);
@@ -509,12 +562,12 @@ static int art_add_child(memtable *m, art_slot *slot, struct art_inner *n, uint8
     if (!g) return LAMINA_ENOMEM;
     g->end = n->end;
     memcpy(art_prefix(g), art_prefix(n), n->nprefix);
-    atomic_store_explicit(&g->end_leaf, atomic_load_explicit(&n->end_leaf, memory_order_relaxed),
-                          memory_order_relaxed);
+    uint32_t e = art_end_leaf(n);
+    if (e) art_node_put(g, -1, e);
     for (int c = -1;;) {
         uint32_t r = art_next_child(n, c, &c);
         if (!r) break;
-        art_node_put(g, (uint8_t)c, r);
+        art_node_put(g, c, r);
     }
     art_node_put(g, b, child);
     art_publish(slot, ref);
@@ -634,11 +687,11 @@ static int art_split(memtable *m, art_slot *slot, uint32_t old, const uint8_t *o
     struct art_inner *n = art_node4_new(m, ukey, d, p, &ref);
     if (!n) return LAMINA_ENOMEM;
     if (old_len == p)
-        atomic_init(&n->end_leaf, old);
+        art_node_put(n, -1, old);
     else
         art_node_put(n, old_key[p], old);
     if (ulen == p)
-        atomic_init(&n->end_leaf, leaf);
+        art_node_put(n, -1, leaf);
     else
         art_node_put(n, ukey[p], leaf);
     art_publish(slot, ref);
@@ -696,8 +749,9 @@ static int art_add(memtable *m, uint64_t trailer, const void *ukeyv, size_t ulen
             break;
         }
         if (ulen == n->end) {
-            if (atomic_load_explicit(&n->end_leaf, memory_order_relaxed)) {
-                slot = &n->end_leaf;
+            art_slot *es = art_end_slot(n);
+            if (es) {
+                slot = es;
                 d = n->end;
                 continue;
             }
@@ -749,7 +803,7 @@ static int art_add(memtable *m, uint64_t trailer, const void *ukeyv, size_t ulen
         if (art_split(m, slot, ref, lkey, llen, ukey, ulen, d, p, lref) != 0) goto nomem;
         return 0;
     case NO_END_LEAF:
-        art_publish(&last->end_leaf, lref);
+        if (art_add_child(m, last_slot, last, -1, lref) != 0) goto nomem;
         return 0;
     case NO_CHILD:
         if (art_add_child(m, last_slot, last, ukey[last->end], lref) != 0) goto nomem;
@@ -779,7 +833,7 @@ static const uint8_t *art_find_leaf(const memtable *m, const uint8_t *ukey, size
         struct art_inner *n = (struct art_inner *)p;
         if (ulen <= n->end) {
             if (ulen < n->end) return NULL;
-            ref = art_load(&n->end_leaf);
+            ref = art_end_leaf(n);
             continue;
         }
         art_slot *c = art_find_child(n, ukey[n->end]);
@@ -921,7 +975,7 @@ static int art_descend_first(struct art_iter *it, uint32_t ref)
         const uint8_t *p = art_ptr(it->m, ref);
         if (ART_IS_LEAF(p[0])) return art_leaf_first(it, p);
         struct art_inner *n = (struct art_inner *)p;
-        uint32_t e = art_load(&n->end_leaf);
+        uint32_t e = art_end_leaf(n);
         if (e) {
             if (art_push(it, n, -1)) return it->status;
             return art_leaf_first(it, art_ptr(it->m, e));
@@ -942,7 +996,7 @@ static int art_descend_last(struct art_iter *it, uint32_t ref)
         uint32_t c = art_prev_child(n, 256, &b);
         if (!c) {
             if (art_push(it, n, -1)) return it->status;
-            return art_leaf_last(it, art_ptr(it->m, art_load(&n->end_leaf)));
+            return art_leaf_last(it, art_ptr(it->m, art_end_leaf(n)));
         }
         if (art_push(it, n, b)) return it->status;
         ref = c;
@@ -977,7 +1031,7 @@ static int art_ascend_prev(struct art_iter *it)
                 f->pos = b;
                 return art_descend_last(it, c);
             }
-            uint32_t e = art_load(&f->n->end_leaf);
+            uint32_t e = art_end_leaf(f->n);
             if (e) {
                 f->pos = -1;
                 return art_leaf_last(it, art_ptr(it->m, e));
@@ -1021,7 +1075,7 @@ static int art_lower_bound(struct art_iter *it, uint32_t ref, size_t d, const ui
         if (c > 0) return art_ascend_next(it);
         if (ulen == n->end) {
             if (art_push(it, n, -1)) return it->status;
-            uint32_t e = art_load(&n->end_leaf);
+            uint32_t e = art_end_leaf(n);
             if (!e) return art_ascend_next(it);
             ref = e;
             d = n->end;
