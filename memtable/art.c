@@ -266,9 +266,12 @@ static art_slot *art_find_child(struct art_inner *n, uint8_t b)
         struct art_node4 *n4 = (struct art_node4 *)n;
         unsigned cnt = art_n4_count(n), e = art_endpos(n);
         uint32_t keys = atomic_load_explicit(&n4->keys, memory_order_relaxed);
-        for (unsigned i = 0; i < cnt; i++)
-            if ((uint8_t)(keys >> (8 * i)) == b && i + 1 != e) return &n4->child[i];
-        return NULL;
+        /* the top bit of each byte of keys equal to b (SWAR, no branch per byte) */
+        uint32_t x = keys ^ (0x01010101u * b);
+        uint32_t z = ~(((x & 0x7f7f7f7fu) + 0x7f7f7f7fu) | x) & 0x80808080u;
+        z &= cnt >= 4 ? ~0u : (1u << (8 * cnt)) - 1;
+        if (e) z &= ~(0xffu << (8 * (e - 1)));
+        return z ? &n4->child[__builtin_ctz(z) / 8] : NULL;
     }
     case ART_N16: {
         struct art_node16 *n16 = (struct art_node16 *)n;
@@ -669,7 +672,11 @@ static size_t art_lcp(const uint8_t *a, size_t alen, const uint8_t *b, size_t bl
         uint64_t x, y;
         memcpy(&x, a + i, 8);
         memcpy(&y, b + i, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        if (x != y) return i + (size_t)__builtin_clzll(x ^ y) / 8;
+#else
         if (x != y) return i + (size_t)__builtin_ctzll(x ^ y) / 8;
+#endif
         i += 8;
     }
     while (i < n && a[i] == b[i])
