@@ -899,7 +899,8 @@ struct art_iter {
     size_t depth, cap;
     uint8_t *kbuf;
     size_t kcap;
-    size_t plen; /* a prefix iterator's prefix (0: the whole tree) */
+    size_t visits; /* inner nodes stepped onto, for tests (art_iter_visits) */
+    size_t plen;   /* a prefix iterator's prefix (0: the whole tree) */
     uint8_t prefix[];
 };
 
@@ -919,6 +920,7 @@ static int art_push(struct art_iter *it, struct art_inner *n, int pos)
         it->stack = s;
         it->cap = cap;
     }
+    it->visits++;
     it->stack[it->depth].n = n;
     it->stack[it->depth].pos = pos;
     it->depth++;
@@ -1115,6 +1117,7 @@ static uint32_t art_iter_root(struct art_iter *it, size_t *depth)
             return ref;
         }
         struct art_inner *n = (struct art_inner *)p;
+        it->visits++;
         if (art_prefix_cmp(it->m, n, d, it->prefix, it->plen) != 0) return 0;
         if (it->plen <= n->end) {
             *depth = d;
@@ -1323,6 +1326,14 @@ static const struct iter_ops art_iter_ops = {
     .status = art_iter_status,
     .destroy = art_iter_destroy,
 };
+
+/* Inner nodes an ART iterator has stepped onto since its creation, so a test can check that
+ * a prefix iterator never leaves its subtree. Tests declare it; it is no interface. */
+size_t art_iter_visits(const iter *it);
+size_t art_iter_visits(const iter *it)
+{
+    return ((const struct art_iter *)it)->visits;
+}
 
 static iter *art_prefix_iter_create(memtable *m, const void *prefix, size_t plen)
 {

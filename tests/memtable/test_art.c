@@ -581,3 +581,62 @@ Test(memtable_art, empty_and_frozen)
     cr_assert_not(iter_valid(it));
     iter_destroy(it);
 }
+
+/* Defined in memtable/art.c for this test only: inner nodes an ART iterator stepped onto. */
+size_t art_iter_visits(const iter *it);
+
+/* A prefix iterator finds its subtree once per seek and never steps out of it: moving past
+ * either end of the prefix's keys touches no node, where a whole-tree iterator (and the
+ * generic wrapper over one) walks into the neighbouring keys' subtrees. */
+Test(memtable_art, prefix_iterator_stays_in_its_subtree)
+{
+    memtable *m = memtable_create(MEMTABLE_ART);
+    rng g;
+    rng_seed(&g, 9);
+    char k[64];
+    uint64_t seq = 1;
+    for (int i = 0; i < 20000; i++) { /* neighbours on both sides, with deep subtrees */
+        int len =
+            snprintf(k, sizeof k, "%c/%llx", i % 2 ? 'a' : 'c', (unsigned long long)rng_next(&g));
+        cr_assert_eq(memtable_add(m, seq++, IKEY_VALUE, k, (size_t)len, NULL, 0), 0);
+    }
+    for (int i = 0; i < 100; i++) {
+        int len = snprintf(k, sizeof k, "b/%03d", i);
+        cr_assert_eq(memtable_add(m, seq++, IKEY_VALUE, k, (size_t)len, NULL, 0), 0);
+    }
+    iter *it = memtable_prefix_iter_create(m, "b/", 2);
+    cr_assert_not_null(it);
+    iter_seek_to_last(it);
+    cr_assert(iter_valid(it));
+    size_t before = art_iter_visits(it);
+    iter_next(it);
+    cr_assert_not(iter_valid(it));
+    cr_assert_eq(art_iter_visits(it), before, "next past the last key left the subtree");
+
+    iter_seek_to_first(it);
+    int n = 0;
+    for (; iter_valid(it); iter_next(it))
+        n++;
+    cr_assert_eq(n, 100);
+    /* The subtree of 100 keys "b/000".."b/099" has one node per shared digit prefix (1 + 10
+     * nodes at most); the whole scan, with the descent to it, stays in that order. */
+    cr_assert_leq(art_iter_visits(it) - before, 30, "%zu nodes visited",
+                  art_iter_visits(it) - before);
+
+    before = art_iter_visits(it);
+    iter_seek_to_first(it);
+    iter_prev(it);
+    cr_assert_not(iter_valid(it));
+    cr_assert_leq(art_iter_visits(it) - before, 6, "prev past the first key left the subtree");
+    iter_destroy(it);
+
+    /* A whole-tree iterator moving past "b/099" descends into the "c/" keys. */
+    it = memtable_iter_create(m);
+    iter_seek(it, (const uint8_t *)"b/099", 5);
+    before = art_iter_visits(it);
+    iter_next(it);
+    cr_assert(iter_valid(it));
+    cr_assert_gt(art_iter_visits(it), before);
+    iter_destroy(it);
+    memtable_unref(m);
+}
