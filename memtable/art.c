@@ -18,14 +18,18 @@
  *   (1) filling a new object (node, leaf, version) completely and publishing it with one
  *       release store of its reference into a slot (root, child, end leaf, version link), or
  *   (2) appending a child to a node with room: Node4/16 write the child and its key byte past
- *       the published count, then release-store count + 1; Node48 writes the child, then
- *       release-stores the index byte naming it; Node256 release-stores the child slot.
- * Readers load references, counts and index bytes with acquire, so they see either the old
- * or the new state, each complete. Every field a reader may read while the writer writes it
- * is a C11 atomic; the others (type, prefix, end depth, leaf contents) are immutable once
- * published. Growth and shrinking into another node type copy into a new node and swap the
- * parent's reference; the old node stays in the arena (a reader may be inside it) as dead
- * weight counted in the memtable's memory, and holds a complete earlier state of its subtree.
+ *       the published count, then release-store count + 1 (entries stay unsorted; ordered
+ *       walks pick the next byte by scanning); Node48 writes the child, then release-stores
+ *       the index byte naming it; Node256 release-stores the child slot. An end leaf takes
+ *       the next slot the same way, its slot number (endpos) stored before the count.
+ * Readers load references, counts, endpos and index bytes with acquire, so they see either
+ * the old or the new state, each complete. Every field a reader may read while the writer
+ * writes it is a C11 atomic; the others (type, prefix, end depth, leaf contents) are immutable
+ * once published. A full node grows by copying into the next node type and swapping the
+ * parent's reference; a one-version leaf gains a version by becoming a new multi-version
+ * leaf; the old node or leaf stays in the arena (a reader may be inside it) as dead weight
+ * counted in the memtable's memory, and holds a complete earlier state. A version joins a
+ * multi-version leaf's list by one release store of the link before it.
  *
  * Prefix changes need no in-place update at all: a node stores its end depth (the key position
  * of the byte its children are chosen by) and the last up-to-ART_PREFIX_MAX bytes of its
