@@ -307,29 +307,36 @@ static art_slot *art_find_child(struct art_inner *n, uint8_t b)
     }
 }
 
+/* The published key bytes of a Node4 or Node16 into keys, their count returned and the end
+ * leaf's endpos in *e (the count loaded first: see art_endpos). */
+static inline unsigned art_small_keys(struct art_inner *n, uint8_t keys[16], unsigned *e)
+{
+    unsigned cnt = art_n4_count(n);
+    *e = art_endpos(n);
+    _Atomic(uint32_t) *kw =
+        n->type == ART_N4 ? &((struct art_node4 *)n)->keys : ((struct art_node16 *)n)->keys;
+    for (unsigned j = 0; j * 4 < cnt; j++) {
+        uint32_t w = atomic_load_explicit(&kw[j], memory_order_relaxed);
+        for (unsigned i = 0; i < 4; i++)
+            keys[4 * j + i] = (uint8_t)(w >> (8 * i));
+    }
+    return cnt;
+}
+
 /* The child with the smallest key byte > after (after in -1..255), its byte in *b; 0 if none. */
 static uint32_t art_next_child(struct art_inner *n, int after, int *b)
 {
     switch (n->type) {
     case ART_N4:
     case ART_N16: {
-        unsigned cnt = art_n4_count(n), e = art_endpos(n);
-        _Atomic(uint32_t) *kw;
-        art_slot *child;
-        if (n->type == ART_N4) {
-            kw = &((struct art_node4 *)n)->keys;
-            child = ((struct art_node4 *)n)->child;
-        } else {
-            kw = ((struct art_node16 *)n)->keys;
-            child = ((struct art_node16 *)n)->child;
-        }
+        uint8_t keys[16];
+        unsigned e, cnt = art_small_keys(n, keys, &e);
+        art_slot *child = art_slots(n);
         int best = 256;
         unsigned bi = 0;
         for (unsigned i = 0; i < cnt; i++) {
             if (i + 1 == e) continue;
-            int k =
-                (int)((atomic_load_explicit(&kw[i / 4], memory_order_relaxed) >> (8 * (i % 4))) &
-                      0xff);
+            int k = keys[i];
             if (k > after && k < best) {
                 best = k;
                 bi = i;
@@ -376,23 +383,14 @@ static uint32_t art_prev_child(struct art_inner *n, int before, int *b)
     switch (n->type) {
     case ART_N4:
     case ART_N16: {
-        unsigned cnt = art_n4_count(n), e = art_endpos(n);
-        _Atomic(uint32_t) *kw;
-        art_slot *child;
-        if (n->type == ART_N4) {
-            kw = &((struct art_node4 *)n)->keys;
-            child = ((struct art_node4 *)n)->child;
-        } else {
-            kw = ((struct art_node16 *)n)->keys;
-            child = ((struct art_node16 *)n)->child;
-        }
+        uint8_t keys[16];
+        unsigned e, cnt = art_small_keys(n, keys, &e);
+        art_slot *child = art_slots(n);
         int best = -1;
         unsigned bi = 0;
         for (unsigned i = 0; i < cnt; i++) {
             if (i + 1 == e) continue;
-            int k =
-                (int)((atomic_load_explicit(&kw[i / 4], memory_order_relaxed) >> (8 * (i % 4))) &
-                      0xff);
+            int k = keys[i];
             if (k < before && k > best) {
                 best = k;
                 bi = i;
