@@ -979,7 +979,7 @@ static int art_leaf_last(struct art_iter *it, const uint8_t *leaf)
     return art_set_entry(it, leaf, v);
 }
 
-/* The smallest entry under ref (a node entered at depth d, or a leaf). */
+/* The smallest entry under ref (a node or a leaf), pushing the nodes on the way. */
 static int art_descend_first(struct art_iter *it, uint32_t ref)
 {
     for (;;) {
@@ -997,6 +997,7 @@ static int art_descend_first(struct art_iter *it, uint32_t ref)
     }
 }
 
+/* The largest entry under ref, pushing the nodes on the way. */
 static int art_descend_last(struct art_iter *it, uint32_t ref)
 {
     for (;;) {
