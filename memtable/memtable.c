@@ -16,6 +16,7 @@
 
 static const struct memtable_ops *const memtable_kinds[] = {
     [MEMTABLE_AVL] = &memtable_avl_ops,
+    [MEMTABLE_ART] = &memtable_art_ops,
 };
 
 memtable *memtable_create(enum memtable_kind kind)

@@ -1,7 +1,9 @@
 /* concurrent.c — the concurrency scenario of the memtable tests: one writer inserting while
- * reader threads iterate and get; readers must always see a sorted sequence and every entry the
- * writer has published, before and after the memtable is frozen. Plain C (no Criterion), so
- * the same scenario also runs as a standalone program under ThreadSanitizer. */
+ * reader threads iterate (whole and by prefix) and get; readers must always see a sorted
+ * sequence and every entry the writer has published, before and after the memtable is frozen.
+ * The writer then adds newer versions of some keys, so version lists change under readers too.
+ * Plain C (no Criterion), so the same scenario also runs as a standalone program under
+ * ThreadSanitizer, for every memtable kind. */
 #include "concurrent.h"
 
 #include <pthread.h>
@@ -13,10 +15,12 @@
 
 #define CONC_ENTRIES 20000
 #define CONC_READERS 3
+#define CONC_VERSIONS 5000 /* keys 0..CONC_VERSIONS-1 get a second version after the rest */
+#define CONC_ADDS (CONC_ENTRIES + CONC_VERSIONS)
 
 struct conc {
     memtable *m;
-    atomic_size_t published; /* entries 0..published-1 are in the memtable */
+    atomic_size_t published; /* adds 0..published-1 are in the memtable */
     atomic_int done;         /* writer finished and froze the memtable */
     atomic_int failures;
     atomic_int readers_started;
@@ -35,45 +39,64 @@ static void *conc_writer(void *arg)
     struct conc *c = arg;
     while (atomic_load(&c->readers_started) < CONC_READERS)
         sched_yield();
-    for (size_t i = 0; i < CONC_ENTRIES; i++) {
-        if (i % 256 == 0) sched_yield(); /* let readers in between batches */
+    /* Add j < CONC_ENTRIES inserts key j; later adds are newer versions (same value) of the
+     * first keys. */
+    for (size_t j = 0; j < CONC_ADDS; j++) {
+        if (j % 256 == 0) sched_yield(); /* let readers in between batches */
+        size_t i = j < CONC_ENTRIES ? j : j - CONC_ENTRIES;
         uint8_t k[8], v[8];
         conc_key(i, k);
         coding_put_fixed64(v, i);
-        if (memtable_add(c->m, i + 1, IKEY_VALUE, k, 8, v, 8) != 0)
+        if (memtable_add(c->m, j + 1, IKEY_VALUE, k, 8, v, 8) != 0)
             atomic_fetch_add(&c->failures, 1);
-        atomic_store_explicit(&c->published, i + 1, memory_order_release);
+        atomic_store_explicit(&c->published, j + 1, memory_order_release);
     }
     memtable_freeze(c->m);
     atomic_store(&c->done, 1);
     return NULL;
 }
 
-/* One full scan: keys strictly ascending, and at least as many as were published at start. */
-static int conc_scan(struct conc *c)
+/* Adds before `before` whose key starts with byte b (any byte when whole). */
+static size_t conc_expected(size_t before, int whole, uint8_t b)
+{
+    if (whole) return before;
+    size_t n = 0;
+    for (size_t j = 0; j < before; j++) {
+        uint8_t k[8];
+        conc_key(j < CONC_ENTRIES ? j : j - CONC_ENTRIES, k);
+        n += k[0] == b;
+    }
+    return n;
+}
+
+/* One full scan (or one of the keys starting with byte b): internal keys strictly ascending,
+ * and at least as many as were published at the start. */
+static int conc_scan(struct conc *c, int whole, uint8_t b)
 {
     size_t before = atomic_load_explicit(&c->published, memory_order_acquire), seen = 0;
-    iter *it = memtable_iter_create(c->m);
+    iter *it = whole ? memtable_iter_create(c->m) : memtable_prefix_iter_create(c->m, &b, 1);
     if (!it) return -1;
-    uint8_t last[8];
+    uint8_t last[8 + IKEY_TRAILER];
     int bad = 0;
     for (iter_seek_to_first(it); iter_valid(it); iter_next(it), seen++) {
         size_t klen;
         const uint8_t *k = iter_key(it, &klen);
-        if (klen != 8 + IKEY_TRAILER || (seen && memcmp(last, k, 8) >= 0)) bad = 1;
-        memcpy(last, k, 8);
+        if (klen != sizeof last || (seen && ikey_cmp(last, klen, k, klen) >= 0)) bad = 1;
+        if (!whole && k[0] != b) bad = 1;
+        memcpy(last, k, sizeof last);
     }
     /* Backwards from the end over a few steps. */
     iter_seek_to_last(it);
     for (int s = 0; s < 50 && iter_valid(it); s++) {
         size_t klen;
         const uint8_t *k = iter_key(it, &klen);
-        if (s && memcmp(k, last, 8) >= 0) bad = 1;
-        memcpy(last, k, 8);
+        if (klen != sizeof last || (s && ikey_cmp(k, klen, last, klen) >= 0)) bad = 1;
+        memcpy(last, k, sizeof last);
         iter_prev(it);
     }
+    bad |= iter_status(it) != 0;
     iter_destroy(it);
-    return bad || seen < before ? -1 : 0;
+    return bad || seen < conc_expected(before, whole, b) ? -1 : 0;
 }
 
 static void *conc_reader(void *arg)
@@ -86,9 +109,12 @@ static void *conc_reader(void *arg)
             rounds_after_done++;
         else
             atomic_fetch_add(&c->overlapped_scans, 1);
-        if (conc_scan(c) != 0) atomic_fetch_add(&c->failures, 1);
+        if (conc_scan(c, 1, 0) != 0) atomic_fetch_add(&c->failures, 1);
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        if (conc_scan(c, 0, (uint8_t)(x >> 56)) != 0) atomic_fetch_add(&c->failures, 1);
         for (int q = 0; q < 2000; q++) {
             size_t pub = atomic_load_explicit(&c->published, memory_order_acquire);
+            if (pub > CONC_ENTRIES) pub = CONC_ENTRIES;
             if (pub == 0) continue;
             x = x * 6364136223846793005u + 1442695040888963407u;
             size_t i = (size_t)((x >> 33) % pub);
@@ -105,9 +131,9 @@ static void *conc_reader(void *arg)
     return NULL;
 }
 
-int memtable_concurrent_run(int *overlapped)
+int memtable_concurrent_run(enum memtable_kind kind, int *overlapped)
 {
-    struct conc c = {.m = memtable_create(MEMTABLE_AVL)};
+    struct conc c = {.m = memtable_create(kind)};
     pthread_t w, r[CONC_READERS];
     int started = 0, failures = -1;
     if (!c.m) return -1;
@@ -115,7 +141,7 @@ int memtable_concurrent_run(int *overlapped)
         if (pthread_create(&r[started], NULL, conc_reader, &c) != 0) goto out;
     if (pthread_create(&w, NULL, conc_writer, &c) != 0) goto out;
     pthread_join(w, NULL);
-    failures = memtable_count(c.m) != CONC_ENTRIES;
+    failures = memtable_count(c.m) != CONC_ADDS;
 
 out:
     if (failures < 0) { /* let readers already started finish */

@@ -3,10 +3,20 @@
 
 #include "concurrent.h"
 
-Test(memtable_concurrent, readers_iterate_and_get_while_writer_inserts)
+static void run(enum memtable_kind kind)
 {
     int overlapped = 0;
-    int failures = memtable_concurrent_run(&overlapped);
+    int failures = memtable_concurrent_run(kind, &overlapped);
     cr_log_info("%d reader rounds overlapped the writer", overlapped);
     cr_assert_eq(failures, 0, "%d failed checks (-1: setup failed)", failures);
+}
+
+Test(memtable_concurrent, readers_iterate_and_get_while_writer_inserts)
+{
+    run(MEMTABLE_AVL);
+}
+
+Test(memtable_concurrent, art_readers_iterate_and_get_while_writer_inserts)
+{
+    run(MEMTABLE_ART);
 }

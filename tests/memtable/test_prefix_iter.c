@@ -126,3 +126,8 @@ Test(memtable_prefix, avl_prefix_iterator_holds_exactly_the_prefixed_entries)
 {
     check_kind(MEMTABLE_AVL, 41);
 }
+
+Test(memtable_prefix, art_prefix_iterator_holds_exactly_the_prefixed_entries)
+{
+    check_kind(MEMTABLE_ART, 42);
+}
