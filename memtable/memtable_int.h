@@ -13,7 +13,8 @@
 struct memtable_ops {
     /* Sets m->tree to an empty structure allocated from m->arena. 0 or LAMINA_ENOMEM. */
     int (*init)(memtable *m);
-    /* Copies the entry into the arena, then links it under the write lock. */
+    /* Copies the entry into the arena, then makes it visible to readers (the AVL links it
+     * under the write lock; the ART publishes it with release stores). */
     int (*add)(memtable *m, uint64_t trailer, const void *ukey, size_t ulen, const void *value,
                size_t vlen);
     /* First entry >= (ukey, trailer); LAMINA_NOTFOUND if its user key differs. */
