@@ -11,9 +11,14 @@
 
 Test(model, leveled_t10_hand_computed)
 {
-    struct model_params in = {.size_ratio = 10, .runs_per_level = 1, .runs_last_level = 1,
-                              .level1_bytes = MB, .entries = 1000000, .entry_bytes = 100,
-                              .block_bytes = 4096, .bits_per_key = 10};
+    struct model_params in = {.size_ratio = 10,
+                              .runs_per_level = 1,
+                              .runs_last_level = 1,
+                              .level1_bytes = MB,
+                              .entries = 1000000,
+                              .entry_bytes = 100,
+                              .block_bytes = 4096,
+                              .bits_per_key = 10};
     struct model_shape m;
     cr_assert_eq(model_predict(&in, &m), 0);
     /* 10^8 bytes: 1 + 10 MiB is too little, 1 + 10 + 100 MiB holds it. */
@@ -37,8 +42,12 @@ Test(model, leveled_t10_hand_computed)
 
 Test(model, tiered_t4_hand_computed)
 {
-    struct model_params in = {.size_ratio = 4, .runs_per_level = 3, .runs_last_level = 3,
-                              .level1_bytes = 1000, .entries = 100, .entry_bytes = 100};
+    struct model_params in = {.size_ratio = 4,
+                              .runs_per_level = 3,
+                              .runs_last_level = 3,
+                              .level1_bytes = 1000,
+                              .entries = 100,
+                              .entry_bytes = 100};
     struct model_shape m;
     cr_assert_eq(model_predict(&in, &m), 0);
     /* 10,000 bytes over capacities 1,000, 4,000, 16,000 */
@@ -56,9 +65,14 @@ Test(model, tiered_t4_hand_computed)
 
 Test(model, dostoevsky_sits_between_tiered_and_leveled)
 {
-    struct model_params in = {.size_ratio = 4, .runs_per_level = 3, .runs_last_level = 1,
-                              .level1_bytes = 1000, .entries = 100, .entry_bytes = 100,
-                              .bits_per_key = 10, .levels = 3};
+    struct model_params in = {.size_ratio = 4,
+                              .runs_per_level = 3,
+                              .runs_last_level = 1,
+                              .level1_bytes = 1000,
+                              .entries = 100,
+                              .entry_bytes = 100,
+                              .bits_per_key = 10,
+                              .levels = 3};
     struct model_shape d, t, l;
     cr_assert_eq(model_predict(&in, &d), 0);
     cr_expect_float_eq(d.merges_per_entry, 0.75 * 2 + 1.5, 1e-12);
@@ -80,9 +94,14 @@ Test(model, monkey_gives_deeper_levels_higher_false_positive_rates_for_the_same_
 {
     /* Two leveled levels of 1,000 and 10,000 one-byte entries, 10 bits per key. Monkey:
      * p_i = c * n_i, ln c = -(M ln^2 2 + sum n_i ln n_i) / N. */
-    struct model_params in = {.size_ratio = 10, .runs_per_level = 1, .runs_last_level = 1,
-                              .level1_bytes = 1000, .entries = 11000, .entry_bytes = 1,
-                              .bits_per_key = 10, .monkey = 1};
+    struct model_params in = {.size_ratio = 10,
+                              .runs_per_level = 1,
+                              .runs_last_level = 1,
+                              .level1_bytes = 1000,
+                              .entries = 11000,
+                              .entry_bytes = 1,
+                              .bits_per_key = 10,
+                              .monkey = 1};
     struct model_shape m, u;
     cr_assert_eq(model_predict(&in, &m), 0);
     cr_expect_eq(m.levels, 2);
@@ -101,9 +120,14 @@ Test(model, monkey_gives_deeper_levels_higher_false_positive_rates_for_the_same_
 Test(model, monkey_drops_the_filter_of_a_level_too_small_to_need_one)
 {
     /* At 0.3 bits per key the last level's p would pass 1: it gets none, the others share. */
-    struct model_params in = {.size_ratio = 10, .runs_per_level = 1, .runs_last_level = 1,
-                              .level1_bytes = 1000, .entries = 111000, .entry_bytes = 1,
-                              .bits_per_key = 0.3, .monkey = 1};
+    struct model_params in = {.size_ratio = 10,
+                              .runs_per_level = 1,
+                              .runs_last_level = 1,
+                              .level1_bytes = 1000,
+                              .entries = 111000,
+                              .entry_bytes = 1,
+                              .bits_per_key = 0.3,
+                              .monkey = 1};
     struct model_shape m;
     cr_assert_eq(model_predict(&in, &m), 0);
     cr_expect_eq(m.levels, 3);
@@ -129,8 +153,11 @@ Test(model, model_follows_the_policy_presets)
 
 Test(model, bad_parameters_are_refused)
 {
-    struct model_params in = {.size_ratio = 1, .runs_per_level = 1, .runs_last_level = 1,
-                              .level1_bytes = 1, .entry_bytes = 1};
+    struct model_params in = {.size_ratio = 1,
+                              .runs_per_level = 1,
+                              .runs_last_level = 1,
+                              .level1_bytes = 1,
+                              .entry_bytes = 1};
     struct model_shape m;
     cr_expect_eq(model_predict(&in, &m), LAMINA_EINVAL);
     in.size_ratio = 2;
