@@ -25,10 +25,12 @@ struct policy {
     int num_levels;            /* levels including level 0 */
     int disabled;              /* preset none: flushes only */
     int min_level_to_compress; /* outputs above this level are written uncompressed */
+    uint64_t level0_bytes;     /* what one level-0 merge writes (level1_bytes as given) */
 };
 
 /* Fills *p from a preset (LAMINA_COMPACTION_*) and T; K and Z given as 0 take the preset's
- * values. */
+ * values. level1_bytes is level 1's capacity when level 1 is leveled (K = 1); a tiered level 1
+ * (K > 1) collects runs of that size and holds T of them, so its capacity is T * level1_bytes. */
 void policy_init(struct policy *p, int preset, int size_ratio, int runs_per_level,
                  int runs_last_level, int l0_trigger, uint64_t level1_bytes, int num_levels);
 
@@ -127,7 +129,9 @@ struct compaction_cursors {
  * first free table after the level's cursor, with the tables of its run that share a boundary
  * user key, merges with the overlapping tables of the output run, or moves if none overlap.
  * Level 0 merges all its runs with the overlapping output tables. Other levels merge whole
- * runs, as the tiered model says. base (table options, target size) is copied into the job.
+ * runs, as the tiered model says; a tiered level with K < T - 1 that exceeds its bound before
+ * it holds about T arrivals merges only its newest runs, in place (output_level == level).
+ * base (table options, target size) is copied into the job.
  * Returns 1 with *job filled (free with compaction_job_free), 0 when nothing is due or
  * everything due is busy, or LAMINA_ENOMEM. */
 int compaction_pick_job(const struct policy *p, const struct lsm_view *v,
@@ -139,7 +143,7 @@ int compaction_cursor_set(struct compaction_cursors *cur, int level, const uint8
                           size_t len);
 void compaction_cursors_free(struct compaction_cursors *cur);
 
-/* Capacity in bytes of level i >= 1. */
+/* Capacity in bytes of level i >= 1 (level1_bytes * T^(i-1)); of level 0, level0_bytes. */
 uint64_t policy_level_capacity(const struct policy *p, int level);
 
 /* ---- Merge job (flush and compaction both run it) ------------------------------------- */

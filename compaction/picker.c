@@ -193,12 +193,49 @@ static int pick_whole_runs(const struct lsm_view *v, int level, int out, int inc
     return job->ninputs > 0;
 }
 
+/* Whether a due tiered level should merge its newest runs in place rather than push all its
+ * runs down: with K < T - 1 it exceeds its bound before it holds T arrivals. An arrival is
+ * about the size of the level's newest run (the one whose arrival made the level due); the
+ * level is full from (T - 1/2) arrivals, so that a push carries about T of them, as the model's
+ * capacity C_i = T * C_(i-1) says. */
+static int tiered_in_place(const struct policy *p, const struct lsm_view *v, int level, int out)
+{
+    int bound = policy_level_run_bound(p, &v->shape, level);
+    if (level == 0 || out != level + 1 || bound <= 1 || bound + 1 >= p->size_ratio) return 0;
+    if (v->nruns[level] < 2 || v->runs[level][0].bytes == 0) return 0;
+    double arrivals = (double)v->shape.bytes[level] / (double)v->runs[level][0].bytes;
+    return arrivals < (double)p->size_ratio - 0.5;
+}
+
+/* The newest runs of a tiered level merge into one run that stays in the level (as the
+ * newest), leaving it at its bound: the active run of the Fluid LSM-tree grows by arrivals. */
+static int pick_newest_runs(const struct policy *p, const struct lsm_view *v, int level,
+                            struct compaction_job *job)
+{
+    size_t bound = (size_t)policy_level_run_bound(p, &v->shape, level);
+    size_t m = v->nruns[level] - bound + 1;
+    for (size_t r = 0; r < m; r++)
+        if (range_busy(&v->runs[level][r], 0, v->runs[level][r].ntables)) return 0;
+    for (size_t r = 0; r < m; r++)
+        job_add(job, level, r, &v->runs[level][r], 0, v->runs[level][r].ntables);
+    job->output_level = level;
+    job->whole_runs = 1;
+    job->output_run = SIZE_MAX;
+    return job->ninputs > 0;
+}
+
 static int pick_level(const struct policy *p, const struct lsm_view *v,
                       const struct compaction_cursors *cur, int level, int out, int include_output,
                       struct compaction_job *job)
 {
+    if (tiered_in_place(p, v, level, out)) return pick_newest_runs(p, v, level, job);
     int leveled_out =
         out != level && policy_level_run_bound(p, &v->shape, out) == 1 && v->nruns[out] <= 1;
+    /* The largest level of a tree with tiered upper levels (K > 1) grows a new level: its run
+     * moves down whole, as the new largest level's one run, and the level left empty takes
+     * tiered runs again; a table at a time would strand it as one oversized run of a tier. */
+    int grows = out == level + 1 && v->nruns[out] == 0 && p->runs_per_level > 1;
+    if (grows) return pick_whole_runs(v, level, out, 0, job);
     if (leveled_out && level >= 1 && v->nruns[level] == 1)
         return pick_one_table(v, level, out, cur, job);
     if (leveled_out && level == 0) return pick_all_runs_into_leveled(v, level, out, job);
@@ -242,13 +279,15 @@ int compaction_pick_job(const struct policy *p, const struct lsm_view *v,
         job->output_level = out[best];
         job->score = score[best];
         job->table_opts = *topts;
-        if (out[best] < p->min_level_to_compress)
-            job->table_opts.compression = LAMINA_COMPRESSION_NONE;
         job->target_file_size = target_file_size;
         /* (T - 1) targets of grandparent overlap, plus the table itself and the two
          * grandparents cut at the ends: (T + 2) x target_file_size read by a later job. */
         job->max_grandparent_overlap = (uint64_t)(p->size_ratio - 1) * target_file_size;
-        if (pick_level(p, v, cur, best, out[best], inc[best], job)) return 1;
+        if (pick_level(p, v, cur, best, out[best], inc[best], job)) {
+            if (job->output_level < p->min_level_to_compress)
+                job->table_opts.compression = LAMINA_COMPRESSION_NONE;
+            return 1;
+        }
     }
     compaction_job_free(job);
     return 0;

@@ -28,12 +28,19 @@ void policy_init(struct policy *p, int preset, int size_ratio, int runs_per_leve
     if (runs_last_level > 0) z = runs_last_level;
     if (num_levels < 2) num_levels = 2;
     if (num_levels > COMPACTION_MAX_LEVELS) num_levels = COMPACTION_MAX_LEVELS;
+    if (level1_bytes == 0) level1_bytes = 1;
 
     p->size_ratio = t;
     p->runs_per_level = k;
     p->runs_last_level = z;
     p->l0_trigger = l0_trigger < 1 ? 1 : l0_trigger;
-    p->level1_bytes = level1_bytes ? level1_bytes : 1;
+    p->level0_bytes = level1_bytes;
+    /* A leveled level 1 is one run of about what a level-0 merge writes (RocksDB's sizing). A
+     * tiered level 1 collects runs of that size, one per level-0 merge, and is full at T of
+     * them, as every tiered level i is full at T runs of the level above's capacity. */
+    p->level1_bytes = level1_bytes;
+    if (k > 1 && level1_bytes <= UINT64_MAX / (uint64_t)t)
+        p->level1_bytes = level1_bytes * (uint64_t)t;
     p->num_levels = num_levels;
     p->disabled = preset == LAMINA_COMPACTION_NONE;
     p->min_level_to_compress = 0;
@@ -41,6 +48,7 @@ void policy_init(struct policy *p, int preset, int size_ratio, int runs_per_leve
 
 uint64_t policy_level_capacity(const struct policy *p, int level)
 {
+    if (level < 1) return p->level0_bytes;
     uint64_t cap = p->level1_bytes;
     for (int i = 1; i < level; i++) {
         if (cap > UINT64_MAX / (uint64_t)p->size_ratio) return UINT64_MAX;
@@ -64,17 +72,24 @@ static int policy_run_bound(const struct policy *p, int level, int last, int num
     return (level >= last || level == num_levels - 1) ? p->runs_last_level : p->runs_per_level;
 }
 
-/* Decision rule (Fluid LSM, Dostoevsky section 4):
+/* Decision rule (Fluid LSM, Dostoevsky section 4), with C_i = level1_bytes * T^(i-1):
  *   level 0 scores runs / l0_trigger and is due from a score of 1 (l0_trigger runs start a
- *     merge, as in LevelDB and RocksDB);
- *   level i >= 1 scores max(bytes / capacity_i, runs / bound_i), with capacity_i =
- *     level1_bytes * T^(i-1) and bound_i = Z for the largest level, K otherwise; the very last
- *     level (num_levels - 1) scores by runs only, since its bytes have nowhere further to go;
- *   the largest due score wins (deeper levels are due above 1), the shallower level on a tie
- * (merging top-down keeps upper levels from piling up while a deep merge runs); the winner merges
- * into level + 1, or into itself when it is the very last level; the output level's runs join the
- * merge when one more run would break its bound (K, or Z for the largest level): that is what makes
- * a level "leveled" (K or Z = 1) or "tiered". */
+ *     merge, as in LevelDB and RocksDB); its runs merge into one run pushed to level 1;
+ *   a tiered level i >= 1 (run bound b = K, or Z for the largest level, above 1) scores
+ *     runs / b: a run arriving from above is one run, and the level is due when it holds
+ *     b + 1, the arrival that would exceed its bound. Its runs then merge into one run pushed
+ *     to level i + 1 (at T runs of C_(i-1) that run is C_i); the very last level (num_levels
+ *     - 1) merges them into itself. Bytes never trigger a tiered level;
+ *   a leveled level i >= 1 (b = 1) scores max(bytes / C_i, runs): it is due when over its
+ *     capacity (and moves a table at a time into i + 1) or when it holds several runs (after a
+ *     reopen with another policy); the very last level scores by runs only, since its bytes
+ *     have nowhere further to go;
+ *   the output level's runs join the merge when it is leveled (b = 1) and holds a run; a tiered
+ *     output takes the merged run as one more run, and while it is already past its bound the
+ *     level above waits (score 0) so that no level ever holds more than b + 1 runs;
+ *   the largest due score wins (deeper levels are due above 1), the shallower level on a tie.
+ * When K < T - 1 a tiered level reaches b + 1 runs before it holds T arrivals; the picker then
+ * merges its newest runs in place instead of pushing (compaction_pick_job). */
 double policy_score(const struct policy *p, const struct lsm_shape *shape, int level,
                     int *output_level, int *include_output)
 {
@@ -89,17 +104,22 @@ double policy_score(const struct policy *p, const struct lsm_shape *shape, int l
     } else {
         int bound = policy_run_bound(p, level, last, n);
         score = (double)shape->runs[level] / (double)bound;
-        if (level < n - 1) {
+        if (bound == 1 && level < n - 1) {
             double by_bytes = (double)shape->bytes[level] / (double)policy_level_capacity(p, level);
             if (by_bytes > score) score = by_bytes;
         }
     }
     if (level == n - 1) {
         *include_output = 1;
-    } else {
-        int o = level + 1;
-        *output_level = o;
-        *include_output = shape->runs[o] + 1 > policy_run_bound(p, o, last, n);
+        return score;
+    }
+    int o = level + 1;
+    int out_bound = policy_run_bound(p, o, last, n);
+    *output_level = o;
+    if (out_bound == 1) {
+        *include_output = shape->runs[o] > 0;
+    } else if (shape->runs[o] > out_bound) {
+        return 0.0; /* the tiered output merges its own runs first */
     }
     return score;
 }

@@ -493,7 +493,7 @@ static struct policy fluid(int preset, int num_levels)
     return p;
 }
 
-/* Three overlapping level-1 runs of 1200 bytes, over level 1's capacity. */
+/* Three overlapping level-1 runs of 1200 bytes: within a tiered level 1's bound (K = 3). */
 static void level1_three_runs(void)
 {
     ADD_RUN(1, TB(11, "c", "f", 200), TB(12, "k", "p", 200));
@@ -509,27 +509,41 @@ Test(picker, tiered_level_merges_all_its_runs_into_a_new_run)
     ADD_RUN(2, TB(21, "a", "z", 500));
     ADD_RUN(2, TB(22, "b", "c", 500));
     struct compaction_job job;
+    cr_expect_eq(pick(&p, &job), 0, "three runs are within K = 3, whatever their bytes");
+
+    /* The fourth run is the arrival that exceeds K: all four merge into one run of level 2. */
+    ADD_RUN(1, TB(16, "g", "h", 100));
     cr_assert_eq(pick(&p, &job), 1);
     cr_expect_eq(job.level, 1);
     cr_expect_eq(job.output_level, 2);
-    cr_expect_str_eq(job_tables(&job), "1.0:11,12 1.1:13 1.2:14,15",
-                     "a third run fits level 2's bound: its runs stay");
+    cr_expect_str_eq(job_tables(&job), "1.0:11,12 1.1:13 1.2:14,15 1.3:16",
+                     "level 2 takes the merged run as a third run: its runs stay");
     cr_expect_eq(job.whole_runs, 1);
     cr_expect_eq(job.trivial_move, 0);
     cr_expect_eq(job.output_run, SIZE_MAX);
     EXPECT_RANGE(&job, "a", "y");
-    cr_expect_eq(job.input_bytes, 1200);
-    cr_expect_float_eq(job.score, 1.2, 1e-9);
+    cr_expect_eq(job.input_bytes, 1300);
+    cr_expect_float_eq(job.score, 4.0 / 3.0, 1e-9);
     compaction_job_free(&job);
 
-    /* Level 2 at its bound (Z = 3): a fourth run would break it, so its runs join. */
+    /* Level 2 at its bound (Z = 3) still takes one more run, and then is due itself. */
     ADD_RUN(2, TB(23, "q", "r", 500));
     cr_assert_eq(pick(&p, &job), 1);
-    cr_expect_str_eq(job_tables(&job), "1.0:11,12 1.1:13 1.2:14,15 2.0:21 2.1:22 2.2:23");
-    cr_expect_eq(job.whole_runs, 1);
+    cr_expect_str_eq(job_tables(&job), "1.0:11,12 1.1:13 1.2:14,15 1.3:16");
     cr_expect_eq(job.output_level, 2);
+    compaction_job_free(&job);
+
+    /* Past its bound, level 2 merges its runs first (into level 3) and level 1 waits. */
+    ADD_RUN(2, TB(24, "s", "t", 500));
+    cr_assert_eq(pick(&p, &job), 1);
+    cr_expect_eq(job.level, 2);
+    cr_expect_eq(job.output_level, 3);
+    cr_expect_str_eq(job_tables(&job), "2.0:21 2.1:22 2.2:23 2.3:24");
+    cr_expect_eq(job.whole_runs, 1);
     EXPECT_RANGE(&job, "a", "z");
     compaction_job_free(&job);
+    set_busy(21);
+    cr_expect_eq(pick(&p, &job), 0, "level 1 waits while level 2 is past its bound");
 }
 
 Test(picker, tiered_level_over_its_run_bound_merges_its_runs)
@@ -549,18 +563,51 @@ Test(picker, tiered_level_over_its_run_bound_merges_its_runs)
     compaction_job_free(&job);
 }
 
-Test(picker, tiered_single_run_into_an_empty_level_moves)
+Test(picker, leveled_run_over_capacity_moves_whole_into_a_tiered_last_level)
 {
-    struct policy p = fluid(LAMINA_COMPACTION_TIERED, 4);
+    struct policy p;
+    policy_init(&p, LAMINA_COMPACTION_LEVELED, 4, 1, 3, 2, 1000, 4); /* K = 1, Z = 3 */
     view_init(4);
     ADD_RUN(1, TB(11, "a", "f", 600), TB(12, "g", "k", 600));
+    ADD_RUN(2, TB(21, "m", "z", 600));
     struct compaction_job job;
     cr_assert_eq(pick(&p, &job), 1);
     cr_expect_str_eq(job_tables(&job), "1.0:11,12");
     cr_expect_eq(job.output_level, 2);
     cr_expect_eq(job.whole_runs, 1);
-    cr_expect_eq(job.trivial_move, 1);
+    cr_expect_eq(job.trivial_move, 1, "a tiered level takes the run as one more run");
     cr_expect_eq(job.output_run, SIZE_MAX);
+    compaction_job_free(&job);
+}
+
+Test(picker, fluid_level_short_of_t_arrivals_merges_its_newest_runs_in_place)
+{
+    struct policy p;
+    policy_init(&p, LAMINA_COMPACTION_LEVELED, 4, 2, 1, 2, 1000, 4); /* K = 2, Z = 1 */
+    view_init(4);
+    ADD_RUN(1, TB(11, "a", "z", 1000));
+    ADD_RUN(1, TB(12, "a", "z", 1000));
+    ADD_RUN(1, TB(13, "a", "z", 1000));
+    ADD_RUN(2, TB(21, "a", "z", 9000));
+    struct compaction_job job;
+    cr_assert_eq(pick(&p, &job), 1);
+    cr_expect_eq(job.level, 1);
+    cr_expect_eq(job.output_level, 1, "three arrivals of T = 4: level 1 is not full yet");
+    cr_expect_str_eq(job_tables(&job), "1.0:11 1.1:12", "the newest runs merge, the oldest stays");
+    cr_expect_eq(job.whole_runs, 1);
+    cr_expect_eq(job.trivial_move, 0);
+    compaction_job_free(&job);
+
+    /* Four arrivals' worth (3,000 + 1,000): full, so every run goes down, into the last
+     * level's one run (Z = 1). */
+    view_init(4);
+    ADD_RUN(1, TB(11, "a", "z", 1000));
+    ADD_RUN(1, TB(12, "a", "z", 2000));
+    ADD_RUN(1, TB(13, "a", "z", 1000));
+    ADD_RUN(2, TB(21, "a", "z", 9000));
+    cr_assert_eq(pick(&p, &job), 1);
+    cr_expect_eq(job.output_level, 2);
+    cr_expect_str_eq(job_tables(&job), "1.0:11 1.1:12 1.2:13 2.0:21");
     compaction_job_free(&job);
 }
 
@@ -585,31 +632,47 @@ Test(picker, dostoevsky_tiered_level_merges_with_the_last_level_run)
     view_init(3);
     level1_three_runs();
     ADD_RUN(2, TB(21, "a", "d", 500), TB(22, "e", "h", 500), TB(23, "i", "z", 500));
+    ADD_RUN(1, TB(16, "g", "h", 100));
     struct compaction_job job;
     cr_assert_eq(pick(&p, &job), 1);
     cr_expect_eq(job.level, 1);
     cr_expect_eq(job.output_level, 2);
-    cr_expect_str_eq(job_tables(&job), "1.0:11,12 1.1:13 1.2:14,15 2.0:21,22,23",
+    cr_expect_str_eq(job_tables(&job), "1.0:11,12 1.1:13 1.2:14,15 1.3:16 2.0:21,22,23",
                      "the last level (Z = 1) is rewritten with them");
     cr_expect_eq(job.whole_runs, 1);
     cr_expect_eq(job.trivial_move, 0);
     cr_expect_eq(job.output_run, SIZE_MAX);
-    cr_expect_eq(job.input_bytes, 2700);
+    cr_expect_eq(job.input_bytes, 2800);
     compaction_job_free(&job);
 }
 
-Test(picker, dostoevsky_single_run_goes_a_table_at_a_time_into_the_last_level)
+Test(picker, dostoevsky_full_last_level_moves_whole_to_a_new_level)
 {
-    struct policy p = fluid(LAMINA_COMPACTION_DOSTOEVSKY, 3);
-    view_init(3);
-    ADD_RUN(1, TB(11, "a", "f", 600), TB(12, "g", "k", 600));
-    ADD_RUN(2, TB(21, "a", "d", 500), TB(22, "e", "h", 500), TB(23, "i", "z", 500));
+    struct policy p = fluid(LAMINA_COMPACTION_DOSTOEVSKY, 4);
+    view_init(4);
+    /* Level 2 is the largest level (Z = 1) and over C_2 = 1000 * T (tiered level 1) * T. */
+    ADD_RUN(2, TB(21, "a", "d", 6000), TB(22, "e", "h", 6000), TB(23, "i", "z", 6000));
     struct compaction_job job;
     cr_assert_eq(pick(&p, &job), 1);
-    cr_expect_str_eq(job_tables(&job), "1.0:11 2.0:21,22");
+    cr_expect_eq(job.level, 2);
+    cr_expect_eq(job.output_level, 3);
+    cr_expect_str_eq(job_tables(&job), "2.0:21,22,23", "the whole run, not a table");
+    cr_expect_eq(job.whole_runs, 1);
+    cr_expect_eq(job.trivial_move, 1);
+    compaction_job_free(&job);
+}
+
+Test(picker, leveled_largest_level_goes_a_table_at_a_time_into_a_new_level)
+{
+    struct policy p = fluid(LAMINA_COMPACTION_LEVELED, 4);
+    view_init(4);
+    ADD_RUN(2, TB(21, "a", "d", 3000), TB(22, "e", "h", 3000));
+    struct compaction_job job;
+    cr_assert_eq(pick(&p, &job), 1);
+    cr_expect_str_eq(job_tables(&job), "2.0:21");
+    cr_expect_eq(job.output_level, 3);
     cr_expect_eq(job.whole_runs, 0);
-    cr_expect_eq(job.output_run, 0);
-    cr_expect_eq(job.output_level, 2);
+    cr_expect_eq(job.trivial_move, 1);
     compaction_job_free(&job);
 }
 

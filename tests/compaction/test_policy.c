@@ -152,20 +152,25 @@ Test(policy, tiered_stacks_runs_until_the_bound)
     cr_expect_eq(pick.output_level, 1);
     cr_expect_eq(pick.include_output, 0, "level 1 has room for a fourth run");
 
+    /* At its bound (K = 9) level 1 still takes the arrival as a tenth run... */
     s.runs[1] = 9;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 0);
-    cr_expect_eq(pick.include_output, 1, "a tenth run would break K = 9");
+    s.bytes[1] = 50 * MB;
+    expect_pick(&p, &s, &pick, 0, 1, 0);
+    cr_expect_float_eq(policy_score(&p, &s, 1, &pick.output_level, &pick.include_output), 1.0, 1e-9,
+                       "bytes (5 x C_1) never trigger a tiered level");
+
+    /* ...and past it merges its runs into level 2 while level 0 waits. */
+    s.runs[1] = 10;
+    expect_pick(&p, &s, &pick, 1, 2, 0);
+    int o, inc;
+    cr_expect_float_eq(policy_score(&p, &s, 0, &o, &inc), 0.0, 1e-9);
 
     /* Level 2 is the largest level: its bound is Z = 9 as well. */
     s.runs[0] = 0;
-    s.runs[1] = 2;
-    s.bytes[1] = 2 * MB;
-    s.runs[2] = 8;
-    expect_pick(&p, &s, &pick, 1, 2, 0);
     s.runs[2] = 9;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.include_output, 1);
+    expect_pick(&p, &s, &pick, 1, 2, 0);
+    s.runs[2] = 10;
+    expect_pick(&p, &s, &pick, 2, 3, 0);
 }
 
 Test(policy, tiered_level_over_its_run_bound_merges)
@@ -198,14 +203,15 @@ Test(policy, dostoevsky_levels_the_largest_level_and_tiers_the_rest)
     s.bytes[2] = 5 * MB;
     expect_pick(&p, &s, &pick, 0, 1, 0);
 
-    /* Level 1 over capacity merges into the largest level, which stays one run. */
+    /* Level 1 past K merges all its runs into the largest level, which stays one run. */
     s.runs[0] = 0;
-    s.bytes[1] = 2 * MB;
+    s.runs[1] = 10;
     expect_pick(&p, &s, &pick, 1, 2, 1);
 
-    /* Level 2 over capacity with level 3 empty: level 3 becomes the largest, one run. */
-    s.bytes[1] = MB / 2;
-    s.bytes[2] = 30 * MB;
+    /* Level 2 over C_2 = 10 MiB (tiered level 1) * T with level 3 empty: level 3 becomes the
+     * largest, one run. */
+    s.runs[1] = 4;
+    s.bytes[2] = 300 * MB;
     expect_pick(&p, &s, &pick, 2, 3, 0);
 }
 
@@ -269,6 +275,8 @@ Test(policy, level1_feeding_the_last_level_of_a_short_tree)
     int runs[] = {1, 3, 1};
     uint64_t bytes[] = {MB, 2 * MB, 3 * MB};
     struct lsm_shape s = make_shape(3, runs, bytes, 3);
+    cr_expect_eq(policy_pick(&p, &s, &pick), 0, "level 1 within K = 3");
+    s.runs[1] = 4;
     cr_assert_eq(policy_pick(&p, &s, &pick), 1);
     cr_expect_eq(pick.level, 1);
     cr_expect_eq(pick.output_level, 2);
@@ -292,10 +300,20 @@ Test(policy, explicit_k_tiers_the_upper_levels)
     int runs[] = {5, 2, 1};
     uint64_t bytes[] = {MB, MB / 2, 5 * MB};
     struct lsm_shape s = make_shape(7, runs, bytes, 3);
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.level, 0);
-    cr_expect_eq(pick.include_output, 0, "a third run fits K = 3");
+    expect_pick(&p, &s, &pick, 0, 1, 0);
     s.runs[1] = 3;
-    cr_assert_eq(policy_pick(&p, &s, &pick), 1);
-    cr_expect_eq(pick.include_output, 1);
+    expect_pick(&p, &s, &pick, 0, 1, 0);
+    s.runs[1] = 4;
+    expect_pick(&p, &s, &pick, 1, 2, 1);
+}
+
+Test(policy, tiered_level1_capacity_is_t_level0_merges)
+{
+    struct policy p = make_policy(LAMINA_COMPACTION_TIERED, 0, 0);
+    cr_expect_eq(policy_level_capacity(&p, 0), MB);
+    cr_expect_eq(policy_level_capacity(&p, 1), 10 * MB);
+    cr_expect_eq(policy_level_capacity(&p, 3), 1000 * MB);
+    p = make_policy(LAMINA_COMPACTION_LEVELED, 0, 0);
+    cr_expect_eq(policy_level_capacity(&p, 1), MB);
+    cr_expect_eq(policy_level_capacity(&p, 3), 100 * MB);
 }
