@@ -124,8 +124,9 @@ static void ba_run(const char *alloc, struct ba_result *res)
         order[i] = order[j];
         order[j] = t;
     }
-    /* Flushed every BA_FLUSH puts and compacted in full before going on, so that both trees
-     * take the same shape whatever the threads' timing. Then all overwritten once more in
+    /* Flushed every BA_FLUSH puts and compacted in full before going on, so that each tree
+     * takes one shape whatever the threads' timing (the two differ a little: their filters
+     * make their tables' sizes differ). Then all overwritten once more in
      * another order: the tree no longer deepens, and compactions rebuild its tables with the
      * bits of its final shape (a table keeps the bits it was built with until rewritten, and
      * a trivial move keeps them too). */
