@@ -39,4 +39,22 @@ int bloom_reader_may_contain(const bloom_reader *r, uint64_t hash);
  * Poisson mixture over block loads of Putze et al.), for tests and tuning. */
 double bloom_fpr_theory(int bits_per_key);
 
+/* ---- Monkey: filter bits per level (bloom/monkey.c) ------------------------------------ */
+/* Dayan, Athanassoulis & Idreos, "Monkey", SIGMOD 2017: with the same total filter memory as
+ * bits_per_key on every key, a lookup's expected false positives (summed over the runs it
+ * probes) are least when each run's false-positive rate is proportional to its size: deeper,
+ * larger levels get fewer bits per key, upper levels more. Level i holds keys[i] keys in
+ * runs[i] runs of equal size (a level with no keys or runs is skipped and gets bits_per_key). */
+#define MONKEY_MAX_LEVELS 20
+#define MONKEY_MAX_BITS 64
+/* The continuous optimum: bits[i] = bits_per_key + (H - ln s_i) / (ln 2)^2, s_i = keys[i] /
+ * runs[i] and H the key-weighted mean of ln s over the levels, with levels below 0 bits (no
+ * filter) or above MONKEY_MAX_BITS pinned there and the rest solved again. */
+void monkey_bits_exact(int nlevels, const uint64_t *keys, const int *runs, double bits_per_key,
+                       double *bits);
+/* Whole bits per key per level: the optimum rounded down, then the rest of the budget given a
+ * bit at a time where it lowers the summed false-positive rate most per bit of memory.
+ * sum keys[i] * bits[i] <= bits_per_key * sum keys[i]. */
+void monkey_bits(int nlevels, const uint64_t *keys, const int *runs, int bits_per_key, int *bits);
+
 #endif

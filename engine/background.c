@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bloom/bloom.h"
 #include "engine/db_impl.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -86,9 +87,78 @@ static int job_outputs_to_edit(const struct merge_job *job, int level, uint64_t 
     return rc;
 }
 
-/* Writes a memtable's entries as new tables at (level 0, run), adding them to edit. */
+/* ---- Filter bits per level (bloom_allocation) ------------------------------------------ */
+
+_Static_assert(MONKEY_MAX_LEVELS >= COMPACTION_MAX_LEVELS, "monkey_bits covers every level");
+
+/* Keys (table entries) and sorted runs per level of v. */
+static void bg_level_keys(const struct version *v, uint64_t *keys, int *runs)
+{
+    for (int l = 0; l < COMPACTION_MAX_LEVELS; l++) {
+        keys[l] = 0;
+        runs[l] = l < v->num_levels ? (int)v->levels[l].nruns : 0;
+    }
+    for (int l = 0; l < v->num_levels; l++)
+        for (size_t r = 0; r < v->levels[l].nruns; r++)
+            for (size_t i = 0; i < v->levels[l].runs[r].nfiles; i++)
+                keys[l] += v->levels[l].runs[r].files[i]->entries;
+}
+
+/* Bloom bits per key of the tables a job writes into level, for a tree of keys/runs per level
+ * as it will be once the job is done: bloom_bits under uniform; under monkey, that level's
+ * share of the same total (bloom/monkey.c), which may be 0 (no filter) for a large last level
+ * when bloom_bits is small. */
+static int bg_bloom_bits(const lamina_db *db, const uint64_t *keys, const int *runs, int level)
+{
+    int b = db->topts.bloom_bits;
+    if (db->opts.bloom_allocation != LAMINA_BLOOM_MONKEY || b <= 0) return b;
+    int bits[COMPACTION_MAX_LEVELS];
+    monkey_bits(COMPACTION_MAX_LEVELS, keys, runs, b, bits);
+    return bits[level];
+}
+
+/* The bits for a flush of mem on top of v (level 0 gains a run of mem's entries). Call with
+ * v pinned or mu held. */
+static int bg_flush_bloom_bits(const lamina_db *db, const struct version *v, memtable *mem)
+{
+    uint64_t keys[COMPACTION_MAX_LEVELS];
+    int runs[COMPACTION_MAX_LEVELS];
+    bg_level_keys(v, keys, runs);
+    keys[0] += memtable_count(mem);
+    runs[0]++;
+    return bg_bloom_bits(db, keys, runs, 0);
+}
+
+/* The bits for job's outputs on v: its inputs leave their levels and their entries arrive at
+ * the output level, as a new run unless they join one there. */
+static int bg_job_bloom_bits(const lamina_db *db, const struct version *v,
+                             const struct compaction_job *job)
+{
+    uint64_t keys[COMPACTION_MAX_LEVELS], moved = 0;
+    int runs[COMPACTION_MAX_LEVELS];
+    bg_level_keys(v, keys, runs);
+    for (size_t i = 0; i < job->ninputs; i++) {
+        const struct compaction_input *in = &job->inputs[i];
+        const struct run *r = &v->levels[in->level].runs[in->run];
+        uint64_t e = 0;
+        for (size_t k = in->first; k < in->first + in->count; k++)
+            e += r->files[k]->entries;
+        keys[in->level] -= e < keys[in->level] ? e : keys[in->level];
+        moved += e;
+        /* A run wholly taken leaves, unless the outputs go back into it (leveled output). */
+        if (in->count == r->nfiles && (job->whole_runs || in->level != job->output_level))
+            runs[in->level]--;
+    }
+    keys[job->output_level] += moved;
+    if (job->whole_runs || job->output_run == SIZE_MAX) runs[job->output_level]++;
+    return bg_bloom_bits(db, keys, runs, job->output_level);
+}
+
+/* Writes a memtable's entries as new tables at (level 0, run) with bloom_bits bits per key,
+ * adding them to edit. */
 static int job_flush(lamina_db *db, iter *input, const uint64_t *snapshots, size_t nsnapshots,
-                     uint64_t run, struct version_edit *edit, uint64_t *bytes_written)
+                     uint64_t run, int bloom_bits, struct version_edit *edit,
+                     uint64_t *bytes_written)
 {
     struct job_files jf = {db, NULL, 0, 0};
     struct merge_job job;
@@ -98,6 +168,7 @@ static int job_flush(lamina_db *db, iter *input, const uint64_t *snapshots, size
     job.nsnapshots = nsnapshots;
     job.target_file_size = db->target_file_size;
     job.table_opts = db->topts;
+    job.table_opts.bloom_bits = bloom_bits;
     if (db->policy.min_level_to_compress > 0) job.table_opts.compression = LAMINA_COMPRESSION_NONE;
     job.new_file = job_new_file;
     job.ctx = &jf;
@@ -110,13 +181,14 @@ static int job_flush(lamina_db *db, iter *input, const uint64_t *snapshots, size
     return rc;
 }
 
-int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *snapshots,
-                    size_t nsnapshots, struct version_edit *edit)
+/* db_write_level0 with the filter bits chosen by the caller. */
+static int bg_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *snapshots,
+                           size_t nsnapshots, int bloom_bits, struct version_edit *edit)
 {
     iter *it = memtable_iter_create(mem);
     if (!it) return err_set(LAMINA_ENOMEM, "flush: out of memory");
     uint64_t written = 0, t0 = bg_now_micros();
-    int rc = job_flush(db, it, snapshots, nsnapshots, run, edit, &written);
+    int rc = job_flush(db, it, snapshots, nsnapshots, run, bloom_bits, edit, &written);
     iter_destroy(it);
     if (rc == 0) {
         atomic_fetch_add(&db->stats.level_bytes_written[0], written);
@@ -132,6 +204,14 @@ int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *
         edit->stats.level[0].micros += micros;
     }
     return rc;
+}
+
+/* Recovery's flushes (no background thread yet, so vs.current holds still). */
+int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *snapshots,
+                    size_t nsnapshots, struct version_edit *edit)
+{
+    return bg_write_level0(db, mem, run, snapshots, nsnapshots,
+                           bg_flush_bloom_bits(db, db->vs.current, mem), edit);
 }
 
 /* ---- Installing edits ------------------------------------------------------------------- */
@@ -216,6 +296,7 @@ static void bg_flush(lamina_db *db)
     int snap_fail = db->nsnapshots && !snaps;
     /* The next memtable's WAL is the oldest one still needed once this flush is logged. */
     uint64_t log_number = db->nimm > 1 ? db->imm[1].wal_number : db->wal_number;
+    int bloom_bits = bg_flush_bloom_bits(db, db->vs.current, e.mem);
     pthread_mutex_unlock(&db->mu);
 
     struct version_edit edit;
@@ -223,7 +304,7 @@ static void bg_flush(lamina_db *db)
     edit.has_log_number = 1;
     edit.log_number = log_number;
     int rc = snap_fail ? err_set(LAMINA_ENOMEM, "flush: out of memory") : 0;
-    if (rc == 0) rc = db_write_level0(db, e.mem, run, snaps, nsnap, &edit);
+    if (rc == 0) rc = bg_write_level0(db, e.mem, run, snaps, nsnap, bloom_bits, &edit);
     FAULT_CRASH_POINT("flush:table-synced");
     if (rc == 0) rc = db_log_and_apply(db, &edit, 1);
     if (rc == 0) {
@@ -685,6 +766,7 @@ static int bg_compact(lamina_db *db)
                                      db->target_file_size, &job);
     bg_view_free(&bv);
     if (picked <= 0) return 0;
+    if (!job.trivial_move) job.table_opts.bloom_bits = bg_job_bloom_bits(db, v, &job);
     version_ref(v);
     db->compactions_running++;
     uint64_t run_id;
@@ -794,6 +876,7 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
                     }
                 }
             }
+        if (rc == 0) job.table_opts.bloom_bits = bg_job_bloom_bits(db, v, &job);
         if (rc == 0) bg_mark_inputs(v, &job, 1);
     }
     pthread_mutex_unlock(&db->mu);

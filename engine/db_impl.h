@@ -81,6 +81,11 @@ struct lamina_db {
     /* Data block reads and bytes from table files per level (gets, iterators, compaction
      * inputs), for lamina_property's io figures. */
     struct io_counters io_levels[COMPACTION_MAX_LEVELS];
+    /* Point lookups that searched the tables (each such key of a multi_get counts), and per
+     * level what they cost: runs probed, filter probes, false positives, data blocks (Monkey's
+     * measure), for the lamina.lookup-* properties. Relaxed atomic adds. */
+    _Atomic uint64_t lookups;
+    struct lookup_counters lookup_levels[COMPACTION_MAX_LEVELS];
     struct version_set vs;
     struct policy policy;
     struct table_options topts;

@@ -244,11 +244,105 @@ static int prop_level(const char *name, const char *prefix, int num_levels, int 
     return 1;
 }
 
+/* ---- Point-lookup costs per level (lamina.lookup-stats and its figures) ------------------ */
+
+/* The lookup counters of one moment (read one by one, relaxed: a lookup in flight may show in
+ * one figure and not yet in another). */
+struct prop_lookups {
+    int num_levels;
+    uint64_t lookups;
+    uint64_t runs[COMPACTION_MAX_LEVELS], probes[COMPACTION_MAX_LEVELS];
+    uint64_t false_positives[COMPACTION_MAX_LEVELS], blocks[COMPACTION_MAX_LEVELS];
+};
+
+static void prop_lookups_collect(lamina_db *db, struct prop_lookups *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->num_levels = (int)db->opts.num_levels;
+    if (p->num_levels > COMPACTION_MAX_LEVELS) p->num_levels = COMPACTION_MAX_LEVELS;
+    p->lookups = atomic_load_explicit(&db->lookups, memory_order_relaxed);
+    for (int l = 0; l < p->num_levels; l++) {
+        const struct lookup_counters *c = &db->lookup_levels[l];
+        p->runs[l] = atomic_load_explicit(&c->runs, memory_order_relaxed);
+        p->probes[l] = atomic_load_explicit(&c->filter_probes, memory_order_relaxed);
+        p->false_positives[l] = atomic_load_explicit(&c->false_positives, memory_order_relaxed);
+        p->blocks[l] = atomic_load_explicit(&c->blocks, memory_order_relaxed);
+    }
+}
+
+/* One table: per level the totals and, per lookup that searched the tables, the runs probed
+ * and blocks read; fp_rate is false positives per filter probe. */
+static int prop_lookups_text(const struct prop_lookups *p, buf *b)
+{
+    double n = p->lookups ? (double)p->lookups : 1.0;
+    uint64_t runs = 0, probes = 0, fps = 0, blocks = 0;
+    int rc = prop_printf(b, "lookups %" PRIu64 " (point lookups that searched the tables)\n",
+                         p->lookups);
+    if (rc == 0)
+        rc = prop_printf(b, "%-6s %12s %12s %12s %9s %12s %10s %10s\n", "level", "runs_probed",
+                         "filter_probes", "false_pos", "fp_rate", "blocks", "runs/lkp",
+                         "blocks/lkp");
+    for (int l = 0; rc == 0 && l < p->num_levels; l++) {
+        runs += p->runs[l];
+        probes += p->probes[l];
+        fps += p->false_positives[l];
+        blocks += p->blocks[l];
+        if (!p->runs[l] && !p->blocks[l]) continue;
+        rc = prop_printf(
+            b, "%-6d %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %9.5f %12" PRIu64 " %10.4f %10.4f\n",
+            l, p->runs[l], p->probes[l], p->false_positives[l],
+            p->probes[l] ? (double)p->false_positives[l] / (double)p->probes[l] : 0.0, p->blocks[l],
+            (double)p->runs[l] / n, (double)p->blocks[l] / n);
+    }
+    if (rc == 0)
+        rc = prop_printf(
+            b, "%-6s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %9.5f %12" PRIu64 " %10.4f %10.4f\n",
+            "total", runs, probes, fps, probes ? (double)fps / (double)probes : 0.0, blocks,
+            (double)runs / n, (double)blocks / n);
+    return rc;
+}
+
+/* The lookup properties: "lamina.lookup-stats" (text), "lamina.lookups" and, per level,
+ * "lamina.lookup-runs-at-level<N>", "lamina.filter-probes-at-level<N>",
+ * "lamina.filter-false-positives-at-level<N>", "lamina.lookup-blocks-at-level<N>". Returns 1
+ * with the figure in *ival (*kind 0) or the text in text (*kind 2) and *rc set, 0 when name
+ * is none of them. */
+static int prop_lookups_eval(lamina_db *db, const char *name, uint64_t *ival, int *kind, buf *text,
+                             int *rc)
+{
+    if (strncmp(name, "lamina.lookup", 13) != 0 && strncmp(name, "lamina.filter-", 14) != 0)
+        return 0;
+    struct prop_lookups p;
+    prop_lookups_collect(db, &p);
+    int level;
+    *rc = 0;
+    *kind = 0;
+    if (strcmp(name, "lamina.lookup-stats") == 0) {
+        *kind = 2;
+        if (prop_lookups_text(&p, text)) *rc = err_set(LAMINA_ENOMEM, "property: out of memory");
+    } else if (strcmp(name, "lamina.lookups") == 0) {
+        *ival = p.lookups;
+    } else if (prop_level(name, "lamina.lookup-runs-at-level", p.num_levels, &level)) {
+        *ival = p.runs[level];
+    } else if (prop_level(name, "lamina.filter-probes-at-level", p.num_levels, &level)) {
+        *ival = p.probes[level];
+    } else if (prop_level(name, "lamina.filter-false-positives-at-level", p.num_levels, &level)) {
+        *ival = p.false_positives[level];
+    } else if (prop_level(name, "lamina.lookup-blocks-at-level", p.num_levels, &level)) {
+        *ival = p.blocks[level];
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* Computes the figure: integer in *ival (is_int 1), ratio in *dval (is_int 0), or the stats
  * text in *text. */
 static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dval, int *kind,
                      buf *text)
 {
+    int rc;
+    if (prop_lookups_eval(db, name, ival, kind, text, &rc)) return rc;
     struct prop_snapshot p;
     prop_collect(db, &p);
     int level;

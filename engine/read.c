@@ -95,7 +95,9 @@ static int read_get(lamina_db *db, const lamina_read_options *ro, const void *ke
             .verify_checksums = ro->verify_checksums,
             .fill_cache = ro->fill_cache,
             .io = db->io_levels,
+            .lookup = db->lookup_levels,
         };
+        atomic_fetch_add_explicit(&db->lookups, 1, memory_order_relaxed);
         ikey_encode(lookup, key, klen, seq, IKEY_VALUE);
         rc = version_get(sv->v, &tro, lookup, klen + IKEY_TRAILER, &type, out);
     }
@@ -221,7 +223,9 @@ LAMINA_API int lamina_multi_get(lamina_db *db, const lamina_read_options *ro, si
         .verify_checksums = o.verify_checksums,
         .fill_cache = o.fill_cache,
         .io = db->io_levels,
+        .lookup = db->lookup_levels,
     };
+    atomic_fetch_add_explicit(&db->lookups, ntables, memory_order_relaxed);
     rc = version_multi_get(sv->v, db->cache, &tro, lk, ntables);
     for (size_t j = 0; rc == 0 && j < ntables; j++)
         statuses[slot[j]] = lk[j].rc == 0 && lk[j].type != IKEY_VALUE ? LAMINA_NOTFOUND : lk[j].rc;

@@ -326,11 +326,9 @@ struct version_probe {
     int l;
     size_t r, i; /* i: SIZE_MAX until the run is searched */
     int asked;   /* files[i] was returned and answered LAMINA_NOTFOUND */
+    int new_run; /* the file returned last is the first asked of its run */
 };
-#define VERSION_PROBE_INIT                                                                         \
-    {                                                                                              \
-        0, 0, SIZE_MAX, 0                                                                          \
-    }
+#define VERSION_PROBE_INIT {0, 0, SIZE_MAX, 0, 0}
 
 /* The next file whose key range may hold lookup's user key, newest run first, or NULL when
  * none remains. Each call after the first means the file it returned last did not hold it. */
@@ -353,24 +351,36 @@ static struct file_meta *version_probe_next(const struct version *v, struct vers
         const struct level *lv = &v->levels[p->l];
         for (; p->r < lv->nruns; p->r++, p->i = SIZE_MAX) {
             const struct run *run = &lv->runs[p->r];
-            if (p->i == SIZE_MAX) p->i = run_find(run, lookup, lookup_len);
+            int fresh = p->i == SIZE_MAX;
+            if (fresh) p->i = run_find(run, lookup, lookup_len);
             if (p->i >= run->nfiles) continue;
             struct file_meta *f = run->files[p->i];
             if (ikey_user_cmp(f->smallest, ikey_user_len(f->smallest_len), lookup, ulen) > 0)
                 continue;
             p->asked = 1;
+            p->new_run = fresh;
             return f;
         }
     }
     return NULL;
 }
 
-/* ro with its I/O counters pointed at level l's. */
-static inline struct table_read_options version_level_ro(const struct table_read_options *ro, int l)
+/* ro with its I/O and lookup counters pointed at level l's. */
+static inline struct table_read_options version_level_ro(const struct table_read_options *ro,
+                                                         int l)
 {
     struct table_read_options o = *ro;
     if (o.io) o.io += l;
+    if (o.lookup) o.lookup += l;
     return o;
+}
+
+/* Counts a run a lookup probes (its first table asked), at the level lro counts for. */
+static inline void version_count_run(const struct version_probe *p,
+                                     const struct table_read_options *lro)
+{
+    if (p->new_run && lro->lookup)
+        atomic_fetch_add_explicit(&lro->lookup->runs, 1, memory_order_relaxed);
 }
 
 int version_get(struct version *v, const struct table_read_options *ro, const uint8_t *lookup,
@@ -384,6 +394,7 @@ int version_get(struct version *v, const struct table_read_options *ro, const ui
         int rc = file_meta_table(f, &t);
         if (rc) return rc;
         struct table_read_options lro = version_level_ro(ro, p.l);
+        version_count_run(&p, &lro);
         rc = table_get(t, &lro, lookup, lookup_len, hash, type, value);
         table_unref(t);
         if (rc != LAMINA_NOTFOUND) return rc;
@@ -431,6 +442,7 @@ int version_multi_get(struct version *v, block_cache *cache, const struct table_
                 int rc = file_meta_table(f, &m->t);
                 if (rc == 0) {
                     struct table_read_options lro = version_level_ro(ro, m->p.l);
+                    version_count_run(&m->p, &lro);
                     rc = table_get_locate(m->t, &lro, lk[k].ikey, lk[k].ikey_len, m->hash, &m->h);
                     if (rc == 0) {
                         table_block_request(m->t, &lro, m->h, &reqs[nreq]);
@@ -462,6 +474,7 @@ int version_multi_get(struct version *v, block_cache *cache, const struct table_
                 }
                 rc = table_get_in_block(m->t, reqs[q].block, m->h, lk[k].ikey, lk[k].ikey_len,
                                         &lk[k].type, lk[k].value);
+                if (rc == LAMINA_NOTFOUND) table_lookup_missed(m->t, &lro);
             }
             cache_block_release(reqs[q].block);
             table_unref(m->t);

@@ -83,7 +83,8 @@ int file_meta_table(struct file_meta *f, table **out);
 /* Looks up lookup (an internal key at the reader's seq) through every run of v, newest
  * first; the first entry found decides. 0 with *type (value in *value for IKEY_VALUE),
  * LAMINA_NOTFOUND, or an error. ro->io, when set, points at num_levels counters: level l's
- * data block reads are counted in ro->io[l]. */
+ * data block reads are counted in ro->io[l]; ro->lookup likewise, per level: the runs probed
+ * (a run whose key range holds the key), filter probes, false positives and data blocks. */
 int version_get(struct version *v, const struct table_read_options *ro, const uint8_t *lookup,
                 size_t lookup_len, int *type, buf *value);
 

@@ -90,6 +90,7 @@ enum {
 };
 enum { LAMINA_INDEX_BTREE = 0, LAMINA_INDEX_FST = 1 };
 enum { LAMINA_MEMTABLE_AVL = 0, LAMINA_MEMTABLE_ART = 1 };
+enum { LAMINA_BLOOM_UNIFORM = 0, LAMINA_BLOOM_MONKEY = 1 };
 
 /* The options table: the single source for struct lamina_options, its defaults,
  * lamina_options_set(), the OPTIONS file, the --name=value flags of kvctl and experiments,
@@ -179,7 +180,11 @@ enum { LAMINA_MEMTABLE_AVL = 0, LAMINA_MEMTABLE_ART = 1 };
       "bytes compaction reads ahead in each input table (0: one block at a time)")                \
     X(LAMINA_OPT_INT, int64_t, max_subcompactions, 1, 1, 64, NULL,                                \
       "parts a compaction's key range is split into, merged by that many threads at once "        \
-      "(RocksDB's max_subcompactions; 1: one thread per compaction)")
+      "(RocksDB's max_subcompactions; 1: one thread per compaction)")                          \
+    X(LAMINA_OPT_ENUM, int, bloom_allocation, LAMINA_BLOOM_UNIFORM, 0, 1, "uniform|monkey",      \
+      "Bloom filter bits per level: uniform gives every table bloom_bits per key; monkey spends " \
+      "the same total (bloom_bits times the keys) with false-positive rates proportional to run " \
+      "size (Monkey, SIGMOD 2017): deeper levels fewer bits per key, upper levels more")
 
 #define LAMINA_OPTIONS_FIELD_(kind, ctype, name, def, lo, hi, names, doc) ctype name;
 
@@ -561,6 +566,13 @@ LAMINA_API int lamina_resume(lamina_db *db);
  * "lamina.compactions", "lamina.compaction-bytes-read", "lamina.compaction-bytes-written"
  * (flushes excluded), "lamina.bytes-written" (included), "lamina.w-amp" (= "lamina.write-amp":
  * bytes written / bytes flushed, RocksDB's W-Amp).
+ * Point lookups (lamina_get, lamina_get_into, each key of lamina_multi_get) that searched the
+ * tables: "lamina.lookups", and per level since open "lamina.lookup-runs-at-level<N>" (sorted
+ * runs whose key range held the key), "lamina.filter-probes-at-level<N>",
+ * "lamina.filter-false-positives-at-level<N>" (the filter let the key through and the table
+ * held no visible version of it), "lamina.lookup-blocks-at-level<N>" (data blocks searched,
+ * from the block cache or a file); "lamina.lookup-stats" (text) tabulates them per level with
+ * their rates per lookup.
  * Errors: LAMINA_EINVAL for an unknown name, LAMINA_ENOMEM. */
 LAMINA_API int lamina_property(lamina_db *db, const char *name, char **out);
 

@@ -15,10 +15,13 @@
  * error. Arguments as table_get. */
 int table_get_locate(table *t, const struct table_read_options *ro, const uint8_t *lookup,
                      size_t lookup_len, uint64_t hash, struct block_handle *h);
-/* Fills req to fetch t's data block at h with ro's verify and fill choices; t must outlive the
- * fetch. */
+/* Fills req to fetch t's data block at h with ro's verify and fill choices (counting the block
+ * in ro->lookup); t must outlive the fetch. */
 void table_block_request(table *t, const struct table_read_options *ro, struct block_handle h,
                          struct block_fetch *req);
+/* Counts a filter false positive in ro->lookup (when t has a filter): the data block the
+ * filter let a lookup read did not hold the key. */
+void table_lookup_missed(const table *t, const struct table_read_options *ro);
 /* table_get's answer from the data block at h, whose contents cb holds (borrowed). */
 int table_get_in_block(table *t, const struct cache_block *cb, struct block_handle h,
                        const uint8_t *lookup, size_t lookup_len, int *type, buf *value);

@@ -109,6 +109,13 @@ struct io_counters {
     _Atomic uint64_t reads, bytes;
 };
 
+/* What point lookups cost at one level (Monkey's measure): runs probed, filter probes,
+ * filter false positives (the filter let the key through and the table held no visible
+ * version of it) and data blocks read (from the cache or a file). Relaxed atomic adds. */
+struct lookup_counters {
+    _Atomic uint64_t runs, filter_probes, false_positives, blocks;
+};
+
 struct table_read_options {
     int verify_checksums; /* data blocks; filter, index and properties blocks always are */
     int fill_cache;       /* offer the blocks read (data, index, filter) to the block cache */
@@ -123,6 +130,8 @@ struct table_read_options {
      * below lower: it becomes not valid instead. Seeks are not clamped. */
     const uint8_t *lower, *upper;
     size_t lower_len, upper_len;
+    struct lookup_counters *lookup; /* point lookups' filter probes, false positives and data
+                                       blocks are counted here; NULL: nowhere */
 };
 
 /* The hash of a user key (n bytes) that Bloom filters are built and probed with (XXH3-64,

@@ -265,10 +265,23 @@ static int table_block(table *t, const struct table_read_options *ro, struct rea
     return 0;
 }
 
+/* A point lookup's count at its level (ro->lookup), relaxed: figures, not synchronisation. */
+static inline void table_count_lookup(_Atomic uint64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+void table_lookup_missed(const table *t, const struct table_read_options *ro)
+{
+    if (ro && ro->lookup && t->footer.filter.size > 0)
+        table_count_lookup(&ro->lookup->false_positives);
+}
+
 void table_block_request(table *t, const struct table_read_options *ro, struct block_handle h,
                          struct block_fetch *req)
 {
     if (!ro) ro = &table_read_defaults;
+    if (ro->lookup) table_count_lookup(&ro->lookup->blocks);
     memset(req, 0, sizeof(*req));
     req->src = &t->src;
     req->h = h;
@@ -325,12 +338,16 @@ int table_get_locate(table *t, const struct table_read_options *ro, const uint8_
          * but never hides a key, so the table stays readable. */
         int may = bloom_may_contain(fb->data, fb->size, hash);
         if (owned) cache_block_release(fb);
+        if (ro->lookup) table_count_lookup(&ro->lookup->filter_probes);
         if (!may) return LAMINA_NOTFOUND;
     }
     struct index_cursor c;
     index_cursor_init(&c, &t->index, ro->fill_cache);
     rc = index_cursor_seek(&c, lookup, lookup_len);
-    if (rc == 0 && !c.valid) rc = LAMINA_NOTFOUND;
+    if (rc == 0 && !c.valid) {
+        rc = LAMINA_NOTFOUND;
+        table_lookup_missed(t, ro); /* past the last key: the filter let it through */
+    }
     if (rc == 0) *h = index_cursor_handle(&c);
     index_cursor_release(&c);
     return rc;
@@ -343,11 +360,13 @@ int table_get(table *t, const struct table_read_options *ro, const uint8_t *look
     struct block_handle h;
     int rc = table_get_locate(t, ro, lookup, lookup_len, hash, &h);
     if (rc) return rc;
+    if (ro->lookup) table_count_lookup(&ro->lookup->blocks);
     struct cache_block *cb;
     rc = table_block(t, ro, NULL, h, &cb);
     if (rc) return rc;
     rc = table_get_in_block(t, cb, h, lookup, lookup_len, type, value);
     cache_block_release(cb);
+    if (rc == LAMINA_NOTFOUND) table_lookup_missed(t, ro);
     return rc;
 }
 
