@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compaction/model.h"
 #include "experiments.h"
 #include "lamina.h"
 
@@ -155,13 +156,14 @@ static double tune_prop_double(lamina_db *db, const char *name)
     return v;
 }
 
-/* Reads of table files (blocks: data, index and filter) so far, over every level. */
-static uint64_t tune_file_reads(lamina_db *db)
+/* The sum over every level of a per-level property ("lamina.io-reads-at-level": reads of table
+ * files; "lamina.lookup-blocks-at-level": data blocks point lookups searched, cached or not). */
+static uint64_t tune_level_sum(lamina_db *db, const char *prefix)
 {
     uint64_t levels = tune_prop(db, "lamina.num-levels"), sum = 0;
-    char name[64];
+    char name[96];
     for (uint64_t l = 0; l < levels; l++) {
-        snprintf(name, sizeof name, "lamina.io-reads-at-level%" PRIu64, l);
+        snprintf(name, sizeof name, "%s%" PRIu64, prefix, l);
         sum += tune_prop(db, name);
     }
     return sum;
@@ -190,7 +192,10 @@ typedef struct tune_result {
     int levels;
     int runs[TUNE_MAX_LEVELS];
     double p50[OP_KINDS], p99[OP_KINDS], ops[OP_KINDS];
-    double blocks_absent; /* file reads per zero-result lookup */
+    double blocks_absent; /* data blocks searched per zero-result lookup (cached or not) */
+    double reads_absent;  /* reads of table files per zero-result lookup */
+    struct model_shape model; /* the Fluid LSM model's prediction for this T, K, Z and size */
+    int model_ok;
 } tune_result;
 
 /* Runs n operations of one kind, recording each one's latency; *ops_s gets the throughput. */
@@ -205,8 +210,10 @@ static int tune_ops(lamina_db *db, const tune_flags *f, int kind, uint64_t n, ui
     double t0 = bench_now();
     for (uint64_t i = 0; i < n && rc == LAMINA_OK; i++) {
         uint64_t idx = tune_rand(rng) % keys;
-        /* Absent keys lie past the loaded range: same shape, never written. */
-        tune_key(key, kind == OP_GET_ABSENT ? keys + idx : idx);
+        /* An absent key sorts right after a present one (its padding differs), so it falls
+         * inside the tables' key ranges and reaches their filters, as the model assumes. */
+        tune_key(key, idx);
+        if (kind == OP_GET_ABSENT) key[TUNE_KEY - 1] = '1';
         double s = bench_now();
         if (kind == OP_GET || kind == OP_GET_ABSENT) {
             rc = lamina_get_into(db, &ro, key, TUNE_KEY, vbuf, sizeof vbuf, &vlen);
@@ -243,6 +250,27 @@ static int tune_put_range(lamina_db *db, const tune_perm *perm, uint64_t from, u
         if ((j & 1023) == 0) tune_progress_show(prog, j, total);
     }
     return 0;
+}
+
+/* What the Fluid LSM model predicts for these options and n live entries taking live_bytes in
+ * tables: the engine's own level-1 capacity rule (policy_init), the model's levels. */
+static int tune_model(const lamina_options *o, uint64_t n, uint64_t live_bytes,
+                      struct model_shape *out)
+{
+    uint64_t l1 = (uint64_t)o->max_bytes_for_level_base;
+    if (l1 == 0) l1 = (uint64_t)o->write_buffer_size * (uint64_t)o->level0_file_num_compaction_trigger;
+    struct policy p;
+    policy_init(&p, o->compaction_policy, (int)o->size_ratio, (int)o->runs_per_level,
+                (int)o->runs_last_level, (int)o->level0_file_num_compaction_trigger, l1,
+                (int)o->num_levels);
+    struct model_params in = {0};
+    model_params_from_policy(&p, &in);
+    in.entries = n;
+    in.entry_bytes = live_bytes && n ? (live_bytes + n - 1) / n : TUNE_KEY + TUNE_VALUE;
+    in.block_bytes = (uint64_t)o->block_size;
+    in.bits_per_key = (double)o->bloom_bits;
+    in.monkey = o->bloom_allocation == LAMINA_BLOOM_MONKEY;
+    return model_predict(&in, out);
 }
 
 static void tune_config_options(const tune_flags *f, const tune_config *c, lamina_options *o)
@@ -293,6 +321,7 @@ static int tune_run_config(const tune_flags *f, const tune_config *c, tune_resul
         goto out;
     }
     r->w_amp = tune_prop_double(db, "lamina.write-amp");
+    r->model_ok = tune_model(&o, n, tune_prop(db, "lamina.live-bytes"), &r->model) == 0;
     r->space_amp = tune_prop_double(db, "lamina.space-amp");
     r->stall_s = (double)tune_prop(db, "lamina.stall-micros") / 1e6;
     r->levels = (int)tune_prop(db, "lamina.num-levels");
@@ -311,9 +340,16 @@ static int tune_run_config(const tune_flags *f, const tune_config *c, tune_resul
         uint64_t ops = (uint64_t)(k <= OP_GET_ABSENT ? f->reads : f->scans);
         snprintf(what, sizeof what, "%.100s: %s", label, tune_op_names[k]);
         tune_progress_set(prog, what);
-        uint64_t reads0 = tune_file_reads(db);
+        uint64_t reads0 = tune_level_sum(db, "lamina.io-reads-at-level");
+        uint64_t blocks0 = tune_level_sum(db, "lamina.lookup-blocks-at-level");
         status = tune_ops(db, f, k, ops, n, &rng, lat, &r->ops[k], prog);
-        if (k == OP_GET_ABSENT) r->blocks_absent = (double)(tune_file_reads(db) - reads0) / (double)ops;
+        if (k == OP_GET_ABSENT) {
+            r->reads_absent =
+                (double)(tune_level_sum(db, "lamina.io-reads-at-level") - reads0) / (double)ops;
+            r->blocks_absent =
+                (double)(tune_level_sum(db, "lamina.lookup-blocks-at-level") - blocks0) /
+                (double)ops;
+        }
         r->p50[k] = tune_percentile(lat, ops, 0.50) * 1e6;
         r->p99[k] = tune_percentile(lat, ops, 0.99) * 1e6;
     }
@@ -378,27 +414,37 @@ static int tune_write(const tune_flags *f, const tune_result *res)
         return EXIT_DBERR;
     }
     fprintf(csv, "config,policy,T,K,Z,ingest_ops,w_amp,space_amp,stall_s,runs_per_level,"
-                 "blocks_per_absent_get");
+                 "blocks_per_absent_get,reads_per_absent_get,model_levels,model_w_amp,"
+                 "model_blocks_per_absent_get,model_space_amp");
     for (int k = 0; k < OP_KINDS; k++)
         fprintf(csv, ",%s_ops,%s_p50_us,%s_p99_us", tune_op_names[k], tune_op_names[k],
                 tune_op_names[k]);
     fprintf(csv, "\n");
-    fprintf(md, "| config | T | ingest ops/s | w_amp | space_amp | runs per level | "
-                "blocks / absent get | get p50/p99 µs | absent p50/p99 µs | scan10 p50/p99 µs "
-                "| long scan p50/p99 µs |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    fprintf(md, "| config | T | ingest ops/s | w_amp (model) | space_amp (model) | runs per level "
+                "| blocks / absent get (model) | get p50/p99 µs | absent p50/p99 µs | scan10 p50/p99 "
+                "µs | long scan p50/p99 µs |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < f->nconfigs; i++) {
         const tune_config *c = &f->configs[i];
         const tune_result *r = &res[i];
         char runs[128] = "";
         for (int l = 0, at = 0; l < r->levels && at < (int)sizeof runs - 8; l++)
             at += snprintf(runs + at, sizeof runs - (size_t)at, "%s%d", l ? " " : "", r->runs[l]);
-        fprintf(csv, "%s,%d,%d,%d,%d,%.0f,%.3f,%.3f,%.3f,%s,%.3f", c->name, c->preset, c->t, c->k,
-                c->z, r->ingest_ops, r->w_amp, r->space_amp, r->stall_s, runs, r->blocks_absent);
+        const struct model_shape *m = &r->model;
+        fprintf(csv, "%s,%d,%d,%d,%d,%.0f,%.3f,%.3f,%.3f,%s,%.4f,%.4f", c->name, c->preset, c->t,
+                c->k, c->z, r->ingest_ops, r->w_amp, r->space_amp, r->stall_s, runs,
+                r->blocks_absent, r->reads_absent);
+        if (r->model_ok)
+            fprintf(csv, ",%d,%.3f,%.4f,%.3f", m->levels, m->write_amp, m->zero_lookup_cost,
+                    m->space_amp);
+        else
+            fprintf(csv, ",,,,");
         for (int k = 0; k < OP_KINDS; k++)
             fprintf(csv, ",%.0f,%.1f,%.1f", r->ops[k], r->p50[k], r->p99[k]);
         fprintf(csv, "\n");
-        fprintf(md, "| %s | %d | %.0f | %.2f | %.2f | %s | %.2f", c->name, c->t, r->ingest_ops,
-                r->w_amp, r->space_amp, runs, r->blocks_absent);
+        fprintf(md, "| %s | %d | %.0f | %.2f (%.2f) | %.2f (%.2f) | %s | %.4f (%.4f)", c->name, c->t,
+                r->ingest_ops, r->w_amp, r->model_ok ? m->write_amp : 0.0, r->space_amp,
+                r->model_ok ? m->space_amp : 0.0, runs, r->blocks_absent,
+                r->model_ok ? m->zero_lookup_cost : 0.0);
         for (int k = 0; k < OP_KINDS; k++)
             fprintf(md, " | %.1f / %.1f", r->p50[k], r->p99[k]);
         fprintf(md, " |\n");
@@ -409,15 +455,19 @@ static int tune_write(const tune_flags *f, const tune_result *res)
 
     FILE *gp = tune_create(f->out, "tune.gp");
     if (!gp) return EXIT_DBERR;
-    /* Column numbers of tune.csv: 3 T, 6 ingest, 7 w_amp, 11 blocks per absent get. */
+    /* Columns of tune.csv: 3 T, 6 ingest, 7 w_amp, 11 blocks per absent get, 14 the model's
+     * w_amp, 15 its blocks per absent get. */
     fprintf(gp, "set datafile separator ','\nset key outside right\nset grid\n"
                 "policies = system(\"tail -n +2 tune.csv | cut -d, -f1 | sed 's/-T[0-9]*$//' | "
                 "sort -u | tr '\\\\n' ' '\")\n");
     tune_plot_both(gp, "tune-wamp-lookup",
                    "set title 'write amplification against zero-result lookup cost'\n"
-                   "set xlabel 'file reads per zero-result lookup'\nset ylabel 'write amplification'\n"
+                   "set xlabel 'data blocks per zero-result lookup'\n"
+                   "set ylabel 'write amplification'\nset logscale x\n"
                    "plot for [p in policies] sprintf('< grep \"^%s-T\" tune.csv', p) "
-                   "using 11:7 with linespoints title p");
+                   "using 11:7 with linespoints title p, "
+                   "for [p in policies] sprintf('< grep \"^%s-T\" tune.csv', p) "
+                   "using 15:14 with lines dashtype 2 title p.' (model)'\nunset logscale x");
     tune_plot_both(gp, "tune-ingest-T",
                    "set title 'ingest throughput against size ratio T'\n"
                    "set xlabel 'size ratio T'\nset ylabel 'puts per second'\n"
@@ -614,10 +664,11 @@ int bench_tune(int argc, char **argv)
         status = tune_run_config(f, &f->configs[i], &res[i], &prog, label);
         if (status) break;
         const tune_result *r = &res[i];
-        printf("%-22s : ingest %.0f ops/s w_amp %.2f space_amp %.2f blocks/absent %.2f get p50 "
-               "%.1f us scan10 p50 %.1f us\n",
-               f->configs[i].name, r->ingest_ops, r->w_amp, r->space_amp, r->blocks_absent,
-               r->p50[OP_GET], r->p50[OP_SCAN_SHORT]);
+        printf("%-22s : ingest %.0f ops/s w_amp %.2f (model %.2f) space_amp %.2f (model %.2f) "
+               "blocks/absent %.4f (model %.4f) get p50 %.1f us scan10 p50 %.1f us\n",
+               f->configs[i].name, r->ingest_ops, r->w_amp, r->model.write_amp, r->space_amp,
+               r->model.space_amp, r->blocks_absent, r->model.zero_lookup_cost, r->p50[OP_GET],
+               r->p50[OP_SCAN_SHORT]);
         fflush(stdout);
     }
     if (status == 0) status = tune_write(f, res);
