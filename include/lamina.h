@@ -151,7 +151,7 @@ enum { LAMINA_BLOOM_UNIFORM = 0, LAMINA_BLOOM_MONKEY = 1 };
     X(LAMINA_OPT_ENUM, int, index_type, LAMINA_INDEX_BTREE, 0, 1, "btree|fst",                    \
       "index of new tables: a B-tree of separator blocks, or a finite state transducer (FST) "    \
       "over the separators; each table records its own, so a database may hold both")             \
-    X(LAMINA_OPT_ENUM, int, memtable_type, LAMINA_MEMTABLE_AVL, 0, 1, "avl|art",                  \
+    X(LAMINA_OPT_ENUM, int, memtable_type, LAMINA_MEMTABLE_ART, 0, 1, "avl|art",                  \
       "memtable kind: an AVL tree, or an adaptive radix tree (ART); readers see the same data")   \
     X(LAMINA_OPT_SIZE, int64_t, cache_size, 8ll << 20, 0, 1ll << 40, NULL,                        \
       "block cache capacity in bytes (0: no cache); holds data, index and filter blocks")        \
