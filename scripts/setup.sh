@@ -6,11 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs="build-essential xz-utils meson ninja-build pkg-config libzstd-dev libxxhash-dev liburing-dev
-<<<<<<< HEAD
-      libjemalloc-dev libcriterion-dev python3 gnuplot-nox"
-=======
-      libjemalloc-dev libcriterion-dev libjansson-dev python3"
->>>>>>> helper-stats
+      libjemalloc-dev libcriterion-dev libjansson-dev python3 gnuplot-nox"
 build=1
 for arg in "$@"; do
   case $arg in
