@@ -1161,35 +1161,11 @@ static int art_iter_seek_to_last(iter *base)
     return art_descend_last(it, ref);
 }
 
-/* Splits a probe as avl_split_probe does: shorter than a trailer, it is a bare user key that
- * sorts before all of its versions. */
-static void art_split_probe(const uint8_t *ik, size_t len, size_t *ulen, uint64_t *trailer)
-{
-    if (len < IKEY_TRAILER) {
-        *ulen = len;
-        *trailer = UINT64_MAX;
-    } else {
-        *ulen = len - IKEY_TRAILER;
-        *trailer = ikey_trailer(ik, len);
-    }
-}
-
-/* Where a probe falls against a prefix iterator's key range: -1 before, 0 inside, 1 after
- * (prefix_iter_place of memtable.c). */
-static int art_iter_place(const struct art_iter *it, const uint8_t *k, size_t len)
-{
-    size_t ulen = len < IKEY_TRAILER ? len : len - IKEY_TRAILER;
-    size_t n = ulen < it->plen ? ulen : it->plen;
-    int c = n ? memcmp(k, it->prefix, n) : 0;
-    if (c) return c < 0 ? -1 : 1;
-    return ulen < it->plen ? -1 : 0;
-}
-
 static int art_iter_seek(iter *base, const uint8_t *k, size_t len)
 {
     struct art_iter *it = (struct art_iter *)base;
     if (it->plen) {
-        int place = art_iter_place(it, k, len);
+        int place = memtable_prefix_place(it->prefix, it->plen, k, len);
         if (place < 0) return art_iter_seek_to_first(base);
         if (place > 0) {
             it->leaf = NULL;
@@ -1201,7 +1177,7 @@ static int art_iter_seek(iter *base, const uint8_t *k, size_t len)
     size_t d, ulen;
     uint64_t trailer;
     if (!art_iter_start(it, &ref, &d)) return 0;
-    art_split_probe(k, len, &ulen, &trailer);
+    memtable_split_probe(k, len, &ulen, &trailer);
     return art_lower_bound(it, ref, d, k, ulen, trailer);
 }
 
@@ -1212,7 +1188,7 @@ static int art_iter_seek_for_prev(iter *base, const uint8_t *k, size_t len)
 {
     struct art_iter *it = (struct art_iter *)base;
     if (it->plen) {
-        int place = art_iter_place(it, k, len);
+        int place = memtable_prefix_place(it->prefix, it->plen, k, len);
         if (place > 0) return art_iter_seek_to_last(base);
         if (place < 0) {
             it->leaf = NULL;
@@ -1224,7 +1200,7 @@ static int art_iter_seek_for_prev(iter *base, const uint8_t *k, size_t len)
     size_t d, ulen;
     uint64_t trailer;
     if (!art_iter_start(it, &ref, &d)) return 0;
-    art_split_probe(k, len, &ulen, &trailer);
+    memtable_split_probe(k, len, &ulen, &trailer);
     /* The last entry <= probe is the first >= it when equal, else the one before that. The
      * writer may add entries between the two steps, so step back past any that is now after
      * the probe (a bare user key is after every version of keys >= it). */

@@ -272,19 +272,6 @@ int avl_height(memtable *m)
     return h;
 }
 
-/* Splits a probe internal key; a probe shorter than a trailer is taken as a bare user key
- * positioned before all of its versions. */
-static void avl_split_probe(const uint8_t *ik, size_t len, size_t *ulen, uint64_t *trailer)
-{
-    if (len < IKEY_TRAILER) {
-        *ulen = len;
-        *trailer = UINT64_MAX;
-    } else {
-        *ulen = len - IKEY_TRAILER;
-        *trailer = ikey_trailer(ik, len);
-    }
-}
-
 static inline void avl_iter_set(struct avl_iter *it, arena_ref r)
 {
     it->ref = r;
@@ -296,7 +283,7 @@ static int avl_iter_seek(iter *base, const uint8_t *ik, size_t len)
     struct avl_iter *it = (struct avl_iter *)base;
     size_t ulen;
     uint64_t trailer;
-    avl_split_probe(ik, len, &ulen, &trailer);
+    memtable_split_probe(ik, len, &ulen, &trailer);
     bool locked = memtable_read_lock(it->m);
     avl_iter_set(it, avl_lower_bound(it->t, ik, ulen, trailer));
     memtable_read_unlock(it->m, locked);
@@ -308,7 +295,7 @@ static int avl_iter_seek_for_prev(iter *base, const uint8_t *ik, size_t len)
     struct avl_iter *it = (struct avl_iter *)base;
     size_t ulen;
     uint64_t trailer;
-    avl_split_probe(ik, len, &ulen, &trailer);
+    memtable_split_probe(ik, len, &ulen, &trailer);
     /* A bare user key sorts before its versions, so "<=" means strictly before them all. */
     bool locked = memtable_read_lock(it->m);
     if (len < IKEY_TRAILER) {

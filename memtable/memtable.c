@@ -146,21 +146,10 @@ static int prefix_iter_seek_to_last(iter *base)
     return prefix_iter_settle(p);
 }
 
-/* Order of a probe (an internal key, or a bare user key shorter than a trailer) against the
- * prefix's key range: -1 before it, 0 inside, 1 after it. */
-static int prefix_iter_place(const struct prefix_iter *p, const uint8_t *k, size_t len)
-{
-    size_t ulen = len < IKEY_TRAILER ? len : len - IKEY_TRAILER;
-    size_t n = ulen < p->plen ? ulen : p->plen;
-    int c = memcmp(k, p->prefix, n);
-    if (c) return c < 0 ? -1 : 1;
-    return ulen < p->plen ? -1 : 0;
-}
-
 static int prefix_iter_seek(iter *base, const uint8_t *k, size_t len)
 {
     struct prefix_iter *p = (struct prefix_iter *)base;
-    int place = prefix_iter_place(p, k, len);
+    int place = memtable_prefix_place(p->prefix, p->plen, k, len);
     if (place < 0) return prefix_iter_seek_to_first(base);
     if (place > 0) {
         p->valid = 0;
@@ -173,7 +162,7 @@ static int prefix_iter_seek(iter *base, const uint8_t *k, size_t len)
 static int prefix_iter_seek_for_prev(iter *base, const uint8_t *k, size_t len)
 {
     struct prefix_iter *p = (struct prefix_iter *)base;
-    int place = prefix_iter_place(p, k, len);
+    int place = memtable_prefix_place(p->prefix, p->plen, k, len);
     if (place > 0) return prefix_iter_seek_to_last(base);
     if (place < 0) {
         p->valid = 0;

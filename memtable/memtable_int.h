@@ -9,6 +9,7 @@
 
 #include "memtable/memtable.h"
 #include "util/arena.h"
+#include "util/ikey.h"
 
 struct memtable_ops {
     /* Sets m->tree to an empty structure allocated from m->arena. 0 or LAMINA_ENOMEM. */
@@ -85,6 +86,32 @@ static inline void memtable_write_lock(memtable *m)
 static inline void memtable_write_unlock(memtable *m)
 {
     atomic_fetch_and_explicit(&m->lock, ~MEMTABLE_WRITER, memory_order_release);
+}
+
+/* Splits an iterator's probe: an internal key, or a bare user key (shorter than a trailer)
+ * placed before all of its versions (trailer UINT64_MAX). */
+static inline void memtable_split_probe(const uint8_t *ik, size_t len, size_t *ulen,
+                                        uint64_t *trailer)
+{
+    if (len < IKEY_TRAILER) {
+        *ulen = len;
+        *trailer = UINT64_MAX;
+    } else {
+        *ulen = len - IKEY_TRAILER;
+        *trailer = ikey_trailer(ik, len);
+    }
+}
+
+/* Where a probe (as memtable_split_probe reads it) falls against the key range of a prefix
+ * (plen bytes): -1 before it, 0 inside, 1 after it. */
+static inline int memtable_prefix_place(const uint8_t *prefix, size_t plen, const uint8_t *k,
+                                        size_t len)
+{
+    size_t ulen = len < IKEY_TRAILER ? len : len - IKEY_TRAILER;
+    size_t n = ulen < plen ? ulen : plen;
+    int c = n ? memcmp(k, prefix, n) : 0;
+    if (c) return c < 0 ? -1 : 1;
+    return ulen < plen ? -1 : 0;
 }
 
 extern const struct memtable_ops memtable_avl_ops;
