@@ -123,166 +123,6 @@ static void same_seeks(iter *want, iter *got, const uint8_t *probe, size_t plen,
     same_steps(want, got, 1, steps, "seek_for_prev, then on");
 }
 
-/* The generic prefix wrapper of memtable.c (prefix_iter_*) over the AVL kind, with one change:
- * its seek_to_first and seek_to_last pass the prefix (or its successor) as a bare user key,
- * which a seek reads as an internal key once it is 8 bytes or longer, so the wrapper finds
- * nothing for such prefixes. Here the probes carry an explicit trailer of all ones, which sorts
- * before every version of the key, as a bare key is meant to. For prefixes under 8 bytes the
- * tests compare with memtable.c's wrapper itself. */
-struct model_prefix {
-    iter base;
-    iter *in;
-    int valid;
-    size_t plen;
-    uint8_t prefix[MAXKEY + IKEY_TRAILER];
-};
-
-static void model_settle(struct model_prefix *p)
-{
-    size_t len;
-    const uint8_t *k = iter_valid(p->in) ? iter_key(p->in, &len) : NULL;
-    p->valid = k && len - IKEY_TRAILER >= p->plen && memcmp(k, p->prefix, p->plen) == 0;
-}
-
-static int model_seek_to_first(iter *base)
-{
-    struct model_prefix *p = (struct model_prefix *)base;
-    uint8_t probe[MAXKEY + IKEY_TRAILER];
-    memcpy(probe, p->prefix, p->plen);
-    memset(probe + p->plen, 0xff, IKEY_TRAILER);
-    iter_seek(p->in, probe, p->plen + IKEY_TRAILER);
-    model_settle(p);
-    return 0;
-}
-
-static int model_seek_to_last(iter *base)
-{
-    struct model_prefix *p = (struct model_prefix *)base;
-    size_t n = p->plen;
-    while (n > 0 && p->prefix[n - 1] == 0xff)
-        n--;
-    if (n == 0) {
-        iter_seek_to_last(p->in);
-    } else {
-        uint8_t succ[MAXKEY + IKEY_TRAILER];
-        memcpy(succ, p->prefix, n);
-        succ[n - 1]++;
-        memset(succ + n, 0xff, IKEY_TRAILER);
-        iter_seek_for_prev(p->in, succ, n + IKEY_TRAILER);
-    }
-    model_settle(p);
-    return 0;
-}
-
-static int model_place(const struct model_prefix *p, const uint8_t *k, size_t len)
-{
-    size_t ulen = len < IKEY_TRAILER ? len : len - IKEY_TRAILER;
-    size_t n = ulen < p->plen ? ulen : p->plen;
-    int c = n ? memcmp(k, p->prefix, n) : 0;
-    if (c) return c < 0 ? -1 : 1;
-    return ulen < p->plen ? -1 : 0;
-}
-
-static int model_seek(iter *base, const uint8_t *k, size_t len)
-{
-    struct model_prefix *p = (struct model_prefix *)base;
-    int place = model_place(p, k, len);
-    if (place < 0) return model_seek_to_first(base);
-    if (place > 0) {
-        p->valid = 0;
-        return 0;
-    }
-    iter_seek(p->in, k, len);
-    model_settle(p);
-    return 0;
-}
-
-static int model_seek_for_prev(iter *base, const uint8_t *k, size_t len)
-{
-    struct model_prefix *p = (struct model_prefix *)base;
-    int place = model_place(p, k, len);
-    if (place > 0) return model_seek_to_last(base);
-    if (place < 0) {
-        p->valid = 0;
-        return 0;
-    }
-    iter_seek_for_prev(p->in, k, len);
-    model_settle(p);
-    return 0;
-}
-
-static int model_next(iter *base)
-{
-    struct model_prefix *p = (struct model_prefix *)base;
-    if (!p->valid) return 0;
-    iter_next(p->in);
-    model_settle(p);
-    return 0;
-}
-
-static int model_prev(iter *base)
-{
-    struct model_prefix *p = (struct model_prefix *)base;
-    if (!p->valid) return 0;
-    iter_prev(p->in);
-    model_settle(p);
-    return 0;
-}
-
-static int model_valid(const iter *base)
-{
-    return ((const struct model_prefix *)base)->valid;
-}
-
-static const uint8_t *model_key(const iter *base, size_t *len)
-{
-    return iter_key(((const struct model_prefix *)base)->in, len);
-}
-
-static const uint8_t *model_value(const iter *base, size_t *len)
-{
-    return iter_value(((const struct model_prefix *)base)->in, len);
-}
-
-static int model_status(const iter *base)
-{
-    return iter_status(((const struct model_prefix *)base)->in);
-}
-
-static void model_destroy(iter *base)
-{
-    struct model_prefix *p = (struct model_prefix *)base;
-    iter_destroy(p->in);
-    free(p);
-}
-
-static const struct iter_ops model_prefix_ops = {
-    .seek = model_seek,
-    .seek_for_prev = model_seek_for_prev,
-    .seek_to_first = model_seek_to_first,
-    .seek_to_last = model_seek_to_last,
-    .next = model_next,
-    .prev = model_prev,
-    .valid = model_valid,
-    .key = model_key,
-    .value = model_value,
-    .status = model_status,
-    .destroy = model_destroy,
-};
-
-/* The reference prefix iterator over the AVL memtable m. */
-static iter *model_prefix_iter(memtable *m, const uint8_t *prefix, size_t plen)
-{
-    cr_assert(plen > 0 && plen <= MAXKEY + IKEY_TRAILER);
-    if (plen < IKEY_TRAILER) return memtable_prefix_iter_create(m, prefix, plen);
-    struct model_prefix *p = calloc(1, sizeof *p);
-    p->base.ops = &model_prefix_ops;
-    p->in = memtable_iter_create(m);
-    p->plen = plen;
-    memcpy(p->prefix, prefix, plen);
-    return &p->base;
-}
-
 /* A key over a tiny alphabet (NUL and 0xff included), short or behind one of a few long stems
  * (longer than the bytes a node stores, so paths are checked at the leaves). */
 static size_t random_key(rng *g, uint8_t *k)
@@ -342,7 +182,7 @@ static void compare_all(struct pair *p, rng *g, int queries)
         size_t prelen = random_key(g, pre);
         if (prelen == 0) prelen = 1, pre[0] = 'a';
         if (rng_uniform(g, 2)) prelen = 1 + rng_uniform(g, prelen);
-        want = model_prefix_iter(p->avl, pre, prelen);
+        want = memtable_prefix_iter_create(p->avl, pre, prelen);
         got = memtable_prefix_iter_create(p->art, pre, prelen);
         cr_assert(want && got);
         same_scans(want, got, "prefix scan");
@@ -455,7 +295,7 @@ Test(memtable_art, real_key_sets_match_the_avl_model)
             }
             if (i % 64 || cut == 0) continue;
             if (cut > MAXKEY) cut = MAXKEY;
-            iter *pw = model_prefix_iter(p.avl, probe, cut);
+            iter *pw = memtable_prefix_iter_create(p.avl, probe, cut);
             iter *pg = memtable_prefix_iter_create(p.art, probe, cut);
             same_scans(pw, pg, "real prefix scan");
             ikey_encode(probe + cut, lines[i] + cut, len - cut, seq, IKEY_VALUE);
