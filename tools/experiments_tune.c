@@ -464,10 +464,11 @@ static int tune_write(const tune_flags *f, const tune_result *res)
                    "set title 'write amplification against zero-result lookup cost'\n"
                    "set xlabel 'data blocks per zero-result lookup'\n"
                    "set ylabel 'write amplification'\nset logscale x\n"
-                   "plot for [p in policies] sprintf('< grep \"^%s-T\" tune.csv', p) "
-                   "using 11:7 with linespoints title p, "
-                   "for [p in policies] sprintf('< grep \"^%s-T\" tune.csv', p) "
-                   "using 15:14 with lines dashtype 2 title p.' (model)'\nunset logscale x");
+                   "plot for [i=1:words(policies)] sprintf('< grep \"^%s-T\" tune.csv', "
+                   "word(policies, i)) using 11:7 with linespoints lc i title word(policies, i), "
+                   "for [i=1:words(policies)] sprintf('< grep \"^%s-T\" tune.csv', "
+                   "word(policies, i)) using 15:14 with lines dashtype 2 lc i "
+                   "title word(policies, i).' (model)'\nunset logscale x");
     tune_plot_both(gp, "tune-ingest-T",
                    "set title 'ingest throughput against size ratio T'\n"
                    "set xlabel 'size ratio T'\nset ylabel 'puts per second'\n"
