@@ -129,7 +129,8 @@ enum { LAMINA_BLOOM_UNIFORM = 0, LAMINA_BLOOM_MONKEY = 1 };
     X(LAMINA_OPT_INT, int64_t, runs_last_level, 0, 0, 100, NULL,                                  \
       "Z: sorted runs allowed in the last level (0: from compaction_policy)")                      \
     X(LAMINA_OPT_SIZE, int64_t, max_bytes_for_level_base, 0, 0, 1ll << 40, NULL,                  \
-      "capacity of level 1 in bytes (0: write_buffer_size * level0_file_num_compaction_trigger)") \
+      "level 1's capacity in bytes when K = 1; with K > 1 the size of one run arriving there, "  \
+      "level 1 holding T of them (0: write_buffer_size * level0_file_num_compaction_trigger)")     \
     X(LAMINA_OPT_SIZE, int64_t, target_file_size_base, 0, 0, 1ll << 32, NULL,                     \
       "size at which flush and compaction output is cut into a new table (0: a quarter of "       \
       "level 1's capacity, at most 64 MiB, at least 64 KiB)")                                     \
