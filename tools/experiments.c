@@ -25,26 +25,18 @@
 #define HIST_SUB 8
 #define HIST_BUCKETS (41 * HIST_SUB)
 
-/* ---- a small seeded PRNG: splitmix64 (Steele, Lea, Flood 2014) ----------------------- */
-
-static uint64_t prng_next(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
+/* ---- the seeded PRNG (bench_rand, experiments.h) ------------------------------------ */
 
 /* Uniform in [0, n); the modulo bias is below n / 2^64, far under anything measured. */
 static uint64_t prng_below(uint64_t *state, uint64_t n)
 {
-    return prng_next(state) % n;
+    return bench_rand(state) % n;
 }
 
 /* Uniform in [0, 1), from the top 53 bits. */
 static double prng_unit(uint64_t *state)
 {
-    return (double)(prng_next(state) >> 11) * 0x1.0p-53;
+    return (double)(bench_rand(state) >> 11) * 0x1.0p-53;
 }
 
 /* ---- flags ---------------------------------------------------------------------------- */
@@ -327,7 +319,7 @@ static uint64_t bench_key_index(const bench_keys *k, uint64_t *rng)
     /* db_bench's GetRandomKey: exp(-U * range) * num concentrates near 0; the product with a
      * large odd constant (mod 2^64, then mod num) spreads the hot indexes over the keys. */
     const uint64_t big = UINT64_C(1) << 62;
-    long double order = -(long double)(prng_next(rng) % big) / (long double)big * k->exp_range;
+    long double order = -(long double)(bench_rand(rng) % big) / (long double)big * k->exp_range;
     uint64_t n = (uint64_t)(expl(order) * (long double)k->num);
     return n * UINT64_C(0x5bd1e995) % k->num;
 }
@@ -412,15 +404,7 @@ static size_t bench_make_key(char *key, int64_t key_size, uint64_t index)
         memcpy(key, bench_file_keys.key[i], l);
         return l;
     }
-    unsigned char be[8];
-    for (int i = 0; i < 8; i++)
-        be[i] = (unsigned char)(index >> (56 - 8 * i));
-    if (key_size >= 8) {
-        memcpy(key, be, 8);
-        memset(key + 8, '0', (size_t)key_size - 8);
-    } else {
-        memcpy(key, be + 8 - key_size, (size_t)key_size);
-    }
+    bench_index_key(key, (size_t)key_size, index);
     return (size_t)key_size;
 }
 

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Exit statuses: 2 a bad command line, 3 a failure of the database (or memtable) under test. */
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_DBERR = 3 };
@@ -27,6 +28,30 @@ size_t bench_prefix_len(const char *key, size_t len, size_t prefix_size);
  * busy is the time the workers spent (micros/op), elapsed the wall time (ops/sec). */
 void bench_print_line(const char *name, double busy, double elapsed, uint64_t ops,
                       const char *extra);
+
+/* splitmix64 (Steele, Lea, Flood 2014): the seeded generator of every benchmark. */
+static inline uint64_t bench_rand(uint64_t *state)
+{
+    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* db_bench's generated key of index: the index big-endian in the first 8 bytes and '0' padding
+ * after, or its last key_size bytes when key_size < 8. Writes key_size bytes to key. */
+static inline void bench_index_key(char *key, size_t key_size, uint64_t index)
+{
+    unsigned char be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (unsigned char)(index >> (56 - 8 * i));
+    if (key_size >= 8) {
+        memcpy(key, be, 8);
+        memset(key + 8, '0', key_size - 8);
+    } else {
+        memcpy(key, be + 8 - key_size, key_size);
+    }
+}
 
 /* Seconds of a monotonic clock. */
 double bench_now(void);

@@ -45,27 +45,16 @@ typedef struct tune_flags {
 
 /* ---- keys, values, progress ------------------------------------------------------------- */
 
-/* splitmix64 (Steele, Lea, Flood 2014), as the db_bench mode. */
-static uint64_t tune_rand(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-/* db_bench's key shape: the index big-endian in the first 8 bytes, '0' padding after. */
+/* db_bench's key shape (bench_index_key). */
 static void tune_key(char *k, uint64_t index)
 {
-    for (int i = 0; i < 8; i++)
-        k[i] = (char)(index >> (56 - 8 * i));
-    memset(k + 8, '0', TUNE_KEY - 8);
+    bench_index_key(k, TUNE_KEY, index);
 }
 
 static void tune_value(char *v, uint64_t *s)
 {
     for (int i = 0; i < TUNE_VALUE; i += 8) {
-        uint64_t r = tune_rand(s);
+        uint64_t r = bench_rand(s);
         memcpy(v + i, &r, TUNE_VALUE - i < 8 ? (size_t)(TUNE_VALUE - i) : 8);
     }
 }
@@ -89,10 +78,10 @@ typedef struct tune_perm {
 static void tune_perm_init(tune_perm *p, uint64_t n, uint64_t seed)
 {
     p->n = n;
-    p->m = n > 2 ? 1 + tune_rand(&seed) % (n - 1) : 1;
+    p->m = n > 2 ? 1 + bench_rand(&seed) % (n - 1) : 1;
     while (tune_gcd(p->m, n) != 1)
         p->m = p->m + 1 < n ? p->m + 1 : 1;
-    p->off = tune_rand(&seed) % n;
+    p->off = bench_rand(&seed) % n;
 }
 
 static uint64_t tune_perm_at(const tune_perm *p, uint64_t j)
@@ -209,7 +198,7 @@ static int tune_ops(lamina_db *db, const tune_flags *f, int kind, uint64_t n, ui
     int rc = LAMINA_OK;
     double t0 = bench_now();
     for (uint64_t i = 0; i < n && rc == LAMINA_OK; i++) {
-        uint64_t idx = tune_rand(rng) % keys;
+        uint64_t idx = bench_rand(rng) % keys;
         /* An absent key sorts right after a present one (its padding differs), so it falls
          * inside the tables' key ranges and reaches their filters, as the model assumes. */
         tune_key(key, idx);
@@ -723,7 +712,7 @@ int bench_growth(int argc, char **argv)
             size_t vlen;
             double g0 = bench_now();
             for (uint64_t r = 0; r < reads && status == 0; r++) {
-                tune_key(key, tune_perm_at(&perm, tune_rand(&rng) % at));
+                tune_key(key, tune_perm_at(&perm, bench_rand(&rng) % at));
                 int rc = lamina_get_into(db, &ro, key, TUNE_KEY, vbuf, sizeof vbuf, &vlen);
                 if (rc != LAMINA_OK) status = tune_fail(db, "get", rc);
             }
