@@ -1,0 +1,85 @@
+/* kvctl.h — what kvctl's files share: the command context, the command table entry, the exit
+ * statuses and the helpers for arguments, bytes and opening the database. kvctl is a program
+ * over the public API only (include/lamina.h). Each file holds one group of commands and
+ * exports its table (kv_*_commands, ended by an entry with a NULL name); main.c dispatches. */
+#ifndef KVCTL_H
+#define KVCTL_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lamina.h"
+
+enum { EXIT_FOUND = 0, EXIT_NOTFOUND = 1, EXIT_USAGE = 2, EXIT_DBERR = 3 };
+
+/* A byte string: from the command line a malloc'd copy its holder frees; in load, a view into
+ * the current input line. */
+typedef struct kv_bytes {
+    char *p;
+    size_t n;
+} kv_bytes;
+
+typedef struct kv_ctx {
+    const char *db_path;
+    int hex;
+    /* --name=value pairs of the options table, applied in order after the command's defaults */
+    const char **set_names;
+    const char **set_values;
+    size_t n_set;
+    lamina_db *db;
+} kv_ctx;
+
+typedef struct kv_command {
+    const char *name;
+    const char *args;
+    const char *summary;
+    const char *details;
+    int (*run)(kv_ctx *c, int argc, char **argv);
+    int no_db; /* works on a file given as argument: --db is not needed */
+} kv_command;
+
+/* The command groups, each ended by an entry whose name is NULL. */
+extern const kv_command kv_data_commands[];    /* data.c: put get del scan load dump count */
+extern const kv_command kv_inspect_commands[]; /* inspect.c: stats sst-dump */
+extern const kv_command kv_admin_commands[];   /* admin.c: flush compact check repair */
+
+/* main.c: messages, the command table, per-command flags */
+const kv_command *kv_command_find(const char *name);
+/* Prints "kvctl CMD: <fmt with arg>" and a hint on stderr; returns EXIT_USAGE. */
+int kv_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* Prints the engine's error for rc (its message, else the database path); returns EXIT_DBERR. */
+int kv_db_error(const kv_ctx *c, int rc);
+void kv_command_help(const kv_command *cmd, FILE *f);
+/* Parses a command's own flags (getopt_long from argv[1]); '?' and 'h' are handled here.
+ * Returns the flag value, -1 at the end, or -2 - status when the command must exit. */
+int kv_next_flag(const kv_command *cmd, int argc, char **argv, const struct option *lo);
+/* A non-negative decimal count for a command flag; 0, or EXIT_USAGE (reported). */
+int kv_parse_count(const char *cmd, const char *flag, const char *s, uint64_t *out);
+/* Commands without flags of their own: accepts --help, and exactly `want` arguments. Returns
+ * the index of the first argument, or -1 with *status set. */
+int kv_simple_args(const char *name, int argc, char **argv, int want, int *status);
+
+/* text.c: bytes in and out */
+/* Decodes n hex digits at s into a new buffer (out->p, freed by the caller). 0, or -1 for odd
+ * length / a non-hex digit. */
+int kv_hex_decode(const char *s, size_t n, kv_bytes *out);
+/* A command-line key or value: raw bytes, or hex under --hex, into a malloc'd out->p the
+ * caller frees. 0, or EXIT_USAGE (reported). */
+int kv_arg_bytes(const kv_ctx *c, const char *cmd, const char *s, kv_bytes *out);
+/* Writes bytes to stdout as hex (under --hex) or escaped. */
+void kv_print_bytes(const kv_ctx *c, const void *data, size_t n);
+/* memcmp order, a shorter prefix first. */
+int kv_compare(const void *a, size_t an, const void *b, size_t bn);
+
+/* open.c: the database */
+/* The options of the command line: the command's default for create_if_missing, then the
+ * --name=value flags in order. 0, or EXIT_DBERR (reported). */
+int kv_options(kv_ctx *c, int create, lamina_options *opts);
+/* Opens c->db_path into c->db; create: create it if missing. 0 or the exit status (reported). */
+int kv_open(kv_ctx *c, int create);
+/* Closes the database; a close error turns a successful status into EXIT_DBERR. */
+int kv_close(kv_ctx *c, int status);
+
+#endif
