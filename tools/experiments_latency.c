@@ -54,7 +54,7 @@ void bench_hist_free(bench_hist *h)
 
 void bench_hist_add(bench_hist *h, double seconds, uint64_t ops)
 {
-    uint64_t ns = seconds > 0 ? (uint64_t)(seconds * 1e9) : 0;
+    uint64_t ns = seconds > 0 ? (uint64_t)(seconds * 1e9 + 0.5) : 0;
     /* one writer per histogram: a relaxed load and store, no read-modify-write, keep the
      * reporter's reads race-free at the cost of a plain add */
     _Atomic uint64_t *b = &h->bucket[hist_bucket(ns)];
