@@ -1238,6 +1238,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "tune") == 0) return bench_tune(argc, argv);
     if (argc > 1 && strcmp(argv[1], "growth") == 0) return bench_growth(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "plot") == 0) return bench_plot(argc, argv);
     bench_flags f;
     int status = bench_parse_flags(argc, argv, &f);
     if (status != 0) return status < 0 ? EXIT_OK : status;

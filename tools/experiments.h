@@ -118,5 +118,8 @@ int bench_memtable(const bench_memtable_config *c);
  * argv[1] the subcommand. Return 0 or an exit status (message printed). */
 int bench_tune(int argc, char **argv);
 int bench_growth(int argc, char **argv);
+/* `experiments plot --report_file=PATH [--out=DIR]` (experiments_tune.c): gnuplot plots of the
+ * interval report, one line per benchmark. Returns 0 or an exit status (message printed). */
+int bench_plot(int argc, char **argv);
 
 #endif

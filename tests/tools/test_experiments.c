@@ -382,3 +382,41 @@ Test(experiments, bad_flags_exit_2_naming_the_flag_the_value_and_the_range)
     cr_expect_not_null(strstr(r.err, "'nosuch'"), "%s", r.err);
     proc_free(&r);
 }
+
+/* experiments plot: a gnuplot script over the report file (and its images when gnuplot is
+ * installed), one line per benchmark. */
+Test(experiments, plot_writes_a_gnuplot_script_of_the_report_file)
+{
+    char csv[128], rflag[160], out[128], oflag[160], gp[160], png[160];
+    snprintf(csv, sizeof csv, "%s/report.csv", tmpdir);
+    snprintf(rflag, sizeof rflag, "--report_file=%s", csv);
+    snprintf(out, sizeof out, "%s/plots", tmpdir);
+    snprintf(oflag, sizeof oflag, "--out=%s", out);
+    FILE *f = fopen(csv, "w");
+    cr_assert_not_null(f);
+    fputs("secs_elapsed,interval_qps,interval_p99_us,interval_stall_micros,benchmark\n"
+          "1.000,1000,5.00,0,fillrandom\n2.000,1200,6.00,300,fillrandom\n"
+          "1.000,9000,2.00,0,readrandom\n",
+          f);
+    fclose(f);
+    /* plot is a subcommand: argv[1], before the database flag run_exp adds */
+    const char *root = getenv("LAMINA_BUILD_ROOT");
+    cr_assert_not_null(root);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s/tools/experiments' plot '%s' '%s' 2>/dev/null", root, rflag,
+             oflag);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(gp, sizeof gp, "%s/report.gp", out);
+    char *script = read_all(gp);
+    cr_expect_not_null(strstr(script, csv), "%s", script);
+    cr_expect_not_null(strstr(script, "using 1:2"), "%s", script);
+    cr_expect_not_null(strstr(script, "using 1:3"), "%s", script);
+    free(script);
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        snprintf(png, sizeof png, "%s/report-qps.png", out);
+        cr_expect_eq(access(png, R_OK), 0, "%s not drawn", png);
+    }
+    snprintf(cmd, sizeof cmd, "'%s/tools/experiments' plot 2>/dev/null", root);
+    int ws = system(cmd);
+    cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 2, "plot without --report_file: %d", ws);
+}
