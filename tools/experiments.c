@@ -1179,6 +1179,13 @@ static void bench_header(const bench_flags *f)
         printf("ReadKeys:   read_random_exp_range=%g\n", f->read_random_exp_range);
     else
         printf("ReadKeys:   uniform\n");
+    /* what shapes each benchmark's run, so a saved log says how it was made */
+    printf("Run:        threads=%" PRId64 " writes=%" PRId64 " reads=%" PRId64 " duration=%" PRId64
+           " batch_size=%" PRId64 "%s sync=%" PRId64 " disable_wal=%" PRId64
+           " write_rate_limit=%" PRId64 "\n",
+           f->threads, f->writes, f->reads, f->duration, f->batch_size,
+           f->batch_size_given ? "" : " (multireadrandom only)", f->sync, f->disable_wal,
+           f->benchmark_write_rate_limit);
     printf("------------------------------------------------\n");
     fflush(stdout);
 }
