@@ -190,38 +190,50 @@ static void bench_print_options(void)
     }
 }
 
-/* Parses value into the field of flag d; 0, or EXIT_USAGE with a message naming the flag, the
- * value and the range. */
-static int bench_parse_num(bench_flags *f, const bench_num_flag *d, const char *value)
+int bench_flag_real(const char *name, const char *value, double lo, double hi, int open_lo,
+                    int open_hi, double *out)
 {
     char *end;
     errno = 0;
-    if (d->real) {
-        double v = strtod(value, &end);
-        if (errno == 0 && end != value && *end == '\0' && (d->open_lo ? v > d->dlo : v >= d->dlo) &&
-            (d->open_hi ? v < d->dhi : v <= d->dhi)) {
-            *(double *)((char *)f + d->offset) = v;
-            return 0;
-        }
-        fprintf(stderr, "experiments: bad value '%s' for --%s (a number in %c%g, %g%c)\n", value,
-                d->name, d->open_lo ? '(' : '[', d->dlo, d->dhi, d->open_hi ? ')' : ']');
-        return EXIT_USAGE;
-    }
-    long long v = strtoll(value, &end, 10);
-    if (errno == 0 && end != value && *end == '\0' && v >= d->lo && v <= d->hi) {
-        *(int64_t *)((char *)f + d->offset) = v;
+    double v = strtod(value, &end);
+    if (errno == 0 && end != value && *end == '\0' && (open_lo ? v > lo : v >= lo) &&
+        (open_hi ? v < hi : v <= hi)) {
+        *out = v;
         return 0;
     }
-    if (d->hi == INT64_MAX)
+    fprintf(stderr, "experiments: bad value '%s' for --%s (a number in %c%g, %g%c)\n", value, name,
+            open_lo ? '(' : '[', lo, hi, open_hi ? ')' : ']');
+    return EXIT_USAGE;
+}
+
+int bench_flag_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno == 0 && end != value && *end == '\0' && v >= lo && v <= hi) {
+        *out = v;
+        return 0;
+    }
+    if (hi == INT64_MAX)
         fprintf(stderr,
                 "experiments: bad value '%s' for --%s (an integer >= %" PRId64 " is expected)\n",
-                value, d->name, d->lo);
+                value, name, lo);
     else
         fprintf(stderr,
                 "experiments: bad value '%s' for --%s (an integer in [%" PRId64 ", %" PRId64
                 "] is expected)\n",
-                value, d->name, d->lo, d->hi);
+                value, name, lo, hi);
     return EXIT_USAGE;
+}
+
+/* Parses value into the field of flag d; 0, or EXIT_USAGE (message printed). */
+static int bench_parse_num(bench_flags *f, const bench_num_flag *d, const char *value)
+{
+    void *field = (char *)f + d->offset;
+    if (d->real)
+        return bench_flag_real(d->name, value, d->dlo, d->dhi, d->open_lo, d->open_hi, field);
+    return bench_flag_int(d->name, value, d->lo, d->hi, field);
 }
 
 static int bench_given(const bench_flags *f, const char *name)

@@ -57,6 +57,13 @@ static inline void bench_index_key(char *key, size_t key_size, uint64_t index)
     }
 }
 
+/* The value of a numeric flag --name: an integer in [lo, hi] (hi INT64_MAX: no upper end), or
+ * a number in [lo, hi] with either end open (open_lo, open_hi). 0 and *out set, or EXIT_USAGE
+ * with "experiments: bad value 'V' for --name (the range)" on stderr. */
+int bench_flag_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out);
+int bench_flag_real(const char *name, const char *value, double lo, double hi, int open_lo,
+                    int open_hi, double *out);
+
 /* Seconds of a monotonic clock. */
 double bench_now(void);
 

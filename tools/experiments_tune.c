@@ -542,14 +542,10 @@ static int tune_usage(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
+/* A count flag: an integer >= lo (bench_flag_int's message names the flag, value and range). */
 static int tune_int(const char *name, const char *v, int64_t lo, int64_t *out)
 {
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < lo) return tune_usage("bad value for %s", name);
-    *out = x;
-    return 0;
+    return bench_flag_int(name, v, lo, INT64_MAX, out);
 }
 
 static int tune_parse(int argc, char **argv, int growth, tune_flags *f)
@@ -600,10 +596,7 @@ static int tune_parse(int argc, char **argv, int growth, tune_flags *f)
         } else if (strcmp(name, "seed") == 0) {
             if ((status = tune_int(name, v, 0, &x)) == 0) f->seed = (uint64_t)x;
         } else if (strcmp(name, "overwrite") == 0) {
-            char *end;
-            f->overwrite = strtod(v, &end);
-            if (end == v || *end || !(f->overwrite >= 0 && f->overwrite <= 1))
-                status = tune_usage("bad value for %s (a fraction 0..1)", name);
+            status = bench_flag_real(name, v, 0.0, 1.0, 0, 0, &f->overwrite);
         } else if (strcmp(name, "db") == 0) {
             f->db = v;
         } else if (strcmp(name, "out") == 0) {

@@ -68,8 +68,8 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Runs build/tools/experiments with the NULL-terminated arguments after argv[0] (which is
- * "experiments"), the database flag added, capturing stdout and stderr. */
+/* Runs build/tools/experiments with the NULL-terminated arguments, the database flag added
+ * after them, capturing stdout and stderr. */
 static proc_out run_exp(const char *const *args)
 {
     const char *root = getenv("LAMINA_BUILD_ROOT");
@@ -80,9 +80,9 @@ static proc_out run_exp(const char *const *args)
     char *argv[40];
     int n = 0;
     argv[n++] = "experiments";
-    argv[n++] = dbflag;
-    for (int i = 0; args[i] != NULL && n < 39; i++)
+    for (int i = 0; args[i] != NULL && n < 38; i++)
         argv[n++] = (char *)args[i];
+    argv[n++] = dbflag; /* last, so that a subcommand (tune) stays argv[1] */
     argv[n] = NULL;
     snprintf(out_path, sizeof out_path, "%s/stdout", tmpdir);
     snprintf(err_path, sizeof err_path, "%s/stderr", tmpdir);
@@ -380,6 +380,18 @@ Test(experiments, bad_flags_exit_2_naming_the_flag_the_value_and_the_range)
         cr_expect_eq(r.out[0], '\0', "%s: ran anyway: %s", cases[i][0], r.out);
         proc_free(&r);
     }
+    /* tune's counts go through the same check */
+    char oflag[160];
+    snprintf(oflag, sizeof oflag, "--out=%s/tune", tmpdir);
+    proc_out t = EXP("tune", oflag, "--num=0");
+    cr_expect_eq(t.status, 2, "tune --num=0: exit %d", t.status);
+    cr_expect_not_null(strstr(t.err, "bad value '0' for --num (an integer >= 1"), "%s", t.err);
+    proc_free(&t);
+    t = EXP("tune", oflag, "--overwrite=1.5");
+    cr_expect_eq(t.status, 2, "tune --overwrite=1.5: exit %d", t.status);
+    cr_expect_not_null(strstr(t.err, "bad value '1.5' for --overwrite (a number in [0, 1]"), "%s",
+                       t.err);
+    proc_free(&t);
     proc_out r = EXP("--benchmarks=readrandomwriterandom,nosuch");
     cr_expect_eq(r.status, 2);
     cr_expect_not_null(strstr(r.err, "'nosuch'"), "%s", r.err);
