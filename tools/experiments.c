@@ -236,6 +236,16 @@ static int bench_parse_num(bench_flags *f, const bench_num_flag *d, const char *
     return bench_flag_int(d->name, value, d->lo, d->hi, field);
 }
 
+/* Whether name is an option of the database options table. */
+static int bench_is_option(const char *name)
+{
+    for (size_t i = 0; i < lamina_options_count(); i++) {
+        const lamina_option_desc *d = lamina_options_describe(i);
+        if (d != NULL && strcmp(d->name, name) == 0) return 1;
+    }
+    return 0;
+}
+
 static int bench_given(const bench_flags *f, const char *name)
 {
     for (size_t i = 0; i < BENCH_NUM_FLAGS; i++)
@@ -313,8 +323,13 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
                 rc = EXIT_USAGE;
             }
         } else if (lamina_options_set(&f->opts, name, value) != LAMINA_OK) {
-            fprintf(stderr, "experiments: unknown flag or bad value '%s': %s\n", arg,
-                    lamina_errmsg(NULL));
+            /* the options table's message names the option, the value and the range */
+            if (bench_is_option(name))
+                fprintf(stderr, "experiments: bad value '%s' for --%s: %s\n", value, name,
+                        lamina_errmsg(NULL));
+            else
+                fprintf(stderr, "experiments: unknown flag '%s' (experiments --help lists them)\n",
+                        arg);
             rc = EXIT_USAGE;
         }
         if (rc != 0) return rc;

@@ -371,6 +371,9 @@ Test(experiments, bad_flags_exit_2_naming_the_flag_the_value_and_the_range)
         {"--report_interval_seconds=1.5", "'1.5' for --report_interval_seconds"},
         {"--batch_size=0", "'0' for --batch_size (an integer in [1, "},
         {"--compression_ratio=0", "'0' for --compression_ratio (a number in (0, 1]"},
+        /* an option of the database options table: its own message gives the range */
+        {"--bloom_bits=1000", "'1000' for --bloom_bits: option bloom_bits: \"1000\" is out of "
+                              "range; allowed 0..64"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         proc_out r = EXP("--benchmarks=fillseq", "--num=10", cases[i][0]);
@@ -380,6 +383,10 @@ Test(experiments, bad_flags_exit_2_naming_the_flag_the_value_and_the_range)
         cr_expect_eq(r.out[0], '\0', "%s: ran anyway: %s", cases[i][0], r.out);
         proc_free(&r);
     }
+    proc_out u = EXP("--benchmarks=fillseq", "--no_such_flag=1");
+    cr_expect_eq(u.status, 2);
+    cr_expect_not_null(strstr(u.err, "unknown flag '--no_such_flag=1'"), "%s", u.err);
+    proc_free(&u);
     /* tune's counts go through the same check */
     char oflag[160];
     snprintf(oflag, sizeof oflag, "--out=%s/tune", tmpdir);
