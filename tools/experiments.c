@@ -134,8 +134,9 @@ static const char bench_help[] =
     "  --reads=N              read operations per thread (default -1: num)\n"
     "  --writes=N             write operations per thread of fillseq, fillrandom, overwrite,\n"
     "                         deleterandom (fillsync: N/1000) (default -1: num)\n"
-    "  --duration=S           stop each benchmark after S seconds, or at its operation\n"
-    "                         count, whichever comes first (default 0: no time limit)\n"
+    "  --duration=S           run each benchmark S seconds instead of its operation count\n"
+    "                         (db_bench; fillseq, readseq, readreverse keep their count;\n"
+    "                         default 0: the count)\n"
     "  --key_size=N           bytes per key, 1..65535 (default 16)\n";
 
 /* The rest of the help (one string would pass C's 4095-byte guarantee). */
@@ -612,7 +613,7 @@ typedef struct bench_thread {
 } bench_thread;
 
 /* Whether the worker goes on after done operations out of ops: not past ops, nor past the
- * deadline of --duration (whichever comes first). */
+ * deadline of --duration. */
 static int bench_more(bench_thread *t, uint64_t ops)
 {
     if (t->done >= ops) return 0;
@@ -905,12 +906,22 @@ out:
     free(statuses);
 }
 
-/* The operations one thread of the run's benchmark does, at most (--duration may stop it
- * sooner): --writes for writes, --reads for reads, db_bench's larger of the two given for
- * readrandomwriterandom (--num when neither is). */
+/* Whether --duration bounds the run's benchmark: as in db_bench, every benchmark but the
+ * sequential ones (fillseq, readseq, readreverse), which always run their count. */
+static int bench_timed_by_duration(const bench_run *run)
+{
+    bench_kind k = run->kind;
+    return run->f->duration > 0 && k != BENCH_FILLSEQ && k != BENCH_READSEQ &&
+           k != BENCH_READREVERSE;
+}
+
+/* The operations one thread of the run's benchmark does: with --duration, as many as fit in
+ * it; otherwise --writes for writes, --reads for reads, db_bench's larger of the two given
+ * for readrandomwriterandom (--num when neither is). */
 static uint64_t bench_thread_ops(const bench_run *run)
 {
     const bench_flags *f = run->f;
+    if (bench_timed_by_duration(run)) return UINT64_MAX; /* db_bench: the time, not the count */
     switch (run->kind) {
     case BENCH_FILLSYNC:
         return (uint64_t)(f->writes / 1000 > 0 ? f->writes / 1000 : 1);
@@ -948,7 +959,7 @@ static void *bench_thread_main(void *arg)
     uint64_t ops = bench_thread_ops(run);
     pthread_barrier_wait(&run->start);
     t->start = bench_now();
-    if (f->duration > 0) t->deadline = t->start + (double)f->duration;
+    if (bench_timed_by_duration(run)) t->deadline = t->start + (double)f->duration;
     if (key == NULL || vbuf == NULL) {
         t->rc = LAMINA_ENOMEM;
         snprintf(t->msg, sizeof t->msg, "out of memory");
