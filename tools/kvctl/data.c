@@ -233,10 +233,10 @@ static void kv_progress_clear(kv_progress *p)
 /* How load reads its lines. */
 enum { LOAD_ESCAPED, LOAD_RAW, LOAD_HEX };
 
-/* Decodes one field of a load line in place (escaped or hex; raw stays); 0, or -1 with *why
- * (which may point into whybuf, of whycap bytes). */
-static int kv_load_field(int mode, const char *name, char *s, size_t *n, char *whybuf,
-                         size_t whycap, const char **why)
+/* Decodes one field of a load line in place (escaped or hex; raw stays); col0 is its offset
+ * in the line. 0, or -1 with *why (which may point into whybuf, of whycap bytes). */
+static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t col0,
+                         char *whybuf, size_t whycap, const char **why)
 {
     size_t bad_at = 0;
     if (mode == LOAD_HEX) {
@@ -244,7 +244,7 @@ static int kv_load_field(int mode, const char *name, char *s, size_t *n, char *w
         int rc = kv_hex_decode(s, *n, &h, &bad_at);
         if (rc == KV_HEX_DIGIT)
             snprintf(whybuf, whycap, "%s is not hex: '%c' at column %zu", name, s[bad_at],
-                     bad_at + 1);
+                     col0 + bad_at + 1);
         else if (rc == KV_HEX_ODD)
             snprintf(whybuf, whycap, "%s has an odd number of hex digits", name);
         else if (rc != 0)
@@ -260,7 +260,8 @@ static int kv_load_field(int mode, const char *name, char *s, size_t *n, char *w
     } else if (mode == LOAD_ESCAPED) {
         const char *what;
         if (kv_unescape(s, *n, s, n, &what, &bad_at) != 0) {
-            snprintf(whybuf, whycap, "%s: bad escape at column %zu: %s", name, bad_at + 1, what);
+            snprintf(whybuf, whycap, "%s: bad escape at column %zu: %s", name,
+                     col0 + bad_at + 1, what);
             *why = whybuf;
             return -1;
         }
@@ -291,10 +292,10 @@ static int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int ke
         k->n = (size_t)(tab - line);
         v->p = tab + 1;
         v->n = n - k->n - 1;
-        if (kv_load_field(mode, "value", v->p, &v->n, whybuf, sizeof whybuf, &why) != 0)
+        if (kv_load_field(mode, "value", v->p, &v->n, k->n + 1, whybuf, sizeof whybuf, &why) != 0)
             goto bad;
     }
-    if (kv_load_field(mode, "key", k->p, &k->n, whybuf, sizeof whybuf, &why) != 0) goto bad;
+    if (kv_load_field(mode, "key", k->p, &k->n, 0, whybuf, sizeof whybuf, &why) != 0) goto bad;
     if (k->n > LAMINA_MAX_KEY_LEN) {
         snprintf(whybuf, sizeof whybuf, "key of %zu bytes is longer than the limit of %u bytes",
                  k->n, (unsigned)LAMINA_MAX_KEY_LEN);

@@ -184,17 +184,18 @@ static int kv_cmd_shell(kv_ctx *c, int argc, char **argv)
 
 /* ---- batch ---------------------------------------------------------------------------- */
 
-/* Decodes one field of a batch line in place: hex under --hex, else dump's escapes. 0, or -1
- * with the reason in why (cap bytes). */
-static int kv_batch_field(const kv_ctx *c, const char *name, char *s, size_t *n, char *why,
-                          size_t cap)
+/* Decodes one field of a batch line in place: hex under --hex, else dump's escapes; col0 is
+ * its offset in the line. 0, or -1 with the reason in why (cap bytes). */
+static int kv_batch_field(const kv_ctx *c, const char *name, char *s, size_t *n, size_t col0,
+                          char *why, size_t cap)
 {
     size_t bad_at = 0;
     if (c->hex) {
         kv_bytes h;
         int rc = kv_hex_decode(s, *n, &h, &bad_at);
         if (rc == KV_HEX_DIGIT)
-            snprintf(why, cap, "%s is not hex: '%c' is not a hex digit", name, s[bad_at]);
+            snprintf(why, cap, "%s is not hex: '%c' at column %zu", name, s[bad_at],
+                     col0 + bad_at + 1);
         else if (rc == KV_HEX_ODD)
             snprintf(why, cap, "%s has an odd number of hex digits", name);
         else if (rc != 0)
@@ -207,7 +208,7 @@ static int kv_batch_field(const kv_ctx *c, const char *name, char *s, size_t *n,
     }
     const char *what;
     if (kv_unescape(s, *n, s, n, &what, &bad_at) != 0) {
-        snprintf(why, cap, "%s: bad escape at offset %zu: %s", name, bad_at, what);
+        snprintf(why, cap, "%s: bad escape at column %zu: %s", name, col0 + bad_at + 1, what);
         return -1;
     }
     return 0;
@@ -243,9 +244,9 @@ static int kv_batch_line(const kv_ctx *c, lamina_batch *b, char *line, size_t n,
         val = end + 1;
         vn = kn - (size_t)(end - key) - 1;
         kn = (size_t)(end - key);
-        if (kv_batch_field(c, "value", val, &vn, why, cap) != 0) return -1;
+        if (kv_batch_field(c, "value", val, &vn, (size_t)(val - line), why, cap) != 0) return -1;
     }
-    if (kv_batch_field(c, "key", key, &kn, why, cap) != 0) return -1;
+    if (kv_batch_field(c, "key", key, &kn, op_len + 1, why, cap) != 0) return -1;
     if (kn > LAMINA_MAX_KEY_LEN || vn > LAMINA_MAX_VALUE_LEN) {
         snprintf(why, cap, "%s of %zu bytes is longer than the limit of %u bytes",
                  kn > LAMINA_MAX_KEY_LEN ? "key" : "value", kn > LAMINA_MAX_KEY_LEN ? kn : vn,
@@ -295,6 +296,7 @@ static int kv_cmd_batch(kv_ctx *c, int argc, char **argv)
         size_t n = (size_t)got;
         if (n > 0 && line[n - 1] == '\n') n--;
         if (n > 0 && line[n - 1] == '\r') n--;
+        line[n] = '\0';
         line_no++;
         if (kv_batch_line(c, b, line, n, why, sizeof why) < 0) {
             fprintf(stderr, "kvctl batch: line %" PRIu64 ": %s; nothing was written\n", line_no,
