@@ -60,6 +60,7 @@ Test(kvctl_messages, over_limit_key_is_malformed_input_everywhere)
 {
     size_t n = 65536;
     char *key = malloc(n + 1);
+    cr_assert_not_null(key);
     memset(key, 'k', n);
     key[n] = '\0';
     expect_error(kvctl("--db", kvrun_db, "put", key, "v"), 2,
@@ -68,14 +69,16 @@ Test(kvctl_messages, over_limit_key_is_malformed_input_everywhere)
     expect_error(kvctl("--db", kvrun_db, "get", key), 2, "longer than the limit", "get");
     expect_error(kvctl("--db", kvrun_db, "del", key), 2, "longer than the limit", "del");
     char *line = malloc(n + 4);
+    cr_assert_not_null(line);
     memcpy(line, key, n);
     memcpy(line + n, "\tv\n", 4);
     expect_error(kvctl_text(line, "--db", kvrun_db, "load"), 2,
                  "line 1: key of 65536 bytes is longer than the limit of 65535 bytes", "load");
     free(line);
     line = malloc(n + 8);
+    cr_assert_not_null(line);
     memcpy(line, "put ", 4);
-    memcpy(line + 4, key, n);
+    memset(line + 4, 'k', n);
     memcpy(line + 4 + n, " v\n", 4);
     expect_error(kvctl_text(line, "--db", kvrun_db, "batch", "-"), 2,
                  "line 1: key of 65536 bytes is longer than the limit of 65535 bytes", "batch");

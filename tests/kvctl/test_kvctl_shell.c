@@ -59,8 +59,8 @@ Test(kvctl_shell, the_database_is_opened_once_per_session)
 {
     /* Every open of a database with a WAL writes that WAL into a level-0 table and rotates
      * LOG: a shell that reopened per command would leave tables and a LOG.old behind. */
-    kvrun r = kvctl_text("put a 1\nput b 2\nget a\nput c 3\nget b\ncount\n", "--db", kvrun_db,
-                         "shell");
+    kvrun r =
+        kvctl_text("put a 1\nput b 2\nget a\nput c 3\nget b\ncount\n", "--db", kvrun_db, "shell");
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect_str_eq(r.out, "1\n2\n3\n");
     kvrun_free(&r);
@@ -73,8 +73,8 @@ Test(kvctl_shell, the_database_is_opened_once_per_session)
 
 Test(kvctl_shell, a_failed_command_is_reported_and_the_session_goes_on)
 {
-    kvrun r = kvctl_text("put a 1\nbogus\nget missing\nput 'unterminated\ncheck\nget a\n",
-                         "--db", kvrun_db, "shell");
+    kvrun r = kvctl_text("put a 1\nbogus\nget missing\nput 'unterminated\ncheck\nget a\n", "--db",
+                         kvrun_db, "shell");
     cr_expect_str_eq(r.out, "1\n");
     cr_expect_not_null(strstr(r.err, "unknown command 'bogus'"), "%s", r.err);
     cr_expect_not_null(strstr(r.err, "key not found"), "%s", r.err);
@@ -123,10 +123,9 @@ Test(kvctl_shell, a_bad_batch_line_changes_nothing)
     free(kvctl_ok("--db", kvrun_db, "put", "a", "1"));
     static const char *const bad[] = {"put b 2\ndel a\nput c\n", "put b 2\nmove a b\n",
                                       "put b 2\nput c\\q 3\n", "put b 2\ndel\n"};
-    static const char *const why[] = {"line 3: put needs a key and a value",
-                                      "line 2: unknown operation 'move'",
-                                      "line 2: key: bad escape at column 6",
-                                      "line 2: 'del' has no key"};
+    static const char *const why[] = {
+        "line 3: put needs a key and a value", "line 2: unknown operation 'move'",
+        "line 2: key: bad escape at column 6", "line 2: 'del' has no key"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         kvrun r = kvctl_text(bad[i], "--db", kvrun_db, "batch", "-");
         cr_expect_eq(r.status, 2, "case %zu: %d %s", i, r.status, r.err);

@@ -4,8 +4,8 @@
  * 100,000 random binary keys and values and for a slice of the real paths in data/. */
 #include <stdint.h>
 
-#include "kvctl_run.h"
 #include "../../tools/kvctl/kvctl.h"
+#include "kvctl_run.h"
 
 /* text.c reports bad hex through main.c's kv_usage_error; the test has no main.c. */
 int kv_usage_error(const char *cmd, const char *fmt, const char *arg)
@@ -30,10 +30,24 @@ static uint64_t rng(uint64_t *s)
  * and broken UTF-8 (cut sequences, overlong forms, surrogates, C1 controls), plain letters. */
 static size_t random_bytes(uint64_t *s, unsigned char *out, size_t max)
 {
-    static const char *const pieces[] = {"\t", "\n", "\\", "\r", "\\x41", "\\t", "\xc3\xa9",
-                                         "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc2\x85",
-                                         "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
-                                         "\xff", "\x00", "a", "/usr/bin/"};
+    static const char *const pieces[] = {"\t",
+                                         "\n",
+                                         "\\",
+                                         "\r",
+                                         "\\x41",
+                                         "\\t",
+                                         "\xc3\xa9",
+                                         "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xc2\x85",
+                                         "\xc0\x80",
+                                         "\xed\xa0\x80",
+                                         "\xf4\x90\x80\x80",
+                                         "\xe2\x82",
+                                         "\xff",
+                                         "\x00",
+                                         "a",
+                                         "/usr/bin/"};
     size_t n = 0, want = rng(s) % (max + 1);
     while (n < want) {
         uint64_t r = rng(s);
@@ -193,8 +207,8 @@ Test(kvctl_text, random_binary_keys_and_values_round_trip_through_dump_and_load)
     const char *hex_path = kvrun_path("hex.txt");
     kvrun_write_file(hex_path, text, n);
     free(text);
-    kvrun r = kvrun_argv(hex_path, (char *[]){"--db", kvrun_db, "--hex", "load", "--batch=10000",
-                                              NULL});
+    kvrun r =
+        kvrun_argv(hex_path, (char *[]){"--db", kvrun_db, "--hex", "load", "--batch=10000", NULL});
     cr_assert_eq(r.status, 0, "hex load: %s", r.err);
     kvrun_free(&r);
     expect_dump_load_round_trip(kvrun_db);
@@ -221,9 +235,10 @@ Test(kvctl_text, real_paths_with_backslashes_and_utf8_round_trip)
     cr_assert_eq(r.status, 0, "load --keys: %s", r.err);
     kvrun_free(&r);
     /* --keys takes names byte for byte: the path with a literal \x2d keeps it */
-    char *out = kvctl_ok("--db", kvrun_db, "--hex", "scan", "--keys-only", "--prefix",
-                         "2f6c69622f73797374656d642f73797374656d2f73797374656d2d73797374656d645c7832"
-                         "64");
+    char *out =
+        kvctl_ok("--db", kvrun_db, "--hex", "scan", "--keys-only", "--prefix",
+                 "2f6c69622f73797374656d642f73797374656d2f73797374656d2d73797374656d645c7832"
+                 "64");
     cr_expect_gt(strlen(out), 0, "the path with \\x2d is not stored as written");
     free(out);
     expect_dump_load_round_trip(kvrun_db);

@@ -235,8 +235,8 @@ enum { LOAD_ESCAPED, LOAD_RAW, LOAD_HEX };
 
 /* Decodes one field of a load line in place (escaped or hex; raw stays); col0 is its offset
  * in the line. 0, or -1 with *why (which may point into whybuf, of whycap bytes). */
-static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t col0,
-                         char *whybuf, size_t whycap, const char **why)
+static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t col0, char *whybuf,
+                         size_t whycap, const char **why)
 {
     size_t bad_at = 0;
     if (mode == LOAD_HEX) {
@@ -260,8 +260,8 @@ static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t 
     } else if (mode == LOAD_ESCAPED) {
         const char *what;
         if (kv_unescape(s, *n, s, n, &what, &bad_at) != 0) {
-            snprintf(whybuf, whycap, "%s: bad escape at column %zu: %s", name,
-                     col0 + bad_at + 1, what);
+            snprintf(whybuf, whycap, "%s: bad escape at column %zu: %s", name, col0 + bad_at + 1,
+                     what);
             *why = whybuf;
             return -1;
         }
@@ -303,9 +303,8 @@ static int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int ke
         goto bad;
     }
     if (v->n > LAMINA_MAX_VALUE_LEN) {
-        snprintf(whybuf, sizeof whybuf,
-                 "value of %zu bytes is longer than the limit of %u bytes", v->n,
-                 (unsigned)LAMINA_MAX_VALUE_LEN);
+        snprintf(whybuf, sizeof whybuf, "value of %zu bytes is longer than the limit of %u bytes",
+                 v->n, (unsigned)LAMINA_MAX_VALUE_LEN);
         why = whybuf;
         goto bad;
     }

@@ -184,12 +184,13 @@ static void kv_help(FILE *f)
     for (size_t g = 0; g < KV_NGROUPS; g++)
         for (const kv_command *cmd = kv_groups[g]; cmd->name != NULL; cmd++)
             fprintf(f, "  %-8s %s\n", cmd->name, cmd->args);
-    fprintf(f,
-            "\nOutput is key<TAB>value per line; tab, newline and backslash print as \\t \\n"
-            " \\\\,\nwell-formed UTF-8 as is, other bytes outside printable ASCII as \\xHH"
-            " (--hex: all in\nhex); load reads that form back. Arguments on the command line"
-            " are raw bytes\n(or hex under --hex). Without COMMAND on a terminal: the shell.\n\n%s\n",
-            kv_global_help);
+    fprintf(
+        f,
+        "\nOutput is key<TAB>value per line; tab, newline and backslash print as \\t \\n"
+        " \\\\,\nwell-formed UTF-8 as is, other bytes outside printable ASCII as \\xHH"
+        " (--hex: all in\nhex); load reads that form back. Arguments on the command line"
+        " are raw bytes\n(or hex under --hex). Without COMMAND on a terminal: the shell.\n\n%s\n",
+        kv_global_help);
     kv_print_options(f);
     fprintf(f, "\n%s", kv_exit_help);
 }
@@ -217,8 +218,7 @@ int kv_run_command(kv_ctx *c, int argc, char **argv)
     int wants_help = 0, n = 1, end = 0;
     for (int i = 1; i < argc; i++) {
         if (!end && strcmp(argv[i], "--") == 0) end = 1;
-        if (!end && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0))
-            wants_help = 1;
+        if (!end && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) wants_help = 1;
         if (!end && strcmp(argv[i], "--hex") == 0)
             c->hex = 1;
         else if (!end && strcmp(argv[i], "--escape-all") == 0)

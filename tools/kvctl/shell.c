@@ -73,9 +73,8 @@ int kv_split_words(const char *line, char ***words, int *nwords, const char **wh
 static void kv_shell_help(void)
 {
     printf("Commands (as on the command line, without `kvctl --db DIR`):\n");
-    static const char *const names[] = {"put",     "get",   "del",   "scan",  "load",
-                                        "dump",    "count", "batch", "stats", "sst-dump",
-                                        "flush",   "compact"};
+    static const char *const names[] = {"put",   "get",   "del",   "scan",     "load",  "dump",
+                                        "count", "batch", "stats", "sst-dump", "flush", "compact"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const kv_command *cmd = kv_command_find(names[i]);
         if (cmd != NULL) printf("  %-8s %s\n", cmd->name, cmd->args);
@@ -163,8 +162,7 @@ static int kv_cmd_shell(kv_ctx *c, int argc, char **argv)
             errno = 0;
             if (getline(&line, &cap, stdin) < 0) {
                 if (ferror(stdin)) {
-                    fprintf(stderr, "kvctl shell: reading standard input: %s\n",
-                            strerror(errno));
+                    fprintf(stderr, "kvctl shell: reading standard input: %s\n", strerror(errno));
                     last = EXIT_USAGE;
                 }
                 break;
@@ -229,8 +227,8 @@ static int kv_batch_line(const kv_ctx *c, lamina_batch *b, char *line, size_t n,
     int put = op_len == 3 && memcmp(line, "put", 3) == 0;
     int del = op_len == 3 && memcmp(line, "del", 3) == 0;
     if (!put && !del) {
-        snprintf(why, cap, "unknown operation '%.*s' (put or del)", (int)(op_len < 40 ? op_len : 40),
-                 line);
+        snprintf(why, cap, "unknown operation '%.*s' (put or del)",
+                 (int)(op_len < 40 ? op_len : 40), line);
         return -1;
     }
     if (put) {

@@ -31,8 +31,8 @@ int kv_hex_decode(const char *s, size_t n, kv_bytes *out, size_t *bad_at)
     char *p = malloc(n / 2 + 1);
     if (p == NULL) return KV_HEX_NOMEM;
     for (size_t i = 0; i < n; i += 2)
-        p[i / 2] = (char)(kv_hex_digit((unsigned char)s[i]) << 4 |
-                          kv_hex_digit((unsigned char)s[i + 1]));
+        p[i / 2] =
+            (char)(kv_hex_digit((unsigned char)s[i]) << 4 | kv_hex_digit((unsigned char)s[i + 1]));
     out->p = p;
     out->n = n / 2;
     return 0;
@@ -124,8 +124,7 @@ size_t kv_escape(const void *data, size_t n, int escape_all, char *out)
 
 /* The inverse of kv_escape: decodes n bytes at s into out (which may be s: never longer).
  * 0, or -1 with *why and *bad_at (the offset of the bad backslash) set. */
-int kv_unescape(const char *s, size_t n, char *out, size_t *out_n, const char **why,
-                size_t *bad_at)
+int kv_unescape(const char *s, size_t n, char *out, size_t *out_n, const char **why, size_t *bad_at)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
