@@ -156,10 +156,11 @@ int kv_simple_args(const char *name, int argc, char **argv, int want, int *statu
         return -1;
     }
     if (argc - optind != want) {
-        *status = kv_usage_error(name, "%s",
-                                 want == 0   ? "takes no arguments"
-                                 : want == 1 ? "expects one argument, KEY"
-                                             : "expects two arguments, KEY VALUE");
+        /* the arguments are named as the command's help names them */
+        char what[120];
+        snprintf(what, sizeof what, "expects %s, %s",
+                 want == 1 ? "one argument" : "two arguments", cmd->args);
+        *status = kv_usage_error(name, "%s", want == 0 ? "takes no arguments" : what);
         return -1;
     }
     return optind;
