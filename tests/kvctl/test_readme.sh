@@ -4,7 +4,8 @@
 # a scratch directory that has build/tools (this build's) and data/ (the source's), under
 # `bash -eu`: a command that fails fails the test (not pipefail: `xz -dc | head` ends xz with
 # SIGPIPE). A command ending in `# => TEXT` must print TEXT as its first line. Then every relative link ](path) in README.md and docs/*.md
-# and every `docs/...`-like path in backquotes must name a file of the source or build tree.
+# and every `docs/...`-like path in backquotes (and docs/... in the man pages) must name a file
+# of the source or build tree.
 set -euo pipefail
 src=${LAMINA_SOURCE_ROOT:?run through meson test}
 bld=${LAMINA_BUILD_ROOT:?run through meson test}
@@ -58,5 +59,15 @@ for f in "$src/README.md" "$src"/docs/*.md; do
   done < <(grep -oE '`(docs|bench|scripts|data|include|tools|tests)/[A-Za-z0-9_./-]+`' "$f" |
     tr -d '`' | sort -u)
 done
+# the man pages name files of the tree as .I docs/format.md and the like
+for f in "$src"/docs/*.1; do
+  while IFS= read -r path; do
+    if [ ! -e "$src/$path" ]; then
+      echo "${f#"$src"/}: $path names nothing in the source tree" >&2
+      bad=1
+    fi
+  done < <(grep -oE '(^|[ (])(docs|bench|scripts)/[A-Za-z0-9_.-]+[A-Za-z0-9_]' "$f" |
+    sed -E 's/^[ (]//' | sort -u)
+done
 [ "$bad" -eq 0 ]
-echo "README.md and docs/*.md: links and paths all exist"
+echo "README.md, docs/*.md and docs/*.1: links and paths all exist"
