@@ -70,13 +70,37 @@ int kv_split_words(const char *line, char ***words, int *nwords, const char **wh
 
 /* ---- shell ---------------------------------------------------------------------------- */
 
+/* The shell's commands (check, repair and shell excepted), then its own words: what help
+ * lists and what tab completes as the first word. */
+static const char *const kv_shell_words[] = {"put",   "get",     "del",   "scan",  "load",
+                                             "dump",  "count",   "batch", "stats", "sst-dump",
+                                             "flush", "compact", "help",  "quit",  NULL};
+
+static char *kv_shell_complete_word(const char *text, int state)
+{
+    static size_t next;
+    if (state == 0) next = 0;
+    while (kv_shell_words[next] != NULL) {
+        const char *w = kv_shell_words[next++];
+        if (strncmp(w, text, strlen(text)) == 0) return strdup(w);
+    }
+    return NULL;
+}
+
+static char **kv_shell_complete(const char *text, int start, int end)
+{
+    (void)end;
+    /* after the first word, no completion (keys are the user's; file names would mislead) */
+    rl_attempted_completion_over = 1;
+    if ((size_t)start > strspn(rl_line_buffer, " \t")) return NULL;
+    return rl_completion_matches(text, kv_shell_complete_word);
+}
+
 static void kv_shell_help(void)
 {
     printf("Commands (as on the command line, without `kvctl --db DIR`):\n");
-    static const char *const names[] = {"put",   "get",   "del",   "scan",     "load",  "dump",
-                                        "count", "batch", "stats", "sst-dump", "flush", "compact"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const kv_command *cmd = kv_command_find(names[i]);
+    for (size_t i = 0; kv_shell_words[i] != NULL; i++) {
+        const kv_command *cmd = kv_command_find(kv_shell_words[i]);
         if (cmd != NULL) printf("  %-8s %s\n", cmd->name, cmd->args);
     }
     printf("  help [COMMAND]    this list, or one command's help\n"
@@ -143,6 +167,7 @@ static int kv_cmd_shell(kv_ctx *c, int argc, char **argv)
     size_t cap = 0;
     if (tty) {
         rl_readline_name = "kvctl"; /* the name ~/.editrc settings apply to */
+        rl_attempted_completion_function = kv_shell_complete;
         using_history();
         printf("kvctl %s on %s: help lists the commands, quit leaves.\n", lamina_version(),
                c->db_path);
