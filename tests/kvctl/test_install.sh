@@ -20,8 +20,9 @@ done
 for name in lamina.h kvctl experiments kvctl.1; do
   [ -n "$(find "$dest" -name "$name")" ] || { echo "$name was not installed" >&2; exit 1; }
 done
-# the installed library exports the API and nothing of the engine's insides
-nm -D --defined-only "$libdir/liblamina.so" | grep -q ' T lamina_open$'
+# (grep without -q: under pipefail, -q stopping early would fail the writer with SIGPIPE)
+nm -D --defined-only "$libdir/liblamina.so" | grep ' T lamina_open$' >/dev/null ||
+  { echo "liblamina.so does not export lamina_open" >&2; exit 1; }
 
 # pkg-config as after a real install, with the destdir as the root
 export PKG_CONFIG_PATH=$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
@@ -55,11 +56,13 @@ cc=${CC:-cc}
 # shellcheck disable=SC2046
 "$cc" -std=c11 -Wall -Werror "$dest/t.c" -o "$dest/t-static" \
   $(pkg-config --static --cflags --libs lamina | sed 's/-llamina/-l:liblamina.a/')
-if ldd "$dest/t-static" | grep -q liblamina; then
+if ldd "$dest/t-static" | grep liblamina >/dev/null; then
   echo "the static program links liblamina.so" >&2
   exit 1
 fi
-[ "$(LD_LIBRARY_PATH=$libdir "$dest/t-shared" "$dest/db1")" = ok ]
-LD_LIBRARY_PATH=$libdir ldd "$dest/t-shared" | grep -q "$libdir/liblamina.so"
-[ "$("$dest/t-static" "$dest/db2")" = ok ]
+[ "$(LD_LIBRARY_PATH=$libdir "$dest/t-shared" "$dest/db1")" = ok ] ||
+  { echo "the shared program failed" >&2; exit 1; }
+LD_LIBRARY_PATH=$libdir ldd "$dest/t-shared" | grep "$libdir/liblamina.so" >/dev/null ||
+  { echo "the shared program does not use the installed liblamina.so" >&2; exit 1; }
+[ "$("$dest/t-static" "$dest/db2")" = ok ] || { echo "the static program failed" >&2; exit 1; }
 echo "installed: shared and static library, header, pkg-config file, programs, man page"
