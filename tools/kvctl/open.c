@@ -18,6 +18,7 @@ int kv_options(kv_ctx *c, int create, lamina_options *opts)
 
 int kv_open(kv_ctx *c, int create)
 {
+    if (c->session && c->db != NULL) return EXIT_FOUND; /* the shell's handle, opened once */
     lamina_options opts;
     int status = kv_options(c, create, &opts);
     if (status != 0) return status;
@@ -39,7 +40,7 @@ int kv_open(kv_ctx *c, int create)
 /* Closes the database; a close error turns a successful status into EXIT_DBERR. */
 int kv_close(kv_ctx *c, int status)
 {
-    if (c->db == NULL) return status;
+    if (c->db == NULL || c->session) return status;
     int rc = lamina_close(c->db);
     c->db = NULL;
     if (rc != LAMINA_OK) {
