@@ -163,6 +163,11 @@ LAMINA_API int lamina_checkpoint(lamina_db *db, const char *dir)
     /* Refuse an existing directory before the flush, so that refusal changes nothing. */
     if (file_exists(dir))
         return err_set(LAMINA_EEXIST, "lamina_checkpoint: %s already exists", dir);
+    char parent[DB_PATH_MAX];
+    checkpoint_parent(cp.dir, parent, sizeof(parent));
+    if (!file_exists(parent))
+        return err_set(LAMINA_ENOENT, "lamina_checkpoint: the parent directory %s does not exist",
+                       parent);
     /* Every write acknowledged before the call is in a memtable that this flush writes to
      * level 0; what the version holds afterwards is every write up to some sequence number,
      * since memtables are frozen and flushed in sequence-number order. */
@@ -205,11 +210,7 @@ LAMINA_API int lamina_checkpoint(lamina_db *db, const char *dir)
         /* Writes the snapshot, syncs it and dir, points CURRENT at it and syncs dir again. */
         if (rc == 0) rc = version_set_new_manifest(&cvs, last_seq);
     }
-    if (rc == 0) {
-        char parent[DB_PATH_MAX];
-        checkpoint_parent(cp.dir, parent, sizeof(parent));
-        rc = dir_sync(parent);
-    }
+    if (rc == 0) rc = dir_sync(parent);
     cvs.current = NULL;
     version_set_close(&cvs);
     version_unref(v);
