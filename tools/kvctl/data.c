@@ -227,7 +227,7 @@ static void kv_progress_clear(kv_progress *p)
 }
 
 /* Splits one input line into key and value; 0, or EXIT_USAGE after naming the line. */
-static int kv_load_line(const kv_ctx *c, char *line, size_t n, uint64_t line_no, int keys_mode,
+int kv_load_line(const kv_ctx *c, char *line, size_t n, uint64_t line_no, int keys_mode,
                         kv_bytes *k, kv_bytes *v, char *numbuf, size_t numcap)
 {
     const char *why = NULL;
