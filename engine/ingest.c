@@ -121,8 +121,7 @@ static int ingest_rewrite_entry(void *ctx, const void *key, size_t key_len, uint
     }
     buf_clear(&rw->prev);
     buf_clear(&rw->ikey);
-    if (buf_append(&rw->prev, key, key_len) ||
-        buf_reserve(&rw->ikey, key_len + IKEY_TRAILER)) {
+    if (buf_append(&rw->prev, key, key_len) || buf_reserve(&rw->ikey, key_len + IKEY_TRAILER)) {
         rw->rc = err_set(LAMINA_ENOMEM, "lamina_ingest: out of memory");
         return 1;
     }
@@ -158,7 +157,8 @@ static int ingest_rewrite(lamina_db *db, struct ingest_file *f, uint64_t seq)
     }
     err_clear();
     if (!(rw.b = table_builder_create(out, f->number, &to))) {
-        rc = err_message()[0] ? LAMINA_EINVAL : err_set(LAMINA_ENOMEM, "lamina_ingest: out of memory");
+        rc = err_message()[0] ? LAMINA_EINVAL
+                              : err_set(LAMINA_ENOMEM, "lamina_ingest: out of memory");
         goto out;
     }
     rc = lamina_sst_scan(f->sst, NULL, 0, ingest_rewrite_entry, &rw);
@@ -180,8 +180,8 @@ static int ingest_level_overlaps(const struct version *v, int l, const struct in
     const lamina_sst_props *p = &f->props;
     for (size_t r = 0; r < v->levels[l].nruns; r++)
         for (size_t i = 0; i < v->levels[l].runs[r].nfiles; i++)
-            if (file_overlaps(v->levels[l].runs[r].files[i], p->smallest_key,
-                              p->smallest_key_len, p->largest_key, p->largest_key_len))
+            if (file_overlaps(v->levels[l].runs[r].files[i], p->smallest_key, p->smallest_key_len,
+                              p->largest_key, p->largest_key_len))
                 return 1;
     return 0;
 }
@@ -229,7 +229,8 @@ static int ingest_edit(const struct ingest_file *files, size_t n, uint64_t seq,
             .smallest_seq = m->smallest_seq,
             .largest_seq = m->largest_seq,
         };
-        if (version_edit_add_file(e, &ef)) return err_set(LAMINA_ENOMEM, "lamina_ingest: out of memory");
+        if (version_edit_add_file(e, &ef))
+            return err_set(LAMINA_ENOMEM, "lamina_ingest: out of memory");
     }
     return 0;
 }

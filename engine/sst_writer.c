@@ -118,8 +118,7 @@ static int sst_writer_add(lamina_sst_writer *w, int type, const void *key, size_
 LAMINA_API int lamina_sst_writer_put(lamina_sst_writer *w, const void *key, size_t key_len,
                                      const void *value, size_t value_len)
 {
-    return sst_writer_add(w, IKEY_VALUE, key, key_len, value, value_len,
-                          "lamina_sst_writer_put");
+    return sst_writer_add(w, IKEY_VALUE, key, key_len, value, value_len, "lamina_sst_writer_put");
 }
 
 LAMINA_API int lamina_sst_writer_delete(lamina_sst_writer *w, const void *key, size_t key_len)
@@ -145,11 +144,11 @@ LAMINA_API int lamina_sst_writer_finish(lamina_sst_writer *w, uint64_t *entries)
     if (w->state == 1)
         return err_set(LAMINA_EINVAL, "lamina_sst_writer_finish: %s is already finished", w->path);
     if (w->state)
-        return err_set(LAMINA_EINVAL, "lamina_sst_writer_finish: %s failed earlier (%s)",
-                       w->path, lamina_strerror(w->state));
+        return err_set(LAMINA_EINVAL, "lamina_sst_writer_finish: %s failed earlier (%s)", w->path,
+                       lamina_strerror(w->state));
     if (!w->added) {
-        w->state = err_set(LAMINA_EINVAL, "lamina_sst_writer_finish: %s: no entry was added",
-                           w->path);
+        w->state =
+            err_set(LAMINA_EINVAL, "lamina_sst_writer_finish: %s: no entry was added", w->path);
         return w->state;
     }
     struct table_meta meta;

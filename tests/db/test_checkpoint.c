@@ -153,8 +153,7 @@ Test(checkpoint, a_copy_taken_during_a_load_holds_a_prefix_of_it)
             const void *key = lamina_iter_key(it, &kl), *val = lamina_iter_value(it, &vl);
             cr_assert(kl == ekl && memcmp(key, k, kl) == 0,
                       "checkpoint %d: entry %d is not key %d: a gap in the prefix", c, n, n);
-            cr_assert(vl == evl && memcmp(val, v, vl) == 0, "checkpoint %d: value of key %d", c,
-                      n);
+            cr_assert(vl == evl && memcmp(val, v, vl) == 0, "checkpoint %d: value of key %d", c, n);
         }
         cr_assert_eq(lamina_iter_status(it), LAMINA_OK);
         lamina_iter_destroy(it);

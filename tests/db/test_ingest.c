@@ -196,7 +196,9 @@ Test(ingest, over_overlapping_data_the_ingested_versions_win_and_snapshots_do_no
     char k[32], v[96];
     for (int i = 0; i < 3000; i++) {
         int gen = i % 2 == 0 ? (i >= 2500 && i < 2600 ? -1 : 5)
-                             : (i >= 2000 && i < 2100 ? 2 : i >= 1000 && i < 1100 ? 1 : 0);
+                             : (i >= 2000 && i < 2100   ? 2
+                                : i >= 1000 && i < 1100 ? 1
+                                                        : 0);
         size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
         tdb_expect(db, NULL, k, kl, gen < 0 ? NULL : v, vl);
         /* The snapshot and the iterator taken before see none of it. */
@@ -230,7 +232,9 @@ Test(ingest, over_overlapping_data_the_ingested_versions_win_and_snapshots_do_no
     tdb_expect_range(db, 0, 10, 6);
     for (int i = 10; i < 3000; i++) {
         int gen = i % 2 == 0 ? (i >= 2500 && i < 2600 ? -1 : 5)
-                             : (i >= 2000 && i < 2100 ? 2 : i >= 1000 && i < 1100 ? 1 : 0);
+                             : (i >= 2000 && i < 2100   ? 2
+                                : i >= 1000 && i < 1100 ? 1
+                                                        : 0);
         size_t kl = tdb_key(k, (uint64_t)i), vl = tdb_value(v, (uint64_t)i, (uint64_t)gen);
         tdb_expect(db, NULL, k, kl, gen < 0 ? NULL : v, vl);
     }
@@ -442,8 +446,7 @@ Test(ingest, an_ingestion_between_writes_to_the_same_keys_orders_with_them)
         size_t vl1 = tdb_value(v, (uint64_t)i, 1);
         int is_writer = gl == vl1 && memcmp(got, v, gl) == 0;
         size_t vl5 = tdb_value(v, (uint64_t)i, 5);
-        cr_assert(is_writer || (gl == vl5 && memcmp(got, v, gl) == 0), "key %d: a third value",
-                  i);
+        cr_assert(is_writer || (gl == vl5 && memcmp(got, v, gl) == 0), "key %d: a third value", i);
         lamina_free(got);
         /* The keys the writer put before the ingestion show the table's value, those after
          * the writer's: one switch point. */

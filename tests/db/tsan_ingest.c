@@ -59,7 +59,8 @@ static void *read_loop(void *arg)
             break;
         }
         if (rc == LAMINA_OK && (vl < 6 || memcmp(v, "value-", 6) != 0)) {
-            fprintf(stderr, "tsan_ingest: key %llu: a torn value\n", (unsigned long long)(n % KEYS));
+            fprintf(stderr, "tsan_ingest: key %llu: a torn value\n",
+                    (unsigned long long)(n % KEYS));
             atomic_fetch_add(&failures, 1);
         }
         lamina_free(v);

@@ -23,9 +23,8 @@ static int kv_cmd_checkpoint(kv_ctx *c, int argc, char **argv)
 
 static int kv_cmd_ingest(kv_ctx *c, int argc, char **argv)
 {
-    static const struct option lo[] = {{"move", no_argument, NULL, 'm'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"move", no_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     const kv_command *cmd = kv_command_find("ingest");
     unsigned flags = 0;
     int status = 0, ch;
@@ -51,9 +50,8 @@ static int kv_cmd_ingest(kv_ctx *c, int argc, char **argv)
 
 static int kv_cmd_sst_write(kv_ctx *c, int argc, char **argv)
 {
-    static const struct option lo[] = {{"keys", no_argument, NULL, 'k'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"keys", no_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     const kv_command *cmd = kv_command_find("sst-write");
     int keys_mode = 0, status = 0, ch, rc;
     while (status == 0 && (ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
@@ -97,8 +95,8 @@ static int kv_cmd_sst_write(kv_ctx *c, int argc, char **argv)
         if (n > 0 && line[n - 1] == '\n') n--;
         line_no++;
         kv_bytes k, v;
-        if ((status = kv_load_line(c, line, n, line_no, keys_mode, &k, &v, numbuf,
-                                   sizeof numbuf)) != 0)
+        if ((status =
+                 kv_load_line(c, line, n, line_no, keys_mode, &k, &v, numbuf, sizeof numbuf)) != 0)
             break;
         rc = lamina_sst_writer_put(w, k.p, k.n, v.p, v.n);
         if (rc == LAMINA_EINVAL) {
@@ -128,8 +126,7 @@ out:
 }
 
 const kv_command kv_ops_commands[] = {
-    {"checkpoint", "DIR",
-     "Writes an openable copy of the database to the new directory DIR.",
+    {"checkpoint", "DIR", "Writes an openable copy of the database to the new directory DIR.",
      "Flushes the memtable, hard-links every live table into DIR (copies them across\n"
      "filesystems) and writes a MANIFEST, CURRENT and OPTIONS there, all synced. DIR must not\n"
      "exist. The copy opens with kvctl --db=DIR like any database.\n",
