@@ -737,7 +737,8 @@ enum {
  * level nor any above it holds a table overlapping its key range (level 0, as a new sorted
  * run, when level 0 does); a memtable overlapping the range is flushed first. Writes from
  * other threads wait while the ingestion runs (they would otherwise race its sequence
- * number), and so does compaction. The new data is visible to lamina_get and new iterators
+ * number): while the running compactions finish (none starts until the end), the overlapping
+ * memtables are flushed and the files are rewritten. The new data is visible to lamina_get and new iterators
  * when the call returns, survives reopen and crash (the MANIFEST edit is synced), and is not
  * seen through snapshots taken before. The caller's files are left unchanged, or with
  * LAMINA_INGEST_MOVE removed after success (a failed removal is ignored). n = 0 does nothing.
