@@ -504,3 +504,42 @@ Test(ingest, without_syncs_the_same_power_cut_loses_the_ingestion)
 {
     ingest_then_cut(1, -1);
 }
+
+/* ---- A table taken from a database ----------------------------------------------------- */
+
+Test(ingest, a_table_holding_several_versions_of_a_key_contributes_its_newest)
+{
+    lamina_options o = tdb_small_options();
+    lamina_db *db = tdb_open(T.path, &o);
+    /* A snapshot keeps the older versions through the flush: the table holds every one. */
+    tdb_put(db, "a", 1, "old", 3);
+    tdb_put(db, "b", 1, "old", 3);
+    const lamina_snapshot *snap = NULL;
+    cr_assert_eq(lamina_snapshot_create(db, &snap), LAMINA_OK);
+    tdb_put(db, "a", 1, "new", 3);
+    cr_assert_eq(lamina_delete(db, NULL, "b", 1), LAMINA_OK);
+    cr_assert_eq(lamina_flush(db), LAMINA_OK);
+    lamina_snapshot_release(db, snap);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    char table[512], other[512];
+    tdb_find_file(T.path, ".sst", 0, table, sizeof(table));
+    cr_assert(table[0]);
+    lamina_sst *sst = NULL;
+    cr_assert_eq(lamina_sst_open(table, &sst), LAMINA_OK);
+    lamina_sst_props p = {.struct_size = sizeof(p)};
+    cr_assert_eq(lamina_sst_properties(sst, &p), LAMINA_OK);
+    cr_assert_eq(p.entries, 4, "both versions of both keys");
+    lamina_sst_close(sst);
+
+    ext_path(other, sizeof(other), "other");
+    db = tdb_open(other, &o);
+    tdb_put(db, "b", 1, "there", 5);
+    tdb_put(db, "c", 1, "there", 5);
+    const char *paths[] = {table};
+    ingest_ok(db, paths, 1);
+    tdb_expect(db, NULL, "a", 1, "new", 3);
+    tdb_expect(db, NULL, "b", 1, NULL, 0); /* the newest version is a tombstone */
+    tdb_expect(db, NULL, "c", 1, "there", 5);
+    cr_assert_eq(tdb_count(db, NULL), 2);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+}
