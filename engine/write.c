@@ -366,3 +366,35 @@ LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const
     }
     return write_one(db, wo, b, "lamina_write");
 }
+
+/* ---- Holding the queue (lamina_ingest) ------------------------------------------------- */
+
+void db_writers_hold(lamina_db *db, struct writer *w)
+{
+    memset(w, 0, sizeof(*w));
+    /* A force_switch writer joins no leader's group, so only its own release dequeues it. */
+    w->force_switch = 1;
+    pthread_cond_init(&w->cv, NULL);
+    pthread_mutex_lock(&db->mu);
+    if (db->wq_tail)
+        db->wq_tail->next = w;
+    else
+        db->wq_head = w;
+    db->wq_tail = w;
+    while (db->wq_head != w)
+        pthread_cond_wait(&w->cv, &db->mu);
+}
+
+int db_writers_switch_memtable(lamina_db *db)
+{
+    return write_make_room(db, 1, 0);
+}
+
+void db_writers_release(lamina_db *db, struct writer *w)
+{
+    db->wq_head = w->next;
+    if (!db->wq_head) db->wq_tail = NULL;
+    if (db->wq_head) pthread_cond_signal(&db->wq_head->cv);
+    pthread_mutex_unlock(&db->mu);
+    pthread_cond_destroy(&w->cv);
+}

@@ -230,16 +230,13 @@ static void kv_progress_clear(kv_progress *p)
     if (p->width > 0) fprintf(stderr, "\r%*s\r", (int)p->width, "");
 }
 
-/* How load reads its lines. */
-enum { LOAD_ESCAPED, LOAD_RAW, LOAD_HEX };
-
 /* Decodes one field of a load line in place (escaped or hex; raw stays); col0 is its offset
  * in the line. 0, or -1 with *why (which may point into whybuf, of whycap bytes). */
 static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t col0, char *whybuf,
                          size_t whycap, const char **why)
 {
     size_t bad_at = 0;
-    if (mode == LOAD_HEX) {
+    if (mode == KV_LOAD_HEX) {
         kv_bytes h;
         int rc = kv_hex_decode(s, *n, &h, &bad_at);
         if (rc == KV_HEX_DIGIT)
@@ -257,7 +254,7 @@ static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t 
         memcpy(s, h.p, h.n);
         *n = h.n;
         free(h.p);
-    } else if (mode == LOAD_ESCAPED) {
+    } else if (mode == KV_LOAD_ESCAPED) {
         const char *what;
         if (kv_unescape(s, *n, s, n, &what, &bad_at) != 0) {
             snprintf(whybuf, whycap, "%s: bad escape at column %zu: %s", name, col0 + bad_at + 1,
@@ -271,7 +268,7 @@ static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t 
 
 /* Splits one input line into key and value and decodes them in place; 0, or EXIT_USAGE after
  * naming the line. */
-static int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode,
+int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode,
                         kv_bytes *k, kv_bytes *v, char *numbuf, size_t numcap)
 {
     const char *why = NULL;
@@ -336,7 +333,7 @@ static int kv_cmd_load(kv_ctx *c, int argc, char **argv)
     }
     if (status != 0) return status;
     /* --keys reads a list of names (a file of paths, say), not dump's output: byte for byte */
-    int mode = c->hex ? LOAD_HEX : raw || keys_mode ? LOAD_RAW : LOAD_ESCAPED;
+    int mode = c->hex ? KV_LOAD_HEX : raw || keys_mode ? KV_LOAD_RAW : KV_LOAD_ESCAPED;
     if (batch_ops == 0) return kv_usage_error("load", "%s", "--batch must be at least 1");
     if (argc - optind > 1)
         return kv_usage_error("load", "unexpected argument '%s'", argv[optind + 1]);

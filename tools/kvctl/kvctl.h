@@ -49,6 +49,7 @@ extern const kv_command kv_data_commands[];    /* data.c: put get del scan load 
 extern const kv_command kv_inspect_commands[]; /* inspect.c: stats sst-dump */
 extern const kv_command kv_admin_commands[];   /* admin.c: flush compact check repair */
 extern const kv_command kv_shell_commands[];   /* shell.c: shell batch */
+extern const kv_command kv_ops_commands[];     /* ops.c: checkpoint ingest sst-write */
 
 /* main.c: messages, the command table, per-command flags */
 const kv_command *kv_command_find(const char *name);
@@ -82,6 +83,15 @@ int kv_arg_bytes(const kv_ctx *c, const char *cmd, const char *s, kv_bytes *out)
 void kv_print_bytes(const kv_ctx *c, const void *data, size_t n);
 /* memcmp order, a shorter prefix first. */
 int kv_compare(const void *a, size_t an, const void *b, size_t bn);
+
+/* How load (and sst-write) read the fields of a line: dump's escapes, bytes as they are, or
+ * hex. */
+enum { KV_LOAD_ESCAPED, KV_LOAD_RAW, KV_LOAD_HEX };
+/* data.c: load's input line (key<TAB>value, or a bare key with --keys whose value is its line
+ * number, written to numbuf), split and decoded in place per mode; 0, or EXIT_USAGE (reported
+ * with the line). */
+int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode, kv_bytes *k,
+                 kv_bytes *v, char *numbuf, size_t numcap);
 
 /* open.c: the database */
 /* The options of the command line: the command's default for create_if_missing, then the

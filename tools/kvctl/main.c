@@ -1,6 +1,6 @@
 /* main.c — kvctl's entry: global flags (--db, --hex, the options table's --name=value), help,
  * per-command flag parsing and dispatch to the command groups of data.c, inspect.c, admin.c,
- * shell.c. */
+ * shell.c, ops.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,7 +14,8 @@
 #define OPT_TABLE_BASE 1000
 
 static const kv_command *const kv_groups[] = {kv_data_commands, kv_inspect_commands,
-                                              kv_admin_commands, kv_shell_commands};
+                                              kv_admin_commands, kv_shell_commands,
+                                              kv_ops_commands};
 #define KV_NGROUPS (sizeof kv_groups / sizeof kv_groups[0])
 
 /* ---- messages ------------------------------------------------------------------------- */
