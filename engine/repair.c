@@ -13,6 +13,7 @@
 #include "engine/filename.h"
 #include "engine/manifest.h"
 #include "engine/options.h"
+#include "engine/range_del.h"
 #include "engine/version.h"
 #include "memtable/memtable.h"
 #include "sst/table.h"
@@ -234,6 +235,13 @@ static int repair_write_table(struct repair *rp)
         if (prev.len == kl && memcmp(prev.data, k, kl) == 0) continue;
         buf_clear(&prev);
         if ((rc = buf_append(&prev, k, kl)) || (rc = table_builder_add(b, k, kl, v, vl))) break;
+    }
+    if (rc == 0) {
+        /* The WALs' range deletions go into the table too. */
+        range_del_list *rd = NULL;
+        rc = db_range_dels_memtable(rp->mem, &rd);
+        if (rc == 0) rc = db_range_dels_to_table(rd, b);
+        range_del_list_free(rd);
     }
     if (rc == 0) rc = table_builder_finish(b, &meta);
     if (rc == 0) rc = wfile_sync(f);

@@ -444,6 +444,15 @@ int version_multi_get(struct version *v, block_cache *cache, const struct table_
                     struct table_read_options lro = version_level_ro(ro, m->p.l);
                     version_count_run(&m->p, &lro);
                     rc = table_get_locate(m->t, &lro, lk[k].ikey, lk[k].ikey_len, m->hash, &m->h);
+                    if (rc == TABLE_GET_DELETED) { /* a range tombstone of the table */
+                        lk[k].type = IKEY_DELETION;
+                        rc = 0;
+                        table_unref(m->t);
+                        m->t = NULL;
+                        lk[k].rc = 0;
+                        m->done = 1;
+                        break;
+                    }
                     if (rc == 0) {
                         table_block_request(m->t, &lro, m->h, &reqs[nreq]);
                         owner[nreq++] = k;

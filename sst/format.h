@@ -72,6 +72,9 @@ struct table_props {
     uint64_t deletions, entries;
     uint64_t filter_bytes, format_version;
     uint64_t index_bytes, index_levels, index_type;
+    /* The range-deletion block (size 0: none; tables written before it have none) and the
+     * range tombstones it holds. */
+    uint64_t range_del_offset, range_del_size, range_deletions;
     uint64_t raw_key_bytes, raw_value_bytes, restart_interval;
     uint64_t largest_seq, smallest_seq;
 };
