@@ -2,6 +2,7 @@
  * sources (memtable lists, tables' cached lists) into one fragmented list. */
 #include "engine/range_del.h"
 
+#include "engine/db_impl.h"
 #include "util/err.h"
 
 /* Fragments what b holds into *out, or sets NULL when it holds nothing; frees b. */

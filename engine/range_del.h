@@ -6,8 +6,12 @@
 
 #include <stddef.h>
 
-#include "engine/db_impl.h"
+#include "engine/version.h"
+#include "memtable/memtable.h"
+#include "sst/table.h"
 #include "util/range_del.h"
+
+struct super_version;
 
 /* The tombstones of mem in *out, or NULL when it holds none. 0 or LAMINA_ENOMEM. */
 int db_range_dels_memtable(memtable *mem, range_del_list **out);

@@ -356,6 +356,25 @@ Test(range_delete, a_table_of_only_a_range_tombstone_hides_older_tables)
     memset(&st, 0, sizeof(st));
     st.struct_size = sizeof(st);
     cr_assert_eq(lamina_check(T.path, &o, NULL, NULL, &st), LAMINA_OK, "%s", lamina_errmsg(NULL));
+    cr_assert_eq(st.keys, 400, "live keys counted past the range tombstone: %llu",
+                 (unsigned long long)st.keys);
+}
+
+/* lamina_check counts live keys through range tombstones still in the WAL, too. */
+Test(range_delete, check_counts_keys_past_range_tombstones_in_the_wal)
+{
+    lamina_options o = tdb_small_options();
+    o.compaction_policy = LAMINA_COMPACTION_NONE;
+    lamina_db *db = tdb_open(T.path, &o);
+    tdb_put_range(db, NULL, 0, 300, 1);
+    cr_assert_eq(lamina_flush(db), LAMINA_OK);
+    del_range(db, 0, 100);
+    lamina_check_stats st;
+    memset(&st, 0, sizeof(st));
+    st.struct_size = sizeof(st);
+    cr_assert_eq(lamina_check(T.path, &o, NULL, NULL, &st), LAMINA_OK, "%s", lamina_errmsg(NULL));
+    cr_assert_eq(st.keys, 200, "live keys: %llu", (unsigned long long)st.keys);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
 }
 
 /* The public SST reader still reads a table that holds range tombstones. */
