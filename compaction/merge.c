@@ -169,8 +169,7 @@ static int merge_close_output(struct merge_job *job, struct merge_out *out, cons
         if (!m.smallest) rc = merge_copy_key(&m.smallest, &m.smallest_len, first, first_len);
         if (!rc && !m.largest) rc = merge_copy_key(&m.largest, &m.largest_len, last, last_len);
         /* The builder's figures count the range tombstones too. */
-        if (out->smallest_seq < m.smallest_seq)
-            m.smallest_seq = out->smallest_seq;
+        if (out->smallest_seq < m.smallest_seq) m.smallest_seq = out->smallest_seq;
         if (out->largest_seq > m.largest_seq) m.largest_seq = out->largest_seq;
         job->bytes_written += m.file_size;
     }

@@ -130,7 +130,7 @@ void batch_shrink(lamina_batch *b, size_t keep)
 static int batch_add(lamina_batch *b, int type, const void *key, size_t key_len, const void *value,
                      size_t value_len)
 {
-    const char *what = type == IKEY_VALUE    ? "lamina_batch_put"
+    const char *what = type == IKEY_VALUE      ? "lamina_batch_put"
                        : type == IKEY_DELETION ? "lamina_batch_delete"
                                                : "lamina_batch_delete_range";
     if (!b) return err_set(LAMINA_EINVAL, "%s: batch is NULL", what);
@@ -192,7 +192,8 @@ LAMINA_API int lamina_batch_delete_range(lamina_batch *b, const void *begin, siz
                        "LAMINA_MAX_KEY_LEN (%u)",
                        end_len, LAMINA_MAX_KEY_LEN);
     if ((!begin && begin_len) || (!end && end_len))
-        return err_set(LAMINA_EINVAL, "lamina_batch_delete_range: NULL pointer with a non-zero length");
+        return err_set(LAMINA_EINVAL,
+                       "lamina_batch_delete_range: NULL pointer with a non-zero length");
     if (!b) return err_set(LAMINA_EINVAL, "lamina_batch_delete_range: batch is NULL");
     /* As RocksDB's DeleteRange: begin == end is an empty range (nothing added), begin > end is
      * refused so that swapped arguments are noticed. */

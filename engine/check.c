@@ -781,8 +781,7 @@ static int check_count_keys(struct check_state *s, uint64_t *keys)
     range_del_builder_free(&rb);
     if (rc) goto out;
     if ((rc = check_count_dir(it, rd, 0, keys)) == 0 &&
-        (rc = check_count_dir(it, rd, 1, &back)) == 0 &&
-        back != *keys)
+        (rc = check_count_dir(it, rd, 1, &back)) == 0 && back != *keys)
         rc = err_set(LAMINA_ECORRUPT, "%" PRIu64 " keys forward but %" PRIu64 " backward", *keys,
                      back);
     goto out;

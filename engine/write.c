@@ -356,9 +356,8 @@ LAMINA_API int lamina_delete(lamina_db *db, const lamina_write_options *wo, cons
     return rc;
 }
 
-LAMINA_API int lamina_delete_range(lamina_db *db, const lamina_write_options *wo,
-                                   const void *begin, size_t begin_len, const void *end,
-                                   size_t end_len)
+LAMINA_API int lamina_delete_range(lamina_db *db, const lamina_write_options *wo, const void *begin,
+                                   size_t begin_len, const void *end, size_t end_len)
 {
     if (!db || (!begin && begin_len) || (!end && end_len))
         return err_set(LAMINA_EINVAL, "lamina_delete_range: NULL argument");

@@ -374,9 +374,8 @@ LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const
  * written and 0 is returned. begin and end are borrowed for the call. wo may be NULL. Errors:
  * LAMINA_EINVAL (NULL db, NULL pointer with a non-zero length, a key over LAMINA_MAX_KEY_LEN,
  * begin above end), otherwise as lamina_put. */
-LAMINA_API int lamina_delete_range(lamina_db *db, const lamina_write_options *wo,
-                                   const void *begin, size_t begin_len, const void *end,
-                                   size_t end_len);
+LAMINA_API int lamina_delete_range(lamina_db *db, const lamina_write_options *wo, const void *begin,
+                                   size_t begin_len, const void *end, size_t end_len);
 /* Appends a range deletion of [begin, end) to the batch (keys copied), applied in batch order
  * with the batch's other operations: a put before it in the batch is deleted, one after it
  * stays. begin == end adds nothing and returns 0. Errors: LAMINA_EINVAL (NULL batch, NULL

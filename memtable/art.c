@@ -852,8 +852,8 @@ static const uint8_t *art_find_leaf(const memtable *m, const uint8_t *ukey, size
     return NULL;
 }
 
-static int art_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer,
-                   uint64_t *found, const uint8_t **value, size_t *vlen)
+static int art_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, uint64_t *found,
+                   const uint8_t **value, size_t *vlen)
 {
     const uint8_t *leaf = art_find_leaf(m, ukey, ulen);
     if (!leaf) return LAMINA_NOTFOUND;

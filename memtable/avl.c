@@ -248,8 +248,8 @@ static arena_ref avl_predecessor(const struct avl_tree *t, arena_ref r)
     return p;
 }
 
-static int avl_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer,
-                   uint64_t *found, const uint8_t **value, size_t *vlen)
+static int avl_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, uint64_t *found,
+                   const uint8_t **value, size_t *vlen)
 {
     bool locked = memtable_read_lock(m);
     struct avl_node *n = avl_at(m->tree, avl_lower_bound(m->tree, ukey, ulen, trailer));

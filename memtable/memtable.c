@@ -133,8 +133,8 @@ int memtable_range_dels(memtable *m, struct range_del_builder *b)
 {
     for (const struct memtable_rdel *r = atomic_load_explicit(&m->rdel, memory_order_acquire); r;
          r = r->next) {
-        int rc = range_del_builder_add(b, r->data, r->begin_len, r->data + r->begin_len,
-                                       r->end_len, r->seq);
+        int rc = range_del_builder_add(b, r->data, r->begin_len, r->data + r->begin_len, r->end_len,
+                                       r->seq);
         if (rc) return rc;
     }
     return 0;

@@ -303,7 +303,8 @@ int table_builder_finish(table_builder *b, struct table_meta *meta)
             if (!b->props.entries ||
                 ikey_cmp(b->rdel_first.data, b->rdel_first.len, lo->data, lo->len) < 0)
                 lo = &b->rdel_first;
-            if (!b->props.entries || ikey_cmp(b->rdel_end.data, b->rdel_end.len, hi->data, hi->len) > 0)
+            if (!b->props.entries ||
+                ikey_cmp(b->rdel_end.data, b->rdel_end.len, hi->data, hi->len) > 0)
                 hi = &b->rdel_end;
         }
         meta->smallest = mem_alloc(lo->len);

@@ -248,8 +248,8 @@ static int table_parse_range_dels(const table *t, const struct cache_block *cb,
     struct block b;
     unsigned long long off = (unsigned long long)h.offset;
     if (block_parse(&b, cb->data, cb->size))
-        return err_set(LAMINA_ECORRUPT, "%s: range-deletion block at offset %llu: bad restart array",
-                       t->path, off);
+        return err_set(LAMINA_ECORRUPT,
+                       "%s: range-deletion block at offset %llu: bad restart array", t->path, off);
     struct block_iter it;
     buf prev = {0};
     block_iter_init(&it);
@@ -323,9 +323,9 @@ static int table_covering(table *t, const uint8_t *lookup, size_t lookup_len, ui
 {
     const range_del_list *l;
     int rc = table_range_dels(t, &l);
-    *tomb = rc ? 0
-               : range_del_max_seq(l, lookup, ikey_user_len(lookup_len),
-                                   ikey_seq(lookup, lookup_len));
+    *tomb =
+        rc ? 0
+           : range_del_max_seq(l, lookup, ikey_user_len(lookup_len), ikey_seq(lookup, lookup_len));
     return rc;
 }
 

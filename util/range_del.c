@@ -50,8 +50,8 @@ int range_del_builder_add_list(range_del_builder *b, const range_del_list *l)
     for (size_t i = 0; l && i < l->n; i++) {
         const struct range_del_frag *f = &l->frags[i];
         for (size_t s = 0; s < f->nseqs; s++) {
-            int rc = range_del_builder_add(b, f->begin, f->begin_len, f->end, f->end_len,
-                                           f->seqs[s]);
+            int rc =
+                range_del_builder_add(b, f->begin, f->begin_len, f->end, f->end_len, f->seqs[s]);
             if (rc) return rc;
         }
     }
@@ -175,9 +175,12 @@ int range_del_builder_finish(range_del_builder *b, range_del_list **out)
     l->seqs = seqs;
     seqs = NULL;
     for (size_t i = 0; i < nf; i++)
-        l->frags[i] = (struct range_del_frag){l->keys + bdoff[fr[i].begin], l->keys + bdoff[fr[i].end],
-                                              bd[fr[i].begin].n, bd[fr[i].end].n,
-                                              l->seqs ? l->seqs + fr[i].seq_off : NULL, fr[i].nseqs};
+        l->frags[i] = (struct range_del_frag){l->keys + bdoff[fr[i].begin],
+                                              l->keys + bdoff[fr[i].end],
+                                              bd[fr[i].begin].n,
+                                              bd[fr[i].end].n,
+                                              l->seqs ? l->seqs + fr[i].seq_off : NULL,
+                                              fr[i].nseqs};
     l->n = nf;
     l->ntombstones = n;
     *out = l;

@@ -1,7 +1,8 @@
 /* test_crash.c — crash consistency through the public API: a child process writes with sync=1
  * and reports each acknowledged write over a pipe; the parent SIGKILLs it at a random moment,
  * reopens the database and checks that every acknowledged write survived and that the write in
- * flight is all there or not at all (batches carry a range deletion of a stray key they put). Also the LOCK and missing-database errors of lamina_open. */
+ * flight is all there or not at all (batches carry a range deletion of a stray key they put). Also
+ * the LOCK and missing-database errors of lamina_open. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>

@@ -240,7 +240,9 @@ static void pick_end(struct model *m, int r, uint8_t *b, size_t *n)
 static void pick_range(struct model *m, struct range *rg)
 {
     size_t p = below(&m->rng, 100);
-    size_t width = p < 80 ? below(&m->rng, 20) : p < 95 ? below(&m->rng, 200) : below(&m->rng, NKEYS);
+    size_t width = p < 80   ? below(&m->rng, 20)
+                   : p < 95 ? below(&m->rng, 200)
+                            : below(&m->rng, NKEYS);
     int r = (int)below(&m->rng, NKEYS);
     int e = r + (int)width < NKEYS ? r + (int)width : NKEYS - 1;
     pick_end(m, r, rg->lo, &rg->lo_n);
@@ -677,15 +679,15 @@ enum {
     OP_COUNT
 };
 
-static const char *op_names[OP_COUNT] = {
-    "put",  "delete", "delete_range", "batch", "get",           "multi_get",
-    "scan", "seek",   "snapshot",     "flush", "compact_range", "reopen"};
+static const char *op_names[OP_COUNT] = {"put",      "delete",    "delete_range",  "batch",
+                                         "get",      "multi_get", "scan",          "seek",
+                                         "snapshot", "flush",     "compact_range", "reopen"};
 
 /* Weights out of 10,000. */
 static int pick_op(struct model *m)
 {
-    static const int weights[OP_COUNT] = {3000, 1000, 60, 800, 2740, 200,
-                                          500,  1500, 150, 20, 10,   20};
+    static const int weights[OP_COUNT] = {3000, 1000, 60,  800, 2740, 200,
+                                          500,  1500, 150, 20,  10,   20};
     int r = (int)below(&m->rng, 10000);
     for (int op = 0; op < OP_COUNT; op++) {
         if (r < weights[op]) return op;
@@ -810,8 +812,8 @@ static void run_model(const struct config *c)
                 "%ld gets, %ld scans, %ld seeks, %ld reopens; %llu levels hold data",
                 (unsigned long long)c->seed, c->policy, c->steps, m->counts[OP_PUT],
                 m->counts[OP_DELETE], m->counts[OP_DELETE_RANGE], m->counts[OP_BATCH],
-                m->counts[OP_GET], m->counts[OP_SCAN],
-                m->counts[OP_SEEK], m->counts[OP_REOPEN], (unsigned long long)levels);
+                m->counts[OP_GET], m->counts[OP_SCAN], m->counts[OP_SEEK], m->counts[OP_REOPEN],
+                (unsigned long long)levels);
     OK(m, lamina_close(m->db), "lamina_close");
     m->db = NULL;
     cr_expect_eq(lamina_destroy(m->path), LAMINA_OK);

@@ -13,9 +13,9 @@ static range_del_list *build(const char *const (*r)[2], const uint64_t *seqs, si
     range_del_builder b;
     range_del_builder_init(&b);
     for (size_t i = 0; i < n; i++)
-        cr_assert_eq(range_del_builder_add(&b, r[i][0], strlen(r[i][0]), r[i][1], strlen(r[i][1]),
-                                           seqs[i]),
-                     0);
+        cr_assert_eq(
+            range_del_builder_add(&b, r[i][0], strlen(r[i][0]), r[i][1], strlen(r[i][1]), seqs[i]),
+            0);
     range_del_list *l = NULL;
     cr_assert_eq(range_del_builder_finish(&b, &l), 0);
     range_del_builder_free(&b);
@@ -143,8 +143,7 @@ Test(range_del, random_tombstones_match_a_brute_force_reading)
         cr_assert_eq(range_del_builder_finish(&b, &again), 0);
         range_del_builder_free(&b);
         for (size_t i = 0; i + 1 < l->n; i++)
-            cr_assert(memcmp(l->frags[i].end, l->frags[i + 1].begin, 2) <= 0,
-                      "fragments overlap");
+            cr_assert(memcmp(l->frags[i].end, l->frags[i + 1].begin, 2) <= 0, "fragments overlap");
         for (int k0 = 0; k0 < 8; k0++)
             for (int k1 = 0; k1 < 4; k1++) {
                 uint8_t k[2] = {(uint8_t)k0, (uint8_t)k1};
@@ -154,9 +153,8 @@ Test(range_del, random_tombstones_match_a_brute_force_reading)
                         if (memcmp(lo[i], k, 2) <= 0 && memcmp(k, hi[i], 2) < 0 && seq[i] <= rs &&
                             seq[i] > want)
                             want = seq[i];
-                    cr_assert_eq(range_del_max_seq(l, k, 2, rs), want,
-                                 "round %d key %d.%d at %llu", round, k0, k1,
-                                 (unsigned long long)rs);
+                    cr_assert_eq(range_del_max_seq(l, k, 2, rs), want, "round %d key %d.%d at %llu",
+                                 round, k0, k1, (unsigned long long)rs);
                     cr_assert_eq(range_del_max_seq(again, k, 2, rs), want, "rebuilt list");
                 }
             }
