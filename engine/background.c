@@ -82,6 +82,7 @@ static int job_outputs_to_edit(const struct merge_job *job, int level, uint64_t 
             .largest_len = m->largest_len,
             .smallest_seq = m->smallest_seq,
             .largest_seq = m->largest_seq,
+            .range_dels = m->range_deletions > 0,
         };
         rc = version_edit_add_file(edit, &ef);
     }

@@ -29,6 +29,8 @@ static int db_range_dels_files(const struct run *r, size_t first, size_t end, ra
     for (size_t i = first; rc == 0 && i < end; i++) {
         table *t;
         const range_del_list *l;
+        /* The version knows which tables hold any: the others are not opened. */
+        if (!r->files[i]->range_dels) continue;
         rc = file_meta_table(r->files[i], &t);
         if (rc) break;
         rc = table_range_dels(t, &l);

@@ -15,7 +15,8 @@ struct super_version;
 
 /* The tombstones of mem in *out, or NULL when it holds none. 0 or LAMINA_ENOMEM. */
 int db_range_dels_memtable(memtable *mem, range_del_list **out);
-/* The tombstones of every table of runs[0..n) in *out, or NULL when they hold none. 0 or the
+/* The tombstones of every table of runs[0..n) in *out, or NULL when they hold none. Only tables
+ * the version marks as holding range tombstones (file_meta range_dels) are opened. 0 or the
  * error of a table that could not be read. */
 int db_range_dels_runs(const struct run *runs, size_t n, range_del_list **out);
 /* The tombstones an iterator over sv needs: every memtable's, and those of the tables whose key

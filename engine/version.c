@@ -44,6 +44,7 @@ static struct file_meta *file_meta_create(struct version_set *vs, const struct e
     f->entries = ef->entries;
     f->smallest_seq = ef->smallest_seq;
     f->largest_seq = ef->largest_seq;
+    f->range_dels = ef->range_dels;
     f->vs = vs;
     return f;
 }
@@ -102,6 +103,7 @@ int file_meta_add_to_edit(const struct file_meta *f, int level, uint64_t run,
         .largest_len = f->largest_len,
         .smallest_seq = f->smallest_seq,
         .largest_seq = f->largest_seq,
+        .range_dels = f->range_dels,
     };
     return version_edit_add_file(e, &ef);
 }

@@ -55,8 +55,12 @@ struct table_footer {
     uint64_t file_number;
     uint8_t index_levels; /* 1: the root is the only (leaf) index block */
     uint8_t index_kind;   /* LAMINA_INDEX_* */
+    uint8_t flags;        /* TABLE_FOOTER_*; 0 in tables written before there were any */
     uint32_t format_version;
 };
+/* The properties block names a range-deletion block (docs/format.md, Part 2 §6b): readers of
+ * tables without it never read the properties block for a point lookup. */
+#define TABLE_FOOTER_RANGE_DELS 0x01
 void table_footer_encode(uint8_t dst[TABLE_FOOTER_SIZE], const struct table_footer *f);
 /* Parses and checks magic, checksum and version; returns 0 or LAMINA_ECORRUPT (message names
  * path). */

@@ -58,6 +58,7 @@ struct table_meta {
     uint8_t *largest;
     size_t largest_len;
     uint64_t smallest_seq, largest_seq;
+    uint64_t range_deletions; /* range tombstones in its range-deletion block */
 };
 void table_meta_free(struct table_meta *m);
 

@@ -244,6 +244,7 @@ static int table_builder_write_meta(table_builder *b, struct table_footer *ft)
         if (rc) goto out;
         b->props.range_del_offset = h.offset;
         b->props.range_del_size = h.size;
+        ft->flags |= TABLE_FOOTER_RANGE_DELS;
     }
     if (b->o.bloom_bits > 0 && b->nhashes > 0) {
         rc = bloom_build(b->hashes, b->nhashes, b->o.bloom_bits, &tmp);
@@ -292,6 +293,7 @@ int table_builder_finish(table_builder *b, struct table_meta *meta)
     meta->deletions = b->props.deletions;
     meta->smallest_seq = b->props.smallest_seq;
     meta->largest_seq = b->props.largest_seq;
+    meta->range_deletions = b->props.range_deletions;
     if (b->props.entries || b->props.range_deletions) {
         /* The key range covers the tombstones too: (largest end, IKEY_MAX_SEQ,
          * IKEY_RANGE_DELETION) sorts before every entry of that end key, which they spare. */

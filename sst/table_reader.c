@@ -290,9 +290,11 @@ int table_range_dels(table *t, const range_del_list **out)
         return 0;
     }
     struct table_props p;
-    int rc = table_props_get(t, &p);
+    int rc = 0;
+    /* The footer says whether there is a block to look for (most tables have none). */
+    if (t->footer.flags & TABLE_FOOTER_RANGE_DELS) rc = table_props_get(t, &p);
     if (rc) return rc;
-    if (p.range_del_size == 0) {
+    if (!(t->footer.flags & TABLE_FOOTER_RANGE_DELS) || p.range_del_size == 0) {
         l = &table_no_range_dels;
     } else {
         struct block_handle h = {p.range_del_offset, p.range_del_size};

@@ -397,3 +397,28 @@ Test(range_delete, the_sst_reader_reads_a_table_with_range_tombstones)
     cr_assert_eq(entries, 40, "the flush dropped the point entries its tombstone covers");
     lamina_sst_close(sst);
 }
+
+/* lamina_repair keeps range tombstones: in tables (one holding nothing else) and in the WAL. */
+Test(range_delete, repair_keeps_range_tombstones_of_tables_and_wals)
+{
+    lamina_options o = tdb_small_options();
+    o.compaction_policy = LAMINA_COMPACTION_NONE;
+    lamina_db *db = tdb_open(T.path, &o);
+    tdb_put_range(db, NULL, 0, 300, 1);
+    cr_assert_eq(lamina_flush(db), LAMINA_OK);
+    del_range(db, 100, 200);
+    cr_assert_eq(lamina_flush(db), LAMINA_OK); /* a table of only the tombstone */
+    del_range(db, 250, 260);                    /* left in the WAL */
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    lamina_repair_stats st;
+    memset(&st, 0, sizeof(st));
+    st.struct_size = sizeof(st);
+    cr_assert_eq(lamina_repair(T.path, &o, NULL, NULL, &st), LAMINA_OK, "%s", lamina_errmsg(NULL));
+    db = tdb_open(T.path, &o);
+    const int del[] = {100, 200, 250, 260};
+    expect_all(db, 300, 1, del, 2);
+    cr_assert_eq(tdb_count(db, NULL), 190);
+    cr_assert_eq(lamina_compact_range(db, NULL, 0, NULL, 0), LAMINA_OK);
+    expect_all(db, 300, 1, del, 2);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+}
