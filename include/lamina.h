@@ -667,6 +667,7 @@ typedef struct lamina_sst_props {
     size_t smallest_key_len;
     const void *largest_key;
     size_t largest_key_len;
+    uint64_t range_deletions; /* range tombstones (lamina_delete_range), not among entries */
 } lamina_sst_props;
 
 /* Fills *out (see lamina_sst_props). Reads the properties block (checksum verified) and the

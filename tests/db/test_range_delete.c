@@ -395,6 +395,12 @@ Test(range_delete, the_sst_reader_reads_a_table_with_range_tombstones)
     uint64_t entries = 0;
     cr_assert_eq(lamina_sst_verify(sst, &entries), LAMINA_OK, "%s", lamina_errmsg(NULL));
     cr_assert_eq(entries, 40, "the flush dropped the point entries its tombstone covers");
+    lamina_sst_props p;
+    memset(&p, 0, sizeof(p));
+    p.struct_size = sizeof(p);
+    cr_assert_eq(lamina_sst_properties(sst, &p), LAMINA_OK, "%s", lamina_errmsg(NULL));
+    cr_assert_eq(p.entries, 40);
+    cr_assert_eq(p.range_deletions, 1);
     lamina_sst_close(sst);
 }
 
