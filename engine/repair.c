@@ -155,8 +155,8 @@ static int repair_scan_table(table *t, struct edit_file *f, buf *first, buf *las
     if (rc == 0) rc = table_range_dels(t, &l);
     if (rc == 0 && l->n) {
         const struct range_del_frag *lo = &l->frags[0], *hi = &l->frags[l->n - 1];
-        uint8_t *k = mem_alloc((lo->begin_len > hi->end_len ? lo->begin_len : hi->end_len) +
-                               IKEY_TRAILER);
+        uint8_t *k =
+            mem_alloc((lo->begin_len > hi->end_len ? lo->begin_len : hi->end_len) + IKEY_TRAILER);
         if (!k) rc = err_set(LAMINA_ENOMEM, "repair: out of memory");
         for (size_t i = 0; rc == 0 && i < l->n; i++)
             for (size_t s = 0; s < l->frags[i].nseqs; s++) {

@@ -414,7 +414,7 @@ Test(range_delete, repair_keeps_range_tombstones_of_tables_and_wals)
     cr_assert_eq(lamina_flush(db), LAMINA_OK);
     del_range(db, 100, 200);
     cr_assert_eq(lamina_flush(db), LAMINA_OK); /* a table of only the tombstone */
-    del_range(db, 250, 260);                    /* left in the WAL */
+    del_range(db, 250, 260);                   /* left in the WAL */
     cr_assert_eq(lamina_close(db), LAMINA_OK);
     lamina_repair_stats st;
     memset(&st, 0, sizeof(st));
