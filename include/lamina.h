@@ -366,6 +366,23 @@ LAMINA_API void lamina_batch_destroy(lamina_batch *b);
  * lamina_put. */
 LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b);
 
+/* Deletes every key k with begin <= k < end (bytewise order; end is exclusive), as RocksDB's
+ * DeleteRange: one record (a range tombstone) whatever the number of keys, so a replication or
+ * sharding layer can drop a key range cheaply. Keys written later are not affected; snapshots
+ * taken before still see the old keys. Gets, multi_gets and iterators honour it at once; the
+ * deleted entries' space is reclaimed by compaction. begin == end is an empty range: nothing is
+ * written and 0 is returned. begin and end are borrowed for the call. wo may be NULL. Errors:
+ * LAMINA_EINVAL (NULL db, NULL pointer with a non-zero length, a key over LAMINA_MAX_KEY_LEN,
+ * begin above end), otherwise as lamina_put. */
+LAMINA_API int lamina_delete_range(lamina_db *db, const lamina_write_options *wo, const void *begin,
+                                   size_t begin_len, const void *end, size_t end_len);
+/* Appends a range deletion of [begin, end) to the batch (keys copied), applied in batch order
+ * with the batch's other operations: a put before it in the batch is deleted, one after it
+ * stays. begin == end adds nothing and returns 0. Errors: LAMINA_EINVAL (NULL batch, NULL
+ * pointer with a non-zero length, size limit, begin above end), LAMINA_ENOMEM. */
+LAMINA_API int lamina_batch_delete_range(lamina_batch *b, const void *begin, size_t begin_len,
+                                         const void *end, size_t end_len);
+
 /* ---- Snapshots ------------------------------------------------------------------------ */
 
 /* Takes a snapshot of the current state in *out; reads given it see exactly the writes
@@ -650,6 +667,7 @@ typedef struct lamina_sst_props {
     size_t smallest_key_len;
     const void *largest_key;
     size_t largest_key_len;
+    uint64_t range_deletions; /* range tombstones (lamina_delete_range), not among entries */
 } lamina_sst_props;
 
 /* Fills *out (see lamina_sst_props). Reads the properties block (checksum verified) and the

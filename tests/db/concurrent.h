@@ -15,5 +15,9 @@ int conc_compact_beside_writers(lamina_db *db);
  * a second database (other_path) is read by the same thread, and a thread that got from the
  * database at path outlives its close and reads the reopened one. Opens and closes both. */
 int conc_super_version_churn(const char *path, const char *other_path);
+/* A writer deletes windows of keys with lamina_delete_range and puts each back with one batch,
+ * while 2 readers get keys and scan (each window whole or absent) and flushes and compactions
+ * run; then a compaction and a check that every key is back. */
+int conc_range_deletes_beside_readers(lamina_db *db);
 
 #endif

@@ -48,5 +48,6 @@ int main(void)
     bad += run("compact_range_runs_beside_writers", conc_compact_beside_writers);
     bad += run_paths("cached_super_versions_survive_installs_thread_exits_and_reopen",
                      conc_super_version_churn);
+    bad += run("range_deletes_beside_readers", conc_range_deletes_beside_readers);
     return bad ? 1 : 0;
 }
