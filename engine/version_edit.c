@@ -17,14 +17,16 @@ enum {
     EDIT_NEXT_RUN = 4,
     EDIT_DELETED_FILE = 5,
     EDIT_ADDED_FILE = 6,
+    /* varint: an added table (tag 6 before it) that holds range tombstones. Below 64, so a
+     * Lamina that predates range deletions refuses the MANIFEST instead of opening the
+     * database and reading deleted keys back. */
+    EDIT_RANGE_DEL_FILE = 7,
     EDIT_FIRST_SAFE_TAG = 64, /* tags from here on carry a varint length and may be skipped */
     EDIT_IDENTITY = 64,       /* lenbytes "lamina" */
     EDIT_WAL_ADDED = 65,      /* lenbytes holding one varint: the WAL's number */
     EDIT_WALS_TRACKED = 66,   /* lenbytes, empty */
     EDIT_SKIPPED = 67,        /* lenbytes holding one varint: a number never allocated */
     EDIT_STATS = 68,          /* lenbytes: statistics deltas (edit_stats_encode) */
-    EDIT_RANGE_DEL_FILE = 69, /* lenbytes holding one varint: an added table that holds range
-                                 tombstones (after its EDIT_ADDED_FILE) */
 };
 
 static const char edit_identity[] = "lamina";
@@ -219,6 +221,8 @@ int version_edit_encode(const struct version_edit *e, buf *out)
             (rc = buf_append_varint(out, f->smallest_seq)) ||
             (rc = buf_append_varint(out, f->largest_seq)))
             goto nomem;
+        if (f->range_dels && (rc = edit_put_field(out, EDIT_RANGE_DEL_FILE, f->file_number)))
+            goto nomem;
     }
     if (e->has_identity && ((rc = buf_append_varint(out, EDIT_IDENTITY)) ||
                             (rc = buf_append_lenbytes(out, edit_identity, EDIT_IDENTITY_LEN))))
@@ -229,10 +233,6 @@ int version_edit_encode(const struct version_edit *e, buf *out)
     for (size_t i = 0; i < e->nskipped; i++)
         if ((rc = edit_put_number_field(out, EDIT_SKIPPED, e->skipped[i]))) goto nomem;
     if (e->has_stats && (rc = edit_put_stats(out, &e->stats))) goto nomem;
-    for (size_t i = 0; i < e->nadded; i++)
-        if (e->added[i].range_dels &&
-            (rc = edit_put_number_field(out, EDIT_RANGE_DEL_FILE, e->added[i].file_number)))
-            goto nomem;
     return 0;
 nomem:
     return err_set(LAMINA_ENOMEM, "version edit: no memory to encode");
@@ -358,20 +358,11 @@ static int edit_get_safe_known(struct edit_cursor *c, uint64_t tag, struct versi
         return 0;
     case EDIT_STATS:
         return edit_get_stats(c, data, len, e);
-    default: { /* EDIT_WAL_ADDED, EDIT_SKIPPED, EDIT_RANGE_DEL_FILE: exactly one varint */
+    default: { /* EDIT_WAL_ADDED, EDIT_SKIPPED: exactly one varint */
         uint64_t number;
         const uint8_t *q = coding_get_varint64(data, data + len, &number);
         if (!q || q != data + len) {
             c->failed = tag == EDIT_WAL_ADDED ? "added WAL number" : "skipped number";
-            return LAMINA_ECORRUPT;
-        }
-        if (tag == EDIT_RANGE_DEL_FILE) {
-            for (size_t i = 0; i < e->nadded; i++)
-                if (e->added[i].file_number == number) {
-                    e->added[i].range_dels = 1;
-                    return 0;
-                }
-            c->failed = "range-deletion table not added by the edit";
             return LAMINA_ECORRUPT;
         }
         return tag == EDIT_WAL_ADDED ? version_edit_add_wal(e, number)
@@ -426,12 +417,22 @@ int version_edit_decode(struct version_edit *e, const uint8_t *p, size_t n)
             if (rc == LAMINA_ECORRUPT) goto corrupt;
             if (rc) goto fail;
             break;
+        case EDIT_RANGE_DEL_FILE: {
+            if (edit_get_varint(&c, &v, "range-deletion table")) goto corrupt;
+            size_t i = e->nadded;
+            while (i > 0 && e->added[i - 1].file_number != v) i--;
+            if (i == 0) {
+                c.failed = "range-deletion table not added by the edit";
+                goto corrupt;
+            }
+            e->added[i - 1].range_dels = 1;
+            break;
+        }
         case EDIT_IDENTITY:
         case EDIT_WAL_ADDED:
         case EDIT_WALS_TRACKED:
         case EDIT_SKIPPED:
         case EDIT_STATS:
-        case EDIT_RANGE_DEL_FILE:
             rc = edit_get_safe_known(&c, tag, e);
             if (rc == LAMINA_ECORRUPT) goto corrupt;
             if (rc) goto fail;

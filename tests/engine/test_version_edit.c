@@ -48,6 +48,7 @@ static void full_edit(struct version_edit *e)
             .largest_len = strlen(b) + 8,
             .smallest_seq = 100 + (uint64_t)i,
             .largest_seq = 200 + (uint64_t)i,
+            .range_dels = i % 2, /* every other table holds range tombstones (tag 7) */
         };
         cr_assert_eq(version_edit_add_file(e, &f), 0);
     }
@@ -71,6 +72,7 @@ static void assert_edits_equal(const struct version_edit *a, const struct versio
     cr_assert_eq(a->nadded, b->nadded);
     for (size_t i = 0; i < a->nadded; i++) {
         const struct edit_file *x = &a->added[i], *y = &b->added[i];
+        cr_assert_eq(x->range_dels, y->range_dels);
         cr_assert_eq(x->level, y->level);
         cr_assert_eq(x->run, y->run);
         cr_assert_eq(x->file_number, y->file_number);
@@ -225,9 +227,13 @@ Test(version_edit, safe_tag_longer_than_the_record_is_refused)
 Test(version_edit, unknown_unsafe_tag_is_refused)
 {
     struct version_edit d;
-    const uint8_t rec[] = {1, 5, 7, 1};
+    const uint8_t rec[] = {1, 5, 8, 1};
     cr_assert_eq(version_edit_decode(&d, rec, sizeof(rec)), LAMINA_ECORRUPT);
-    cr_assert_not_null(strstr(err_message(), "unknown version edit tag 7"), "%s", err_message());
+    cr_assert_not_null(strstr(err_message(), "unknown version edit tag 8"), "%s", err_message());
+    /* tag 7 (range-deletion table) must name a table the record added */
+    const uint8_t rec7[] = {1, 5, 7, 1};
+    cr_assert_eq(version_edit_decode(&d, rec7, sizeof(rec7)), LAMINA_ECORRUPT);
+    cr_assert_not_null(strstr(err_message(), "range-deletion table"), "%s", err_message());
     const uint8_t rec63[] = {63, 0};
     cr_assert_eq(version_edit_decode(&d, rec63, sizeof(rec63)), LAMINA_ECORRUPT);
     cr_assert_not_null(strstr(err_message(), "unknown version edit tag 63"));
@@ -257,8 +263,9 @@ Test(version_edit, truncated_edits_are_refused)
         }
         version_edit_free(&d);
     }
-    /* Empty + after each of 4 numbers and 2 deletions + after the first 4 added files. */
-    cr_assert_eq(whole, 1 + 4 + 2 + 4);
+    /* Empty + after each of 4 numbers and 2 deletions + after the first 4 added files, and
+     * after the tag 7 of the two of them that hold range tombstones (files 1 and 3). */
+    cr_assert_eq(whole, 1 + 4 + 2 + 4 + 2);
     version_edit_free(&e);
     buf_free(&out);
     buf_free(&again);
