@@ -248,7 +248,7 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
                          p->table_opens, p->table_hits, p->cache_hits, p->cache_misses,
                          p->cache_inserts, p->cache_evictions);
     if (rc == 0)
-        rc = prop_printf(b, "lookups %" PRIu64 " (per level: lamina.lookup-stats)\n",
+        rc = prop_printf(b, "lookups %" PRIu64 " (lamina.lookup-stats details them)\n",
                          atomic_load_explicit(&db->lookups, memory_order_relaxed));
     /* Data block reads from table files, per level (gets, iterators, compaction inputs). */
     for (int l = 0; rc == 0 && l < p->num_levels; l++)
