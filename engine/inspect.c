@@ -55,9 +55,9 @@ LAMINA_API int lamina_live_tables(lamina_db *db, lamina_table_fn fn, void *ctx)
             for (size_t i = 0; !stop && i < run->nfiles; i++) {
                 const struct file_meta *f = run->files[i];
                 lamina_table_info t;
-                inspect_table_info(&t, l, run->id, f->number, f->size, f->entries,
-                                   f->smallest_seq, f->largest_seq, f->smallest, f->smallest_len,
-                                   f->largest, f->largest_len);
+                inspect_table_info(&t, l, run->id, f->number, f->size, f->entries, f->smallest_seq,
+                                   f->largest_seq, f->smallest, f->smallest_len, f->largest,
+                                   f->largest_len);
                 stop = fn(ctx, &t);
             }
         }
@@ -199,8 +199,7 @@ static int inspect_manifest_record(void *ctx, uint64_t off, const uint8_t *rec, 
     struct inspect_manifest *m = ctx;
     struct version_edit e;
     int rc = version_edit_decode(&e, rec, n);
-    if (rc == LAMINA_ECORRUPT)
-        return inspect_error_at(rc, m->path, off);
+    if (rc == LAMINA_ECORRUPT) return inspect_error_at(rc, m->path, off);
     if (rc == 0) rc = inspect_manifest_edit(m, off, &e);
     version_edit_free(&e);
     m->index++;
@@ -214,8 +213,7 @@ static int inspect_current(const char *dir, char *out, size_t cap, uint64_t *num
     uint8_t *text = NULL;
     size_t len = 0;
     snprintf(path, sizeof(path), "%s/CURRENT", dir);
-    if (!file_exists(path))
-        return err_set(LAMINA_ENOENT, "%s: no database (no CURRENT file)", dir);
+    if (!file_exists(path)) return err_set(LAMINA_ENOENT, "%s: no database (no CURRENT file)", dir);
     int rc = file_read_all(path, &text, &len);
     if (rc) return rc;
     size_t l = len && text[len - 1] == '\n' ? len - 1 : len;
@@ -263,8 +261,8 @@ static int inspect_wal_op(void *ctx, int type, const uint8_t *k, size_t kl, cons
                           size_t vl)
 {
     struct inspect_wal *w = ctx;
-    if (w->nops == w->cap_ops) return err_set(LAMINA_ECORRUPT, "%s: more records than counted",
-                                              w->path);
+    if (w->nops == w->cap_ops)
+        return err_set(LAMINA_ECORRUPT, "%s: more records than counted", w->path);
     /* On-disk record types are their own constants; map them to the public kinds. */
     w->ops[w->nops] = (lamina_wal_op){
         .type = type == IKEY_VALUE ? LAMINA_SST_VALUE : LAMINA_SST_DELETION,
@@ -339,8 +337,8 @@ static int inspect_live_wals(const char *dir, uint64_t **out, size_t *n)
     check_reporter_init(&r, dir, NULL, NULL);
     rc = check_manifest_read(dir, number, &r, &m);
     if (rc == 0 && m.damaged)
-        rc = err_set(LAMINA_ECORRUPT, "%s: damaged (lamina_check or kvctl check tell where)",
-                     mpath);
+        rc =
+            err_set(LAMINA_ECORRUPT, "%s: damaged (lamina_check or kvctl check tell where)", mpath);
     if (rc == 0 && !m.wals_tracked) rc = dir_list(dir, &names, &nnames);
     size_t cap = m.wals_tracked ? m.nwals : nnames;
     if (rc == 0 && cap && !(*out = mem_calloc(cap, sizeof(**out))))

@@ -222,12 +222,13 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
     int rc = prop_work_table(p, &w, b);
     /* The state now: the options in force and what the engine holds. */
     if (rc == 0)
-        rc = prop_printf(b,
-                         "compaction_policy %s  io %s%s  running_compactions %d  open_tables %" PRIu64
-                         " (max_open_files %" PRId64 ")\n",
-                         policy, db->opts.use_io_uring ? file_io_backend() : "pread",
-                         db->opts.use_direct_reads ? "+direct" : "", p->running_compactions,
-                         p->open_tables, p->max_open_tables);
+        rc = prop_printf(
+            b,
+            "compaction_policy %s  io %s%s  running_compactions %d  open_tables %" PRIu64
+            " (max_open_files %" PRId64 ")\n",
+            policy, db->opts.use_io_uring ? file_io_backend() : "pread",
+            db->opts.use_direct_reads ? "+direct" : "", p->running_compactions, p->open_tables,
+            p->max_open_tables);
     if (rc == 0)
         rc = prop_printf(b,
                          "memtable_bytes %" PRIu64 "  cache_bytes %" PRIu64
@@ -242,9 +243,9 @@ static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
                          p->wal_bytes, p->trivial_moves, p->max_compaction_input, p->stall_micros);
     if (rc == 0)
         rc = prop_printf(b,
-                         "table_opens %" PRIu64 "  table_cache_hits %" PRIu64 "  cache_hits %" PRIu64
-                         "  cache_misses %" PRIu64 "  cache_inserts %" PRIu64
-                         "  cache_evictions %" PRIu64 "\n",
+                         "table_opens %" PRIu64 "  table_cache_hits %" PRIu64
+                         "  cache_hits %" PRIu64 "  cache_misses %" PRIu64
+                         "  cache_inserts %" PRIu64 "  cache_evictions %" PRIu64 "\n",
                          p->table_opens, p->table_hits, p->cache_hits, p->cache_misses,
                          p->cache_inserts, p->cache_evictions);
     if (rc == 0)
@@ -494,11 +495,17 @@ LAMINA_API int lamina_property_int(lamina_db *db, const char *name, uint64_t *ou
 
 /* ---- The list of names (kvctl property --list) ------------------------------------------- */
 
-#define P(name, kind, doc) {name, kind, 0, doc}
-#define L(name, kind, doc) {name, kind, 1, doc}
+#define P(name, kind, doc)                                                                         \
+    {                                                                                              \
+        name, kind, 0, doc                                                                         \
+    }
+#define L(name, kind, doc)                                                                         \
+    {                                                                                              \
+        name, kind, 1, doc                                                                         \
+    }
 static const lamina_property_desc prop_names[] = {
-    P("lamina.stats", LAMINA_PROP_TEXT, "the summary table: per level shape and work, totals, "
-                                        "state now, counters since open"),
+    P("lamina.stats", LAMINA_PROP_TEXT,
+      "the summary table: per level shape and work, totals, state now, counters since open"),
     P("lamina.lookup-stats", LAMINA_PROP_TEXT, "point-lookup costs per level, since open"),
     P("lamina.recovery", LAMINA_PROP_TEXT, "what WAL recovery dropped at open"),
     P("lamina.compaction-policy", LAMINA_PROP_TEXT, "the compaction_policy in force, by name"),
@@ -512,8 +519,8 @@ static const lamina_property_desc prop_names[] = {
     P("lamina.memtable-bytes", LAMINA_PROP_INT, "memory of the active and immutable memtables"),
     P("lamina.allocated-bytes", LAMINA_PROP_INT, "jemalloc stats.allocated"),
     P("lamina.sequence", LAMINA_PROP_INT, "the last sequence number"),
-    P("lamina.write-amp", LAMINA_PROP_RATIO, "bytes written by flushes and compactions per byte "
-                                             "flushed (persisted)"),
+    P("lamina.write-amp", LAMINA_PROP_RATIO,
+      "bytes written by flushes and compactions per byte flushed (persisted)"),
     P("lamina.w-amp", LAMINA_PROP_RATIO, "the same as lamina.write-amp"),
     P("lamina.space-amp", LAMINA_PROP_RATIO, "live table bytes per byte of the deepest level"),
     L("lamina.compaction-bytes-read-at-level", LAMINA_PROP_INT,
@@ -524,43 +531,42 @@ static const lamina_property_desc prop_names[] = {
       "jobs whose output is level N (persisted)"),
     L("lamina.compaction-micros-at-level", LAMINA_PROP_INT,
       "microseconds of jobs whose output is level N (persisted)"),
-    P("lamina.user-bytes-written", LAMINA_PROP_INT, "key + value bytes of puts and deletes "
-                                                    "(persisted)"),
+    P("lamina.user-bytes-written", LAMINA_PROP_INT,
+      "key + value bytes of puts and deletes (persisted)"),
     P("lamina.bytes-flushed", LAMINA_PROP_INT, "table bytes written by flushes (persisted)"),
     P("lamina.flushes", LAMINA_PROP_INT, "memtable flushes (persisted)"),
     P("lamina.flush-micros", LAMINA_PROP_INT, "microseconds of flushes (persisted)"),
-    P("lamina.compactions", LAMINA_PROP_INT, "compaction jobs, trivial moves excluded "
-                                             "(persisted)"),
+    P("lamina.compactions", LAMINA_PROP_INT, "compaction jobs, trivial moves excluded (persisted)"),
     P("lamina.compaction-bytes-read", LAMINA_PROP_INT, "bytes compactions read (persisted)"),
     P("lamina.compaction-bytes-written", LAMINA_PROP_INT,
       "bytes compactions wrote, flushes excluded (persisted)"),
     P("lamina.bytes-written", LAMINA_PROP_INT, "bytes flushes and compactions wrote (persisted)"),
-    P("lamina.trivial-moves", LAMINA_PROP_INT, "compactions done by a MANIFEST edit alone (since "
-                                               "open)"),
+    P("lamina.trivial-moves", LAMINA_PROP_INT,
+      "compactions done by a MANIFEST edit alone (since open)"),
     P("lamina.max-compaction-input-bytes", LAMINA_PROP_INT,
       "largest input of one compaction not from level 0 (since open)"),
     P("lamina.running-compactions", LAMINA_PROP_INT, "compactions running now"),
-    P("lamina.stall-micros", LAMINA_PROP_INT, "microseconds writes were delayed or stopped "
-                                              "(since open)"),
+    P("lamina.stall-micros", LAMINA_PROP_INT,
+      "microseconds writes were delayed or stopped (since open)"),
     P("lamina.cache-hits", LAMINA_PROP_INT, "block cache hits (since open)"),
     P("lamina.cache-misses", LAMINA_PROP_INT, "block cache misses (since open)"),
     P("lamina.cache-inserts", LAMINA_PROP_INT, "blocks inserted in the block cache (since open)"),
-    P("lamina.cache-evictions", LAMINA_PROP_INT, "blocks evicted from the block cache (since "
-                                                 "open)"),
+    P("lamina.cache-evictions", LAMINA_PROP_INT,
+      "blocks evicted from the block cache (since open)"),
     P("lamina.cache-bytes", LAMINA_PROP_INT, "bytes the block cache holds now"),
     P("lamina.open-tables", LAMINA_PROP_INT, "table readers open now"),
     P("lamina.table-opens", LAMINA_PROP_INT, "table files opened (since open)"),
-    L("lamina.io-reads-at-level", LAMINA_PROP_INT, "data block reads from level N's files (since "
-                                                   "open)"),
+    L("lamina.io-reads-at-level", LAMINA_PROP_INT,
+      "data block reads from level N's files (since open)"),
     L("lamina.io-bytes-at-level", LAMINA_PROP_INT, "bytes of those reads (since open)"),
     P("lamina.lookups", LAMINA_PROP_INT, "point lookups that searched the tables (since open)"),
-    L("lamina.lookup-runs-at-level", LAMINA_PROP_INT, "runs whose key range held a looked-up key "
-                                                      "(since open)"),
+    L("lamina.lookup-runs-at-level", LAMINA_PROP_INT,
+      "runs whose key range held a looked-up key (since open)"),
     L("lamina.filter-probes-at-level", LAMINA_PROP_INT, "Bloom filter probes (since open)"),
     L("lamina.filter-false-positives-at-level", LAMINA_PROP_INT,
       "filter probes passed for keys the table did not hold (since open)"),
-    L("lamina.lookup-blocks-at-level", LAMINA_PROP_INT, "data blocks lookups searched (since "
-                                                        "open)"),
+    L("lamina.lookup-blocks-at-level", LAMINA_PROP_INT,
+      "data blocks lookups searched (since open)"),
 };
 #undef P
 #undef L

@@ -792,8 +792,8 @@ typedef struct lamina_manifest_edit {
     uint64_t last_sequence;
     int has_next_run;
     uint64_t next_run;
-    int has_identity;       /* the record says it is Lamina's (a MANIFEST's first record) */
-    int wals_tracked;       /* the MANIFEST records every WAL it creates */
+    int has_identity;               /* the record says it is Lamina's (a MANIFEST's first record) */
+    int wals_tracked;               /* the MANIFEST records every WAL it creates */
     const lamina_table_info *added; /* tables added (level, run, number, size, keys, ...) */
     size_t nadded;
     const int *deleted_levels; /* tables removed: deleted_numbers[i] from deleted_levels[i] */
@@ -842,11 +842,11 @@ typedef struct lamina_wal_op {
  * pointers borrowed for the callback. */
 typedef struct lamina_wal_record {
     size_t struct_size;
-    uint64_t wal_number; /* the NNNNNN.log file's number (0 if the name has none) */
-    uint64_t offset;     /* file offset of the record's first fragment */
-    uint64_t sequence;   /* sequence number of the first operation */
-    uint32_t count;      /* operations */
-    uint64_t bytes;      /* bytes of the encoded batch */
+    uint64_t wal_number;      /* the NNNNNN.log file's number (0 if the name has none) */
+    uint64_t offset;          /* file offset of the record's first fragment */
+    uint64_t sequence;        /* sequence number of the first operation */
+    uint32_t count;           /* operations */
+    uint64_t bytes;           /* bytes of the encoded batch */
     const lamina_wal_op *ops; /* ops[0 .. count), in order: op i has sequence + i */
 } lamina_wal_record;
 

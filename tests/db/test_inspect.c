@@ -54,7 +54,8 @@ Test(inspect, approximate_sizes_grow_with_the_range_and_cover_the_live_tables)
     char a[32], b[32];
     uint64_t prev = 0;
     for (int i = 1; i <= 4; i++) {
-        uint64_t s = approx(db, key_at(a, 0), key_at(b, (uint64_t)i * NKEYS / 4), LAMINA_SIZE_FILES);
+        uint64_t s =
+            approx(db, key_at(a, 0), key_at(b, (uint64_t)i * NKEYS / 4), LAMINA_SIZE_FILES);
         cr_expect_gt(s, prev, "[0, %d/4) gives %llu, not above the smaller range's %llu", i,
                      (unsigned long long)s, (unsigned long long)prev);
         /* Keys are spread evenly over the bytes. A cut table is off by at most the block the

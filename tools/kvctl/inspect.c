@@ -73,8 +73,8 @@ static json_t *kv_json_table(const kv_ctx *c, const lamina_table_info *t)
     json_t *o = json_object();
     char name[32];
     snprintf(name, sizeof name, "%06" PRIu64 ".sst", t->file_number);
-    if (o == NULL || kv_json_u64(o, "level", (uint64_t)t->level) ||
-        kv_json_u64(o, "run", t->run) || kv_json_u64(o, "file_number", t->file_number) ||
+    if (o == NULL || kv_json_u64(o, "level", (uint64_t)t->level) || kv_json_u64(o, "run", t->run) ||
+        kv_json_u64(o, "file_number", t->file_number) ||
         kv_json_set(o, "file_name", json_string(name)) ||
         kv_json_u64(o, "file_size", t->file_size) || kv_json_u64(o, "entries", t->entries) ||
         kv_json_u64(o, "smallest_seq", t->smallest_seq) ||
@@ -431,7 +431,8 @@ static int kv_cmd_files(kv_ctx *c, int argc, char **argv)
     if (status != 0) return status;
     kv_files f = {c, json ? json_array() : NULL, 0, 0, 0};
     if (json && f.tables == NULL) return kv_close(c, kv_json_oom("files"));
-    if (!json) printf("level    run  file              bytes   entries  seqs  smallest .. largest\n");
+    if (!json)
+        printf("level    run  file              bytes   entries  seqs  smallest .. largest\n");
     int rc = lamina_live_tables(c->db, kv_files_table, &f);
     if (rc != LAMINA_OK) {
         status = kv_db_error(c, rc);
@@ -792,11 +793,11 @@ static json_t *kv_wal_json(const kv_ctx *c, const lamina_wal_record *r)
     for (uint32_t i = 0; !bad && i < r->count; i++) {
         const lamina_wal_op *op = &r->ops[i];
         json_t *j = json_object();
-        bad = j == NULL || json_array_append_new(ops, j) != 0 ||
-              kv_json_set(j, "type",
-                          json_string(op->type == LAMINA_SST_VALUE ? "put" : "delete")) ||
-              kv_json_u64(j, "seq", op->seq) ||
-              kv_json_set(j, "key", kv_json_bytes(c, op->key, op->key_len));
+        bad =
+            j == NULL || json_array_append_new(ops, j) != 0 ||
+            kv_json_set(j, "type", json_string(op->type == LAMINA_SST_VALUE ? "put" : "delete")) ||
+            kv_json_u64(j, "seq", op->seq) ||
+            kv_json_set(j, "key", kv_json_bytes(c, op->key, op->key_len));
         if (!bad && op->type == LAMINA_SST_VALUE)
             bad = kv_json_set(j, "value", kv_json_bytes(c, op->value, op->value_len));
     }
