@@ -690,7 +690,25 @@ typedef int (*lamina_sst_entry_fn)(void *ctx, const void *key, size_t key_len, u
 LAMINA_API int lamina_sst_scan(lamina_sst *sst, const void *from, size_t from_len,
                                lamina_sst_entry_fn fn, void *ctx);
 
-/* ---- Inspection: approximate sizes, live tables, MANIFEST and WAL -------------------- */
+/* ---- Inspection: property names, approximate sizes, live tables, MANIFEST and WAL ---- */
+
+/* Kinds of property values, for lamina_property_desc.kind. */
+enum { LAMINA_PROP_INT = 0, LAMINA_PROP_RATIO = 1, LAMINA_PROP_TEXT = 2 };
+
+/* One name lamina_property accepts. per_level: the name takes a level number at its end
+ * ("lamina.bytes-at-level" + "2"). doc: one line, saying "(persisted)" for the figures kept in
+ * the MANIFEST across reopening and "(since open)" for counters that start at 0 at every open. */
+typedef struct lamina_property_desc {
+    const char *name;
+    int kind; /* LAMINA_PROP_INT (lamina_property_int reads it), _RATIO ("1.234"), _TEXT */
+    int per_level;
+    const char *doc;
+} lamina_property_desc;
+
+/* Number of property names, and the i-th one's description (static storage; NULL when
+ * i >= lamina_property_count()). */
+LAMINA_API size_t lamina_property_count(void);
+LAMINA_API const lamina_property_desc *lamina_property_describe(size_t i);
 
 /* A key range [start, limit): start inclusive, limit exclusive, both user keys (borrowed).
  * start NULL: from the first key; limit NULL: to the last key (start_len / limit_len are then
@@ -741,24 +759,6 @@ typedef struct lamina_table_info {
     const void *largest_key; /* last user key */
     size_t largest_key_len;
 } lamina_table_info;
-
-/* Kinds of property values, for lamina_property_desc.kind. */
-enum { LAMINA_PROP_INT = 0, LAMINA_PROP_RATIO = 1, LAMINA_PROP_TEXT = 2 };
-
-/* One name lamina_property accepts. per_level: the name takes a level number at its end
- * ("lamina.bytes-at-level" + "2"). doc: one line, saying "(persisted)" for the figures kept in
- * the MANIFEST across reopening and "(since open)" for counters that start at 0 at every open. */
-typedef struct lamina_property_desc {
-    const char *name;
-    int kind; /* LAMINA_PROP_INT (lamina_property_int reads it), _RATIO ("1.234"), _TEXT */
-    int per_level;
-    const char *doc;
-} lamina_property_desc;
-
-/* Number of property names, and the i-th one's description (static storage; NULL when
- * i >= lamina_property_count()). */
-LAMINA_API size_t lamina_property_count(void);
-LAMINA_API const lamina_property_desc *lamina_property_describe(size_t i);
 
 /* Called once per table; return 0 to go on, non-zero to stop. */
 typedef int (*lamina_table_fn)(void *ctx, const lamina_table_info *t);
