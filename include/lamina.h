@@ -828,7 +828,7 @@ LAMINA_API int lamina_manifest_read(const char *path, const char *file, lamina_m
                                     void *ctx);
 
 /* One operation of a WAL record: kind LAMINA_SST_VALUE (a put) or LAMINA_SST_DELETION (a
- * delete; value empty), its sequence number, its key and value. */
+ * delete: value NULL, value_len 0), its sequence number, its key and value. */
 typedef struct lamina_wal_op {
     int type;
     uint64_t seq;

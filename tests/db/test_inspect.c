@@ -313,7 +313,8 @@ static int collect_record(void *ctx, const lamina_wal_record *r)
         w->seq[w->ops] = op->seq;
         memcpy(w->key[w->ops], op->key, op->key_len);
         w->key[w->ops][op->key_len] = 0;
-        memcpy(w->value[w->ops], op->value, op->value_len);
+        if (op->value_len) memcpy(w->value[w->ops], op->value, op->value_len);
+        if (op->type == LAMINA_SST_DELETION) cr_expect_null(op->value, "a delete has no value");
         w->value[w->ops][op->value_len] = 0;
         w->ops++;
     }
