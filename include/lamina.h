@@ -573,8 +573,8 @@ LAMINA_API int lamina_resume(lamina_db *db);
  * "lamina.compactions", "lamina.compaction-bytes-read", "lamina.compaction-bytes-written"
  * (flushes excluded), "lamina.bytes-written" (included), "lamina.w-amp" (= "lamina.write-amp":
  * bytes written / bytes flushed, RocksDB's W-Amp). User bytes reach the MANIFEST with the next
- * flush or compaction edit: writes a handle leaves only in its memtable at close are replayed
- * at the next open but not counted.
+ * flush or compaction edit, or at lamina_close; a crash loses the count of the writes since the
+ * last of those (the writes themselves are replayed from the WAL, but not counted again).
  * Point lookups (lamina_get, lamina_get_into, each key of lamina_multi_get) that searched the
  * tables, since open: "lamina.lookups", and per level "lamina.lookup-runs-at-level<N>" (sorted
  * runs whose key range held the key), "lamina.filter-probes-at-level<N>",

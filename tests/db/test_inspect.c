@@ -408,3 +408,23 @@ Test(inspect, wal_reader_reports_a_damaged_record_after_the_ones_before_it)
     cr_expect_neq(strstr(lamina_errmsg(NULL), ".log"), NULL, "%s", lamina_errmsg(NULL));
     cr_expect_eq(w2.records, 1, "the record before the damage was passed on");
 }
+
+/* ---- persisted counters ---------------------------------------------------------------- */
+
+Test(inspect, user_bytes_written_survive_a_close_without_a_flush)
+{
+    lamina_options o = tdb_small_options();
+    o.write_buffer_size = 4 << 20; /* nothing is flushed: the WAL replay at reopen does it */
+    lamina_db *db = tdb_open(T.path, &o);
+    tdb_put(db, "abc", 3, "defgh", 5);
+    cr_assert_eq(lamina_delete(db, NULL, "x", 1), LAMINA_OK);
+    cr_expect_eq(tdb_prop(db, "lamina.user-bytes-written"), 9);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    db = tdb_open(T.path, &o);
+    cr_expect_eq(tdb_prop(db, "lamina.user-bytes-written"), 9, "the count survives the reopen");
+    tdb_put(db, "k", 1, "v", 1);
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+    db = tdb_open(T.path, &o);
+    cr_expect_eq(tdb_prop(db, "lamina.user-bytes-written"), 11, "and is not counted twice");
+    lamina_close(db);
+}

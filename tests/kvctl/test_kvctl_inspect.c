@@ -444,6 +444,13 @@ Test(kvctl_inspect, persisted_counters_survive_a_reopen_and_since_open_ones_rest
     cr_expect_gt(json_u64(b, "compactions"), 0);
     cr_expect_eq(json_u64(json_object_get(b, "since_open"), "lookups"), 0,
                  "lookups count since open");
+    /* A session that writes and never flushes: its user bytes are logged at close. */
+    r = kvctl(DB, "put", "newkey", "newvalue");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    proc_free(&r);
+    json_t *c = kvctl_json(DB, "stats", "--json");
+    cr_expect_eq(json_u64(c, "user_bytes_written"), json_u64(b, "user_bytes_written") + 14);
     json_decref(a);
     json_decref(b);
+    json_decref(c);
 }
