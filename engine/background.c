@@ -226,6 +226,24 @@ int db_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *
 
 /* ---- Installing edits ------------------------------------------------------------------- */
 
+int db_log_user_bytes(lamina_db *db)
+{
+    int rc = 0;
+    pthread_mutex_lock(&db->vs.manifest_mu);
+    uint64_t user_bytes = atomic_load(&db->stats.user_bytes);
+    if (user_bytes > db->vs.user_bytes_logged && db->vs.manifest) {
+        struct version_edit e;
+        version_edit_init(&e);
+        e.has_stats = 1;
+        e.stats.user_bytes = user_bytes - db->vs.user_bytes_logged;
+        rc = version_set_log_edit(&db->vs, &e, atomic_load(&db->last_sequence));
+        if (rc == 0) db->vs.user_bytes_logged = user_bytes;
+        version_edit_free(&e);
+    }
+    pthread_mutex_unlock(&db->vs.manifest_mu);
+    return rc;
+}
+
 int db_log_and_apply(lamina_db *db, struct version_edit *edit, int pop_imm)
 {
     struct version *old = NULL, *nv = NULL;

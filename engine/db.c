@@ -862,6 +862,8 @@ LAMINA_API int lamina_close(lamina_db *db)
     if (unlogged) (void)lamina_flush(db);
     db_bg_stop(db);
     int rc = db->bg_error;
+    /* A statistic only: if it cannot be logged, no data is lost, so close still succeeds. */
+    if (!rc) (void)db_log_user_bytes(db);
     char msg[512];
     snprintf(msg, sizeof(msg), "%s", rc ? db->bg_msg : "");
     /* Unsynced WAL bytes still reach the kernel; a later crash of the machine may lose them,

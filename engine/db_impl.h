@@ -230,6 +230,10 @@ int db_compact_all(lamina_db *db, const void *begin, size_t begin_len, const voi
 /* Logs edit to the MANIFEST and installs current + edit as the current version (with
  * pop_imm, also dropping the oldest immutable memtable, which the edit flushed). */
 int db_log_and_apply(lamina_db *db, struct version_edit *edit, int pop_imm);
+/* At close: logs the user bytes written since the last edit in a statistics-only edit, so
+ * lamina.user-bytes-written keeps the writes a session leaves in its memtable (the WAL replay at
+ * the next open does not count them). 0 or the MANIFEST write's error. */
+int db_log_user_bytes(lamina_db *db);
 
 /* Key and value size limits of the public API. */
 static inline int db_check_sizes(size_t klen, size_t vlen)

@@ -116,6 +116,29 @@ static int prop_printf(buf *b, const char *fmt, ...)
     return buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* Levels holding at least one table (the deepest level + 1 counts empty levels above it too). */
+static int prop_levels_with_data(const struct prop_snapshot *p)
+{
+    int n = 0;
+    for (int l = 0; l < p->num_levels; l++)
+        n += p->files[l] > 0;
+    return n;
+}
+
+/* The name of compaction_policy's value, from the options table's choices ("leveled|..."). */
+static void prop_policy_name(int policy, char *out, size_t cap)
+{
+    snprintf(out, cap, "%d", policy);
+    for (size_t i = 0; i < lamina_options_count(); i++) {
+        const lamina_option_desc *d = lamina_options_describe(i);
+        if (strcmp(d->name, "compaction_policy") != 0 || !d->choices) continue;
+        const char *c = d->choices;
+        for (int k = 0; k < policy && c; k++)
+            if ((c = strchr(c, '|'))) c++;
+        if (c) snprintf(out, cap, "%.*s", (int)strcspn(c, "|"), c);
+    }
+}
+
 /* The shape and the work per level, one row each (level 0's work is its flushes, level N's the
  * compactions into N), totals, and the figures derived from them; labels once each, defined in
  * docs/kvctl.1. */
@@ -144,8 +167,10 @@ static int prop_work_table(const struct prop_snapshot *p, const struct prop_work
     }
     if (rc == 0)
         rc = prop_printf(b,
-                         "levels %d  user_bytes_written %" PRIu64 "  w_amp %.3f  space_amp %.3f\n",
-                         p->deepest + 1, w->s.user_bytes, prop_write_amp(w), prop_space_amp(p));
+                         "levels_with_data %d  deepest_level %d  user_bytes_written %" PRIu64
+                         "  w_amp %.3f  space_amp %.3f\n",
+                         prop_levels_with_data(p), p->deepest, w->s.user_bytes, prop_write_amp(w),
+                         prop_space_amp(p));
     return rc;
 }
 
@@ -191,39 +216,47 @@ static int prop_work_eval(const struct prop_snapshot *p, const struct prop_work 
 static int prop_stats_text(lamina_db *db, const struct prop_snapshot *p, buf *b)
 {
     struct prop_work w;
+    char policy[32];
     prop_work_collect(db, &w);
+    prop_policy_name(db->opts.compaction_policy, policy, sizeof(policy));
     int rc = prop_work_table(p, &w, b);
-    if (rc == 0) rc = prop_printf(b, "wal_bytes %" PRIu64 "\n", p->wal_bytes);
+    /* The state now: the options in force and what the engine holds. */
+    if (rc == 0)
+        rc = prop_printf(
+            b,
+            "compaction_policy %s  io %s%s  running_compactions %d  open_tables %" PRIu64
+            " (max_open_files %" PRId64 ")\n",
+            policy, db->opts.use_io_uring ? file_io_backend() : "pread",
+            db->opts.use_direct_reads ? "+direct" : "", p->running_compactions, p->open_tables,
+            p->max_open_tables);
     if (rc == 0)
         rc = prop_printf(b,
-                         "trivial_moves %" PRIu64 "  max_compaction_input %" PRIu64
-                         "  running_compactions %d\n",
-                         p->trivial_moves, p->max_compaction_input, p->running_compactions);
+                         "memtable_bytes %" PRIu64 "  cache_bytes %" PRIu64
+                         "  allocated_bytes %" PRIu64 "  sequence %" PRIu64 "\n",
+                         p->mem_bytes, p->cache_bytes, (uint64_t)mem_allocated(), p->sequence);
+    /* Counters kept in memory only: they start at 0 at every open (the work above persists). */
+    if (rc == 0) rc = prop_printf(b, "since open:\n");
     if (rc == 0)
         rc = prop_printf(b,
-                         "open_tables %" PRIu64 " (max_open_files %" PRId64
-                         ")  table_opens %" PRIu64 "  table_cache_hits %" PRIu64 "\n",
-                         p->open_tables, p->max_open_tables, p->table_opens, p->table_hits);
+                         "wal_bytes %" PRIu64 "  trivial_moves %" PRIu64
+                         "  max_compaction_input %" PRIu64 "  stall_micros %" PRIu64 "\n",
+                         p->wal_bytes, p->trivial_moves, p->max_compaction_input, p->stall_micros);
     if (rc == 0)
         rc = prop_printf(b,
-                         "cache_hits %" PRIu64 "  cache_misses %" PRIu64 "  cache_inserts %" PRIu64
-                         "  cache_evictions %" PRIu64 "  cache_bytes %" PRIu64
-                         "  stall_micros %" PRIu64 "\n",
-                         p->cache_hits, p->cache_misses, p->cache_inserts, p->cache_evictions,
-                         p->cache_bytes, p->stall_micros);
+                         "table_opens %" PRIu64 "  table_cache_hits %" PRIu64
+                         "  cache_hits %" PRIu64 "  cache_misses %" PRIu64
+                         "  cache_inserts %" PRIu64 "  cache_evictions %" PRIu64 "\n",
+                         p->table_opens, p->table_hits, p->cache_hits, p->cache_misses,
+                         p->cache_inserts, p->cache_evictions);
+    if (rc == 0)
+        rc = prop_printf(b, "lookups %" PRIu64 " (lamina.lookup-stats details them)\n",
+                         atomic_load_explicit(&db->lookups, memory_order_relaxed));
     /* Data block reads from table files, per level (gets, iterators, compaction inputs). */
     for (int l = 0; rc == 0 && l < p->num_levels; l++)
         if (p->io_reads[l])
             rc =
                 prop_printf(b, "io_reads_at_level%d %" PRIu64 "  io_bytes_at_level%d %" PRIu64 "\n",
                             l, p->io_reads[l], l, p->io_bytes[l]);
-    if (rc == 0)
-        rc = prop_printf(b,
-                         "memtable_bytes %" PRIu64 "  allocated_bytes %" PRIu64
-                         "  sequence %" PRIu64 "  io %s%s  policy %d\n",
-                         p->mem_bytes, (uint64_t)mem_allocated(), p->sequence,
-                         db->opts.use_io_uring ? file_io_backend() : "pread",
-                         db->opts.use_direct_reads ? "+direct" : "", db->opts.compaction_policy);
     return rc;
 }
 
@@ -352,6 +385,13 @@ static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dv
         return prop_stats_text(db, &p, text) ? err_set(LAMINA_ENOMEM, "property: out of memory")
                                              : 0;
     }
+    if (strcmp(name, "lamina.compaction-policy") == 0) {
+        char policy[32];
+        *kind = 2;
+        prop_policy_name(db->opts.compaction_policy, policy, sizeof(policy));
+        return prop_printf(text, "%s", policy) ? err_set(LAMINA_ENOMEM, "property: out of memory")
+                                               : 0;
+    }
     if (strcmp(name, "lamina.recovery") == 0) {
         *kind = 2;
         return prop_printf(text, "%s", db->recovery_note)
@@ -369,6 +409,8 @@ static int prop_eval(lamina_db *db, const char *name, uint64_t *ival, double *dv
     *kind = 0;
     if (strcmp(name, "lamina.num-levels") == 0)
         *ival = (uint64_t)(p.deepest + 1);
+    else if (strcmp(name, "lamina.levels-with-data") == 0)
+        *ival = (uint64_t)prop_levels_with_data(&p);
     else if (prop_level(name, "lamina.num-files-at-level", p.num_levels, &level))
         *ival = p.files[level];
     else if (prop_level(name, "lamina.bytes-at-level", p.num_levels, &level))
@@ -449,4 +491,92 @@ LAMINA_API int lamina_property_int(lamina_db *db, const char *name, uint64_t *ou
     if (kind == 2) return err_set(LAMINA_EINVAL, "property \"%s\" is text, not a number", name);
     *out = kind == 1 ? (uint64_t)dval : ival;
     return 0;
+}
+
+/* ---- The list of names (kvctl property --list) ------------------------------------------- */
+
+#define P(name, kind, doc)                                                                         \
+    {                                                                                              \
+        name, kind, 0, doc                                                                         \
+    }
+#define L(name, kind, doc)                                                                         \
+    {                                                                                              \
+        name, kind, 1, doc                                                                         \
+    }
+static const lamina_property_desc prop_names[] = {
+    P("lamina.stats", LAMINA_PROP_TEXT,
+      "the summary table: per level shape and work, totals, state now, counters since open"),
+    P("lamina.lookup-stats", LAMINA_PROP_TEXT, "point-lookup costs per level, since open"),
+    P("lamina.recovery", LAMINA_PROP_TEXT, "what WAL recovery dropped at open"),
+    P("lamina.compaction-policy", LAMINA_PROP_TEXT, "the compaction_policy in force, by name"),
+    P("lamina.num-levels", LAMINA_PROP_INT, "the deepest level holding data + 1 (0: empty)"),
+    P("lamina.levels-with-data", LAMINA_PROP_INT, "levels holding at least one table"),
+    L("lamina.num-files-at-level", LAMINA_PROP_INT, "tables at level N"),
+    L("lamina.bytes-at-level", LAMINA_PROP_INT, "table bytes at level N"),
+    L("lamina.num-runs-at-level", LAMINA_PROP_INT, "sorted runs at level N"),
+    P("lamina.total-runs", LAMINA_PROP_INT, "sorted runs over all levels"),
+    P("lamina.live-bytes", LAMINA_PROP_INT, "bytes of all live tables"),
+    P("lamina.memtable-bytes", LAMINA_PROP_INT, "memory of the active and immutable memtables"),
+    P("lamina.allocated-bytes", LAMINA_PROP_INT, "jemalloc stats.allocated"),
+    P("lamina.sequence", LAMINA_PROP_INT, "the last sequence number"),
+    P("lamina.write-amp", LAMINA_PROP_RATIO,
+      "bytes written by flushes and compactions per byte flushed (persisted)"),
+    P("lamina.w-amp", LAMINA_PROP_RATIO, "the same as lamina.write-amp"),
+    P("lamina.space-amp", LAMINA_PROP_RATIO, "live table bytes per byte of the deepest level"),
+    L("lamina.compaction-bytes-read-at-level", LAMINA_PROP_INT,
+      "bytes read by jobs whose output is level N (persisted)"),
+    L("lamina.compaction-bytes-written-at-level", LAMINA_PROP_INT,
+      "bytes written by jobs whose output is level N; level 0: flushes (persisted)"),
+    L("lamina.compaction-count-at-level", LAMINA_PROP_INT,
+      "jobs whose output is level N (persisted)"),
+    L("lamina.compaction-micros-at-level", LAMINA_PROP_INT,
+      "microseconds of jobs whose output is level N (persisted)"),
+    P("lamina.user-bytes-written", LAMINA_PROP_INT,
+      "key + value bytes of puts and deletes (persisted)"),
+    P("lamina.bytes-flushed", LAMINA_PROP_INT, "table bytes written by flushes (persisted)"),
+    P("lamina.flushes", LAMINA_PROP_INT, "memtable flushes (persisted)"),
+    P("lamina.flush-micros", LAMINA_PROP_INT, "microseconds of flushes (persisted)"),
+    P("lamina.compactions", LAMINA_PROP_INT, "compaction jobs, trivial moves excluded (persisted)"),
+    P("lamina.compaction-bytes-read", LAMINA_PROP_INT, "bytes compactions read (persisted)"),
+    P("lamina.compaction-bytes-written", LAMINA_PROP_INT,
+      "bytes compactions wrote, flushes excluded (persisted)"),
+    P("lamina.bytes-written", LAMINA_PROP_INT, "bytes flushes and compactions wrote (persisted)"),
+    P("lamina.trivial-moves", LAMINA_PROP_INT,
+      "compactions done by a MANIFEST edit alone (since open)"),
+    P("lamina.max-compaction-input-bytes", LAMINA_PROP_INT,
+      "largest input of one compaction not from level 0 (since open)"),
+    P("lamina.running-compactions", LAMINA_PROP_INT, "compactions running now"),
+    P("lamina.stall-micros", LAMINA_PROP_INT,
+      "microseconds writes were delayed or stopped (since open)"),
+    P("lamina.cache-hits", LAMINA_PROP_INT, "block cache hits (since open)"),
+    P("lamina.cache-misses", LAMINA_PROP_INT, "block cache misses (since open)"),
+    P("lamina.cache-inserts", LAMINA_PROP_INT, "blocks inserted in the block cache (since open)"),
+    P("lamina.cache-evictions", LAMINA_PROP_INT,
+      "blocks evicted from the block cache (since open)"),
+    P("lamina.cache-bytes", LAMINA_PROP_INT, "bytes the block cache holds now"),
+    P("lamina.open-tables", LAMINA_PROP_INT, "table readers open now"),
+    P("lamina.table-opens", LAMINA_PROP_INT, "table files opened (since open)"),
+    L("lamina.io-reads-at-level", LAMINA_PROP_INT,
+      "data block reads from level N's files (since open)"),
+    L("lamina.io-bytes-at-level", LAMINA_PROP_INT, "bytes of those reads (since open)"),
+    P("lamina.lookups", LAMINA_PROP_INT, "point lookups that searched the tables (since open)"),
+    L("lamina.lookup-runs-at-level", LAMINA_PROP_INT,
+      "runs whose key range held a looked-up key (since open)"),
+    L("lamina.filter-probes-at-level", LAMINA_PROP_INT, "Bloom filter probes (since open)"),
+    L("lamina.filter-false-positives-at-level", LAMINA_PROP_INT,
+      "filter probes passed for keys the table did not hold (since open)"),
+    L("lamina.lookup-blocks-at-level", LAMINA_PROP_INT,
+      "data blocks lookups searched (since open)"),
+};
+#undef P
+#undef L
+
+LAMINA_API size_t lamina_property_count(void)
+{
+    return sizeof(prop_names) / sizeof(prop_names[0]);
+}
+
+LAMINA_API const lamina_property_desc *lamina_property_describe(size_t i)
+{
+    return i < lamina_property_count() ? &prop_names[i] : NULL;
 }

@@ -562,9 +562,12 @@ LAMINA_API int lamina_verify(lamina_db *db, uint64_t *entries);
 LAMINA_API int lamina_resume(lamina_db *db);
 
 /* Reads a figure of the engine as text in *out (NUL-terminated, released with lamina_free()).
- * Names: "lamina.stats" (a multi-line summary), "lamina.num-levels" (the deepest level holding
+ * lamina_property_describe lists every name with its kind and a line of doc.
+ * Names: "lamina.stats" (a multi-line summary: per level shape and work, totals, the state now,
+ * then the counters since open), "lamina.num-levels" (the deepest level holding
  * data plus one, so level 0 and empty levels above the deepest are counted; 0 when empty),
- * "lamina.num-files-at-level<N>", "lamina.bytes-at-level<N>", "lamina.num-runs-at-level<N>",
+ * "lamina.levels-with-data" (levels holding at least one table), "lamina.compaction-policy"
+ * (text: the compaction_policy in force by name, "leveled"), "lamina.num-files-at-level<N>", "lamina.bytes-at-level<N>", "lamina.num-runs-at-level<N>",
  * "lamina.total-runs", "lamina.write-amp", "lamina.space-amp", "lamina.memtable-bytes",
  * "lamina.cache-hits", "lamina.cache-misses", "lamina.cache-inserts", "lamina.cache-evictions",
  * "lamina.cache-bytes" (bytes the block cache holds: data, index and filter blocks),
@@ -577,15 +580,20 @@ LAMINA_API int lamina_resume(lamina_db *db);
  * (table bytes), "lamina.allocated-bytes" (jemalloc stats.allocated), "lamina.sequence",
  * "lamina.recovery" (text: what WAL recovery dropped at open under wal_recovery_mode
  * point_in_time or skip_any, each with its file and offset; empty when nothing).
+ * The counters among these (cache hits, misses, inserts and evictions, io reads and bytes,
+ * table opens, trivial moves, max compaction input, stall micros) count since the handle was
+ * opened: they start at 0 at every lamina_open.
  * Work since the database was created, kept in the MANIFEST across reopening:
  * "lamina.compaction-bytes-read-at-level<N>", "...-written-at-level<N>", "...-count-at-level<N>",
  * "...-micros-at-level<N>" (jobs whose output is level N; level 0: flushes),
  * "lamina.user-bytes-written", "lamina.bytes-flushed", "lamina.flushes", "lamina.flush-micros",
  * "lamina.compactions", "lamina.compaction-bytes-read", "lamina.compaction-bytes-written"
  * (flushes excluded), "lamina.bytes-written" (included), "lamina.w-amp" (= "lamina.write-amp":
- * bytes written / bytes flushed, RocksDB's W-Amp).
+ * bytes written / bytes flushed, RocksDB's W-Amp). User bytes reach the MANIFEST with the next
+ * flush or compaction edit, or at lamina_close; a crash loses the count of the writes since the
+ * last of those (the writes themselves are replayed from the WAL, but not counted again).
  * Point lookups (lamina_get, lamina_get_into, each key of lamina_multi_get) that searched the
- * tables: "lamina.lookups", and per level since open "lamina.lookup-runs-at-level<N>" (sorted
+ * tables, since open: "lamina.lookups", and per level "lamina.lookup-runs-at-level<N>" (sorted
  * runs whose key range held the key), "lamina.filter-probes-at-level<N>",
  * "lamina.filter-false-positives-at-level<N>" (the filter let the key through and the table
  * held no visible version of it), "lamina.lookup-blocks-at-level<N>" (data blocks searched,
@@ -780,6 +788,181 @@ LAMINA_API int lamina_ingest(lamina_db *db, const char *const *paths, size_t n, 
  * exists), LAMINA_ENOENT (dir's parent does not exist), LAMINA_EREADONLY, LAMINA_EIO,
  * LAMINA_ENOSPC, LAMINA_ENOMEM; on error, what it created in dir is removed with dir. */
 LAMINA_API int lamina_checkpoint(lamina_db *db, const char *dir);
+
+/* ---- Inspection: property names, approximate sizes, live tables, MANIFEST and WAL ---- */
+
+/* Kinds of property values, for lamina_property_desc.kind. */
+enum { LAMINA_PROP_INT = 0, LAMINA_PROP_RATIO = 1, LAMINA_PROP_TEXT = 2 };
+
+/* One name lamina_property accepts. per_level: the name takes a level number at its end
+ * ("lamina.bytes-at-level" + "2"). doc: one line, saying "(persisted)" for the figures kept in
+ * the MANIFEST across reopening and "(since open)" for counters that start at 0 at every open. */
+typedef struct lamina_property_desc {
+    const char *name;
+    int kind; /* LAMINA_PROP_INT (lamina_property_int reads it), _RATIO ("1.234"), _TEXT */
+    int per_level;
+    const char *doc;
+} lamina_property_desc;
+
+/* Number of property names, and the i-th one's description (static storage; NULL when
+ * i >= lamina_property_count()). */
+LAMINA_API size_t lamina_property_count(void);
+LAMINA_API const lamina_property_desc *lamina_property_describe(size_t i);
+
+/* A key range [start, limit): start inclusive, limit exclusive, both user keys (borrowed).
+ * start NULL: from the first key; limit NULL: to the last key (start_len / limit_len are then
+ * ignored). */
+typedef struct lamina_range {
+    const void *start;
+    size_t start_len;
+    const void *limit;
+    size_t limit_len;
+} lamina_range;
+
+/* What lamina_approximate_sizes counts (RocksDB's SizeApproximationFlags); OR them. */
+enum { LAMINA_SIZE_FILES = 1, LAMINA_SIZE_MEMTABLES = 2 };
+
+/* Estimates, for each of the n ranges, the bytes the database spends on keys in it (RocksDB's
+ * GetApproximateSizes), into sizes[i]. With LAMINA_SIZE_FILES, the bytes of table files in the
+ * current version: a table wholly inside the range counts its whole file size; a table the range
+ * cuts counts the bytes between the data blocks where the range's ends would fall, found in its
+ * index (the block a bound falls in counts whole, so the estimate is off by at most a block per
+ * cut table; a bound past a table's last key counts through the file's end, meta blocks
+ * included). Adjacent ranges add up: [a, b) + [b, c) = [a, c). Nothing is read but index
+ * blocks (through the block cache). With LAMINA_SIZE_MEMTABLES, also the bytes of the
+ * memtables' entries in the range (each entry's key, its 8-byte sequence trailer and its value;
+ * found by walking them, so at most write_buffer_size x max_write_buffer_number bytes are
+ * visited). An empty range (limit <= start) gives 0. ranges (n entries) and their keys are
+ * borrowed; sizes holds n figures (unspecified after an error). n = 0 is allowed.
+ * Errors: LAMINA_EINVAL (NULL db, NULL ranges or sizes with n > 0, flags naming neither kind
+ * or unknown bits), LAMINA_EIO / LAMINA_ECORRUPT (an index block could not be read),
+ * LAMINA_ENOMEM. */
+LAMINA_API int lamina_approximate_sizes(lamina_db *db, size_t n, const lamina_range *ranges,
+                                        unsigned flags, uint64_t *sizes);
+
+/* One table: a live table of lamina_live_tables, or a table a MANIFEST edit adds. struct_size
+ * is set by the library to the size it fills (fields are only ever appended: a caller reads a
+ * field only when it lies wholly within struct_size). Keys are user keys; every pointer is
+ * borrowed for the callback. */
+typedef struct lamina_table_info {
+    size_t struct_size;
+    int level;             /* 0 .. num_levels-1 */
+    uint64_t run;          /* sorted run id: the tables of one run share it; newer runs larger */
+    uint64_t file_number;  /* the file is NNNNNN.sst with this number, in the database dir */
+    uint64_t file_size;    /* bytes */
+    uint64_t entries;      /* entries, every version and tombstone */
+    uint64_t smallest_seq; /* smallest and largest sequence number of its entries */
+    uint64_t largest_seq;
+    const void *smallest_key; /* first user key */
+    size_t smallest_key_len;
+    const void *largest_key; /* last user key */
+    size_t largest_key_len;
+} lamina_table_info;
+
+/* Called once per table; return 0 to go on, non-zero to stop. */
+typedef int (*lamina_table_fn)(void *ctx, const lamina_table_info *t);
+
+/* Calls fn (ctx passed through) for each live table of the current version (RocksDB's
+ * GetLiveFilesMetaData), level by level from 0, within a level newest run first, within a run
+ * in key order. The version is pinned for the walk, so its tables stay on disk until it
+ * returns, even if a compaction replaces them meanwhile; fn must not call lamina_close.
+ * Returns LAMINA_OK (also when fn stops the walk), or LAMINA_EINVAL for NULL db or fn. */
+LAMINA_API int lamina_live_tables(lamina_db *db, lamina_table_fn fn, void *ctx);
+
+/* Work an edit records into one level (tag 68, "stats"): bytes read and written, jobs and
+ * microseconds of the flushes (level 0) or compactions whose output is that level. */
+typedef struct lamina_level_work {
+    uint64_t bytes_read, bytes_written, count, micros;
+} lamina_level_work;
+
+/* One version edit, a record of a MANIFEST, as lamina_manifest_read decodes it. struct_size as
+ * for lamina_table_info. A has_* flag says whether the edit carries the field after it. Arrays
+ * and their contents are borrowed for the callback. */
+typedef struct lamina_manifest_edit {
+    size_t struct_size;
+    uint64_t manifest_number; /* the MANIFEST-NNNNNN being read */
+    uint64_t offset;          /* file offset of the record's first fragment */
+    uint64_t index;           /* 0 for the first record, then 1, 2, ... */
+    int has_log_number;
+    uint64_t log_number; /* WALs below this number are obsolete */
+    int has_next_file;
+    uint64_t next_file_number;
+    int has_last_sequence;
+    uint64_t last_sequence;
+    int has_next_run;
+    uint64_t next_run;
+    int has_identity;               /* the record says it is Lamina's (a MANIFEST's first record) */
+    int wals_tracked;               /* the MANIFEST records every WAL it creates */
+    const lamina_table_info *added; /* tables added (level, run, number, size, keys, ...) */
+    size_t nadded;
+    const int *deleted_levels; /* tables removed: deleted_numbers[i] from deleted_levels[i] */
+    const uint64_t *deleted_numbers;
+    size_t ndeleted;
+    const uint64_t *wals_added; /* WAL numbers created */
+    size_t nwals_added;
+    const uint64_t *skipped; /* file numbers never allocated (files not Lamina's bore them) */
+    size_t nskipped;
+    int has_stats; /* the statistics below are recorded: deltas of this flush or compaction, or
+                      the totals in a MANIFEST's first record */
+    uint64_t user_bytes;  /* key + value bytes of puts and deletes */
+    uint64_t flush_bytes; /* table bytes written by flushes */
+    uint64_t flush_count, flush_micros;
+    const lamina_level_work *levels; /* per level, levels[0 .. nlevels) */
+    size_t nlevels;
+} lamina_manifest_edit;
+
+typedef int (*lamina_manifest_fn)(void *ctx, const lamina_manifest_edit *e);
+
+/* Reads the MANIFEST of the database in directory `path`: the one CURRENT names, or with
+ * `file` (not NULL) that file instead (a path, borrowed). Calls fn (ctx passed through) once
+ * per record, in file order, with the edit decoded; a non-zero return of fn stops the read.
+ * It only reads: it takes no LOCK and opens nothing for writing, so it may read a database
+ * another handle has open (it sees the records written so far). A record cut short by the end
+ * of the file (a torn tail, or an edit being appended right now) ends the read with LAMINA_OK.
+ * Errors: LAMINA_ENOENT (no CURRENT in path, or the file is missing), LAMINA_ECORRUPT (CURRENT
+ * does not name a MANIFEST; a complete record fails its checksum or does not decode: the
+ * message names the file and offset, the records before it were passed to fn), LAMINA_EIO,
+ * LAMINA_EINVAL (NULL path and file, or NULL fn), LAMINA_ENOMEM; or fn's non-zero return. */
+LAMINA_API int lamina_manifest_read(const char *path, const char *file, lamina_manifest_fn fn,
+                                    void *ctx);
+
+/* One operation of a WAL record: kind LAMINA_SST_VALUE (a put) or LAMINA_SST_DELETION (a
+ * delete: value NULL, value_len 0), its sequence number, its key and value. */
+typedef struct lamina_wal_op {
+    int type;
+    uint64_t seq;
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} lamina_wal_op;
+
+/* One WAL record: the write batch of one group commit. struct_size as for lamina_table_info;
+ * pointers borrowed for the callback. */
+typedef struct lamina_wal_record {
+    size_t struct_size;
+    uint64_t wal_number;      /* the NNNNNN.log file's number (0 if the name has none) */
+    uint64_t offset;          /* file offset of the record's first fragment */
+    uint64_t sequence;        /* sequence number of the first operation */
+    uint32_t count;           /* operations */
+    uint64_t bytes;           /* bytes of the encoded batch */
+    const lamina_wal_op *ops; /* ops[0 .. count), in order: op i has sequence + i */
+} lamina_wal_record;
+
+typedef int (*lamina_wal_fn)(void *ctx, const lamina_wal_record *r);
+
+/* Reads WAL records (RocksDB's ldb dump_wal): with `file` NULL, every live WAL of the database
+ * in directory `path` (those its MANIFEST records at or above its log number, oldest first:
+ * what an open would replay); else the one file `file` (a path; `path` may then be NULL).
+ * Calls fn (ctx passed through) once per record, in order; a non-zero return stops the read.
+ * It only reads (no LOCK, nothing opened for writing), so it may read the WALs of a database
+ * another handle has open. A record cut short by the end of a WAL (torn tail, or a write being
+ * appended) ends that WAL's read. Errors: LAMINA_ENOENT (no database in path, or a file
+ * missing), LAMINA_ECORRUPT (a complete record fails its checksum or its batch does not
+ * decode; the message names the file and offset, the records before it were passed to fn),
+ * LAMINA_EIO, LAMINA_EINVAL (NULL path and file, NULL fn), LAMINA_ENOMEM; or fn's non-zero
+ * return. */
+LAMINA_API int lamina_wal_read(const char *path, const char *file, lamina_wal_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

@@ -187,6 +187,12 @@ int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uin
  * how many were filled, in increasing order. Returns 0 or a LAMINA_E* code. */
 int table_sample_keys(table *t, size_t n, buf *keys, size_t *got);
 
+/* The file offset where the data for user key (n bytes) would begin: the offset of the data
+ * block the index names for the key's first version, or, past the table's last separator, the
+ * end of the last data block (LevelDB's Table::ApproximateOffsetOf, for approximate sizes).
+ * Reads index blocks only, through the block cache. Returns 0 or a LAMINA_E* code. */
+int table_approximate_offset(table *t, const uint8_t *user_key, size_t n, uint64_t *offset);
+
 /* Every property the builder recorded (struct table_props, sst/format.h), read as
  * table_properties reads them. Returns 0, or LAMINA_ECORRUPT / LAMINA_EIO / LAMINA_ENOMEM. */
 struct table_props;

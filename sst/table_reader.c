@@ -888,3 +888,25 @@ out:
     buf_free(&v.prev_sep);
     return rc;
 }
+
+int table_approximate_offset(table *t, const uint8_t *user_key, size_t n, uint64_t *offset)
+{
+    uint8_t stack[256];
+    uint8_t *ik = n + IKEY_TRAILER <= sizeof(stack) ? stack : mem_alloc(n + IKEY_TRAILER);
+    if (!ik) return err_set(LAMINA_ENOMEM, "%s: out of memory", t->path);
+    ikey_encode(ik, user_key, n, IKEY_SEEK_SEQ, IKEY_VALUE);
+    struct index_cursor c;
+    index_cursor_init(&c, &t->index, 1);
+    int rc = index_cursor_seek(&c, ik, n + IKEY_TRAILER);
+    if (rc == 0 && c.valid) {
+        *offset = index_cursor_handle(&c).offset;
+    } else if (rc == 0) {
+        /* Past every separator: the data ends after the last block. */
+        rc = index_cursor_seek_to_last(&c);
+        struct block_handle h = c.valid ? index_cursor_handle(&c) : (struct block_handle){0, 0};
+        if (rc == 0) *offset = c.valid ? h.offset + h.size + BLOCK_TRAILER_SIZE : 0;
+    }
+    index_cursor_release(&c);
+    if (ik != stack) mem_free(ik);
+    return rc;
+}

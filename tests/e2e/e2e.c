@@ -372,7 +372,7 @@ Test(e2e, stats_prints_each_figure_once_and_json_that_parses_after_reopen)
                           "jobs",
                           "micros",
                           "total",
-                          "levels",
+                          "levels_with_data",
                           "user_bytes_written",
                           "w_amp",
                           "space_amp",

@@ -46,7 +46,8 @@ typedef struct kv_command {
 
 /* The command groups, each ended by an entry whose name is NULL. */
 extern const kv_command kv_data_commands[];    /* data.c: put get del scan load dump count */
-extern const kv_command kv_inspect_commands[]; /* inspect.c: stats sst-dump */
+extern const kv_command kv_inspect_commands[]; /* inspect.c: stats files property approx-size
+                                                  manifest-dump wal-dump sst-dump */
 extern const kv_command kv_admin_commands[];   /* admin.c: flush compact check repair */
 extern const kv_command kv_shell_commands[];   /* shell.c: shell batch */
 extern const kv_command kv_ops_commands[];     /* ops.c: checkpoint ingest sst-write */
