@@ -265,7 +265,9 @@ static int inspect_wal_op(void *ctx, int type, const uint8_t *k, size_t kl, cons
         return err_set(LAMINA_ECORRUPT, "%s: more records than counted", w->path);
     /* On-disk record types are their own constants; map them to the public kinds. */
     w->ops[w->nops] = (lamina_wal_op){
-        .type = type == IKEY_VALUE ? LAMINA_SST_VALUE : LAMINA_SST_DELETION,
+        .type = type == IKEY_VALUE            ? LAMINA_SST_VALUE
+                : type == IKEY_RANGE_DELETION ? LAMINA_SST_RANGE_DELETION
+                                              : LAMINA_SST_DELETION,
         .seq = w->seq + w->nops,
         .key = k,
         .key_len = kl,

@@ -628,8 +628,9 @@ LAMINA_API const char *lamina_version(void);
  * copy. A handle belongs to one thread at a time. */
 typedef struct lamina_sst lamina_sst;
 
-/* Kinds of table entries, for lamina_sst_entry_fn. */
-enum { LAMINA_SST_DELETION = 0, LAMINA_SST_VALUE = 1 };
+/* Kinds of table entries, for lamina_sst_entry_fn, and of WAL operations (lamina_wal_op): a
+ * range deletion's key is its begin key and its value the (exclusive) end key. */
+enum { LAMINA_SST_DELETION = 0, LAMINA_SST_VALUE = 1, LAMINA_SST_RANGE_DELETION = 2 };
 
 /* Opens the table file at `path` (borrowed) in *out; release with lamina_sst_close(). Reads
  * only its footer. The table's file number (its block checksums are seeded with it) comes
@@ -926,8 +927,9 @@ typedef int (*lamina_manifest_fn)(void *ctx, const lamina_manifest_edit *e);
 LAMINA_API int lamina_manifest_read(const char *path, const char *file, lamina_manifest_fn fn,
                                     void *ctx);
 
-/* One operation of a WAL record: kind LAMINA_SST_VALUE (a put) or LAMINA_SST_DELETION (a
- * delete: value NULL, value_len 0), its sequence number, its key and value. */
+/* One operation of a WAL record: kind LAMINA_SST_VALUE (a put), LAMINA_SST_DELETION (a
+ * delete: value NULL, value_len 0) or LAMINA_SST_RANGE_DELETION (lamina_delete_range: key is
+ * the begin key, value the exclusive end key), its sequence number, its key and value. */
 typedef struct lamina_wal_op {
     int type;
     uint64_t seq;

@@ -129,3 +129,30 @@ Test(kvctl_messages, check_passes_with_an_empty_smallest_key)
     cr_expect_str_eq(out, "again\n");
     free(out);
 }
+
+/* del --from --to deletes exactly [from, to) in one range tombstone; a half range or an
+ * inverted one is refused and deletes nothing. */
+Test(kvctl_messages, del_range_deletes_exactly_the_range_and_refuses_half_ranges)
+{
+    static const char *const keys[] = {"a", "b", "bb", "c", "d"};
+    for (size_t i = 0; i < 5; i++) free(kvctl_ok("--db", kvrun_db, "put", (char *)keys[i], "v"));
+    expect_error(kvctl("--db", kvrun_db, "del", "--from", "b"), 2, "needs both --from=K and --to=K",
+                 "del --from only");
+    expect_error(kvctl("--db", kvrun_db, "del", "--from", "d", "--to", "b"), 2,
+                 "--from sorts after --to", "inverted range");
+    expect_error(kvctl("--db", kvrun_db, "del", "--from", "b", "--to", "d", "c"), 2,
+                 "unexpected argument 'c'", "range and a key");
+    char *all = kvctl_ok("--db", kvrun_db, "scan", "--keys-only");
+    cr_expect_str_eq(all, "a\nb\nbb\nc\nd\n", "a refused del changed the data");
+    free(all);
+    free(kvctl_ok("--db", kvrun_db, "del", "--from", "b", "--to", "d"));
+    char *left = kvctl_ok("--db", kvrun_db, "scan", "--keys-only");
+    cr_expect_str_eq(left, "a\nd\n");
+    free(left);
+    /* the tombstone survives a flush and a compaction */
+    free(kvctl_ok("--db", kvrun_db, "flush"));
+    free(kvctl_ok("--db", kvrun_db, "compact"));
+    char *count = kvctl_ok("--db", kvrun_db, "count");
+    cr_expect_str_eq(count, "2\n");
+    free(count);
+}

@@ -56,19 +56,49 @@ static int kv_cmd_get(kv_ctx *c, int argc, char **argv)
     return kv_close(c, status);
 }
 
+/* del KEY, or del --from=B --to=E: every key in [B, E) at once (one range tombstone). */
 static int kv_cmd_del(kv_ctx *c, int argc, char **argv)
 {
-    int status, at = kv_simple_args("del", argc, argv, 1, &status);
-    if (at < 0) return status;
-    kv_bytes k = {0};
-    status = kv_arg_bytes(c, "del", argv[at], &k);
-    if (status == 0) status = kv_check_size("del", 1, k.n);
+    static const struct option lo[] = {{"from", required_argument, NULL, 'f'},
+                                       {"to", required_argument, NULL, 't'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+    const kv_command *cmd = kv_command_find("del");
+    kv_bytes k = {0}, from = {0}, to = {0};
+    int status = 0, ch;
+    while (status == 0 && (ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
+        kv_bytes *dst = ch == 'f' ? &from : ch == 't' ? &to : NULL;
+        if (ch <= -2) {
+            status = -2 - ch;
+        } else if (dst != NULL) {
+            free(dst->p);
+            dst->p = NULL;
+            status = kv_arg_bytes(c, "del", optarg, dst);
+            if (status == 0) status = kv_check_size("del", 1, dst->n);
+        }
+    }
+    int range = from.p != NULL || to.p != NULL;
+    if (status == 0 && range && (from.p == NULL || to.p == NULL))
+        status = kv_usage_error("del", "%s", "a range needs both --from=K and --to=K");
+    else if (status == 0 && range && optind != argc)
+        status = kv_usage_error("del", "unexpected argument '%s' beside --from/--to", argv[optind]);
+    else if (status == 0 && !range && argc - optind != 1)
+        status = kv_usage_error("del", "%s", "expects one argument, KEY (or --from=K --to=K)");
+    else if (status == 0 && range && kv_compare(from.p, from.n, to.p, to.n) > 0)
+        status = kv_usage_error("del", "%s", "--from sorts after --to: the range is empty");
+    if (status == 0 && !range) {
+        status = kv_arg_bytes(c, "del", argv[optind], &k);
+        if (status == 0) status = kv_check_size("del", 1, k.n);
+    }
     if (status == 0) status = kv_open(c, 0);
     if (status == 0) {
-        int rc = lamina_delete(c->db, NULL, k.p, k.n);
+        int rc = range ? lamina_delete_range(c->db, NULL, from.p, from.n, to.p, to.n)
+                       : lamina_delete(c->db, NULL, k.p, k.n);
         if (rc != LAMINA_OK) status = kv_db_error(c, rc);
     }
     free(k.p);
+    free(from.p);
+    free(to.p);
     return kv_close(c, status);
 }
 
@@ -419,7 +449,14 @@ const kv_command kv_data_commands[] = {
     {"put", "KEY VALUE", "Stores KEY -> VALUE (creates the database if missing).", "", kv_cmd_put,
      0},
     {"get", "KEY", "Prints the value of KEY; exit status 1 if it is absent.", "", kv_cmd_get, 0},
-    {"del", "KEY", "Deletes KEY (deleting an absent key is not an error).", "", kv_cmd_del, 0},
+    {"del", "KEY | --from=K --to=K",
+     "Deletes KEY, or every key in [from, to) (deleting absent keys is not an error).",
+     "Del options:\n"
+     "  --from=K       first key of the range (inclusive)\n"
+     "  --to=K         end of the range (exclusive); from = to deletes nothing\n"
+     "A range is one range tombstone (lamina_delete_range): it costs the same for ten keys or\n"
+     "ten million, and compaction reclaims the space later.\n",
+     kv_cmd_del, 0},
     {"scan", "[--from=K] [--to=K] [--prefix=P] [--limit=N] [--reverse] [--keys-only]",
      "Prints key<TAB>value for the keys in [from, to) that start with P.",
      "Scan options:\n"

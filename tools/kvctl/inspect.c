@@ -783,6 +783,14 @@ static int kv_manifest_edit(void *ctx, const lamina_manifest_edit *e)
 
 /* ---- wal-dump ------------------------------------------------------------------------- */
 
+/* A WAL operation's name in wal-dump: put, delete, delete-range. */
+static const char *kv_wal_op_name(int type)
+{
+    return type == LAMINA_SST_VALUE              ? "put"
+           : type == LAMINA_SST_RANGE_DELETION ? "delete-range"
+                                               : "delete";
+}
+
 static json_t *kv_wal_json(const kv_ctx *c, const lamina_wal_record *r)
 {
     json_t *o = json_object(), *ops = json_array();
@@ -795,11 +803,13 @@ static json_t *kv_wal_json(const kv_ctx *c, const lamina_wal_record *r)
         json_t *j = json_object();
         bad =
             j == NULL || json_array_append_new(ops, j) != 0 ||
-            kv_json_set(j, "type", json_string(op->type == LAMINA_SST_VALUE ? "put" : "delete")) ||
+            kv_json_set(j, "type", json_string(kv_wal_op_name(op->type))) ||
             kv_json_u64(j, "seq", op->seq) ||
             kv_json_set(j, "key", kv_json_bytes(c, op->key, op->key_len));
         if (!bad && op->type == LAMINA_SST_VALUE)
             bad = kv_json_set(j, "value", kv_json_bytes(c, op->value, op->value_len));
+        else if (!bad && op->type == LAMINA_SST_RANGE_DELETION)
+            bad = kv_json_set(j, "end", kv_json_bytes(c, op->value, op->value_len));
     }
     json_decref(ops);
     if (bad) {
@@ -822,9 +832,9 @@ static int kv_wal_record(void *ctx, const lamina_wal_record *r)
            r->wal_number, r->offset, r->sequence, r->count, r->bytes);
     for (uint32_t i = 0; i < r->count; i++) {
         const lamina_wal_op *op = &r->ops[i];
-        printf("\t%s\t%" PRIu64 "\t", op->type == LAMINA_SST_VALUE ? "put" : "delete", op->seq);
+        printf("\t%s\t%" PRIu64 "\t", kv_wal_op_name(op->type), op->seq);
         kv_print_bytes(d->c, op->key, op->key_len);
-        if (op->type == LAMINA_SST_VALUE) {
+        if (op->type != LAMINA_SST_DELETION) { /* a put's value, a range deletion's end */
             putchar('\t');
             kv_print_bytes(d->c, op->value, op->value_len);
         }
@@ -945,11 +955,12 @@ const kv_command kv_inspect_commands[] = {
      "Prints every record of the live WALs (or of FILE): sequence, count, each put and delete.",
      "Reads the WALs an open of --db would replay, oldest first (or the WAL file FILE, no --db\n"
      "needed), as RocksDB's ldb dump_wal: per record a line NNNNNN.log offset N seq S count C\n"
-     "bytes B, then one line per operation: <TAB>put<TAB>seq<TAB>key<TAB>value or\n"
-     "<TAB>delete<TAB>seq<TAB>key, escaped as scan prints. It takes no LOCK and writes nothing.\n"
+     "bytes B, then one line per operation: <TAB>put<TAB>seq<TAB>key<TAB>value,\n"
+     "<TAB>delete<TAB>seq<TAB>key or <TAB>delete-range<TAB>seq<TAB>begin<TAB>end, escaped as\n"
+     "scan prints. It takes no LOCK and writes nothing.\n"
      "wal-dump options:\n"
      "  --json         {\"records\": [{wal_number, offset, sequence, count, bytes,\n"
-     "                 ops: [{type, seq, key, value}]}]}\n",
+     "                 ops: [{type, seq, key, value | end}]}]}\n",
      kv_cmd_wal_dump, 1},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
