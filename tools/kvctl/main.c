@@ -185,7 +185,7 @@ static void kv_help(FILE *f)
             lamina_version());
     for (size_t g = 0; g < KV_NGROUPS; g++)
         for (const kv_command *cmd = kv_groups[g]; cmd->name != NULL; cmd++)
-            fprintf(f, "  %-8s %s\n", cmd->name, cmd->args);
+            fprintf(f, "  %-13s %s\n", cmd->name, cmd->args);
     fprintf(
         f,
         "\nOutput is key<TAB>value per line; tab, newline and backslash print as \\t \\n"

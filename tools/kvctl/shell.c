@@ -101,7 +101,7 @@ static void kv_shell_help(void)
     printf("Commands (as on the command line, without `kvctl --db DIR`):\n");
     for (size_t i = 0; kv_shell_words[i] != NULL; i++) {
         const kv_command *cmd = kv_command_find(kv_shell_words[i]);
-        if (cmd != NULL) printf("  %-8s %s\n", cmd->name, cmd->args);
+        if (cmd != NULL) printf("  %-13s %s\n", cmd->name, cmd->args);
     }
     printf("  help [COMMAND]    this list, or one command's help\n"
            "  quit              leave (also exit, or end of input)\n"
