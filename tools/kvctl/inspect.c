@@ -244,7 +244,7 @@ static int kv_cmd_stats(kv_ctx *c, int argc, char **argv)
     if (status == 0 && optind != argc)
         status = kv_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     if (status != 0) return status;
-    status = kv_open(c, 0);
+    status = kv_open_read_only(c);
     if (status != 0) return status;
     if (json) {
         status = kv_stats_json(c);

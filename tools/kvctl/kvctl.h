@@ -43,7 +43,7 @@ typedef struct kv_command {
 /* The command groups, each ended by an entry whose name is NULL. */
 extern const kv_command kv_data_commands[];    /* data.c: put get del scan load dump count */
 extern const kv_command kv_inspect_commands[]; /* inspect.c: stats sst-dump */
-extern const kv_command kv_admin_commands[];   /* admin.c: flush compact check repair */
+extern const kv_command kv_admin_commands[];   /* admin.c: flush compact check repair options */
 
 /* main.c: messages, the command table, per-command flags */
 const kv_command *kv_command_find(const char *name);
@@ -74,11 +74,15 @@ void kv_print_bytes(const kv_ctx *c, const void *data, size_t n);
 int kv_compare(const void *a, size_t an, const void *b, size_t bn);
 
 /* open.c: the database */
-/* The options of the command line: the command's default for create_if_missing, then the
- * --name=value flags in order. 0, or EXIT_DBERR (reported). */
+/* The options in force: the defaults, the command's create_if_missing, the database's OPTIONS
+ * file (lamina_options_load), then the --name=value flags in order. 0, or EXIT_DBERR
+ * (reported). */
 int kv_options(kv_ctx *c, int create, lamina_options *opts);
 /* Opens c->db_path into c->db; create: create it if missing. 0 or the exit status (reported). */
 int kv_open(kv_ctx *c, int create);
+/* Opens c->db_path read-only into c->db (lamina_open_read_only: no LOCK, writes nothing, so
+ * it runs beside a writer and other readers). 0 or the exit status (reported). */
+int kv_open_read_only(kv_ctx *c);
 /* Closes the database; a close error turns a successful status into EXIT_DBERR. */
 int kv_close(kv_ctx *c, int status);
 
