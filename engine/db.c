@@ -674,9 +674,12 @@ static int db_write_options_file(lamina_db *db, uint64_t *number)
     return rc;
 }
 
+static void db_unpin_tables(lamina_db *db);
+
 static void db_free(lamina_db *db)
 {
     db_sv_close(db);
+    db_unpin_tables(db);
     if (db->mem) memtable_unref(db->mem);
     for (size_t i = 0; i < db->nimm; i++) {
         memtable_unref(db->imm[i].mem);
@@ -1025,6 +1028,40 @@ fail : {
 
 /* ---- Read-only open ----------------------------------------------------------------------- */
 
+/* Opens every table of the read-only handle's version and keeps a reference to each (when
+ * they number at most max_open_files, -1: any number), so that a writer deleting one later
+ * (a compaction replaced it) does not take it from this handle: the open descriptor still
+ * reads it. A table already gone fails the attempt, and the open reads the MANIFEST again. */
+static int db_pin_tables(lamina_db *db)
+{
+    struct version *v = db->vs.current;
+    size_t total = 0;
+    for (int l = 0; l < v->num_levels; l++)
+        total += v->levels[l].nfiles;
+    if (!total || (db->opts.max_open_files >= 0 && total > (size_t)db->opts.max_open_files))
+        return 0;
+    if (!(db->pinned_tables = mem_calloc(total, sizeof(*db->pinned_tables))))
+        return err_set(LAMINA_ENOMEM, "open: out of memory");
+    for (int l = 0; l < v->num_levels; l++)
+        for (size_t r = 0; r < v->levels[l].nruns; r++)
+            for (size_t f = 0; f < v->levels[l].runs[r].nfiles; f++) {
+                int rc = file_meta_table(v->levels[l].runs[r].files[f],
+                                         &db->pinned_tables[db->npinned_tables]);
+                if (rc) return rc;
+                db->npinned_tables++;
+            }
+    return 0;
+}
+
+static void db_unpin_tables(lamina_db *db)
+{
+    for (size_t i = 0; i < db->npinned_tables; i++)
+        table_unref(db->pinned_tables[i]);
+    mem_free(db->pinned_tables);
+    db->pinned_tables = NULL;
+    db->npinned_tables = 0;
+}
+
 /* One attempt of the read-only recovery: the MANIFEST, then the WALs it records replayed into
  * memtables (db->imm and db->mem), reading only. */
 static int db_recover_read_only(lamina_db *db)
@@ -1038,6 +1075,7 @@ static int db_recover_read_only(lamina_db *db)
     version_edit_init(&edit);
     int rc = version_set_recover(vs, &last_seq);
     if (rc == 0 && db->opts.paranoid_checks) rc = db_check_tables(db);
+    if (rc == 0) rc = db_pin_tables(db);
     if (rc == 0) rc = dir_list(db->path, &names, &nnames);
     if (rc) goto out;
     logs = mem_alloc((nnames + 1) * sizeof(*logs));
@@ -1083,6 +1121,7 @@ static void db_reset_read_only(lamina_db *db)
     for (size_t i = 0; i < db->nimm; i++)
         memtable_unref(db->imm[i].mem);
     db->nimm = 0;
+    db_unpin_tables(db);
     version_set_close(&db->vs);
     db_vs_init(db);
     db->recovery_note[0] = 0;

@@ -152,6 +152,11 @@ struct lamina_db {
     /* Opened with lamina_open_read_only: no LOCK, LOG, WAL or background thread; bg_error
      * holds LAMINA_EREADONLY from the open on, so every write path refuses. */
     int read_only;
+    /* A read-only handle's references to every table of its version (when they number at most
+     * max_open_files), taken at open: a table a writer deletes later stays readable through
+     * its open descriptor. Released at close. */
+    table **pinned_tables;
+    size_t npinned_tables;
 };
 
 /* db.c */

@@ -322,9 +322,12 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
  * MANIFEST records are replayed into memtables in memory. So any number of read-only handles
  * may coexist, with each other and with one writer (lamina_open) in this or another process.
  * A handle sees the database as of its open: gets, multi_gets, iterators, snapshots,
- * properties and lamina_verify work as on a writer's handle. When a writer deletes a table
- * after the open (a compaction replaced it), a read that needs it fails with LAMINA_EIO and a
- * message naming the file ("No such file or directory"); it never returns other data. Writes
+ * properties and lamina_verify work as on a writer's handle. The open opens every table of
+ * that version and holds it open until lamina_close (when there are at most max_open_files of
+ * them; -1: any number), so a table a writer deletes later (a compaction replaced it) stays
+ * readable through its descriptor. Beyond max_open_files, a read that needs a table deleted
+ * since the open fails with LAMINA_EIO and a message naming the file ("No such file or
+ * directory"); it never returns other data. Writes
  * (put, delete, write), lamina_flush, lamina_compact_range, lamina_wait_for_compactions and
  * lamina_resume return LAMINA_EREADONLY ("opened read-only"). No background thread runs.
  * opts as for lamina_open (NULL: the defaults; create_if_missing and error_if_exists are

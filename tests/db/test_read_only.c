@@ -183,13 +183,33 @@ Test(read_only, sees_the_database_as_of_its_open_beside_a_writer)
     cr_assert_eq(lamina_close(w), LAMINA_OK);
 }
 
-Test(read_only, a_table_deleted_after_the_open_is_reported_gone_naming_it)
+Test(read_only, tables_deleted_after_the_open_stay_readable_through_its_references)
+{
+    lamina_options o = tdb_small_options();
+    lamina_db *w = tdb_open(T.path, &o);
+    tdb_put_range(w, NULL, 0, 3000, 1);
+    cr_assert_eq(lamina_flush(w), LAMINA_OK);
+    lamina_db *r = ro_open(&o);
+    cr_assert_gt(tdb_prop(r, "lamina.open-tables"), 1, "the open holds every table");
+    tdb_put_range(w, NULL, 0, 3000, 2);
+    cr_assert_eq(lamina_compact_range(w, NULL, 0, NULL, 0), LAMINA_OK);
+    cr_assert_eq(lamina_wait_for_compactions(w), LAMINA_OK);
+    tdb_expect_range(r, 0, 3000, 1);
+    cr_assert_eq(tdb_count(r, NULL), 3000);
+    cr_assert_eq(lamina_close(r), LAMINA_OK);
+    cr_assert_eq(lamina_close(w), LAMINA_OK);
+}
+
+Test(read_only, beyond_max_open_files_a_deleted_table_is_reported_gone_naming_it)
 {
     lamina_options o = tdb_small_options();
     lamina_db *w = tdb_open(T.path, &o);
     tdb_put_range(w, NULL, 0, 300, 1);
     cr_assert_eq(lamina_flush(w), LAMINA_OK);
-    lamina_db *r = ro_open(&o);
+    /* max_open_files 0: the handle holds no table open between reads. */
+    lamina_options ro = o;
+    ro.max_open_files = 0;
+    lamina_db *r = ro_open(&ro);
     /* The writer rewrites the database: the tables the reader's version names go. */
     tdb_put_range(w, NULL, 0, 300, 2);
     cr_assert_eq(lamina_compact_range(w, NULL, 0, NULL, 0), LAMINA_OK);
