@@ -88,10 +88,11 @@ Test(kvctl_readonly, readers_run_side_by_side_beside_a_writer_process)
     cr_assert_eq(read(fds[0], &c, 1), 1, "the writer died before its first round");
     close(fds[0]);
     for (int round = 0; round < 4; round++) {
-        kvr_proc p[5] = {kvr_start(1, "count"), kvr_start(2, "count"),
+        kvr_proc p[7] = {kvr_start(1, "count"), kvr_start(2, "count"),
                          kvr_start(3, "scan", "--limit=100"), kvr_start(4, "scan", "--keys-only"),
-                         kvr_start(5, "get", "key000123")};
-        for (int i = 0; i < 5; i++) {
+                         kvr_start(5, "get", "key000123"), kvr_start(6, "check"),
+                         kvr_start(7, "check")};
+        for (int i = 0; i < 7; i++) {
             kvr_result r = kvr_wait(p[i]);
             cr_assert_eq(r.status, 0, "reader %d (round %d) exited %d: %s", i, round, r.status,
                          r.err);
