@@ -2,6 +2,7 @@
  * options) open read-only: they leave every file byte-identical, and run side by side with
  * each other and with a writer in another process. */
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "dirsnap.h"
 #include "lamina.h"
@@ -109,4 +110,53 @@ Test(kvctl_readonly, readers_run_side_by_side_beside_a_writer_process)
     char *count = kvr_ok("count");
     cr_assert_str_eq(count, "5000\n");
     free(count);
+}
+
+Test(kvctl_readonly, a_rocksdb_directory_is_refused_and_left_untouched)
+{
+    cr_assert_eq(mkdir(kvr_db, 0755), 0);
+    const char *files[][2] = {{"CURRENT", "MANIFEST-000005\n"},
+                              {"IDENTITY", "7d3a8c2e-1f4b-4c6e-9a1d-2b3c4d5e6f70\n"},
+                              {"LOG", "2024/01/01-00:00:00.000000 7f RocksDB version: 8.10.0\n"},
+                              {"OPTIONS-000007", "# This is a RocksDB option file.\n"},
+                              {"000004.log", "rocksdb wal bytes"}};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char p[300];
+        snprintf(p, sizeof(p), "%s/%s", kvr_db, files[i][0]);
+        FILE *f = fopen(p, "w");
+        cr_assert_not_null(f);
+        fputs(files[i][1], f);
+        fclose(f);
+    }
+    struct dirsnap *before = malloc(sizeof(*before)), *after = malloc(sizeof(*after));
+    dirsnap_take(kvr_db, before);
+    const char *const cmds[][3] = {{"count", NULL, NULL}, {"get", "k", NULL},
+                                   {"put", "k", "v"},     {"options", NULL, NULL},
+                                   {"stats", NULL, NULL}, {"scan", NULL, NULL}};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        kvr_result r = kvr((char *)cmds[i][0], (char *)cmds[i][1], (char *)cmds[i][2]);
+        cr_assert_eq(r.status, 3, "kvctl %s exited %d", cmds[i][0], r.status);
+        cr_assert_not_null(strstr(r.err, "not Lamina's"), "kvctl %s: %s", cmds[i][0], r.err);
+        kvr_free(&r);
+    }
+    dirsnap_take(kvr_db, after);
+    dirsnap_expect_same(before, after);
+    free(before);
+    free(after);
+}
+
+Test(kvctl_readonly, a_damaged_options_file_does_not_stop_check)
+{
+    free(kvr_ok("put", "a", "1"));
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "sed -i 's/^size_ratio=.*/size_ratio=banana/' %s/OPTIONS-*", kvr_db);
+    cr_assert_eq(system(cmd), 0);
+    kvr_result r = kvr("check");
+    cr_assert_not_null(strstr(r.err, "warning"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "size_ratio"), "%s", r.err);
+    kvr_free(&r);
+    r = kvr("get", "a");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_str_eq(r.out, "1\n");
+    kvr_free(&r);
 }

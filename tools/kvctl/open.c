@@ -11,9 +11,15 @@ int kv_options(kv_ctx *c, int create, lamina_options *opts)
 {
     lamina_options_init(opts);
     opts->create_if_missing = create;
-    /* No OPTIONS file (no database yet): the defaults; the open says whether one is needed. */
+    /* No OPTIONS file (no database yet): the defaults; the open says whether one is needed.
+     * A damaged one must not stop check or repair: they go on with the defaults, saying so. */
     int rc = lamina_options_load(c->db_path, opts);
-    if (rc != LAMINA_OK && rc != LAMINA_ENOENT) return kv_db_error(c, rc);
+    if (rc == LAMINA_ECORRUPT)
+        fprintf(stderr, "kvctl: warning: %s; the database's options are not loaded (the "
+                        "defaults and the flags apply)\n",
+                lamina_errmsg(NULL));
+    else if (rc != LAMINA_OK && rc != LAMINA_ENOENT)
+        return kv_db_error(c, rc);
     for (size_t i = 0; i < c->n_set; i++) {
         rc = lamina_options_set(opts, c->set_names[i], c->set_values[i]);
         if (rc != LAMINA_OK) return kv_db_error(c, rc);
