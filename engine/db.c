@@ -1132,8 +1132,7 @@ static void db_reset_read_only(lamina_db *db)
 #define DB_READ_ONLY_ATTEMPTS 5
 #define DB_READ_ONLY_PAUSE_MS 20
 
-LAMINA_API int lamina_open_read_only(const char *path, const lamina_options *opts,
-                                     lamina_db **out)
+LAMINA_API int lamina_open_read_only(const char *path, const lamina_options *opts, lamina_db **out)
 {
     char file[DB_PATH_MAX + 32], msg[512];
     int rc;

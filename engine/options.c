@@ -412,8 +412,8 @@ static const char *const options_per_open[] = {"create_if_missing", "error_if_ex
 /* Options that change the shape of the tree or of new tables: a change is worth a LOG line
  * that says so, since the tree reshapes itself from then on. */
 static const char *const options_structural[] = {
-    "compaction_policy", "size_ratio",  "runs_per_level", "runs_last_level",
-    "max_bytes_for_level_base", "num_levels", "index_type", "memtable_type",
+    "compaction_policy",        "size_ratio", "runs_per_level", "runs_last_level",
+    "max_bytes_for_level_base", "num_levels", "index_type",     "memtable_type",
     "format_version",
 };
 
@@ -426,8 +426,7 @@ static int options_in(const char *const *list, size_t n, size_t i)
 
 int options_is_per_open(size_t i)
 {
-    return options_in(options_per_open, sizeof(options_per_open) / sizeof(options_per_open[0]),
-                      i);
+    return options_in(options_per_open, sizeof(options_per_open) / sizeof(options_per_open[0]), i);
 }
 
 int options_is_structural(size_t i)

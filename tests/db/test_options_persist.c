@@ -72,8 +72,8 @@ Test(options_persist, every_option_of_the_table_round_trips_through_the_options_
                 cr_assert_str_eq(got, "false", "create_if_missing is never loaded");
                 continue;
             }
-            cr_assert_str_eq(got, a, "after setting %s=%s: %s reads back %s, not %s", d->name,
-                             want, e->name, got, a);
+            cr_assert_str_eq(got, a, "after setting %s=%s: %s reads back %s, not %s", d->name, want,
+                             e->name, got, a);
         }
     }
 }
@@ -161,8 +161,7 @@ Test(options_persist, load_refuses_a_missing_or_damaged_options_file_and_leaves_
     lamina_options c = tdb_small_options();
     open_close(&c);
     char cmd[700];
-    snprintf(cmd, sizeof(cmd), "sed -i 's/^size_ratio=.*/size_ratio=banana/' %s/OPTIONS-*",
-             T.path);
+    snprintf(cmd, sizeof(cmd), "sed -i 's/^size_ratio=.*/size_ratio=banana/' %s/OPTIONS-*", T.path);
     cr_assert_eq(system(cmd), 0);
     cr_assert_eq(lamina_options_load(T.path, &o), LAMINA_ECORRUPT);
     const char *msg = lamina_errmsg(NULL);

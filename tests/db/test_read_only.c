@@ -17,8 +17,7 @@ static lamina_db *ro_open(const lamina_options *o)
 {
     lamina_db *db = NULL;
     int rc = lamina_open_read_only(T.path, o, &db);
-    cr_assert_eq(rc, LAMINA_OK, "read-only open: %s: %s", lamina_strerror(rc),
-                 lamina_errmsg(NULL));
+    cr_assert_eq(rc, LAMINA_OK, "read-only open: %s: %s", lamina_strerror(rc), lamina_errmsg(NULL));
     cr_assert_not_null(db);
     return db;
 }
@@ -241,8 +240,7 @@ static int check_answer(lamina_db *r, int i, int rc, const char *v, size_t vl)
     }
     char want[48];
     int n = snprintf(want, sizeof(want), "value-%d-", i);
-    cr_assert(vl > (size_t)n && memcmp(v, want, (size_t)n) == 0, "key %d read %.*s", i, (int)vl,
-              v);
+    cr_assert(vl > (size_t)n && memcmp(v, want, (size_t)n) == 0, "key %d read %.*s", i, (int)vl, v);
     return 0;
 }
 

@@ -43,14 +43,15 @@ Test(kvctl_options, a_tiered_load_stays_tiered_across_plain_commands)
                 keys_file(20000)));
     cr_assert_str_eq(option_in_force("compaction_policy"), "tiered");
     const char *const plain[][4] = {
-        {"put", "a", "1", NULL}, {"get", "a", NULL, NULL}, {"count", NULL, NULL, NULL},
-        {"del", "a", NULL, NULL}, {"flush", NULL, NULL, NULL}, {"compact", NULL, NULL, NULL},
+        {"put", "a", "1", NULL},           {"get", "a", NULL, NULL},
+        {"count", NULL, NULL, NULL},       {"del", "a", NULL, NULL},
+        {"flush", NULL, NULL, NULL},       {"compact", NULL, NULL, NULL},
         {"scan", "--limit=3", NULL, NULL}, {"stats", NULL, NULL, NULL},
         {"check", NULL, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-        kvr_result r = kvr((char *)plain[i][0], (char *)plain[i][1], (char *)plain[i][2],
-                           (char *)plain[i][3]);
+        kvr_result r =
+            kvr((char *)plain[i][0], (char *)plain[i][1], (char *)plain[i][2], (char *)plain[i][3]);
         cr_assert_eq(r.status, 0, "kvctl %s: %s", plain[i][0], r.err);
         kvr_free(&r);
         cr_assert_str_eq(option_in_force("compaction_policy"), "tiered", "after kvctl %s",
@@ -86,8 +87,8 @@ Test(kvctl_options, a_flag_overrides_the_database_options_and_the_change_persist
 
 Test(kvctl_options, options_json_gives_typed_values)
 {
-    free(kvr_ok("--compaction_policy=dostoevsky", "--bloom_bits=7", "--use_io_uring=0", "put",
-                "a", "1"));
+    free(kvr_ok("--compaction_policy=dostoevsky", "--bloom_bits=7", "--use_io_uring=0", "put", "a",
+                "1"));
     char *out = kvr_ok("options", "--json");
     json_error_t e;
     json_t *root = json_loads(out, 0, &e);

@@ -29,9 +29,9 @@ Test(kvctl_readonly, reading_commands_leave_every_file_byte_identical)
     struct dirsnap *before = malloc(sizeof(*before)), *after = malloc(sizeof(*after));
     dirsnap_take(kvr_db, before);
     const char *const reads[][3] = {
-        {"get", "key000042", NULL}, {"get", "zz-in-the-wal", NULL}, {"count", NULL, NULL},
-        {"scan", "--limit=5", NULL}, {"dump", NULL, NULL},          {"stats", NULL, NULL},
-        {"stats", "--json", NULL},   {"check", NULL, NULL},         {"options", NULL, NULL},
+        {"get", "key000042", NULL},  {"get", "zz-in-the-wal", NULL}, {"count", NULL, NULL},
+        {"scan", "--limit=5", NULL}, {"dump", NULL, NULL},           {"stats", NULL, NULL},
+        {"stats", "--json", NULL},   {"check", NULL, NULL},          {"options", NULL, NULL},
     };
     for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
         kvr_result r = kvr((char *)reads[i][0], (char *)reads[i][1], (char *)reads[i][2]);
@@ -89,9 +89,12 @@ Test(kvctl_readonly, readers_run_side_by_side_beside_a_writer_process)
     cr_assert_eq(read(fds[0], &c, 1), 1, "the writer died before its first round");
     close(fds[0]);
     for (int round = 0; round < 4; round++) {
-        kvr_proc p[7] = {kvr_start(1, "count"), kvr_start(2, "count"),
-                         kvr_start(3, "scan", "--limit=100"), kvr_start(4, "scan", "--keys-only"),
-                         kvr_start(5, "get", "key000123"), kvr_start(6, "check"),
+        kvr_proc p[7] = {kvr_start(1, "count"),
+                         kvr_start(2, "count"),
+                         kvr_start(3, "scan", "--limit=100"),
+                         kvr_start(4, "scan", "--keys-only"),
+                         kvr_start(5, "get", "key000123"),
+                         kvr_start(6, "check"),
                          kvr_start(7, "check")};
         for (int i = 0; i < 7; i++) {
             kvr_result r = kvr_wait(p[i]);

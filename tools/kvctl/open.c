@@ -1,5 +1,6 @@
 /* open.c — opening and closing the database with the options in force: the database's own
- * (its OPTIONS file) overridden by the command line's; read-only for the commands that only read. */
+ * (its OPTIONS file) overridden by the command line's; read-only for the commands that only read.
+ */
 #include <stdio.h>
 
 #include "kvctl.h"
@@ -15,8 +16,9 @@ int kv_options(kv_ctx *c, int create, lamina_options *opts)
      * A damaged one must not stop check or repair: they go on with the defaults, saying so. */
     int rc = lamina_options_load(c->db_path, opts);
     if (rc == LAMINA_ECORRUPT)
-        fprintf(stderr, "kvctl: warning: %s; the database's options are not loaded (the "
-                        "defaults and the flags apply)\n",
+        fprintf(stderr,
+                "kvctl: warning: %s; the database's options are not loaded (the "
+                "defaults and the flags apply)\n",
                 lamina_errmsg(NULL));
     else if (rc != LAMINA_OK && rc != LAMINA_ENOENT)
         return kv_db_error(c, rc);
