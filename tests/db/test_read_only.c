@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "concurrent.h"
 #include "dirsnap.h"
 #include "helpers.h"
 
@@ -327,4 +328,9 @@ Test(read_only, readers_beside_a_writer_in_another_process_never_read_wrong_data
     tdb_expect_range(r, 0, nkeys, rounds);
     cr_assert_eq(lamina_close(r), LAMINA_OK);
     cr_log_info("%d read-only opens, %d gets, %d reported a deleted table", opens, reads, gone);
+}
+
+Test(read_only, threads_share_and_open_read_only_handles_beside_a_writer_handle)
+{
+    cr_assert_eq(conc_read_only_beside_writer(T.path), 0);
 }
