@@ -75,7 +75,8 @@ static int conc_multi_get(struct worker *w, uint64_t first)
         keys[j] = kb[j];
         keys[N + j] = kb[N + j];
     }
-    if (lamina_multi_get(w->db, NULL, 2 * N, keys, lens, vals, vlens, st) != LAMINA_OK) failures++;
+    if (lamina_multi_get(w->db, NULL, 2 * N, keys, lens, vals, vlens, st) != LAMINA_OK)
+        failures++;
     for (int j = 0; j < 2 * N; j++) {
         if (st[j] == LAMINA_OK) {
             uint64_t key = strtoull(kb[j] + 3, NULL, 10);
