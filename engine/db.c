@@ -1045,10 +1045,17 @@ static int db_pin_tables(lamina_db *db)
     for (int l = 0; l < v->num_levels; l++)
         for (size_t r = 0; r < v->levels[l].nruns; r++)
             for (size_t f = 0; f < v->levels[l].runs[r].nfiles; f++) {
-                int rc = file_meta_table(v->levels[l].runs[r].files[f],
-                                         &db->pinned_tables[db->npinned_tables]);
-                if (rc) return rc;
-                db->npinned_tables++;
+                struct file_meta *meta = v->levels[l].runs[r].files[f];
+                int rc = file_meta_table(meta, &db->pinned_tables[db->npinned_tables]);
+                if (rc == 0) {
+                    db->npinned_tables++;
+                    continue;
+                }
+                /* Gone: a writer deleted it after the MANIFEST read. A damaged table stays
+                 * unpinned; reads that need it report the damage, as on a writer's handle. */
+                char path[DB_PATH_MAX + 32];
+                db_file_name(path, sizeof(path), db->path, meta->number, "sst");
+                if (!file_exists(path)) return rc;
             }
     return 0;
 }

@@ -327,7 +327,8 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
  * them; -1: any number), so a table a writer deletes later (a compaction replaced it) stays
  * readable through its descriptor. Beyond max_open_files, a read that needs a table deleted
  * since the open fails with LAMINA_EIO and a message naming the file ("No such file or
- * directory"); it never returns other data. Writes
+ * directory"); it never returns other data. A damaged table does not fail the open: reads
+ * that need it report the damage (LAMINA_ECORRUPT), as on a writer's handle. Writes
  * (put, delete, write), lamina_flush, lamina_compact_range, lamina_wait_for_compactions and
  * lamina_resume return LAMINA_EREADONLY ("opened read-only"). No background thread runs.
  * opts as for lamina_open (NULL: the defaults; create_if_missing and error_if_exists are

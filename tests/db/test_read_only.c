@@ -334,3 +334,26 @@ Test(read_only, threads_share_and_open_read_only_handles_beside_a_writer_handle)
 {
     cr_assert_eq(conc_read_only_beside_writer(T.path), 0);
 }
+
+Test(read_only, a_damaged_table_does_not_stop_the_open_and_its_reads_report_the_damage)
+{
+    lamina_options o = tdb_small_options();
+    lamina_db *w = tdb_open(T.path, &o);
+    tdb_put_range(w, NULL, 0, 100, 1);
+    cr_assert_eq(lamina_flush(w), LAMINA_OK);
+    cr_assert_eq(lamina_close(w), LAMINA_OK);
+    char sst[600];
+    tdb_find_file(T.path, ".sst", 0, sst, sizeof(sst));
+    cr_assert(sst[0]);
+    struct stat st;
+    cr_assert_eq(stat(sst, &st), 0);
+    tdb_flip(sst, (long)st.st_size - 3, 0x5a); /* the footer */
+    lamina_db *r = ro_open(&o);
+    char k[32];
+    size_t kl = tdb_key(k, 5), vl = 0;
+    void *v = NULL;
+    int rc = lamina_get(r, NULL, k, kl, &v, &vl);
+    cr_assert_eq(rc, LAMINA_ECORRUPT, "%s: %s", lamina_strerror(rc), lamina_errmsg(r));
+    cr_assert_not_null(strstr(lamina_errmsg(r), ".sst"), "%s", lamina_errmsg(r));
+    cr_assert_eq(lamina_close(r), LAMINA_OK);
+}
