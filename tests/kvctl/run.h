@@ -5,6 +5,7 @@
 #define TESTS_KVCTL_RUN_H
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -147,6 +148,39 @@ static inline const char *kvr_file(const char *name, const char *text)
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+/* The path of the database's file whose name starts with prefix (the largest such name) into
+ * out; fails the test when there is none. */
+static inline void kvr_db_file(const char *prefix, char *out, size_t cap)
+{
+    DIR *d = opendir(kvr_db);
+    cr_assert_not_null(d, "%s", kvr_db);
+    char best[256] = "";
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strcmp(e->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", e->d_name);
+    closedir(d);
+    cr_assert(best[0], "no %s* in %s", prefix, kvr_db);
+    snprintf(out, cap, "%s/%s", kvr_db, best);
+}
+
+/* Rewrites the line "name=..." of the database's newest OPTIONS file as "name=value". */
+static inline void kvr_edit_options(const char *name, const char *value)
+{
+    char path[400];
+    kvr_db_file("OPTIONS-", path, sizeof(path));
+    char *text = kvr_read_file(path);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, name, strlen(name)) == 0 && line[strlen(name)] == '=')
+            fprintf(f, "%s=%s\n", name, value);
+        else
+            fprintf(f, "%s\n", line);
+    }
+    fclose(f);
+    free(text);
 }
 
 #endif
