@@ -13,6 +13,7 @@
 
 #include "sst/table.h"
 #include "util/iter.h"
+#include "util/range_del.h"
 
 #define COMPACTION_MAX_LEVELS 20
 
@@ -175,6 +176,12 @@ struct merge_job {
     struct table_options table_opts;
     merge_new_file_fn new_file;
     void *ctx;
+    /* The range tombstones of every input, fragmented (NULL: none). Borrowed; subcompactions
+     * share one. Point entries a newer tombstone covers in the same snapshot stripe are dropped;
+     * the fragments in [lower, upper) go to the outputs, each table taking those in the key
+     * range it owns (from its first key, or lower, up to the next table's first key, or upper),
+     * so the tables of a run do not overlap. */
+    const struct range_del_list *range_dels;
     /* out: the tables written (synced and closed), owned by the job until merge_job_free */
     struct table_meta *outputs;
     size_t noutputs;
@@ -182,7 +189,9 @@ struct merge_job {
 };
 
 /* Runs the merge: keeps, for each user key, the newest version plus the newest version
- * visible to each snapshot; drops tombstones (and what they shadow) per drop_tombstones.
+ * visible to each snapshot; drops tombstones (and what they shadow) per drop_tombstones, range
+ * tombstones too (those no snapshot needs at the last level, and those a newer one of the same
+ * stripe makes redundant).
  * Each output file is synced and closed. On error, files already written are left to the
  * caller (listed in outputs) to delete. Returns 0 or a LAMINA_E* code. */
 int merge_job_run(struct merge_job *job);

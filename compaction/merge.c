@@ -33,6 +33,86 @@ static size_t merge_stripe(const struct merge_job *job, uint64_t seq)
     return lo;
 }
 
+/* Whether a range tombstone of the inputs deletes the point entry (k, seq) for every reader:
+ * one newer than seq in seq's snapshot stripe covers k (RocksDB's rule). */
+static int merge_covered(const struct merge_job *job, const uint8_t *k, size_t ulen, uint64_t seq,
+                         size_t stripe)
+{
+    const struct range_del_frag *f = range_del_find(job->range_dels, k, ulen);
+    if (!f) return 0;
+    /* seqs are newest first: the oldest one above seq is in the lowest stripe that can match. */
+    size_t i = 0;
+    while (i < f->nseqs && f->seqs[i] > seq)
+        i++;
+    return i > 0 && merge_stripe(job, f->seqs[i - 1]) == stripe;
+}
+
+/* Where the range tombstones stand: the next fragment to write and the user key from which
+ * the current output owns the key space (NULL: from the job's lower bound). */
+struct merge_rd {
+    size_t next;
+    buf from;
+    int has_from;
+};
+
+/* Adds to builder b the tombstones of fragments in [from, limit) (limit NULL: to the end),
+ * clipped to that range, keeping per fragment the newest sequence number of each snapshot
+ * stripe, none of stripe 0 when drop_tombstones. With b NULL, only says (1) whether there is
+ * one to add. Leaves rd->next at the first fragment reaching past limit. */
+static int merge_add_range_dels(struct merge_job *job, struct merge_rd *rd, table_builder *b,
+                                const uint8_t *limit, size_t limit_len)
+{
+    const range_del_list *l = job->range_dels;
+    const uint8_t *from = rd->has_from ? rd->from.data : job->lower;
+    size_t from_len = rd->has_from ? rd->from.len : job->lower_len;
+    size_t i = rd->next;
+    if (from && i == 0) i = range_del_lower_bound(l, from, from_len);
+    for (; l && i < l->n; i++) {
+        const struct range_del_frag *f = &l->frags[i];
+        if (limit && ikey_user_cmp(f->begin, f->begin_len, limit, limit_len) >= 0) break;
+        const uint8_t *lo = f->begin, *hi = f->end;
+        size_t lo_len = f->begin_len, hi_len = f->end_len;
+        if (from && ikey_user_cmp(lo, lo_len, from, from_len) < 0) {
+            lo = from;
+            lo_len = from_len;
+        }
+        int past = limit && ikey_user_cmp(hi, hi_len, limit, limit_len) > 0;
+        if (past) {
+            hi = limit;
+            hi_len = limit_len;
+        }
+        if (ikey_user_cmp(lo, lo_len, hi, hi_len) < 0) {
+            size_t last_stripe = SIZE_MAX;
+            for (size_t s = 0; s < f->nseqs; s++) {
+                size_t st = merge_stripe(job, f->seqs[s]);
+                if (st == last_stripe || (job->drop_tombstones && st == 0)) continue;
+                last_stripe = st;
+                if (!b) return 1;
+                int rc = table_builder_add_range_del(b, lo, lo_len, hi, hi_len, f->seqs[s]);
+                if (rc) return rc;
+            }
+        }
+        if (past) break;
+    }
+    if (b) rd->next = i;
+    return 0;
+}
+
+/* The current output is closed before user key n (NULL: at the job's end): it takes the
+ * tombstones up to n, and the next output owns the key space from n. */
+static int merge_output_range_dels(struct merge_job *job, struct merge_rd *rd, table_builder *b,
+                                   const uint8_t *n, size_t n_len)
+{
+    if (!job->range_dels) return 0;
+    const uint8_t *limit = n ? n : job->upper;
+    size_t limit_len = n ? n_len : job->upper_len;
+    int rc = merge_add_range_dels(job, rd, b, limit, limit_len);
+    if (rc || !n) return rc;
+    buf_clear(&rd->from);
+    rd->has_from = 1;
+    return buf_append(&rd->from, n, n_len) ? err_set(LAMINA_ENOMEM, "merge: out of memory") : 0;
+}
+
 static int merge_outputs_push(struct merge_job *job, const struct table_meta *m)
 {
     struct table_meta *o = mem_realloc(job->outputs, (job->noutputs + 1) * sizeof(*o));
@@ -88,8 +168,9 @@ static int merge_close_output(struct merge_job *job, struct merge_out *out, cons
     if (!rc) {
         if (!m.smallest) rc = merge_copy_key(&m.smallest, &m.smallest_len, first, first_len);
         if (!rc && !m.largest) rc = merge_copy_key(&m.largest, &m.largest_len, last, last_len);
-        m.smallest_seq = out->smallest_seq;
-        m.largest_seq = out->largest_seq;
+        /* The builder's figures count the range tombstones too. */
+        if (out->smallest_seq < m.smallest_seq) m.smallest_seq = out->smallest_seq;
+        if (out->largest_seq > m.largest_seq) m.largest_seq = out->largest_seq;
         job->bytes_written += m.file_size;
     }
     int prc = merge_outputs_push(job, &m);
@@ -128,6 +209,7 @@ int merge_job_run(struct merge_job *job)
     size_t prev_stripe = 0;
     int dropping = 0; /* the rest of this user key is shadowed by a dropped tombstone */
     int in_group = 0;
+    struct merge_rd rd = {0, {0}, 0};
     int rc;
 
     job->outputs = NULL;
@@ -182,6 +264,13 @@ int merge_job_run(struct merge_job *job)
         }
         prev_stripe = stripe;
 
+        if (job->range_dels && merge_covered(job, k, ulen, seq, stripe)) {
+            /* Deleted by a range tombstone for every reader that sees it: older versions of
+             * the stripe go with it (prev_stripe), older stripes are judged on their own. */
+            job->entries_dropped++;
+            continue;
+        }
+
         if (job->drop_tombstones && stripe == 0 && ikey_type(k, klen) == IKEY_DELETION) {
             /* The newest version visible to the oldest reader is a deletion and nothing older
              * exists below the output: the tombstone and all it shadows can go. */
@@ -193,7 +282,9 @@ int merge_job_run(struct merge_job *job)
         /* Cut only between user keys, so that one key's versions never span two tables. */
         int gp_full = new_key && merge_grandparent_full(job, &gp, k, ulen, out.b != NULL);
         if (out.b && new_key && (gp_full || table_builder_size(out.b) >= job->target_file_size)) {
-            rc = merge_close_output(job, &out, first.data, first.len, last.data, last.len);
+            rc = merge_output_range_dels(job, &rd, out.b, k, ulen);
+            if (rc == 0)
+                rc = merge_close_output(job, &out, first.data, first.len, last.data, last.len);
             if (rc) goto out;
             gp.overlap = 0;
         }
@@ -215,7 +306,14 @@ int merge_job_run(struct merge_job *job)
     if (rc) goto out;
     rc = iter_status(job->input);
     if (rc) goto out;
-    if (out.b) rc = merge_close_output(job, &out, first.data, first.len, last.data, last.len);
+    /* Tombstones past the last point entry (or with none at all) still need a table. */
+    if (!out.b && job->range_dels &&
+        (rc = merge_add_range_dels(job, &rd, NULL, job->upper, job->upper_len)) == 1)
+        rc = merge_open_output(job, &out);
+    if (rc) goto out;
+    if (out.b) rc = merge_output_range_dels(job, &rd, out.b, NULL, 0);
+    if (rc == 0 && out.b)
+        rc = merge_close_output(job, &out, first.data, first.len, last.data, last.len);
 
 out:
     if (out.b) {
@@ -228,6 +326,7 @@ out:
     buf_free(&ukey);
     buf_free(&first);
     buf_free(&last);
+    buf_free(&rd.from);
     return rc;
 }
 

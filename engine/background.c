@@ -9,6 +9,7 @@
 
 #include "bloom/bloom.h"
 #include "engine/db_impl.h"
+#include "engine/range_del.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/fault.h"
@@ -81,6 +82,7 @@ static int job_outputs_to_edit(const struct merge_job *job, int level, uint64_t 
             .largest_len = m->largest_len,
             .smallest_seq = m->smallest_seq,
             .largest_seq = m->largest_seq,
+            .range_dels = m->range_deletions > 0,
         };
         rc = version_edit_add_file(edit, &ef);
     }
@@ -156,14 +158,15 @@ static int bg_job_bloom_bits(const lamina_db *db, const struct version *v,
 
 /* Writes a memtable's entries as new tables at (level 0, run) with bloom_bits bits per key,
  * adding them to edit. */
-static int job_flush(lamina_db *db, iter *input, const uint64_t *snapshots, size_t nsnapshots,
-                     uint64_t run, int bloom_bits, struct version_edit *edit,
-                     uint64_t *bytes_written)
+static int job_flush(lamina_db *db, iter *input, const range_del_list *range_dels,
+                     const uint64_t *snapshots, size_t nsnapshots, uint64_t run, int bloom_bits,
+                     struct version_edit *edit, uint64_t *bytes_written)
 {
     struct job_files jf = {db, NULL, 0, 0};
     struct merge_job job;
     memset(&job, 0, sizeof(job));
     job.input = input;
+    job.range_dels = range_dels;
     job.snapshots = snapshots;
     job.nsnapshots = nsnapshots;
     job.target_file_size = db->target_file_size;
@@ -185,11 +188,18 @@ static int job_flush(lamina_db *db, iter *input, const uint64_t *snapshots, size
 static int bg_write_level0(lamina_db *db, memtable *mem, uint64_t run, const uint64_t *snapshots,
                            size_t nsnapshots, int bloom_bits, struct version_edit *edit)
 {
+    range_del_list *rd;
+    int rc = db_range_dels_memtable(mem, &rd);
+    if (rc) return rc;
     iter *it = memtable_iter_create(mem);
-    if (!it) return err_set(LAMINA_ENOMEM, "flush: out of memory");
+    if (!it) {
+        range_del_list_free(rd);
+        return err_set(LAMINA_ENOMEM, "flush: out of memory");
+    }
     uint64_t written = 0, t0 = bg_now_micros();
-    int rc = job_flush(db, it, snapshots, nsnapshots, run, bloom_bits, edit, &written);
+    rc = job_flush(db, it, rd, snapshots, nsnapshots, run, bloom_bits, edit, &written);
     iter_destroy(it);
+    range_del_list_free(rd);
     if (rc == 0) {
         atomic_fetch_add(&db->stats.level_bytes_written[0], written);
         atomic_fetch_add(&db->stats.flushes, 1);
@@ -705,7 +715,11 @@ static int bg_run_job(lamina_db *db, const struct version *v, const struct compa
             mj.cancel = &db->cancel;
             mj.new_file = job_new_file;
             bg_grandparents(v, job->output_level, &mj, &gk, &gl, &gs);
-            rc = bg_merge(db, v, job, runs, &mj, run_id, &edit, &written);
+            range_del_list *rd = NULL;
+            rc = db_range_dels_runs(runs, job->ninputs, &rd);
+            mj.range_dels = rd;
+            if (rc == 0) rc = bg_merge(db, v, job, runs, &mj, run_id, &edit, &written);
+            range_del_list_free(rd);
             FAULT_CRASH_POINT("compaction:outputs-synced");
         }
     }

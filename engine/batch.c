@@ -71,13 +71,18 @@ static int batch_walk(const uint8_t *rep, size_t len,
         int type = *p++;
         const uint8_t *k, *v = NULL;
         size_t kl, vl = 0;
-        if (type != IKEY_VALUE && type != IKEY_DELETION)
+        if (type != IKEY_VALUE && type != IKEY_DELETION && type != IKEY_RANGE_DELETION)
             return err_set(LAMINA_ECORRUPT, "batch: unknown record type %d at byte %zu", type, at);
         if (coding_get_lenbytes(&p, end, &k, &kl) || kl > LAMINA_MAX_KEY_LEN)
             return err_set(LAMINA_ECORRUPT, "batch: bad key in the record at byte %zu", at);
         if (type == IKEY_VALUE &&
             (coding_get_lenbytes(&p, end, &v, &vl) || vl > LAMINA_MAX_VALUE_LEN))
             return err_set(LAMINA_ECORRUPT, "batch: bad value in the record at byte %zu", at);
+        /* A range deletion's end key is its value; an empty range is never written. */
+        if (type == IKEY_RANGE_DELETION &&
+            (coding_get_lenbytes(&p, end, &v, &vl) || vl > LAMINA_MAX_KEY_LEN ||
+             ikey_user_cmp(k, kl, v, vl) >= 0))
+            return err_set(LAMINA_ECORRUPT, "batch: bad range end in the record at byte %zu", at);
         seen++;
         if (fn && (rc = fn(ctx, type, k, kl, v, vl))) return rc;
     }
@@ -125,7 +130,9 @@ void batch_shrink(lamina_batch *b, size_t keep)
 static int batch_add(lamina_batch *b, int type, const void *key, size_t key_len, const void *value,
                      size_t value_len)
 {
-    const char *what = type == IKEY_VALUE ? "lamina_batch_put" : "lamina_batch_delete";
+    const char *what = type == IKEY_VALUE      ? "lamina_batch_put"
+                       : type == IKEY_DELETION ? "lamina_batch_delete"
+                                               : "lamina_batch_delete_range";
     if (!b) return err_set(LAMINA_EINVAL, "%s: batch is NULL", what);
     if (key_len > LAMINA_MAX_KEY_LEN)
         return err_set(LAMINA_EINVAL, "%s: key of %zu bytes exceeds LAMINA_MAX_KEY_LEN (%u)", what,
@@ -142,7 +149,7 @@ static int batch_add(lamina_batch *b, int type, const void *key, size_t key_len,
     size_t old = b->rep.len;
     uint8_t t = (uint8_t)type;
     if (buf_append(&b->rep, &t, 1) || buf_append_lenbytes(&b->rep, key, key_len) ||
-        (type == IKEY_VALUE && buf_append_lenbytes(&b->rep, value, value_len))) {
+        (type != IKEY_DELETION && buf_append_lenbytes(&b->rep, value, value_len))) {
         b->rep.len = old;
         return err_set(LAMINA_ENOMEM, "%s: no memory for %zu bytes", what, key_len + value_len);
     }
@@ -174,6 +181,27 @@ LAMINA_API int lamina_batch_put(lamina_batch *b, const void *key, size_t key_len
 LAMINA_API int lamina_batch_delete(lamina_batch *b, const void *key, size_t key_len)
 {
     return batch_add(b, IKEY_DELETION, key, key_len, NULL, 0);
+}
+
+LAMINA_API int lamina_batch_delete_range(lamina_batch *b, const void *begin, size_t begin_len,
+                                         const void *end, size_t end_len)
+{
+    if (end_len > LAMINA_MAX_KEY_LEN)
+        return err_set(LAMINA_EINVAL,
+                       "lamina_batch_delete_range: end key of %zu bytes exceeds "
+                       "LAMINA_MAX_KEY_LEN (%u)",
+                       end_len, LAMINA_MAX_KEY_LEN);
+    if ((!begin && begin_len) || (!end && end_len))
+        return err_set(LAMINA_EINVAL,
+                       "lamina_batch_delete_range: NULL pointer with a non-zero length");
+    if (!b) return err_set(LAMINA_EINVAL, "lamina_batch_delete_range: batch is NULL");
+    /* As RocksDB's DeleteRange: begin == end is an empty range (nothing added), begin > end is
+     * refused so that swapped arguments are noticed. */
+    int c = ikey_user_cmp(begin ? begin : "", begin_len, end ? end : "", end_len);
+    if (c > 0)
+        return err_set(LAMINA_EINVAL, "lamina_batch_delete_range: begin key is above end key");
+    if (c == 0) return 0;
+    return batch_add(b, IKEY_RANGE_DELETION, begin, begin_len, end, end_len);
 }
 
 LAMINA_API void lamina_batch_clear(lamina_batch *b)

@@ -1,7 +1,8 @@
 /* batch.h — write batches: the public lamina_batch and its encoding, which is also the WAL
  * record of one group commit (LevelDB's WriteBatch layout; byte layout in docs/format.md, Part 1).
  *   header:  sequence number (fixed64) | count (fixed32)
- *   records: type (1 byte: IKEY_VALUE / IKEY_DELETION) | key (lenbytes) | value (lenbytes, puts) */
+ *   records: type (1 byte: IKEY_VALUE / IKEY_DELETION / IKEY_RANGE_DELETION) | key (lenbytes) |
+ *            value (lenbytes, puts; the end key of a range deletion, whose key is its begin) */
 #ifndef ENGINE_BATCH_H
 #define ENGINE_BATCH_H
 
@@ -57,8 +58,9 @@ int batch_rep_insert(const uint8_t *rep, size_t len, struct memtable *mem, uint6
  * batch_iterate's rules. 0, LAMINA_ECORRUPT or LAMINA_ENOMEM. */
 int batch_set_rep(lamina_batch *b, const uint8_t *rep, size_t len);
 
-/* Calls fn for each record of an encoded batch, in order; type is IKEY_VALUE or IKEY_DELETION,
- * pointers borrow from rep (v is NULL with vl 0 for deletions). The whole batch is checked
+/* Calls fn for each record of an encoded batch, in order; type is IKEY_VALUE, IKEY_DELETION or
+ * IKEY_RANGE_DELETION (k the begin key, v the end key, begin < end), pointers borrow from rep
+ * (v is NULL with vl 0 for deletions). The whole batch is checked
  * before fn is first called, so a malformed batch is never half applied: LAMINA_ECORRUPT (the
  * message names the byte offset) for a short header, an unknown type, a truncated or oversized
  * key/value, trailing bytes, or a record count different from the header's. A non-zero return

@@ -16,6 +16,7 @@
 #include "engine/log.h"
 #include "engine/manifest.h"
 #include "engine/options.h"
+#include "engine/range_del.h"
 #include "engine/version.h"
 #include "memtable/memtable.h"
 #include "sst/table.h"
@@ -705,7 +706,7 @@ static void check_options_file(struct check_state *s, uint64_t number)
 
 /* Counts the live keys of a merged iterator in one direction: per user key, its newest
  * version (the first one forward, the last one backward) decides. */
-static int check_count_dir(iter *it, int backward, uint64_t *keys)
+static int check_count_dir(iter *it, const range_del_list *rd, int backward, uint64_t *keys)
 {
     buf prev = {0};
     int rc, have = 0, live = 0;
@@ -726,7 +727,9 @@ static int check_count_dir(iter *it, int backward, uint64_t *keys)
                 break;
             }
         }
-        live = ikey_type(k, kl) == IKEY_VALUE;
+        /* A value a newer range tombstone covers is not live either. */
+        live = ikey_type(k, kl) == IKEY_VALUE &&
+               range_del_max_seq(rd, k, ul, IKEY_MAX_SEQ) < ikey_seq(k, kl);
     }
     *keys += (uint64_t)live;
     if (rc == 0) rc = iter_status(it);
@@ -741,6 +744,7 @@ static int check_count_keys(struct check_state *s, uint64_t *keys)
     struct version_set vs;
     struct version *v = NULL;
     iter **children = NULL, *it = NULL;
+    range_del_list *rd = NULL;
     size_t n = 0;
     int rc = 0;
     *keys = 0;
@@ -763,8 +767,21 @@ static int check_count_keys(struct check_state *s, uint64_t *keys)
     n = 0;
     if (!it) goto nomem;
     uint64_t back = 0;
-    if ((rc = check_count_dir(it, 0, keys)) == 0 && (rc = check_count_dir(it, 1, &back)) == 0 &&
-        back != *keys)
+    range_del_builder rb;
+    range_del_builder_init(&rb);
+    rc = memtable_range_dels(s->mem, &rb);
+    for (int l = 0; rc == 0 && l < v->num_levels; l++)
+        for (size_t r = 0; rc == 0 && r < v->levels[l].nruns; r++) {
+            range_del_list *one = NULL;
+            rc = db_range_dels_runs(&v->levels[l].runs[r], 1, &one);
+            if (rc == 0) rc = range_del_builder_add_list(&rb, one);
+            range_del_list_free(one);
+        }
+    if (rc == 0) rc = range_del_builder_finish(&rb, &rd);
+    range_del_builder_free(&rb);
+    if (rc) goto out;
+    if ((rc = check_count_dir(it, rd, 0, keys)) == 0 &&
+        (rc = check_count_dir(it, rd, 1, &back)) == 0 && back != *keys)
         rc = err_set(LAMINA_ECORRUPT, "%" PRIu64 " keys forward but %" PRIu64 " backward", *keys,
                      back);
     goto out;
@@ -775,6 +792,7 @@ out:
         iter_destroy(children[i]);
     mem_free(children);
     iter_destroy(it);
+    range_del_list_free(rd);
     version_unref(v);
     version_set_close(&vs);
     if (vs.tables) table_cache_destroy(vs.tables);

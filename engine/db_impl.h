@@ -198,6 +198,14 @@ int db_sync_old_wals(lamina_db *db);
 /* write.c */
 /* Runs the writer w through the queue (group commit). */
 int db_write_impl(lamina_db *db, struct writer *w);
+/* Makes w (initialised here) the head of the writer queue and returns with mu held: no write
+ * runs until db_writers_release(db, w), called with mu held (it unlocks). lamina_ingest holds
+ * the queue so that no write slips between its memtable check and its version edit. */
+void db_writers_hold(lamina_db *db, struct writer *w);
+void db_writers_release(lamina_db *db, struct writer *w);
+/* While holding the queue (mu held): freezes a non-empty active memtable for its flush, as a
+ * leader's switch does (it may wait while flushes or level-0 compactions catch up). */
+int db_writers_switch_memtable(lamina_db *db);
 
 /* Per-thread buffers (write.c's batch of lamina_put / lamina_delete, read.c's value and key
  * buffers) give their memory back after a call that made them grow past this. */

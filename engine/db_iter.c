@@ -1,11 +1,15 @@
 /* db_iter.c — the public iterator: a merge of every memtable and sorted run of a pinned super
  * version, seen at a snapshot, hiding newer entries, shadowed versions and tombstones; forward
- * and backward with direction switches (LevelDB's DBIter), with bounds applied inside. */
+ * and backward with direction switches (LevelDB's DBIter), with bounds applied inside. Range
+ * tombstones of all sources are gathered and fragmented once, at creation (RocksDB's
+ * RangeDelAggregator): an entry older than the newest visible tombstone covering it reads as a
+ * deletion. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/db_impl.h"
 #include "engine/options.h"
+#include "engine/range_del.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
@@ -29,7 +33,19 @@ struct lamina_iter {
     int has_lower, has_upper;
     buf prefix; /* the caller's prefix, copied; empty: none */
     buf succ;   /* the prefix's successor; empty: none (no prefix, or only 0xff bytes) */
+    range_del_list *range_dels; /* NULL: no range tombstone in any source */
 };
+
+/* The entry's type as this iterator sees it: a deletion when a range tombstone visible at the
+ * iterator's seq and newer than the entry covers its key. */
+static int dbi_type(const lamina_iter *di, const uint8_t *k, size_t klen)
+{
+    int type = ikey_type(k, klen);
+    if (di->range_dels && type == IKEY_VALUE &&
+        range_del_max_seq(di->range_dels, k, ikey_user_len(klen), di->seq) > ikey_seq(k, klen))
+        return IKEY_DELETION;
+    return type;
+}
 
 static int dbi_fail(lamina_iter *di, int rc)
 {
@@ -87,7 +103,7 @@ static int dbi_find_next(lamina_iter *di, int skipping)
         int hidden =
             ikey_seq(k, klen) > di->seq ||
             (skipping && ikey_user_cmp(k, ulen, di->saved_key.data, di->saved_key.len) <= 0);
-        if (!hidden && ikey_type(k, klen) == IKEY_DELETION) {
+        if (!hidden && dbi_type(di, k, klen) == IKEY_DELETION) {
             if ((rc = dbi_save(&di->saved_key, k, ulen))) return dbi_fail(di, rc);
             skipping = 1;
         } else if (!hidden) {
@@ -116,7 +132,7 @@ static int dbi_find_prev(lamina_iter *di)
             if (type != IKEY_DELETION &&
                 ikey_user_cmp(k, ulen, di->saved_key.data, di->saved_key.len) < 0)
                 break; /* an older key: the saved one is the answer */
-            type = ikey_type(k, klen);
+            type = dbi_type(di, k, klen);
             if (type == IKEY_DELETION) {
                 buf_clear(&di->saved_key);
                 buf_clear(&di->saved_value);
@@ -419,6 +435,7 @@ LAMINA_API int lamina_iter_create(lamina_db *db, const lamina_read_options *ro, 
             n++;
         }
     }
+    if (!empty && (rc = db_range_dels_iter(sv, &tro, &di->range_dels))) goto fail;
     di->it = n == 1 ? children[0] : n == 0 ? iter_empty_create(0) : merge_iter_create(children, n);
     n = 0;
     if (!di->it) goto nomem;
@@ -433,6 +450,7 @@ fail:
         iter_destroy(children[i]);
     mem_free(children);
     db_sv_release(di->sv);
+    range_del_list_free(di->range_dels);
     buf_free(&di->lower);
     buf_free(&di->upper);
     buf_free(&di->prefix);
@@ -447,6 +465,7 @@ LAMINA_API void lamina_iter_destroy(lamina_iter *di)
     if (!di) return;
     iter_destroy(di->it);
     db_sv_release(di->sv);
+    range_del_list_free(di->range_dels);
     atomic_fetch_sub(&di->db->live_iters, 1);
     buf_free(&di->saved_key);
     buf_free(&di->saved_value);

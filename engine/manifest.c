@@ -432,8 +432,10 @@ static int manifest_append(struct version_set *vs, log_writer *w, struct version
     e->next_file_number = atomic_load(&vs->next_file) + MANIFEST_FILE_NUMBER_HEADROOM;
     e->has_next_run = 1;
     e->next_run = vs->next_run;
+    /* An edit may carry a larger sequence number of its own: an ingested table's, logged
+     * before the number is published to readers. */
+    if (!e->has_last_seq || e->last_sequence < last_seq) e->last_sequence = last_seq;
     e->has_last_seq = 1;
-    e->last_sequence = last_seq;
     buf rec = {0};
     int rc = version_edit_encode(e, &rec);
     if (rc == 0) rc = log_writer_add(w, rec.data, rec.len, 1);
@@ -540,7 +542,8 @@ int version_set_log_edit(struct version_set *vs, struct version_edit *e, uint64_
     struct version_edit snap;
     version_edit_init(&snap);
     rc = manifest_snapshot(vs, vs->current, e, &snap);
-    if (rc == 0) rc = manifest_write_new(vs, &snap, last_seq);
+    /* e->last_sequence: the larger of last_seq and the edit's own (manifest_append). */
+    if (rc == 0) rc = manifest_write_new(vs, &snap, e->last_sequence);
     version_edit_free(&snap);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "engine/filename.h"
 #include "engine/manifest.h"
 #include "engine/options.h"
+#include "engine/range_del.h"
 #include "engine/version.h"
 #include "memtable/memtable.h"
 #include "sst/table.h"
@@ -149,6 +150,39 @@ static int repair_scan_table(table *t, struct edit_file *f, buf *first, buf *las
     }
     if (rc == 0) rc = iter_status(it);
     iter_destroy(it);
+    /* The table's key range covers its range tombstones (sst/table.h). */
+    const range_del_list *l = NULL;
+    if (rc == 0) rc = table_range_dels(t, &l);
+    if (rc == 0 && l->n) {
+        const struct range_del_frag *lo = &l->frags[0], *hi = &l->frags[l->n - 1];
+        uint8_t *k =
+            mem_alloc((lo->begin_len > hi->end_len ? lo->begin_len : hi->end_len) + IKEY_TRAILER);
+        if (!k) rc = err_set(LAMINA_ENOMEM, "repair: out of memory");
+        for (size_t i = 0; rc == 0 && i < l->n; i++)
+            for (size_t s = 0; s < l->frags[i].nseqs; s++) {
+                uint64_t seq = l->frags[i].seqs[s];
+                if (seq < f->smallest_seq) f->smallest_seq = seq;
+                if (seq > f->largest_seq) f->largest_seq = seq;
+            }
+        if (rc == 0) {
+            ikey_encode(k, lo->begin, lo->begin_len, lo->seqs[0], IKEY_RANGE_DELETION);
+            size_t kl = lo->begin_len + IKEY_TRAILER;
+            if (!f->entries || ikey_cmp(k, kl, first->data, first->len) < 0) {
+                buf_clear(first);
+                rc = buf_append(first, k, kl);
+            }
+        }
+        if (rc == 0) {
+            ikey_encode(k, hi->end, hi->end_len, IKEY_MAX_SEQ, IKEY_RANGE_DELETION);
+            size_t kl = hi->end_len + IKEY_TRAILER;
+            if (!f->entries || ikey_cmp(k, kl, last->data, last->len) > 0) {
+                buf_clear(last);
+                rc = buf_append(last, k, kl);
+            }
+        }
+        mem_free(k);
+        f->range_dels = 1;
+    }
     f->smallest = first->data;
     f->smallest_len = first->len;
     f->largest = last->data;
@@ -182,7 +216,7 @@ static int repair_table(struct repair *rp, const char *name, uint64_t number)
         rc = err_set(LAMINA_ECORRUPT, "%s: %" PRIu64 " entries verified, %" PRIu64 " scanned", path,
                      entries, f.entries);
     if (rc == LAMINA_ENOMEM) goto out;
-    if (rc == 0 && f.entries) {
+    if (rc == 0 && (f.entries || f.range_dels)) {
         if ((rc = version_edit_add_file(&rp->kept, &f))) goto out;
         if (f.largest_seq > rp->last_seq) rp->last_seq = f.largest_seq;
         rp->st.tables_kept++;
@@ -235,6 +269,13 @@ static int repair_write_table(struct repair *rp)
         buf_clear(&prev);
         if ((rc = buf_append(&prev, k, kl)) || (rc = table_builder_add(b, k, kl, v, vl))) break;
     }
+    if (rc == 0) {
+        /* The WALs' range deletions go into the table too. */
+        range_del_list *rd = NULL;
+        rc = db_range_dels_memtable(rp->mem, &rd);
+        if (rc == 0) rc = db_range_dels_to_table(rd, b);
+        range_del_list_free(rd);
+    }
     if (rc == 0) rc = table_builder_finish(b, &meta);
     if (rc == 0) rc = wfile_sync(f);
     if (rc == 0) {
@@ -249,6 +290,7 @@ static int repair_write_table(struct repair *rp)
             .largest_len = meta.largest_len,
             .smallest_seq = meta.smallest_seq,
             .largest_seq = meta.largest_seq,
+            .range_dels = meta.range_deletions > 0,
         };
         rc = version_edit_add_file(&rp->kept, &ef);
     }

@@ -190,6 +190,7 @@ static int sst_file_load(lamina_sst *s)
         .format_version = p.format_version,
         .smallest_seq = p.smallest_seq,
         .largest_seq = p.largest_seq,
+        .range_deletions = p.range_deletions,
     };
     o->compression_name = sst_file_choice(p.compression, sst_file_compressions,
                                           SST_FILE_COUNT(sst_file_compressions), &o->compression);

@@ -44,6 +44,7 @@ static struct file_meta *file_meta_create(struct version_set *vs, const struct e
     f->entries = ef->entries;
     f->smallest_seq = ef->smallest_seq;
     f->largest_seq = ef->largest_seq;
+    f->range_dels = ef->range_dels;
     f->vs = vs;
     return f;
 }
@@ -102,6 +103,7 @@ int file_meta_add_to_edit(const struct file_meta *f, int level, uint64_t run,
         .largest_len = f->largest_len,
         .smallest_seq = f->smallest_seq,
         .largest_seq = f->largest_seq,
+        .range_dels = f->range_dels,
     };
     return version_edit_add_file(e, &ef);
 }
@@ -444,6 +446,15 @@ int version_multi_get(struct version *v, block_cache *cache, const struct table_
                     struct table_read_options lro = version_level_ro(ro, m->p.l);
                     version_count_run(&m->p, &lro);
                     rc = table_get_locate(m->t, &lro, lk[k].ikey, lk[k].ikey_len, m->hash, &m->h);
+                    if (rc == TABLE_GET_DELETED) { /* a range tombstone of the table */
+                        lk[k].type = IKEY_DELETION;
+                        rc = 0;
+                        table_unref(m->t);
+                        m->t = NULL;
+                        lk[k].rc = 0;
+                        m->done = 1;
+                        break;
+                    }
                     if (rc == 0) {
                         table_block_request(m->t, &lro, m->h, &reqs[nreq]);
                         owner[nreq++] = k;

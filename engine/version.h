@@ -34,6 +34,8 @@ struct file_meta {
      * reference), so the file is deleted only once every version that names it is gone. */
     struct file_meta *moved_from;
     struct version_set *vs;
+    int range_dels; /* the table holds range tombstones (tables without are never opened to
+                       gather them) */
 };
 
 struct run {

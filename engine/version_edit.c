@@ -23,6 +23,8 @@ enum {
     EDIT_WALS_TRACKED = 66,   /* lenbytes, empty */
     EDIT_SKIPPED = 67,        /* lenbytes holding one varint: a number never allocated */
     EDIT_STATS = 68,          /* lenbytes: statistics deltas (edit_stats_encode) */
+    EDIT_RANGE_DEL_FILE = 69, /* lenbytes holding one varint: an added table that holds range
+                                 tombstones (after its EDIT_ADDED_FILE) */
 };
 
 static const char edit_identity[] = "lamina";
@@ -227,6 +229,10 @@ int version_edit_encode(const struct version_edit *e, buf *out)
     for (size_t i = 0; i < e->nskipped; i++)
         if ((rc = edit_put_number_field(out, EDIT_SKIPPED, e->skipped[i]))) goto nomem;
     if (e->has_stats && (rc = edit_put_stats(out, &e->stats))) goto nomem;
+    for (size_t i = 0; i < e->nadded; i++)
+        if (e->added[i].range_dels &&
+            (rc = edit_put_number_field(out, EDIT_RANGE_DEL_FILE, e->added[i].file_number)))
+            goto nomem;
     return 0;
 nomem:
     return err_set(LAMINA_ENOMEM, "version edit: no memory to encode");
@@ -352,11 +358,20 @@ static int edit_get_safe_known(struct edit_cursor *c, uint64_t tag, struct versi
         return 0;
     case EDIT_STATS:
         return edit_get_stats(c, data, len, e);
-    default: { /* EDIT_WAL_ADDED, EDIT_SKIPPED: exactly one varint */
+    default: { /* EDIT_WAL_ADDED, EDIT_SKIPPED, EDIT_RANGE_DEL_FILE: exactly one varint */
         uint64_t number;
         const uint8_t *q = coding_get_varint64(data, data + len, &number);
         if (!q || q != data + len) {
             c->failed = tag == EDIT_WAL_ADDED ? "added WAL number" : "skipped number";
+            return LAMINA_ECORRUPT;
+        }
+        if (tag == EDIT_RANGE_DEL_FILE) {
+            for (size_t i = 0; i < e->nadded; i++)
+                if (e->added[i].file_number == number) {
+                    e->added[i].range_dels = 1;
+                    return 0;
+                }
+            c->failed = "range-deletion table not added by the edit";
             return LAMINA_ECORRUPT;
         }
         return tag == EDIT_WAL_ADDED ? version_edit_add_wal(e, number)
@@ -416,6 +431,7 @@ int version_edit_decode(struct version_edit *e, const uint8_t *p, size_t n)
         case EDIT_WALS_TRACKED:
         case EDIT_SKIPPED:
         case EDIT_STATS:
+        case EDIT_RANGE_DEL_FILE:
             rc = edit_get_safe_known(&c, tag, e);
             if (rc == LAMINA_ECORRUPT) goto corrupt;
             if (rc) goto fail;

@@ -20,6 +20,7 @@ struct edit_file {
     uint8_t *largest;
     size_t largest_len;
     uint64_t smallest_seq, largest_seq;
+    int range_dels; /* the table holds range tombstones (EDIT_RANGE_DEL_FILE, tag 69) */
 };
 
 struct edit_deleted {

@@ -356,6 +356,28 @@ LAMINA_API int lamina_delete(lamina_db *db, const lamina_write_options *wo, cons
     return rc;
 }
 
+LAMINA_API int lamina_delete_range(lamina_db *db, const lamina_write_options *wo, const void *begin,
+                                   size_t begin_len, const void *end, size_t end_len)
+{
+    if (!db || (!begin && begin_len) || (!end && end_len))
+        return err_set(LAMINA_EINVAL, "lamina_delete_range: NULL argument");
+    if (!db_check_sizes(begin_len, 0) || !db_check_sizes(end_len, 0))
+        return err_set(LAMINA_EINVAL, "lamina_delete_range: key of %zu bytes over the limit (%u)",
+                       begin_len > end_len ? begin_len : end_len, LAMINA_MAX_KEY_LEN);
+    lamina_batch *b = write_tls_batch();
+    if (!b) return err_set(LAMINA_ENOMEM, "lamina_delete_range: out of memory");
+    int rc = lamina_batch_delete_range(b, begin, begin_len, end, end_len);
+    if (rc == 0 && batch_count(b) == 0) {
+        /* An empty range: nothing to write, but the options are still checked. */
+        lamina_write_options o;
+        rc = options_write_copy(&o, wo, "lamina_delete_range");
+    } else if (rc == 0) {
+        rc = write_one(db, wo, b, "lamina_delete_range");
+    }
+    batch_shrink(b, DB_THREAD_BUFFER_KEEP);
+    return rc;
+}
+
 LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b)
 {
     if (!db || !b) return err_set(LAMINA_EINVAL, "lamina_write: NULL argument");
@@ -365,4 +387,36 @@ LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const
         return options_write_copy(&o, wo, "lamina_write");
     }
     return write_one(db, wo, b, "lamina_write");
+}
+
+/* ---- Holding the queue (lamina_ingest) ------------------------------------------------- */
+
+void db_writers_hold(lamina_db *db, struct writer *w)
+{
+    memset(w, 0, sizeof(*w));
+    /* A force_switch writer joins no leader's group, so only its own release dequeues it. */
+    w->force_switch = 1;
+    pthread_cond_init(&w->cv, NULL);
+    pthread_mutex_lock(&db->mu);
+    if (db->wq_tail)
+        db->wq_tail->next = w;
+    else
+        db->wq_head = w;
+    db->wq_tail = w;
+    while (db->wq_head != w)
+        pthread_cond_wait(&w->cv, &db->mu);
+}
+
+int db_writers_switch_memtable(lamina_db *db)
+{
+    return write_make_room(db, 1, 0);
+}
+
+void db_writers_release(lamina_db *db, struct writer *w)
+{
+    db->wq_head = w->next;
+    if (!db->wq_head) db->wq_tail = NULL;
+    if (db->wq_head) pthread_cond_signal(&db->wq_head->cv);
+    pthread_mutex_unlock(&db->mu);
+    pthread_cond_destroy(&w->cv);
 }

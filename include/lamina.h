@@ -423,6 +423,23 @@ LAMINA_API void lamina_batch_destroy(lamina_batch *b);
  * lamina_put. */
 LAMINA_API int lamina_write(lamina_db *db, const lamina_write_options *wo, const lamina_batch *b);
 
+/* Deletes every key k with begin <= k < end (bytewise order; end is exclusive), as RocksDB's
+ * DeleteRange: one record (a range tombstone) whatever the number of keys, so a replication or
+ * sharding layer can drop a key range cheaply. Keys written later are not affected; snapshots
+ * taken before still see the old keys. Gets, multi_gets and iterators honour it at once; the
+ * deleted entries' space is reclaimed by compaction. begin == end is an empty range: nothing is
+ * written and 0 is returned. begin and end are borrowed for the call. wo may be NULL. Errors:
+ * LAMINA_EINVAL (NULL db, NULL pointer with a non-zero length, a key over LAMINA_MAX_KEY_LEN,
+ * begin above end), otherwise as lamina_put. */
+LAMINA_API int lamina_delete_range(lamina_db *db, const lamina_write_options *wo, const void *begin,
+                                   size_t begin_len, const void *end, size_t end_len);
+/* Appends a range deletion of [begin, end) to the batch (keys copied), applied in batch order
+ * with the batch's other operations: a put before it in the batch is deleted, one after it
+ * stays. begin == end adds nothing and returns 0. Errors: LAMINA_EINVAL (NULL batch, NULL
+ * pointer with a non-zero length, size limit, begin above end), LAMINA_ENOMEM. */
+LAMINA_API int lamina_batch_delete_range(lamina_batch *b, const void *begin, size_t begin_len,
+                                         const void *end, size_t end_len);
+
 /* ---- Snapshots ------------------------------------------------------------------------ */
 
 /* Takes a snapshot of the current state in *out; reads given it see exactly the writes
@@ -707,6 +724,7 @@ typedef struct lamina_sst_props {
     size_t smallest_key_len;
     const void *largest_key;
     size_t largest_key_len;
+    uint64_t range_deletions; /* range tombstones (lamina_delete_range), not among entries */
 } lamina_sst_props;
 
 /* Fills *out (see lamina_sst_props). Reads the properties block (checksum verified) and the
@@ -738,6 +756,87 @@ typedef int (*lamina_sst_entry_fn)(void *ctx, const void *key, size_t key_len, u
  * LAMINA_ENOMEM. */
 LAMINA_API int lamina_sst_scan(lamina_sst *sst, const void *from, size_t from_len,
                                lamina_sst_entry_fn fn, void *ctx);
+
+/* ---- Writing table files, ingesting them, checkpoints ---------------------------------- */
+
+/* A table file written outside any database (RocksDB's SstFileWriter): entries are added in
+ * strictly increasing key order and written as a normal Lamina table, which lamina_ingest
+ * then adds to a database, and lamina_sst_open reads. A handle belongs to one thread at a
+ * time. */
+typedef struct lamina_sst_writer lamina_sst_writer;
+
+/* Creates the table file `path` (borrowed; it must not exist) in *out; release with
+ * lamina_sst_writer_destroy(). The table is built with opts' block_size,
+ * block_restart_interval, compression_type, zstd_level, bloom_bits, index_type and
+ * format_version (other fields are ignored; opts may be NULL for the defaults). Its file
+ * number (block checksums are seeded with it) is NNNNNN for a name NNNNNN.sst, else 0; every
+ * entry carries sequence number 0 (lamina_ingest assigns its own). Errors: LAMINA_EINVAL
+ * (NULL arguments, bad options), LAMINA_EEXIST (path exists), LAMINA_EIO (cannot create it),
+ * LAMINA_ENOMEM. */
+LAMINA_API int lamina_sst_writer_create(const char *path, const lamina_options *opts,
+                                        lamina_sst_writer **out);
+
+/* Adds key -> value (put) or a tombstone for key (delete: it hides the key's older versions
+ * once ingested). Each key must be greater than the previous one (bytewise, as the database
+ * orders keys); bytes are copied. Errors: LAMINA_EINVAL (NULL arguments, size limits, a key
+ * not greater than the previous one, or a writer already finished or failed: nothing is
+ * added, and the writer may go on with a greater key unless it failed), LAMINA_EIO /
+ * LAMINA_ENOSPC (write error: the writer has failed, destroy it), LAMINA_ENOMEM. */
+LAMINA_API int lamina_sst_writer_put(lamina_sst_writer *w, const void *key, size_t key_len,
+                                     const void *value, size_t value_len);
+LAMINA_API int lamina_sst_writer_delete(lamina_sst_writer *w, const void *key, size_t key_len);
+
+/* Writes the table's filter, index, properties and footer, syncs the file and its directory
+ * entry, and closes it. On LAMINA_OK, *entries (may be NULL) gets the entries written. A table
+ * with no entry is refused (LAMINA_EINVAL, and the file is removed). Errors as
+ * lamina_sst_writer_put. */
+LAMINA_API int lamina_sst_writer_finish(lamina_sst_writer *w, uint64_t *entries);
+
+/* Frees the writer. A table not finished (or whose finish failed) is removed; a finished one
+ * stays. NULL is allowed. */
+LAMINA_API void lamina_sst_writer_destroy(lamina_sst_writer *w);
+
+/* lamina_ingest flags. */
+enum {
+    LAMINA_INGEST_MOVE = 1, /* remove the caller's files once the ingestion is durable */
+};
+
+/* Adds the n table files paths[i] (borrowed; written by lamina_sst_writer or any Lamina table)
+ * to the database atomically, in one MANIFEST edit, as RocksDB's IngestExternalFile does.
+ * Each file is read whole first: every block's checksum, the entries' order and count. The
+ * files' key ranges must not overlap one another. Each file's entries are rewritten into a new
+ * table of the database (a table's number is part of its block checksums) with one new
+ * sequence number for the whole ingestion, so they read as newer than every version of the
+ * same keys written before the call; a file holding several versions of a key contributes
+ * its newest (value or tombstone). Each table goes to the deepest level at which neither that
+ * level nor any above it holds a table overlapping its key range (level 0, as a new sorted
+ * run, when level 0 does); a memtable overlapping the range is flushed first. Writes from
+ * other threads wait while the ingestion runs (they would otherwise race its sequence
+ * number): while the running compactions finish (none starts until the end), the overlapping
+ * memtables are flushed and the files are rewritten. The new data is visible to lamina_get and new iterators
+ * when the call returns, survives reopen and crash (the MANIFEST edit is synced), and is not
+ * seen through snapshots taken before. The caller's files are left unchanged, or with
+ * LAMINA_INGEST_MOVE removed after success (a failed removal is ignored). n = 0 does nothing.
+ * Errors (the database is then unchanged): LAMINA_EINVAL (NULL arguments, unknown flags,
+ * overlapping files, a file with no entry or a key over LAMINA_MAX_KEY_LEN), LAMINA_ECORRUPT
+ * (a damaged file, or not a Lamina table: lamina_errmsg names the file and offset),
+ * LAMINA_EIO (a missing or unreadable file), LAMINA_EREADONLY, LAMINA_EBUSY (closing),
+ * LAMINA_ENOSPC, LAMINA_ENOMEM. */
+LAMINA_API int lamina_ingest(lamina_db *db, const char *const *paths, size_t n, unsigned flags);
+
+/* Makes an openable copy of the database in the new directory `dir` (borrowed), as RocksDB's
+ * Checkpoint: it flushes the memtables first (so the copy needs no WAL), then, with the
+ * current version pinned so that compaction cannot delete its tables meanwhile, hard-links
+ * every live table into dir (copying when the link fails across filesystems), and writes a
+ * fresh MANIFEST holding that version as one snapshot edit, CURRENT and an OPTIONS file with
+ * the options in force. Files, dir and its parent directory are synced before it returns. It
+ * may run while other threads write: the copy holds every write acknowledged before the call
+ * and, of those that run during it, a prefix in sequence-number order (whole batches only).
+ * The source's files are not changed (a linked table is shared, never rewritten). Open the copy
+ * with lamina_open. Errors: LAMINA_EINVAL (NULL arguments, a path too long), LAMINA_EEXIST (dir
+ * exists), LAMINA_ENOENT (dir's parent does not exist), LAMINA_EREADONLY, LAMINA_EIO,
+ * LAMINA_ENOSPC, LAMINA_ENOMEM; on error, what it created in dir is removed with dir. */
+LAMINA_API int lamina_checkpoint(lamina_db *db, const char *dir);
 
 #ifdef __cplusplus
 }

@@ -852,7 +852,7 @@ static const uint8_t *art_find_leaf(const memtable *m, const uint8_t *ukey, size
     return NULL;
 }
 
-static int art_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, int *type,
+static int art_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, uint64_t *found,
                    const uint8_t **value, size_t *vlen)
 {
     const uint8_t *leaf = art_find_leaf(m, ukey, ulen);
@@ -861,7 +861,7 @@ static int art_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer,
         struct art_entry e;
         art_leaf_entry(m, leaf, &e);
         if (e.trailer > trailer) return LAMINA_NOTFOUND;
-        *type = (int)(e.trailer & 0xff);
+        *found = e.trailer;
         *value = e.value;
         *vlen = e.vlen;
         return 0;
@@ -872,7 +872,7 @@ static int art_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer,
         const struct art_version *v = art_ptr(m, r);
         uint64_t t = coding_get_fixed64(v->trailer);
         if (t <= trailer) {
-            *type = (int)(t & 0xff);
+            *found = t;
             *value = v->value;
             *vlen = v->vlen;
             return 0;

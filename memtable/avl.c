@@ -248,7 +248,7 @@ static arena_ref avl_predecessor(const struct avl_tree *t, arena_ref r)
     return p;
 }
 
-static int avl_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, int *type,
+static int avl_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, uint64_t *found,
                    const uint8_t **value, size_t *vlen)
 {
     bool locked = memtable_read_lock(m);
@@ -257,7 +257,7 @@ static int avl_get(memtable *m, const void *ukey, size_t ulen, uint64_t trailer,
     /* Node contents never change after linking, so they are read outside the lock. */
     if (!n || ikey_user_cmp(n->data, n->klen - IKEY_TRAILER, ukey, ulen) != 0)
         return LAMINA_NOTFOUND;
-    *type = ikey_type(n->data, n->klen);
+    *found = ikey_trailer(n->data, n->klen);
     *value = n->data + n->klen;
     *vlen = n->vlen;
     return 0;

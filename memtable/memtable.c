@@ -8,6 +8,7 @@
 
 #include "util/err.h"
 #include "util/ikey.h"
+#include "util/range_del.h"
 
 /* Small arena blocks keep memtable_memory close to the bytes in use even at the smallest
  * write_buffer_size (64 KiB). 64 bytes are left for the arena's block header, so a block plus
@@ -31,6 +32,8 @@ memtable *memtable_create(enum memtable_kind kind)
     atomic_init(&m->refs, 1);
     atomic_init(&m->frozen, 0);
     atomic_init(&m->count, 0);
+    atomic_init(&m->rdel, NULL);
+    atomic_init(&m->nrdel, 0);
     /* Readers lock once per step and never stop while a scan runs; the writer's flag turns
      * new readers away, so a steady stream of readers cannot starve memtable_add. */
     atomic_init(&m->lock, 0);
@@ -63,12 +66,31 @@ void memtable_unref(memtable *m)
     mem_free(m);
 }
 
+/* Prepends a range tombstone to m's list; readers see it whole once the head points at it. */
+static int memtable_add_range_del(memtable *m, uint64_t seq, const void *begin, size_t blen,
+                                  const void *end, size_t elen)
+{
+    struct memtable_rdel *r = arena_alloc(m->arena, sizeof(*r) + blen + elen);
+    if (!r) return err_set(LAMINA_ENOMEM, "memtable: out of memory for a range tombstone");
+    r->seq = seq;
+    r->begin_len = blen;
+    r->end_len = elen;
+    if (blen) memcpy(r->data, begin, blen);
+    if (elen) memcpy(r->data + blen, end, elen);
+    r->next = atomic_load_explicit(&m->rdel, memory_order_relaxed);
+    atomic_store_explicit(&m->rdel, r, memory_order_release);
+    atomic_fetch_add_explicit(&m->nrdel, 1, memory_order_relaxed);
+    return 0;
+}
+
 int memtable_add(memtable *m, uint64_t seq, int type, const void *ukey, size_t ulen,
                  const void *value, size_t vlen)
 {
     assert(!atomic_load_explicit(&m->frozen, memory_order_relaxed));
     assert(seq <= IKEY_MAX_SEQ);
-    int rc = m->ops->add(m, ikey_pack(seq, type), ukey, ulen, value, vlen);
+    int rc = type == IKEY_RANGE_DELETION
+                 ? memtable_add_range_del(m, seq, ukey, ulen, value, vlen)
+                 : m->ops->add(m, ikey_pack(seq, type), ukey, ulen, value, vlen);
     if (rc != 0) return rc;
     atomic_store_explicit(&m->memory, arena_memory(m->arena), memory_order_relaxed);
     atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
@@ -80,8 +102,42 @@ int memtable_get(memtable *m, const void *ukey, size_t ulen, uint64_t snapshot_s
 {
     /* (ukey, snapshot, IKEY_VALUE) sorts before every entry of ukey with seq <= snapshot and
      * after every newer one, so the first entry at or past it is the visible version. */
-    uint64_t seq = snapshot_seq > IKEY_MAX_SEQ ? IKEY_MAX_SEQ : snapshot_seq;
-    return m->ops->get(m, ukey, ulen, ikey_pack(seq, IKEY_VALUE), type, value, vlen);
+    uint64_t seq = snapshot_seq > IKEY_MAX_SEQ ? IKEY_MAX_SEQ : snapshot_seq, found = 0;
+    int rc = m->ops->get(m, ukey, ulen, ikey_pack(seq, IKEY_VALUE), &found, value, vlen);
+    if (rc && rc != LAMINA_NOTFOUND) return rc;
+    /* The newest visible tombstone covering ukey; the list is walked whole (tombstones are few
+     * next to point entries; a table keeps its own fragmented for a binary search). */
+    uint64_t tomb = 0;
+    for (const struct memtable_rdel *r = atomic_load_explicit(&m->rdel, memory_order_acquire); r;
+         r = r->next)
+        if (r->seq <= seq && r->seq > tomb &&
+            ikey_user_cmp(r->data, r->begin_len, ukey, ulen) <= 0 &&
+            ikey_user_cmp(ukey, ulen, r->data + r->begin_len, r->end_len) < 0)
+            tomb = r->seq;
+    if (tomb && (rc == LAMINA_NOTFOUND || (found >> 8) < tomb)) {
+        *type = IKEY_DELETION;
+        *value = NULL;
+        *vlen = 0;
+        return 0;
+    }
+    if (rc == 0) *type = (int)(found & 0xff);
+    return rc;
+}
+
+size_t memtable_range_del_count(const memtable *m)
+{
+    return atomic_load_explicit(&m->nrdel, memory_order_relaxed);
+}
+
+int memtable_range_dels(memtable *m, struct range_del_builder *b)
+{
+    for (const struct memtable_rdel *r = atomic_load_explicit(&m->rdel, memory_order_acquire); r;
+         r = r->next) {
+        int rc = range_del_builder_add(b, r->data, r->begin_len, r->data + r->begin_len, r->end_len,
+                                       r->seq);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 size_t memtable_memory(const memtable *m)

@@ -18,8 +18,9 @@ struct memtable_ops {
      * under the write lock; the ART publishes it with release stores). */
     int (*add)(memtable *m, uint64_t trailer, const void *ukey, size_t ulen, const void *value,
                size_t vlen);
-    /* First entry >= (ukey, trailer); LAMINA_NOTFOUND if its user key differs. */
-    int (*get)(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, int *type,
+    /* First entry >= (ukey, trailer), its trailer in *found; LAMINA_NOTFOUND if its user key
+     * differs. */
+    int (*get)(memtable *m, const void *ukey, size_t ulen, uint64_t trailer, uint64_t *found,
                const uint8_t **value, size_t *vlen);
     iter *(*iter_create)(memtable *m);
     /* An iterator over the user keys starting with prefix (plen > 0, copied), visiting only
@@ -36,6 +37,18 @@ struct memtable {
     arena *arena;
     atomic_uint lock; /* guards the tree's links while mutable: MEMTABLE_WRITER | readers */
     void *tree;
+    /* Range tombstones, newest first: a list the one writer prepends to (release store) and
+     * readers walk without a lock, apart from the tree so point lookups stay as they were. */
+    _Atomic(struct memtable_rdel *) rdel;
+    atomic_size_t nrdel;
+};
+
+/* A range tombstone [begin, end) at seq; begin and end bytes follow the struct. */
+struct memtable_rdel {
+    struct memtable_rdel *next;
+    uint64_t seq;
+    size_t begin_len, end_len;
+    uint8_t data[];
 };
 
 /* The lock is a spinning reader-writer lock: the writer's critical section (link and

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs="build-essential xz-utils meson ninja-build pkg-config libzstd-dev libxxhash-dev liburing-dev
-      libjemalloc-dev libcriterion-dev libjansson-dev python3 gnuplot-nox"
+      libjemalloc-dev libcriterion-dev libjansson-dev libedit-dev python3 gnuplot-nox"
 build=1
 for arg in "$@"; do
   case $arg in

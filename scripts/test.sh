@@ -4,7 +4,7 @@
 #   build/       release, -Werror: every suite;
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (leaks included): every suite;
 #   build-tsan/  ThreadSanitizer: the concurrency suites (db, db-subcompactions, db-avl, memtable, sst, fault: under TSan
-#                they are the tsan_* programs, since Criterion cannot start under TSan).
+#                they are the tsan_* programs, since Criterion cannot start under TSan; tools: the experiments binary).
 # Usage: scripts/test.sh [--no-sanitizers] [SUITE...]
 #   SUITE...          only these suites (in each build that has them);
 #   --no-sanitizers   the release build only.
@@ -91,11 +91,11 @@ if [ "$sanitizers" -eq 1 ]; then
   else
     echo "asan+ubsan: build failed"; total_failed=$((total_failed + 1)); rc=1
   fi
-  tsan_suites=(db db-subcompactions db-avl memtable sst fault)
+  tsan_suites=(db db-subcompactions db-avl memtable sst fault tools)
   if [ "${#suites[@]}" -gt 0 ]; then
     tsan_suites=()
     for s in "${suites[@]}"; do
-      case $s in db | db-subcompactions | db-avl | memtable | sst | fault) tsan_suites+=("$s") ;; esac
+      case $s in db | db-subcompactions | db-avl | memtable | sst | fault | tools) tsan_suites+=("$s") ;; esac
     done
   fi
   if [ "${#tsan_suites[@]}" -gt 0 ]; then

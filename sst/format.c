@@ -27,6 +27,7 @@ void table_footer_encode(uint8_t dst[TABLE_FOOTER_SIZE], const struct table_foot
     coding_put_fixed64(dst + 48, f->file_number);
     dst[56] = f->index_levels;
     dst[57] = f->index_kind;
+    dst[58] = f->flags;
     coding_put_fixed32(dst + 60, f->format_version);
     coding_put_fixed32(dst + 64, checksum32(dst, 64, 0));
     memcpy(dst + 68, TABLE_MAGIC, 8);
@@ -48,6 +49,7 @@ int table_footer_decode(const uint8_t src[TABLE_FOOTER_SIZE], const char *path,
     f->file_number = coding_get_fixed64(src + 48);
     f->index_levels = src[56];
     f->index_kind = src[57];
+    f->flags = src[58];
     f->format_version = coding_get_fixed32(src + 60);
     if (f->format_version < TABLE_FORMAT_MIN_VERSION || f->format_version > TABLE_FORMAT_VERSION)
         return err_set(LAMINA_ECORRUPT,
@@ -75,6 +77,9 @@ static const struct {
     {"index.bytes", offsetof(struct table_props, index_bytes)},
     {"index.levels", offsetof(struct table_props, index_levels)},
     {"index.type", offsetof(struct table_props, index_type)},
+    {"range.del.offset", offsetof(struct table_props, range_del_offset)},
+    {"range.del.size", offsetof(struct table_props, range_del_size)},
+    {"range.deletions", offsetof(struct table_props, range_deletions)},
     {"raw.key.bytes", offsetof(struct table_props, raw_key_bytes)},
     {"raw.value.bytes", offsetof(struct table_props, raw_value_bytes)},
     {"restart.interval", offsetof(struct table_props, restart_interval)},

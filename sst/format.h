@@ -55,8 +55,12 @@ struct table_footer {
     uint64_t file_number;
     uint8_t index_levels; /* 1: the root is the only (leaf) index block */
     uint8_t index_kind;   /* LAMINA_INDEX_* */
+    uint8_t flags;        /* TABLE_FOOTER_*; 0 in tables written before there were any */
     uint32_t format_version;
 };
+/* The properties block names a range-deletion block (docs/format.md, Part 2 §6b): readers of
+ * tables without it never read the properties block for a point lookup. */
+#define TABLE_FOOTER_RANGE_DELS 0x01
 void table_footer_encode(uint8_t dst[TABLE_FOOTER_SIZE], const struct table_footer *f);
 /* Parses and checks magic, checksum and version; returns 0 or LAMINA_ECORRUPT (message names
  * path). */
@@ -72,6 +76,9 @@ struct table_props {
     uint64_t deletions, entries;
     uint64_t filter_bytes, format_version;
     uint64_t index_bytes, index_levels, index_type;
+    /* The range-deletion block (size 0: none; tables written before it have none) and the
+     * range tombstones it holds. */
+    uint64_t range_del_offset, range_del_size, range_deletions;
     uint64_t raw_key_bytes, raw_value_bytes, restart_interval;
     uint64_t largest_seq, smallest_seq;
 };

@@ -10,9 +10,14 @@
 #include "sst/format.h"
 #include "sst/table.h"
 
+/* table_get_locate's answer when no block needs reading but a range tombstone of the table
+ * covers the key: the lookup's answer is IKEY_DELETION. */
+#define TABLE_GET_DELETED 1
+
 /* The data block of t that can hold lookup's visible version (its handle in *h), or
- * LAMINA_NOTFOUND (the filter rules the key out, or it lies past the last separator), or an
- * error. Arguments as table_get. */
+ * LAMINA_NOTFOUND (the filter rules the key out, or it lies past the last separator), or
+ * TABLE_GET_DELETED, or an error. Arguments as table_get. table_get_in_block applies the
+ * table's range tombstones to what the block holds. */
 int table_get_locate(table *t, const struct table_read_options *ro, const uint8_t *lookup,
                      size_t lookup_len, uint64_t hash, struct block_handle *h);
 /* Fills req to fetch t's data block at h with ro's verify and fill choices (counting the block

@@ -58,6 +58,7 @@ struct table_meta {
     uint8_t *largest;
     size_t largest_len;
     uint64_t smallest_seq, largest_seq;
+    uint64_t range_deletions; /* range tombstones in its range-deletion block */
 };
 void table_meta_free(struct table_meta *m);
 
@@ -71,6 +72,13 @@ table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct
  * Returns 0 or a LAMINA_E* code (write error). */
 int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ilen, const void *value,
                       size_t vlen);
+/* Adds the range tombstone [begin, end) at seq (user keys, begin < end) to the table's
+ * range-deletion block; tombstones must come in increasing order of (begin, seq descending)
+ * and, in a run, lie inside the key range the table owns. The table's smallest and largest
+ * keys (table_meta) cover them: largest is then at least (end, IKEY_MAX_SEQ,
+ * IKEY_RANGE_DELETION). Returns 0 or a LAMINA_E* code. */
+int table_builder_add_range_del(table_builder *b, const uint8_t *begin, size_t begin_len,
+                                const uint8_t *end, size_t end_len, uint64_t seq);
 /* Bytes written so far plus the pending block: where compaction cuts output files. */
 uint64_t table_builder_size(const table_builder *b);
 uint64_t table_builder_entries(const table_builder *b);
@@ -139,7 +147,9 @@ struct table_read_options {
 uint64_t table_key_hash(const uint8_t *user_key, size_t n);
 
 /* Point lookup: finds the first entry with internal key >= lookup (an internal key built with
- * the reader's snapshot seq) and whose user key equals lookup's user key. hash is
+ * the reader's snapshot seq) and whose user key equals lookup's user key; a range tombstone of
+ * the table covering the key, visible at that seq and newer than that entry (or with no entry),
+ * answers IKEY_DELETION. hash is
  * table_key_hash of lookup's user key. Returns 0 with *type and (for IKEY_VALUE) the value
  * copied into *value (a buf the caller owns), LAMINA_NOTFOUND if the table holds no version of
  * that key visible at that seq (the Bloom filter answers first), or an error. Fetches each
@@ -147,6 +157,13 @@ uint64_t table_key_hash(const uint8_t *user_key, size_t n);
  * block cache, else one read. */
 int table_get(table *t, const struct table_read_options *ro, const uint8_t *lookup,
               size_t lookup_len, uint64_t hash, int *type, buf *value);
+
+/* The table's range tombstones, fragmented (util/range_del.h), read from its range-deletion
+ * block on first need and kept by the reader until it closes (an empty list for a table without
+ * one); borrowed while the caller holds its reference on t. table_get applies them itself.
+ * Returns 0, or LAMINA_ECORRUPT / LAMINA_EIO / LAMINA_ENOMEM. */
+struct range_del_list;
+int table_range_dels(table *t, const struct range_del_list **out);
 
 /* Iterator over the table's entries (takes a table reference). NULL on allocation failure.
  * It holds the index blocks on its path and its current data block while it lives. */

@@ -28,6 +28,10 @@ struct table_builder {
     uint64_t *hashes; /* bloom_hash of each distinct user key */
     size_t nhashes, hashes_cap;
     struct table_props props;
+    /* Range tombstones: their block, the last one added (internal key), the first one (the
+     * smallest internal key among them) and the largest end key. */
+    struct block_builder rdel;
+    buf rdel_last, rdel_first, rdel_end;
     int status; /* first error; every later call returns it */
     int finished;
 };
@@ -71,6 +75,7 @@ table_builder *table_builder_create(wfile *f, uint64_t file_number, const struct
         return NULL;
     }
     block_builder_init(&b->data, b->o.restart_interval);
+    block_builder_init(&b->rdel, b->o.restart_interval);
     b->props.block_size = b->o.block_size;
     b->props.bloom_bits = (uint64_t)b->o.bloom_bits;
     b->props.compression = (uint64_t)b->o.compression;
@@ -86,6 +91,10 @@ void table_builder_destroy(table_builder *b)
     if (!b) return;
     block_writer_free(&b->w);
     block_builder_free(&b->data);
+    block_builder_free(&b->rdel);
+    buf_free(&b->rdel_last);
+    buf_free(&b->rdel_first);
+    buf_free(&b->rdel_end);
     index_builder_free(&b->index);
     buf_free(&b->first_key);
     buf_free(&b->last_key);
@@ -177,6 +186,40 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ilen, const 
     return 0;
 }
 
+int table_builder_add_range_del(table_builder *b, const uint8_t *begin, size_t begin_len,
+                                const uint8_t *end, size_t end_len, uint64_t seq)
+{
+    if (b->status) return b->status;
+    if (b->finished) return err_set(LAMINA_EINVAL, "table builder: add after finish");
+    if (ikey_user_cmp(begin, begin_len, end, end_len) >= 0)
+        return err_set(LAMINA_EINVAL, "table builder: empty range tombstone");
+    size_t old = b->rdel_last.len;
+    int first = b->props.range_deletions == 0;
+    if (buf_reserve(&b->rdel_last, begin_len + IKEY_TRAILER))
+        return table_builder_fail(b, err_set(LAMINA_ENOMEM, "table builder: out of memory"));
+    uint8_t *ik = b->rdel_last.data + old;
+    ikey_encode(ik, begin, begin_len, seq, IKEY_RANGE_DELETION);
+    size_t ilen = begin_len + IKEY_TRAILER;
+    if (!first && ikey_cmp(b->rdel_last.data, old, ik, ilen) >= 0)
+        return err_set(LAMINA_EINVAL, "table builder: range tombstones out of order");
+    memmove(b->rdel_last.data, ik, ilen);
+    b->rdel_last.len = ilen;
+    int rc = block_builder_add(&b->rdel, b->rdel_last.data, ilen, end, end_len);
+    if (rc == 0 && first && buf_append(&b->rdel_first, b->rdel_last.data, ilen))
+        rc = err_set(LAMINA_ENOMEM, "table builder: out of memory");
+    if (rc == 0 && (first || ikey_user_cmp(end, end_len, b->rdel_end.data, b->rdel_end.len) > 0)) {
+        buf_clear(&b->rdel_end);
+        if (buf_reserve(&b->rdel_end, end_len + IKEY_TRAILER) ||
+            (end_len && buf_append(&b->rdel_end, end, end_len)))
+            rc = err_set(LAMINA_ENOMEM, "table builder: out of memory");
+    }
+    if (rc) return table_builder_fail(b, rc);
+    if (seq < b->props.smallest_seq) b->props.smallest_seq = seq;
+    if (seq > b->props.largest_seq) b->props.largest_seq = seq;
+    b->props.range_deletions++;
+    return 0;
+}
+
 uint64_t table_builder_size(const table_builder *b)
 {
     return b->w.offset + (block_builder_empty(&b->data) ? 0 : block_builder_size(&b->data));
@@ -192,6 +235,17 @@ static int table_builder_write_meta(table_builder *b, struct table_footer *ft)
     buf tmp = {0};
     int rc = 0;
     ft->filter.offset = ft->filter.size = 0;
+    if (b->props.range_deletions) {
+        struct block_handle h;
+        rc = block_builder_finish(&b->rdel);
+        if (rc == 0)
+            rc = block_writer_write(&b->w, &b->rdel.data,
+                                    b->o.compression == LAMINA_COMPRESSION_ZSTD, &h);
+        if (rc) goto out;
+        b->props.range_del_offset = h.offset;
+        b->props.range_del_size = h.size;
+        ft->flags |= TABLE_FOOTER_RANGE_DELS;
+    }
     if (b->o.bloom_bits > 0 && b->nhashes > 0) {
         rc = bloom_build(b->hashes, b->nhashes, b->o.bloom_bits, &tmp);
         if (rc == 0) rc = block_writer_write(&b->w, &tmp, 0, &ft->filter);
@@ -202,7 +256,7 @@ static int table_builder_write_meta(table_builder *b, struct table_footer *ft)
     if (rc) goto out;
     b->props.index_levels = ft->index_levels;
     b->props.index_bytes = b->index.bytes;
-    if (b->props.entries == 0) b->props.smallest_seq = 0;
+    if (b->props.entries == 0 && b->props.range_deletions == 0) b->props.smallest_seq = 0;
     buf_clear(&tmp);
     rc = table_props_encode(&b->props, &tmp);
     if (rc == 0) rc = block_writer_write(&b->w, &tmp, 0, &ft->properties);
@@ -239,17 +293,32 @@ int table_builder_finish(table_builder *b, struct table_meta *meta)
     meta->deletions = b->props.deletions;
     meta->smallest_seq = b->props.smallest_seq;
     meta->largest_seq = b->props.largest_seq;
-    if (b->props.entries) {
-        meta->smallest = mem_alloc(b->first_key.len);
-        meta->largest = mem_alloc(b->last_key.len);
+    meta->range_deletions = b->props.range_deletions;
+    if (b->props.entries || b->props.range_deletions) {
+        /* The key range covers the tombstones too: (largest end, IKEY_MAX_SEQ,
+         * IKEY_RANGE_DELETION) sorts before every entry of that end key, which they spare. */
+        const buf *lo = &b->first_key, *hi = &b->last_key;
+        if (b->props.range_deletions) {
+            size_t n = b->rdel_end.len;
+            ikey_encode(b->rdel_end.data + n, NULL, 0, IKEY_MAX_SEQ, IKEY_RANGE_DELETION);
+            b->rdel_end.len = n + IKEY_TRAILER;
+            if (!b->props.entries ||
+                ikey_cmp(b->rdel_first.data, b->rdel_first.len, lo->data, lo->len) < 0)
+                lo = &b->rdel_first;
+            if (!b->props.entries ||
+                ikey_cmp(b->rdel_end.data, b->rdel_end.len, hi->data, hi->len) > 0)
+                hi = &b->rdel_end;
+        }
+        meta->smallest = mem_alloc(lo->len);
+        meta->largest = mem_alloc(hi->len);
         if (!meta->smallest || !meta->largest) {
             table_meta_free(meta);
             return table_builder_fail(b, err_set(LAMINA_ENOMEM, "table builder: out of memory"));
         }
-        memcpy(meta->smallest, b->first_key.data, b->first_key.len);
-        meta->smallest_len = b->first_key.len;
-        memcpy(meta->largest, b->last_key.data, b->last_key.len);
-        meta->largest_len = b->last_key.len;
+        memcpy(meta->smallest, lo->data, lo->len);
+        meta->smallest_len = lo->len;
+        memcpy(meta->largest, hi->data, hi->len);
+        meta->largest_len = hi->len;
     }
     b->finished = 1;
     return 0;

@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/ikey.h"
+#include "util/range_del.h"
 
 struct table {
     atomic_int refs;
@@ -31,17 +32,24 @@ struct table {
     struct index_reader index;
     int pin_meta;
     _Atomic(struct cache_block *) filter_pin; /* the pinned filter once loaded (pin_meta) */
-    void (*on_close)(void *ctx);              /* told after the reader closed (table cache) */
+    /* The fragmented range tombstones once loaded (table_no_range_dels when none). */
+    _Atomic(range_del_list *) rdel;
+    void (*on_close)(void *ctx); /* told after the reader closed (table cache) */
     void *close_ctx;
 };
 
 static const struct table_read_options table_read_defaults = {.verify_checksums = 1,
                                                               .fill_cache = 1};
 
+/* The list of every table without range tombstones. */
+static range_del_list table_no_range_dels;
+
 static void table_free(table *t)
 {
     void (*on_close)(void *) = t->on_close;
     void *ctx = t->close_ctx;
+    range_del_list *rd = atomic_load_explicit(&t->rdel, memory_order_acquire);
+    if (rd != &table_no_range_dels) range_del_list_free(rd);
     index_close(&t->index);
     cache_block_release(atomic_load_explicit(&t->filter_pin, memory_order_acquire));
     if (t->f) rfile_close(t->f);
@@ -85,6 +93,7 @@ int table_open_ex(const char *path, uint64_t file_number, block_cache *cache, in
     if (!t) return err_set(LAMINA_ENOMEM, "%s: out of memory opening a table", path);
     atomic_init(&t->refs, 1);
     atomic_init(&t->filter_pin, NULL);
+    atomic_init(&t->rdel, NULL);
     t->file_number = file_number;
     t->cache = cache;
     t->pin_meta = pin_meta;
@@ -231,6 +240,97 @@ int table_properties(const table *t, uint64_t *entries, uint64_t *deletions, uin
     return 0;
 }
 
+/* Parses the range-deletion block at h (contents cb) into builder rb, checking that its entries
+ * are range tombstones in order with begin < end. *n gets their count. */
+static int table_parse_range_dels(const table *t, const struct cache_block *cb,
+                                  struct block_handle h, range_del_builder *rb, uint64_t *n)
+{
+    struct block b;
+    unsigned long long off = (unsigned long long)h.offset;
+    if (block_parse(&b, cb->data, cb->size))
+        return err_set(LAMINA_ECORRUPT,
+                       "%s: range-deletion block at offset %llu: bad restart array", t->path, off);
+    struct block_iter it;
+    buf prev = {0};
+    block_iter_init(&it);
+    block_iter_reset(&it, &b, BLOCK_KEYS_INTERNAL, t->path, h.offset);
+    *n = 0;
+    int rc = block_iter_seek_to_first(&it);
+    while (rc == 0 && block_iter_valid(&it)) {
+        if (it.key_len < IKEY_TRAILER || ikey_type(it.key, it.key_len) != IKEY_RANGE_DELETION ||
+            ikey_user_cmp(it.key, ikey_user_len(it.key_len), it.val, it.val_len) >= 0 ||
+            (prev.len && ikey_cmp(prev.data, prev.len, it.key, it.key_len) >= 0)) {
+            rc = err_set(LAMINA_ECORRUPT,
+                         "%s: range-deletion block at offset %llu (+%u): bad range tombstone",
+                         t->path, off, (unsigned)it.cur);
+            break;
+        }
+        buf_clear(&prev);
+        rc = buf_append(&prev, it.key, it.key_len);
+        if (rc == 0 && rb)
+            rc = range_del_builder_add(rb, it.key, ikey_user_len(it.key_len), it.val, it.val_len,
+                                       ikey_seq(it.key, it.key_len));
+        if (rc) {
+            rc = err_set(LAMINA_ENOMEM, "%s: out of memory reading range tombstones", t->path);
+            break;
+        }
+        (*n)++;
+        rc = block_iter_next(&it);
+    }
+    block_iter_free(&it);
+    buf_free(&prev);
+    return rc;
+}
+
+int table_range_dels(table *t, const range_del_list **out)
+{
+    range_del_list *l = atomic_load_explicit(&t->rdel, memory_order_acquire);
+    if (l) {
+        *out = l;
+        return 0;
+    }
+    struct table_props p;
+    int rc = 0;
+    /* The footer says whether there is a block to look for (most tables have none). */
+    if (t->footer.flags & TABLE_FOOTER_RANGE_DELS) rc = table_props_get(t, &p);
+    if (rc) return rc;
+    if (!(t->footer.flags & TABLE_FOOTER_RANGE_DELS) || p.range_del_size == 0) {
+        l = &table_no_range_dels;
+    } else {
+        struct block_handle h = {p.range_del_offset, p.range_del_size};
+        struct cache_block *cb;
+        range_del_builder rb;
+        uint64_t n;
+        rc = table_meta_block(t, h, 1, &cb);
+        if (rc) return rc;
+        range_del_builder_init(&rb);
+        rc = table_parse_range_dels(t, cb, h, &rb, &n);
+        cache_block_release(cb);
+        if (rc == 0) rc = range_del_builder_finish(&rb, &l);
+        range_del_builder_free(&rb);
+        if (rc) return rc;
+    }
+    range_del_list *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&t->rdel, &expected, l, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        if (l != &table_no_range_dels) range_del_list_free(l); /* another reader won */
+        l = expected;
+    }
+    *out = l;
+    return 0;
+}
+
+/* The newest range tombstone of t covering lookup's user key at lookup's seq, or 0. */
+static int table_covering(table *t, const uint8_t *lookup, size_t lookup_len, uint64_t *tomb)
+{
+    const range_del_list *l;
+    int rc = table_range_dels(t, &l);
+    *tomb =
+        rc ? 0
+           : range_del_max_seq(l, lookup, ikey_user_len(lookup_len), ikey_seq(lookup, lookup_len));
+    return rc;
+}
+
 static void table_count_read(const struct table_read_options *ro, struct block_handle h)
 {
     if (!ro->io) return;
@@ -298,13 +398,17 @@ int table_get_in_block(table *t, const struct cache_block *cb, struct block_hand
     struct block_iter it;
     block_iter_init(&it);
     block_iter_reset(&it, &b, BLOCK_KEYS_INTERNAL, t->path, h.offset);
-    rc = block_iter_seek(&it, lookup, lookup_len);
+    uint64_t tomb = 0;
+    rc = table_covering(t, lookup, lookup_len, &tomb);
+    if (rc == 0) rc = block_iter_seek(&it, lookup, lookup_len);
     if (rc == 0) {
         /* The separator shortening guarantees the first entry >= lookup, if any of lookup's
          * user key is visible here, lies in this block. */
         if (!block_iter_valid(&it) || ikey_user_cmp(it.key, ikey_user_len(it.key_len), lookup,
                                                     ikey_user_len(lookup_len)) != 0) {
             rc = LAMINA_NOTFOUND;
+        } else if (ikey_seq(it.key, it.key_len) < tomb) {
+            *type = IKEY_DELETION; /* a newer range tombstone of this table covers it */
         } else {
             *type = ikey_type(it.key, it.key_len);
             if (*type == IKEY_VALUE) {
@@ -319,6 +423,10 @@ int table_get_in_block(table *t, const struct cache_block *cb, struct block_hand
         }
     }
     block_iter_free(&it);
+    if (rc == LAMINA_NOTFOUND && tomb) {
+        *type = IKEY_DELETION;
+        rc = 0;
+    }
     return rc;
 }
 
@@ -328,7 +436,9 @@ int table_get_locate(table *t, const struct table_read_options *ro, const uint8_
     if (!ro) ro = &table_read_defaults;
     if (lookup_len < IKEY_TRAILER)
         return err_set(LAMINA_EINVAL, "table_get: lookup key of %zu bytes", lookup_len);
-    int rc;
+    uint64_t tomb;
+    int rc = table_covering(t, lookup, lookup_len, &tomb);
+    if (rc) return rc;
     if (t->footer.filter.size > 0) {
         struct cache_block *fb;
         int owned;
@@ -339,14 +449,14 @@ int table_get_locate(table *t, const struct table_read_options *ro, const uint8_
         int may = bloom_may_contain(fb->data, fb->size, hash);
         if (owned) cache_block_release(fb);
         if (ro->lookup) table_count_lookup(&ro->lookup->filter_probes);
-        if (!may) return LAMINA_NOTFOUND;
+        if (!may) return tomb ? TABLE_GET_DELETED : LAMINA_NOTFOUND;
     }
     struct index_cursor c;
     index_cursor_init(&c, &t->index, ro->fill_cache);
     rc = index_cursor_seek(&c, lookup, lookup_len);
     if (rc == 0 && !c.valid) {
-        rc = LAMINA_NOTFOUND;
-        table_lookup_missed(t, ro); /* past the last key: the filter let it through */
+        rc = tomb ? TABLE_GET_DELETED : LAMINA_NOTFOUND;
+        if (!tomb) table_lookup_missed(t, ro); /* past the last key: the filter let it through */
     }
     if (rc == 0) *h = index_cursor_handle(&c);
     index_cursor_release(&c);
@@ -359,6 +469,10 @@ int table_get(table *t, const struct table_read_options *ro, const uint8_t *look
     if (!ro) ro = &table_read_defaults;
     struct block_handle h;
     int rc = table_get_locate(t, ro, lookup, lookup_len, hash, &h);
+    if (rc == TABLE_GET_DELETED) {
+        *type = IKEY_DELETION;
+        return 0;
+    }
     if (rc) return rc;
     if (ro->lookup) table_count_lookup(&ro->lookup->blocks);
     struct cache_block *cb;
@@ -747,6 +861,19 @@ int table_verify(table *t, uint64_t *entries)
     rc = table_props_decode(pb->data, pb->size, t->path, t->footer.properties.offset, &props);
     cache_block_release(pb);
     if (rc) goto out;
+    if (props.range_del_size) {
+        struct block_handle h = {props.range_del_offset, props.range_del_size};
+        uint64_t n = 0;
+        struct cache_block *rb;
+        rc = block_read(&t->src, h, 1, &rb);
+        if (rc) goto out;
+        rc = table_parse_range_dels(t, rb, h, NULL, &n);
+        cache_block_release(rb);
+        if (rc == 0 && n != props.range_deletions)
+            rc = err_set(LAMINA_ECORRUPT, "%s: %llu range tombstones found, properties record %llu",
+                         t->path, (unsigned long long)n, (unsigned long long)props.range_deletions);
+        if (rc) goto out;
+    }
     rc = index_verify(&t->src, &t->footer, table_verify_block, &v);
     if (rc) goto out;
     if (v.entries != props.entries) {

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,8 @@
 
 /* Bytes of the ring of value data, as db_bench's RandomGenerator (1 MiB). */
 #define VALUE_RING_BYTES (1u << 20)
-/* Latency histogram: 8 sub-buckets per power of two of nanoseconds, up to 2^40 ns. */
-#define HIST_SUB 8
-#define HIST_BUCKETS (41 * HIST_SUB)
+/* Latency samples kept for exact percentiles, over all threads of a benchmark (64 MiB). */
+#define HIST_MAX_SAMPLES (UINT64_C(1) << 23)
 
 /* ---- the seeded PRNG (bench_rand, experiments.h) ------------------------------------ */
 
@@ -43,32 +43,86 @@ static double prng_unit(uint64_t *state)
 
 enum { KEY_DIST_UNIFORM, KEY_DIST_ZIPF };
 
+/* Every numeric flag is an int64_t or a double field named as the flag (bench_num_flags). */
 typedef struct bench_flags {
     const char *benchmarks;
     const char *db;
     const char *key_file;
     const char *key_file_flag; /* its spelling on the command line: key_file or keys_file */
-    int64_t num, reads, key_size, value_size, seek_nexts, threads, batch_size, prefix_size;
-    uint64_t seed;
-    int use_existing_db, sync, histogram, key_dist, shuffle;
-    int num_given, reads_given; /* --num, --reads were on the command line */
+    const char *report_file;
+    int64_t num, reads, writes, key_size, value_size, seek_nexts, threads, batch_size, prefix_size;
+    int64_t seed, use_existing_db, sync, histogram, shuffle, disable_wal, readwritepercent;
+    int64_t duration, benchmark_write_rate_limit, report_interval_seconds;
+    int key_dist;
+    int num_given, reads_given, writes_given, batch_size_given; /* on the command line */
+    uint64_t given; /* bit i: bench_num_flags[i] was on the command line */
     double compression_ratio, read_random_exp_range, zipf_theta;
     lamina_options opts;
 } bench_flags;
 
+/* A numeric flag and its allowed range: integers in [lo, hi], or numbers in [dlo, dhi] with
+ * either end open (open_lo, open_hi). One table, so every flag is checked the same way. */
+typedef struct bench_num_flag {
+    const char *name;
+    size_t offset;
+    int real;
+    int64_t lo, hi;
+    double dlo, dhi;
+    int open_lo, open_hi;
+} bench_num_flag;
+
+#define FLAG_INT(field, lo, hi)                                                                    \
+    {                                                                                              \
+#field, offsetof(bench_flags, field), 0, lo, hi, 0.0, 0.0, 0, 0                            \
+    }
+#define FLAG_REAL(field, lo, hi, open_lo, open_hi)                                                 \
+    {                                                                                              \
+#field, offsetof(bench_flags, field), 1, 0, 0, lo, hi, open_lo, open_hi                    \
+    }
+
+static const bench_num_flag bench_num_flags[] = {
+    FLAG_INT(num, 1, INT64_MAX),
+    FLAG_INT(reads, -1, INT64_MAX),
+    FLAG_INT(writes, -1, INT64_MAX),
+    FLAG_INT(key_size, 1, LAMINA_MAX_KEY_LEN),
+    FLAG_INT(value_size, 0, VALUE_RING_BYTES / 2),
+    FLAG_INT(seek_nexts, 0, INT64_MAX),
+    FLAG_INT(prefix_size, 0, LAMINA_MAX_KEY_LEN),
+    FLAG_INT(threads, 1, 1024),
+    FLAG_INT(seed, 0, INT64_MAX),
+    FLAG_INT(batch_size, 1, 1 << 20),
+    FLAG_INT(use_existing_db, 0, 1),
+    FLAG_INT(sync, 0, 1),
+    FLAG_INT(disable_wal, 0, 1),
+    FLAG_INT(histogram, 0, 1),
+    FLAG_INT(shuffle, 0, 1),
+    FLAG_INT(readwritepercent, 0, 100),
+    FLAG_INT(duration, 0, INT32_MAX),
+    FLAG_INT(benchmark_write_rate_limit, 0, INT64_MAX),
+    FLAG_INT(report_interval_seconds, 0, 86400),
+    FLAG_REAL(compression_ratio, 0.0, 1.0, 1, 0),
+    FLAG_REAL(read_random_exp_range, 0.0, 1e6, 0, 0),
+    FLAG_REAL(zipf_theta, 0.0, 1.0, 1, 1),
+};
+#define BENCH_NUM_FLAGS (sizeof bench_num_flags / sizeof bench_num_flags[0])
+
 static const char bench_help[] =
     "Usage: experiments [--flag=value ...]\n"
+    "       experiments tune|growth [--flag=value ...]   (experiments tune --help)\n"
+    "       experiments plot --report_file=PATH [--out=DIR]\n"
     "Benchmarks in db_bench's language; each prints one db_bench report line and a stats line\n"
     "(read benchmarks also a cache line: block-cache hits and misses during the benchmark).\n"
     "\n"
     "  --benchmarks=a,b,...   fillseq fillrandom fillsync overwrite readrandom\n"
     "                         multireadrandom readseq readreverse seekrandom seekprefix\n"
-    "                         deleterandom readwhilewriting memtable\n"
+    "                         deleterandom readwhilewriting readrandomwriterandom memtable\n"
     "                         (default fillseq,fillrandom,readrandom)\n"
     "                         seekprefix: per op, the prefix of a random key (see\n"
     "                         --prefix_size), an iterator with read option prefix, a seek to\n"
     "                         it and every entry under it (at most --seek_nexts if given);\n"
     "                         reports entries per scan\n"
+    "                         readrandomwriterandom: per thread, of every 100 operations\n"
+    "                         --readwritepercent are reads, then the rest writes\n"
     "                         memtable: no database; the keys (every line of --keys_file, or\n"
     "                         --num generated keys) into a bare memtable of --memtable_type:\n"
     "                         inserts, lookups of present and of absent keys (each key with a\n"
@@ -77,8 +131,16 @@ static const char bench_help[] =
     "                         the keys and 8-byte values; repeated keys are inserted again as\n"
     "                         newer versions\n"
     "  --num=N                keys (default 1000000)\n"
-    "  --reads=N              read operations (default: num)\n"
-    "  --key_size=N           bytes per key (default 16)\n"
+    "  --reads=N              read operations per thread (default -1: num)\n"
+    "  --writes=N             write operations per thread of fillseq, fillrandom, overwrite,\n"
+    "                         deleterandom (fillsync: N/1000) (default -1: num)\n"
+    "  --duration=S           run each benchmark S seconds instead of its operation count\n"
+    "                         (db_bench; fillseq, readseq, readreverse keep their count;\n"
+    "                         default 0: the count)\n"
+    "  --key_size=N           bytes per key, 1..65535 (default 16)\n";
+
+/* The rest of the help (one string would pass C's 4095-byte guarantee). */
+static const char bench_help_more[] =
     "  --key_file=PATH        use the file's lines as the keys (a real key set, e.g.\n"
     "                         ../shared/data/paths-1m.txt): key i is line i, --num defaults to\n"
     "                         the line count and --key_size is ignored (--keys_file: the same)\n"
@@ -86,24 +148,36 @@ static const char bench_help[] =
     "  --prefix_size=N        seekprefix and memtable: a prefix is a key's first N bytes;\n"
     "                         0 (default): the key up to its last '/', '@' or '-', else its\n"
     "                         first half\n"
-    "  --value_size=N         bytes per value (default 100)\n"
+    "  --value_size=N         bytes per value, 0..524288 (default 100)\n"
     "  --compression_ratio=R  values compress to this fraction (default 0.5)\n"
     "  --db=DIR               database directory (default /tmp/laminabench-UID)\n"
     "  --use_existing_db=0|1  fill* keep the existing database instead of destroying it\n"
     "  --seed=N               seed of the key order and the value data (default 301)\n"
     "  --seek_nexts=N         nexts after each seek of seekrandom (default 0); entries read\n"
     "                         per scan of seekprefix (default 0: all under the prefix)\n"
-    "  --batch_size=N         keys per lamina_multi_get of multireadrandom (default 8)\n"
+    "  --batch_size=N         keys per lamina_multi_get of multireadrandom (default 8); when\n"
+    "                         given, also puts (deletes) per lamina_write batch of fillseq,\n"
+    "                         fillrandom, fillsync, overwrite, deleterandom (default 1)\n"
     "  --read_random_exp_range=R  skew the read keys as db_bench does: index exp(-U*R)*num,\n"
     "                         scattered by a large multiplier (default 0: uniform)\n"
-    "  --key_dist=uniform|zipf  read keys of readrandom, multireadrandom, seekrandom and the\n"
-    "                         readers of readwhilewriting: uniform, or Zipfian ranks (Gray et\n"
-    "                         al. 1994, as YCSB) spread over the keys by a bijection (default\n"
-    "                         uniform)\n"
+    "  --key_dist=uniform|zipf  read keys of readrandom, multireadrandom, seekrandom,\n"
+    "                         readrandomwriterandom and the readers of readwhilewriting:\n"
+    "                         uniform, or Zipfian ranks (Gray et al. 1994, as YCSB) spread over\n"
+    "                         the keys by a bijection (default uniform)\n"
     "  --zipf_theta=T         Zipf exponent, 0 < T < 1 (default 0.99, YCSB's)\n"
+    "  --readwritepercent=P   readrandomwriterandom: P% reads, the rest writes (default 90)\n"
     "  --sync=0|1             sync every write (fillsync always does)\n"
+    "  --disable_wal=0|1      write without the WAL (lost on a crash before their flush)\n"
+    "  --benchmark_write_rate_limit=B  pace all writers together to B bytes (keys and\n"
+    "                         values) per second (default 0: unlimited)\n"
     "  --threads=N            threads per benchmark; readers of readwhilewriting (default 1)\n"
-    "  --histogram=0|1        print latency percentiles per benchmark\n"
+    "  --histogram=0|1        print latency count, min, max, average, standard deviation and\n"
+    "                         percentiles per benchmark (exact up to 8388608 samples)\n"
+    "  --report_interval_seconds=S  every S seconds append a row to --report_file (default 0:\n"
+    "                         none)\n"
+    "  --report_file=PATH     the CSV of the interval rows (default report.csv):\n"
+    "                         " BENCH_REPORT_HEADER "\n"
+    "  --version              experiments' and liblamina's versions\n"
     "\n"
     "Every option of the database options table is also a flag (--name=value), among them\n"
     "compression_type, bloom_bits, cache_size and write_buffer_size:\n";
@@ -117,35 +191,66 @@ static void bench_print_options(void)
     }
 }
 
-static int bench_parse_int(const char *name, const char *value, int64_t lo, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || v < lo) {
-        fprintf(stderr,
-                "experiments: bad value '%s' for --%s (an integer >= %" PRId64 " is expected)\n",
-                value, name, lo);
-        return EXIT_USAGE;
-    }
-    *out = v;
-    return 0;
-}
-
-/* A floating-point flag in [lo, hi] (lo or hi excluded when open_lo / open_hi). */
-static int bench_parse_double(const char *name, const char *value, double lo, double hi,
-                              int open_lo, int open_hi, double *out)
+int bench_flag_real(const char *name, const char *value, double lo, double hi, int open_lo,
+                    int open_hi, double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(value, &end);
-    if (errno != 0 || end == value || *end != '\0' || !(open_lo ? v > lo : v >= lo) ||
-        !(open_hi ? v < hi : v <= hi)) {
-        fprintf(stderr, "experiments: bad value '%s' for --%s (a number in %c%g, %g%c)\n", value,
-                name, open_lo ? '(' : '[', lo, hi, open_hi ? ')' : ']');
-        return EXIT_USAGE;
+    if (errno == 0 && end != value && *end == '\0' && (open_lo ? v > lo : v >= lo) &&
+        (open_hi ? v < hi : v <= hi)) {
+        *out = v;
+        return 0;
     }
-    *out = v;
+    fprintf(stderr, "experiments: bad value '%s' for --%s (a number in %c%g, %g%c)\n", value, name,
+            open_lo ? '(' : '[', lo, hi, open_hi ? ')' : ']');
+    return EXIT_USAGE;
+}
+
+int bench_flag_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno == 0 && end != value && *end == '\0' && v >= lo && v <= hi) {
+        *out = v;
+        return 0;
+    }
+    if (hi == INT64_MAX)
+        fprintf(stderr,
+                "experiments: bad value '%s' for --%s (an integer >= %" PRId64 " is expected)\n",
+                value, name, lo);
+    else
+        fprintf(stderr,
+                "experiments: bad value '%s' for --%s (an integer in [%" PRId64 ", %" PRId64
+                "] is expected)\n",
+                value, name, lo, hi);
+    return EXIT_USAGE;
+}
+
+/* Parses value into the field of flag d; 0, or EXIT_USAGE (message printed). */
+static int bench_parse_num(bench_flags *f, const bench_num_flag *d, const char *value)
+{
+    void *field = (char *)f + d->offset;
+    if (d->real)
+        return bench_flag_real(d->name, value, d->dlo, d->dhi, d->open_lo, d->open_hi, field);
+    return bench_flag_int(d->name, value, d->lo, d->hi, field);
+}
+
+/* Whether name is an option of the database options table. */
+static int bench_is_option(const char *name)
+{
+    for (size_t i = 0; i < lamina_options_count(); i++) {
+        const lamina_option_desc *d = lamina_options_describe(i);
+        if (d != NULL && strcmp(d->name, name) == 0) return 1;
+    }
+    return 0;
+}
+
+static int bench_given(const bench_flags *f, const char *name)
+{
+    for (size_t i = 0; i < BENCH_NUM_FLAGS; i++)
+        if (strcmp(bench_num_flags[i].name, name) == 0) return (f->given >> i) & 1;
     return 0;
 }
 
@@ -157,11 +262,13 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
                        .db = default_db,
                        .num = 1000000,
                        .reads = -1,
+                       .writes = -1,
                        .key_size = 16,
                        .value_size = 100,
                        .threads = 1,
                        .seed = 301,
                        .batch_size = 8,
+                       .readwritepercent = 90,
                        .compression_ratio = 0.5,
                        .zipf_theta = 0.99};
     lamina_options_init(&f->opts);
@@ -169,7 +276,12 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             fputs(bench_help, stdout);
+            fputs(bench_help_more, stdout);
             bench_print_options();
+            return -1;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("experiments %s\nliblamina %s\n", EXPERIMENTS_VERSION, lamina_version());
             return -1;
         }
         if (strncmp(arg, "--", 2) != 0) {
@@ -187,55 +299,22 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
         memcpy(name, arg + 2, n);
         name[n] = '\0';
         const char *value = eq ? eq + 1 : "1"; /* a bare --flag means 1, as in gflags */
-        int64_t v = 0;
         int rc = 0;
-        if (strcmp(name, "benchmarks") == 0) {
+        size_t k = 0;
+        while (k < BENCH_NUM_FLAGS && strcmp(bench_num_flags[k].name, name) != 0)
+            k++;
+        if (k < BENCH_NUM_FLAGS) {
+            rc = bench_parse_num(f, &bench_num_flags[k], value);
+            f->given |= UINT64_C(1) << k;
+        } else if (strcmp(name, "benchmarks") == 0) {
             f->benchmarks = value;
         } else if (strcmp(name, "db") == 0) {
             f->db = value;
-        } else if (strcmp(name, "num") == 0) {
-            rc = bench_parse_int(name, value, 1, &f->num);
-            f->num_given = 1;
-        } else if (strcmp(name, "reads") == 0) {
-            rc = bench_parse_int(name, value, -1, &f->reads);
-            f->reads_given = f->reads >= 0;
+        } else if (strcmp(name, "report_file") == 0) {
+            f->report_file = value;
         } else if (strcmp(name, "key_file") == 0 || strcmp(name, "keys_file") == 0) {
             f->key_file = value;
             f->key_file_flag = name[3] == 's' ? "keys_file" : "key_file";
-        } else if (strcmp(name, "key_size") == 0) {
-            rc = bench_parse_int(name, value, 1, &f->key_size);
-            if (rc == 0 && f->key_size > (int64_t)LAMINA_MAX_KEY_LEN)
-                rc = bench_parse_int(name, "-1", 1, &v);
-        } else if (strcmp(name, "value_size") == 0) {
-            rc = bench_parse_int(name, value, 0, &f->value_size);
-            if (rc == 0 && f->value_size > (int64_t)(VALUE_RING_BYTES / 2))
-                rc = bench_parse_int(name, "-1", 0, &v);
-        } else if (strcmp(name, "seek_nexts") == 0) {
-            rc = bench_parse_int(name, value, 0, &f->seek_nexts);
-        } else if (strcmp(name, "prefix_size") == 0) {
-            rc = bench_parse_int(name, value, 0, &f->prefix_size);
-        } else if (strcmp(name, "threads") == 0) {
-            rc = bench_parse_int(name, value, 1, &f->threads);
-        } else if (strcmp(name, "seed") == 0) {
-            rc = bench_parse_int(name, value, 0, &v);
-            f->seed = (uint64_t)v;
-        } else if (strcmp(name, "use_existing_db") == 0 || strcmp(name, "sync") == 0 ||
-                   strcmp(name, "histogram") == 0 || strcmp(name, "shuffle") == 0) {
-            rc = bench_parse_int(name, value, 0, &v);
-            if (rc == 0 && v > 1) rc = bench_parse_int(name, "-1", 0, &v);
-            int *dst = name[0] == 'u'   ? &f->use_existing_db
-                       : name[1] == 'y' ? &f->sync
-                       : name[1] == 'h' ? &f->shuffle
-                                        : &f->histogram;
-            *dst = (int)v;
-        } else if (strcmp(name, "batch_size") == 0) {
-            rc = bench_parse_int(name, value, 1, &f->batch_size);
-        } else if (strcmp(name, "compression_ratio") == 0) {
-            rc = bench_parse_double(name, value, 0.0, 1.0, 1, 0, &f->compression_ratio);
-        } else if (strcmp(name, "read_random_exp_range") == 0) {
-            rc = bench_parse_double(name, value, 0.0, 1e6, 0, 0, &f->read_random_exp_range);
-        } else if (strcmp(name, "zipf_theta") == 0) {
-            rc = bench_parse_double(name, value, 0.0, 1.0, 1, 1, &f->zipf_theta);
         } else if (strcmp(name, "key_dist") == 0) {
             if (strcmp(value, "uniform") == 0 || strcmp(value, "zipf") == 0) {
                 f->key_dist = value[0] == 'z' ? KEY_DIST_ZIPF : KEY_DIST_UNIFORM;
@@ -245,18 +324,35 @@ static int bench_parse_flags(int argc, char **argv, bench_flags *f)
                 rc = EXIT_USAGE;
             }
         } else if (lamina_options_set(&f->opts, name, value) != LAMINA_OK) {
-            fprintf(stderr, "experiments: unknown flag or bad value '%s': %s\n", arg,
-                    lamina_errmsg(NULL));
+            /* the options table's message names the option, the value and the range */
+            if (bench_is_option(name))
+                fprintf(stderr, "experiments: bad value '%s' for --%s: %s\n", value, name,
+                        lamina_errmsg(NULL));
+            else
+                fprintf(stderr, "experiments: unknown flag '%s' (experiments --help lists them)\n",
+                        arg);
             rc = EXIT_USAGE;
         }
         if (rc != 0) return rc;
     }
-    if (f->reads < 0) f->reads = f->num; /* --key_file may lower num: main lowers reads too */
+    f->num_given = bench_given(f, "num");
+    f->reads_given = f->reads >= 0;
+    f->writes_given = f->writes >= 0;
+    f->batch_size_given = bench_given(f, "batch_size");
+    /* --key_file may lower num: main lowers reads and writes too */
+    if (f->reads < 0) f->reads = f->num;
+    if (f->writes < 0) f->writes = f->num;
     if (f->key_dist == KEY_DIST_ZIPF && f->read_random_exp_range != 0.0) {
         fprintf(stderr, "experiments: --key_dist=zipf and --read_random_exp_range are two "
                         "skews; give one\n");
         return EXIT_USAGE;
     }
+    if (f->report_file != NULL && f->report_interval_seconds == 0) {
+        fprintf(stderr, "experiments: --report_file=%s needs --report_interval_seconds\n",
+                f->report_file);
+        return EXIT_USAGE;
+    }
+    if (f->report_file == NULL) f->report_file = "report.csv"; /* db_bench's default */
     f->opts.create_if_missing = 1;
     return 0;
 }
@@ -455,6 +551,7 @@ typedef enum bench_kind {
     BENCH_SEEKPREFIX,
     BENCH_DELETERANDOM,
     BENCH_READWHILEWRITING,
+    BENCH_READRANDOMWRITERANDOM,
     BENCH_MEMTABLE,
 } bench_kind;
 
@@ -463,12 +560,19 @@ static const struct {
     bench_kind kind;
     int fresh; /* starts from an empty database */
 } bench_table[] = {
-    {"fillseq", BENCH_FILLSEQ, 1},           {"fillrandom", BENCH_FILLRANDOM, 1},
-    {"fillsync", BENCH_FILLSYNC, 1},         {"overwrite", BENCH_OVERWRITE, 0},
-    {"readrandom", BENCH_READRANDOM, 0},     {"multireadrandom", BENCH_MULTIREADRANDOM, 0},
-    {"readseq", BENCH_READSEQ, 0},           {"readreverse", BENCH_READREVERSE, 0},
-    {"seekrandom", BENCH_SEEKRANDOM, 0},     {"seekprefix", BENCH_SEEKPREFIX, 0},
-    {"deleterandom", BENCH_DELETERANDOM, 0}, {"readwhilewriting", BENCH_READWHILEWRITING, 0},
+    {"fillseq", BENCH_FILLSEQ, 1},
+    {"fillrandom", BENCH_FILLRANDOM, 1},
+    {"fillsync", BENCH_FILLSYNC, 1},
+    {"overwrite", BENCH_OVERWRITE, 0},
+    {"readrandom", BENCH_READRANDOM, 0},
+    {"multireadrandom", BENCH_MULTIREADRANDOM, 0},
+    {"readseq", BENCH_READSEQ, 0},
+    {"readreverse", BENCH_READREVERSE, 0},
+    {"seekrandom", BENCH_SEEKRANDOM, 0},
+    {"seekprefix", BENCH_SEEKPREFIX, 0},
+    {"deleterandom", BENCH_DELETERANDOM, 0},
+    {"readwhilewriting", BENCH_READWHILEWRITING, 0},
+    {"readrandomwriterandom", BENCH_READRANDOMWRITERANDOM, 0},
     {"memtable", BENCH_MEMTABLE, 0}, /* no database: a bare memtable (experiments_memtable.c) */
 };
 
@@ -477,9 +581,14 @@ typedef struct bench_run {
     const bench_keys *keys;
     lamina_db *db;
     const char *ring;
+    FILE *report; /* --report_file, open with --report_interval_seconds only */
     bench_kind kind;
     uint64_t threads_before; /* threads of earlier benchmarks: each run draws its own keys */
     atomic_int readers_left; /* readwhilewriting: the writer stops when it reaches 0 */
+    /* --benchmark_write_rate_limit: bytes granted to writers since pace_start; a write is due
+     * when the bytes before it have had their time at the rate */
+    _Atomic uint64_t paced_bytes;
+    double pace_start;
     pthread_barrier_t start;
 } bench_run;
 
@@ -491,12 +600,49 @@ typedef struct bench_thread {
     uint64_t rng;
     size_t ring_pos;
     uint64_t done, found, bytes;
-    uint64_t entries; /* seekprefix: entries read under the prefixes */
-    double start, finish;
-    uint64_t *hist;
+    uint64_t entries;               /* seekprefix: entries read under the prefixes */
+    uint64_t reads, writes;         /* readrandomwriterandom: operations of each kind */
+    int get_weight, put_weight;     /* readrandomwriterandom: what is left of this 100 */
+    uint64_t polls;                 /* of the time limit: the clock is read every 16th */
+    double start, finish, deadline; /* deadline 0: no --duration */
+    int timed;                      /* latencies into lat (--histogram, --report_interval) */
+    double op_start;                /* when the timed operation began */
+    bench_hist lat;
     int rc;
     char msg[512];
 } bench_thread;
+
+/* Whether the worker goes on after done operations out of ops: not past ops, nor past the
+ * deadline of --duration. */
+static int bench_more(bench_thread *t, uint64_t ops)
+{
+    if (t->done >= ops) return 0;
+    return t->deadline == 0.0 || (t->polls++ & 15) != 0 || bench_now() < t->deadline;
+}
+
+/* --benchmark_write_rate_limit: waits until bytes more may be written; all writers of the run
+ * share the rate. The wait is not part of the operation's latency. */
+static void bench_pace(bench_thread *t, uint64_t bytes)
+{
+    bench_run *run = t->run;
+    int64_t rate = run->f->benchmark_write_rate_limit;
+    if (rate == 0) return;
+    uint64_t before = atomic_fetch_add(&run->paced_bytes, bytes);
+    double now = bench_now(), wait = run->pace_start + (double)before / (double)rate - now;
+    if (t->deadline > 0.0 && wait > t->deadline - now) wait = t->deadline - now;
+    if (wait <= 0) return;
+    struct timespec ts = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - floor(wait)) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    if (t->timed) t->op_start = bench_now();
+}
+
+static void bench_write_options(const bench_run *run, lamina_write_options *wo)
+{
+    lamina_write_options_init(wo);
+    wo->sync = run->f->sync || run->kind == BENCH_FILLSYNC;
+    wo->disable_wal = (int)run->f->disable_wal;
+}
 
 static const char *bench_value(bench_thread *t, size_t len)
 {
@@ -506,33 +652,29 @@ static const char *bench_value(bench_thread *t, size_t len)
     return v;
 }
 
-static void bench_hist_add(uint64_t *hist, double seconds)
-{
-    uint64_t ns = seconds > 0 ? (uint64_t)(seconds * 1e9) : 0;
-    int idx;
-    if (ns < HIST_SUB) {
-        idx = (int)ns;
-    } else {
-        int lg = 63 - __builtin_clzll(ns);
-        idx = lg * HIST_SUB + (int)((ns >> (lg - 3)) & (HIST_SUB - 1));
-        if (idx >= HIST_BUCKETS) idx = HIST_BUCKETS - 1;
-    }
-    hist[idx]++;
-}
-
-/* The lower edge of a histogram bucket, in nanoseconds. */
-static double bench_hist_floor(int idx)
-{
-    if (idx < HIST_SUB) return idx;
-    int lg = idx / HIST_SUB, sub = idx % HIST_SUB;
-    return (double)(UINT64_C(1) << lg) * (1.0 + sub / (double)HIST_SUB);
-}
-
 static int bench_fail(bench_thread *t, int rc)
 {
     t->rc = rc;
     snprintf(t->msg, sizeof t->msg, "%s: %s", lamina_strerror(rc), lamina_errmsg(t->run->db));
     return rc;
+}
+
+/* readrandomwriterandom as db_bench's: of each 100 operations, first --readwritepercent reads,
+ * then the writes. Returns the kind of this operation. */
+static bench_kind bench_mixed_kind(bench_thread *t)
+{
+    if (t->get_weight == 0 && t->put_weight == 0) {
+        t->get_weight = (int)t->run->f->readwritepercent;
+        t->put_weight = 100 - t->get_weight;
+    }
+    if (t->get_weight > 0) {
+        t->get_weight--;
+        t->reads++;
+        return BENCH_READRANDOM;
+    }
+    t->put_weight--;
+    t->writes++;
+    return BENCH_OVERWRITE;
 }
 
 /* One operation of a point workload; returns 0 or an error code (recorded). */
@@ -542,12 +684,14 @@ static int bench_point_op(bench_thread *t, char *key, char *vbuf, size_t vcap)
     lamina_db *db = t->run->db;
     size_t ks = (size_t)f->key_size, vs = (size_t)f->value_size;
     lamina_write_options wo;
-    lamina_write_options_init(&wo);
-    wo.sync = f->sync || t->run->kind == BENCH_FILLSYNC;
+    bench_write_options(t->run, &wo);
     int rc = LAMINA_OK;
-    switch (t->is_writer ? BENCH_OVERWRITE : t->run->kind) {
+    bench_kind kind = t->is_writer ? BENCH_OVERWRITE : t->run->kind;
+    if (kind == BENCH_READRANDOMWRITERANDOM) kind = bench_mixed_kind(t);
+    switch (kind) {
     case BENCH_FILLSEQ:
         ks = bench_make_key(key, f->key_size, t->done);
+        bench_pace(t, ks + vs);
         rc = lamina_put(db, &wo, key, ks, bench_value(t, vs), vs);
         t->bytes += ks + vs;
         break;
@@ -555,14 +699,16 @@ static int bench_point_op(bench_thread *t, char *key, char *vbuf, size_t vcap)
     case BENCH_FILLSYNC:
     case BENCH_OVERWRITE:
         ks = bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+        bench_pace(t, ks + vs);
         rc = lamina_put(db, &wo, key, ks, bench_value(t, vs), vs);
         t->bytes += ks + vs;
         break;
     case BENCH_DELETERANDOM:
         ks = bench_make_key(key, f->key_size, prng_below(&t->rng, (uint64_t)f->num));
+        bench_pace(t, ks);
         rc = lamina_delete(db, &wo, key, ks);
         break;
-    default: { /* readrandom and the readers of readwhilewriting */
+    default: { /* readrandom, the reads of readrandomwriterandom, the readers of readwhilewriting */
         size_t vlen = 0;
         ks = bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
         rc = lamina_get_into(db, NULL, key, ks, vbuf, vcap, &vlen);
@@ -576,6 +722,47 @@ static int bench_point_op(bench_thread *t, char *key, char *vbuf, size_t vcap)
     }
     }
     return rc == LAMINA_OK ? 0 : bench_fail(t, rc);
+}
+
+/* The write benchmarks with --batch_size: --batch_size puts (deletes) per lamina_write, as
+ * db_bench's entries_per_batch; each key counts as one operation, each batch as one latency
+ * sample. */
+static void bench_batch_ops(bench_thread *t, uint64_t ops, char *key)
+{
+    const bench_flags *f = t->run->f;
+    bench_kind kind = t->run->kind;
+    size_t vs = (size_t)f->value_size;
+    lamina_write_options wo;
+    bench_write_options(t->run, &wo);
+    lamina_batch *b = NULL;
+    int rc = lamina_batch_create(&b);
+    while (rc == LAMINA_OK && bench_more(t, ops)) {
+        uint64_t n =
+            ops - t->done < (uint64_t)f->batch_size ? ops - t->done : (uint64_t)f->batch_size;
+        uint64_t bytes = 0;
+        lamina_batch_clear(b);
+        for (uint64_t i = 0; rc == LAMINA_OK && i < n; i++) {
+            uint64_t index =
+                kind == BENCH_FILLSEQ ? t->done + i : prng_below(&t->rng, (uint64_t)f->num);
+            size_t ks = bench_make_key(key, f->key_size, index);
+            if (kind == BENCH_DELETERANDOM) {
+                rc = lamina_batch_delete(b, key, ks);
+                bytes += ks;
+            } else {
+                rc = lamina_batch_put(b, key, ks, bench_value(t, vs), vs);
+                bytes += ks + vs;
+            }
+        }
+        if (rc != LAMINA_OK) break;
+        if (t->timed) t->op_start = bench_now();
+        bench_pace(t, bytes);
+        rc = lamina_write(t->run->db, &wo, b);
+        if (t->timed) bench_hist_add(&t->lat, bench_now() - t->op_start, n);
+        if (kind != BENCH_DELETERANDOM) t->bytes += bytes;
+        if (rc == LAMINA_OK) t->done += n;
+    }
+    if (rc != LAMINA_OK) bench_fail(t, rc);
+    lamina_batch_destroy(b);
 }
 
 /* readseq, readreverse and seekrandom: iterator workloads. */
@@ -593,8 +780,8 @@ static void bench_iter_ops(bench_thread *t, uint64_t ops, char *key)
         rc = lamina_iter_seek_to_first(it);
     else if (kind == BENCH_READREVERSE)
         rc = lamina_iter_seek_to_last(it);
-    while (rc == LAMINA_OK && t->done < ops) {
-        double t0 = t->hist ? bench_now() : 0.0;
+    while (rc == LAMINA_OK && bench_more(t, ops)) {
+        double t0 = t->timed ? bench_now() : 0.0;
         size_t kn, vn;
         if (kind == BENCH_SEEKRANDOM) {
             size_t ks = bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
@@ -618,7 +805,7 @@ static void bench_iter_ops(bench_thread *t, uint64_t ops, char *key)
             rc = kind == BENCH_READSEQ ? lamina_iter_next(it) : lamina_iter_prev(it);
         }
         t->done++;
-        if (t->hist) bench_hist_add(t->hist, bench_now() - t0);
+        if (t->timed) bench_hist_add(&t->lat, bench_now() - t0, 1);
     }
     if (rc == LAMINA_OK) rc = lamina_iter_status(it);
     if (rc != LAMINA_OK) bench_fail(t, rc);
@@ -636,8 +823,8 @@ static void bench_prefix_ops(bench_thread *t, uint64_t ops, char *key)
     lamina_read_options ro;
     lamina_read_options_init(&ro);
     int rc = LAMINA_OK;
-    while (rc == LAMINA_OK && t->done < ops) {
-        double t0 = t->hist ? bench_now() : 0.0;
+    while (rc == LAMINA_OK && bench_more(t, ops)) {
+        double t0 = t->timed ? bench_now() : 0.0;
         size_t ks = bench_make_key(key, f->key_size, bench_key_index(t->run->keys, &t->rng));
         size_t plen = bench_prefix_len(key, ks, (size_t)f->prefix_size);
         ro.prefix = key;
@@ -661,7 +848,7 @@ static void bench_prefix_ops(bench_thread *t, uint64_t ops, char *key)
         t->entries += n;
         t->found += n > 0;
         t->done++;
-        if (t->hist) bench_hist_add(t->hist, bench_now() - t0);
+        if (t->timed) bench_hist_add(&t->lat, bench_now() - t0, 1);
     }
     if (rc != LAMINA_OK) bench_fail(t, rc);
 }
@@ -687,15 +874,15 @@ static void bench_multiread_ops(bench_thread *t, uint64_t ops)
         keys[i] = keybuf + i * ks;
         key_lens[i] = ks;
     }
-    while (t->done < ops) {
+    while (bench_more(t, ops)) {
         size_t n = ops - t->done < batch ? (size_t)(ops - t->done) : batch;
         for (size_t i = 0; i < n; i++)
             key_lens[i] = bench_make_key(keybuf + i * ks, f->key_size,
                                          bench_key_index(t->run->keys, &t->rng));
-        double t0 = t->hist ? bench_now() : 0.0;
+        double t0 = t->timed ? bench_now() : 0.0;
         int rc =
             lamina_multi_get(t->run->db, NULL, n, keys, key_lens, values, value_lens, statuses);
-        if (t->hist) bench_hist_add(t->hist, bench_now() - t0);
+        if (t->timed) bench_hist_add(&t->lat, bench_now() - t0, n);
         for (size_t i = 0; i < n; i++) {
             if (statuses[i] == LAMINA_OK) {
                 t->found++;
@@ -719,6 +906,49 @@ out:
     free(statuses);
 }
 
+/* Whether --duration bounds the run's benchmark: as in db_bench, every benchmark but the
+ * sequential ones (fillseq, readseq, readreverse), which always run their count. */
+static int bench_timed_by_duration(const bench_run *run)
+{
+    bench_kind k = run->kind;
+    return run->f->duration > 0 && k != BENCH_FILLSEQ && k != BENCH_READSEQ &&
+           k != BENCH_READREVERSE;
+}
+
+/* The operations one thread of the run's benchmark does: with --duration, as many as fit in
+ * it; otherwise --writes for writes, --reads for reads, db_bench's larger of the two given
+ * for readrandomwriterandom (--num when neither is). */
+static uint64_t bench_thread_ops(const bench_run *run)
+{
+    const bench_flags *f = run->f;
+    if (bench_timed_by_duration(run)) return UINT64_MAX; /* db_bench: the time, not the count */
+    switch (run->kind) {
+    case BENCH_FILLSYNC:
+        return (uint64_t)(f->writes / 1000 > 0 ? f->writes / 1000 : 1);
+    case BENCH_FILLSEQ:
+    case BENCH_FILLRANDOM:
+    case BENCH_OVERWRITE:
+    case BENCH_DELETERANDOM:
+        return (uint64_t)f->writes;
+    case BENCH_READRANDOMWRITERANDOM: {
+        int64_t r = f->reads_given ? f->reads : -1, w = f->writes_given ? f->writes : -1;
+        int64_t most = r > w ? r : w;
+        return (uint64_t)(most < 0 ? f->num : most);
+    }
+    default:
+        return (uint64_t)f->reads;
+    }
+}
+
+/* The write benchmarks that --batch_size turns into lamina_write batches. */
+static int bench_batched(const bench_run *run)
+{
+    bench_kind k = run->kind;
+    return run->f->batch_size_given &&
+           (k == BENCH_FILLSEQ || k == BENCH_FILLRANDOM || k == BENCH_FILLSYNC ||
+            k == BENCH_OVERWRITE || k == BENCH_DELETERANDOM);
+}
+
 static void *bench_thread_main(void *arg)
 {
     bench_thread *t = arg;
@@ -726,26 +956,10 @@ static void *bench_thread_main(void *arg)
     const bench_flags *f = run->f;
     size_t vcap = (size_t)f->value_size + 1;
     char *key = malloc((size_t)f->key_size), *vbuf = malloc(vcap);
-    uint64_t ops;
-    switch (run->kind) {
-    case BENCH_FILLSYNC:
-        ops = (uint64_t)(f->num / 1000 > 0 ? f->num / 1000 : 1);
-        break;
-    case BENCH_READRANDOM:
-    case BENCH_MULTIREADRANDOM:
-    case BENCH_READSEQ:
-    case BENCH_READREVERSE:
-    case BENCH_SEEKRANDOM:
-    case BENCH_SEEKPREFIX:
-    case BENCH_READWHILEWRITING:
-        ops = (uint64_t)f->reads;
-        break;
-    default:
-        ops = (uint64_t)f->num;
-        break;
-    }
+    uint64_t ops = bench_thread_ops(run);
     pthread_barrier_wait(&run->start);
     t->start = bench_now();
+    if (bench_timed_by_duration(run)) t->deadline = t->start + (double)f->duration;
     if (key == NULL || vbuf == NULL) {
         t->rc = LAMINA_ENOMEM;
         snprintf(t->msg, sizeof t->msg, "out of memory");
@@ -756,12 +970,14 @@ static void *bench_thread_main(void *arg)
         bench_prefix_ops(t, ops, key);
     } else if (run->kind == BENCH_MULTIREADRANDOM) {
         bench_multiread_ops(t, ops);
+    } else if (bench_batched(run)) {
+        bench_batch_ops(t, ops, key);
     } else {
-        while (t->is_writer ? atomic_load(&run->readers_left) > 0 : t->done < ops) {
-            double t0 = t->hist ? bench_now() : 0.0;
+        while (t->is_writer ? atomic_load(&run->readers_left) > 0 : bench_more(t, ops)) {
+            if (t->timed) t->op_start = bench_now();
             if (bench_point_op(t, key, vbuf, vcap) != 0) break;
             t->done++;
-            if (t->hist) bench_hist_add(t->hist, bench_now() - t0);
+            if (t->timed) bench_hist_add(&t->lat, bench_now() - t->op_start, 1);
         }
     }
     t->finish = bench_now();
@@ -782,10 +998,12 @@ void bench_print_line(const char *name, double busy, double elapsed, uint64_t op
            extra);
 }
 
-/* Prints the report line in db_bench's format and, with --histogram, the percentiles. */
-static void bench_report(const char *name, bench_kind kind, bench_thread *ts, int n, int hist)
+/* Prints the report line in db_bench's format and, with hs (--histogram), the latencies of
+ * the nh histograms. */
+static void bench_report(const char *name, bench_kind kind, bench_thread *ts, int n,
+                         bench_hist *const *hs, int nh)
 {
-    uint64_t done = 0, found = 0, bytes = 0, entries = 0;
+    uint64_t done = 0, found = 0, bytes = 0, entries = 0, reads = 0, writes = 0;
     double seconds = 0.0, start = 0.0, finish = 0.0;
     for (int i = 0; i < n; i++) {
         if (ts[i].is_writer) continue;
@@ -793,43 +1011,34 @@ static void bench_report(const char *name, bench_kind kind, bench_thread *ts, in
         found += ts[i].found;
         bytes += ts[i].bytes;
         entries += ts[i].entries;
+        reads += ts[i].reads;
+        writes += ts[i].writes;
         seconds += ts[i].finish - ts[i].start;
         if (start == 0.0 || ts[i].start < start) start = ts[i].start;
         if (ts[i].finish > finish) finish = ts[i].finish;
     }
+    uint64_t ops = done;
     if (done < 1) done = 1;
     double elapsed = finish - start > 1e-9 ? finish - start : 1e-9;
-    char extra[160] = "";
+    char extra[200] = "";
     size_t at = 0;
     if (bytes > 0)
         at += (size_t)snprintf(extra, sizeof extra, "%6.1f MB/s",
                                (double)bytes / 1048576.0 / elapsed);
-    if (kind == BENCH_READRANDOM || kind == BENCH_MULTIREADRANDOM || kind == BENCH_SEEKRANDOM ||
-        kind == BENCH_SEEKPREFIX || kind == BENCH_READWHILEWRITING)
+    if (kind == BENCH_READRANDOMWRITERANDOM) /* db_bench's message */
         at += (size_t)snprintf(extra + at, sizeof extra - at,
-                               "%s(%" PRIu64 " of %" PRIu64 " found)", at ? " " : "", found, done);
+                               "%s( reads:%" PRIu64 " writes:%" PRIu64 " total:%" PRIu64
+                               " found:%" PRIu64 ")",
+                               at ? " " : "", reads, writes, ops, found);
+    else if (kind == BENCH_READRANDOM || kind == BENCH_MULTIREADRANDOM ||
+             kind == BENCH_SEEKRANDOM || kind == BENCH_SEEKPREFIX || kind == BENCH_READWHILEWRITING)
+        at += (size_t)snprintf(extra + at, sizeof extra - at,
+                               "%s(%" PRIu64 " of %" PRIu64 " found)", at ? " " : "", found, ops);
     if (kind == BENCH_SEEKPREFIX)
         snprintf(extra + at, sizeof extra - at, " %.2f entries/scan",
                  (double)entries / (double)done);
-    bench_print_line(name, seconds, elapsed, done, extra);
-    if (!hist) return;
-    uint64_t total = 0, sum[HIST_BUCKETS] = {0};
-    for (int i = 0; i < n; i++)
-        for (int b = 0; b < HIST_BUCKETS && !ts[i].is_writer; b++) {
-            sum[b] += ts[i].hist[b];
-            total += ts[i].hist[b];
-        }
-    static const double pcts[] = {50.0, 75.0, 99.0, 99.9, 99.99};
-    printf("Microseconds per op:\nCount: %" PRIu64 " Average: %.4f\nPercentiles:", total,
-           seconds * 1e6 / (double)done);
-    for (size_t p = 0; p < sizeof pcts / sizeof pcts[0]; p++) {
-        uint64_t want = (uint64_t)((double)total * pcts[p] / 100.0), seen = 0;
-        int b = 0;
-        while (b < HIST_BUCKETS - 1 && seen + sum[b] < want)
-            seen += sum[b++];
-        printf(" P%g: %.2f", pcts[p], bench_hist_floor(b) / 1000.0);
-    }
-    printf("\n");
+    bench_print_line(name, seconds, elapsed, ops, extra);
+    if (hs != NULL && nh > 0) bench_hist_print(hs, nh);
 }
 
 /* The amplification figures after a benchmark, through the public properties. */
@@ -879,7 +1088,7 @@ static int bench_reads(bench_kind kind)
 {
     return kind == BENCH_READRANDOM || kind == BENCH_MULTIREADRANDOM || kind == BENCH_READSEQ ||
            kind == BENCH_READREVERSE || kind == BENCH_SEEKRANDOM || kind == BENCH_SEEKPREFIX ||
-           kind == BENCH_READWHILEWRITING;
+           kind == BENCH_READWHILEWRITING || kind == BENCH_READRANDOMWRITERANDOM;
 }
 
 /* Runs one benchmark on the open database; 0 or EXIT_DBERR (reported). */
@@ -889,12 +1098,20 @@ static int bench_run_one(bench_run *run, const char *name)
     int readers = (int)f->threads;
     int n = readers + (run->kind == BENCH_READWHILEWRITING);
     bench_thread *ts = calloc((size_t)n, sizeof *ts);
-    int status = 0, started = 0;
-    if (ts == NULL) goto nomem;
-    for (int i = 0; i < n; i++)
-        if (f->histogram && (ts[i].hist = calloc(HIST_BUCKETS, sizeof *ts[i].hist)) == NULL)
-            goto nomem;
+    bench_hist **hs = calloc((size_t)n, sizeof *hs);
+    bench_reporter *reporter = NULL;
+    int status = 0, started = 0, nh = 0;
+    if (ts == NULL || hs == NULL) goto nomem;
+    for (int i = 0; i < readers; i++) {
+        /* the writer of readwhilewriting is not measured, as it is not reported */
+        if (!f->histogram && f->report_interval_seconds == 0) break;
+        size_t keep = f->histogram ? (size_t)(HIST_MAX_SAMPLES / (uint64_t)readers) : 0;
+        if (bench_hist_init(&ts[i].lat, keep) != 0) goto nomem;
+        ts[i].timed = 1;
+        hs[nh++] = &ts[i].lat;
+    }
     atomic_store(&run->readers_left, readers);
+    atomic_store(&run->paced_bytes, 0);
     if (pthread_barrier_init(&run->start, NULL, (unsigned)n) != 0) goto nomem;
     for (int i = 0; i < n; i++) {
         bench_thread *t = &ts[i];
@@ -903,11 +1120,18 @@ static int bench_run_one(bench_run *run, const char *name)
         t->is_writer = i == readers;
         /* as db_bench: seed + a thread number never used before, so readrandom does not
          * replay fillrandom's keys */
-        t->rng = f->seed + run->threads_before + (uint64_t)i;
+        t->rng = (uint64_t)f->seed + run->threads_before + (uint64_t)i;
         t->ring_pos = (size_t)i * 4099u % VALUE_RING_BYTES;
     }
     uint64_t hits0 = 0, misses0 = 0;
     bench_cache_counts(run->db, &hits0, &misses0);
+    if (run->report != NULL &&
+        bench_reporter_start(&reporter, run->report, (double)f->report_interval_seconds, name, hs,
+                             nh, run->db) != 0) {
+        pthread_barrier_destroy(&run->start);
+        goto nomem;
+    }
+    run->pace_start = bench_now();
     for (; started < n; started++)
         if (pthread_create(&ts[started].tid, NULL, bench_thread_main, &ts[started]) != 0) break;
     if (started < n) {
@@ -917,6 +1141,7 @@ static int bench_run_one(bench_run *run, const char *name)
     }
     for (int i = 0; i < n; i++)
         pthread_join(ts[i].tid, NULL);
+    bench_reporter_stop(reporter);
     pthread_barrier_destroy(&run->start);
     run->threads_before += (uint64_t)n;
     for (int i = 0; i < n; i++)
@@ -925,17 +1150,19 @@ static int bench_run_one(bench_run *run, const char *name)
             status = EXIT_DBERR;
         }
     if (status == 0) {
-        bench_report(name, run->kind, ts, n, f->histogram);
+        bench_report(name, run->kind, ts, n, f->histogram ? hs : NULL, nh);
         bench_stats_line(run->db);
         if (bench_reads(run->kind)) bench_cache_line(run->db, hits0, misses0);
     }
-    for (int i = 0; i < n; i++)
-        free(ts[i].hist);
+    for (int i = 0; i < nh; i++)
+        bench_hist_free(hs[i]);
+    free(hs);
     free(ts);
     return status;
 nomem:
-    for (int i = 0; ts != NULL && i < n; i++)
-        free(ts[i].hist);
+    for (int i = 0; i < nh; i++)
+        bench_hist_free(hs[i]);
+    free(hs);
     free(ts);
     fprintf(stderr, "experiments: out of memory\n");
     return EXIT_DBERR;
@@ -990,6 +1217,13 @@ static void bench_header(const bench_flags *f)
         printf("ReadKeys:   read_random_exp_range=%g\n", f->read_random_exp_range);
     else
         printf("ReadKeys:   uniform\n");
+    /* what shapes each benchmark's run, so a saved log says how it was made */
+    printf("Run:        threads=%" PRId64 " writes=%" PRId64 " reads=%" PRId64 " duration=%" PRId64
+           " batch_size=%" PRId64 "%s sync=%" PRId64 " disable_wal=%" PRId64
+           " write_rate_limit=%" PRId64 "\n",
+           f->threads, f->writes, f->reads, f->duration, f->batch_size,
+           f->batch_size_given ? "" : " (multireadrandom only)", f->sync, f->disable_wal,
+           f->benchmark_write_rate_limit);
     printf("------------------------------------------------\n");
     fflush(stdout);
 }
@@ -1049,12 +1283,14 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "tune") == 0) return bench_tune(argc, argv);
     if (argc > 1 && strcmp(argv[1], "growth") == 0) return bench_growth(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "plot") == 0) return bench_plot(argc, argv);
     bench_flags f;
     int status = bench_parse_flags(argc, argv, &f);
     if (status != 0) return status < 0 ? EXIT_OK : status;
     if (f.key_file) {
         if ((status = bench_load_key_file(&f, f.num_given)) != 0) return status;
         if (f.reads > f.num && !f.reads_given) f.reads = f.num;
+        if (f.writes > f.num && !f.writes_given) f.writes = f.num;
     }
     /* every name is checked before anything runs */
     char *list = strdup(f.benchmarks);
@@ -1083,6 +1319,15 @@ int main(int argc, char **argv)
     if (run.ring == NULL) {
         fprintf(stderr, "experiments: out of memory\n");
         return EXIT_DBERR;
+    }
+    if (f.report_interval_seconds > 0 && ndb > 0) {
+        run.report = fopen(f.report_file, "w");
+        if (run.report == NULL) {
+            fprintf(stderr, "experiments: --report_file=%s: %s\n", f.report_file, strerror(errno));
+            free((void *)run.ring);
+            return EXIT_USAGE;
+        }
+        fprintf(run.report, "%s\n", BENCH_REPORT_HEADER);
     }
     bench_header_common();
     if (ndb > 0)
@@ -1122,6 +1367,10 @@ int main(int argc, char **argv)
     }
     if (run.db != NULL && (rc = lamina_close(run.db)) != LAMINA_OK && status == 0)
         status = bench_db_error("close", rc);
+    if (run.report != NULL && fclose(run.report) != 0 && status == 0) {
+        fprintf(stderr, "experiments: writing %s: %s\n", f.report_file, strerror(errno));
+        status = EXIT_DBERR;
+    }
     free(list);
     free((void *)run.ring);
     free(bench_file_keys.data);

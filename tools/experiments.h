@@ -4,9 +4,13 @@
 #ifndef TOOLS_EXPERIMENTS_H
 #define TOOLS_EXPERIMENTS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "lamina.h"
 
 /* Exit statuses: 2 a bad command line, 3 a failure of the database (or memtable) under test. */
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_DBERR = 3 };
@@ -53,8 +57,53 @@ static inline void bench_index_key(char *key, size_t key_size, uint64_t index)
     }
 }
 
+/* The value of a numeric flag --name: an integer in [lo, hi] (hi INT64_MAX: no upper end), or
+ * a number in [lo, hi] with either end open (open_lo, open_hi). 0 and *out set, or EXIT_USAGE
+ * with "experiments: bad value 'V' for --name (the range)" on stderr. */
+int bench_flag_int(const char *name, const char *value, int64_t lo, int64_t hi, int64_t *out);
+int bench_flag_real(const char *name, const char *value, double lo, double hi, int open_lo,
+                    int open_hi, double *out);
+
 /* Seconds of a monotonic clock. */
 double bench_now(void);
+
+/* The latencies of one worker thread (experiments_latency.c): log-linear buckets in
+ * nanoseconds (128 per power of two, so a bucket spans under 1% of its values), exact count,
+ * sum, min and max, and with max_samples > 0 every sample up to that many, which makes the
+ * percentiles exact. Written by its thread only; bucket and ops are atomics because the interval
+ * reporter reads them while the thread runs. */
+typedef struct bench_hist {
+    _Atomic uint64_t *bucket;
+    _Atomic uint64_t ops; /* operations done: a sample may stand for a batch of them */
+    uint64_t count, min, max;
+    double sum, sumsq;
+    uint64_t *sample;
+    size_t nsample, cap, max_samples;
+    int overflow; /* more samples than max_samples came: the percentiles come from buckets */
+} bench_hist;
+
+/* 0, or -1 when out of memory. Release with bench_hist_free. */
+int bench_hist_init(bench_hist *h, size_t max_samples);
+void bench_hist_free(bench_hist *h);
+/* One sample of seconds that did ops operations. */
+void bench_hist_add(bench_hist *h, double seconds, uint64_t ops);
+/* db_bench's histogram block of the n histograms merged: "Count: ... Average: ... StdDev: ...",
+ * "Min: ... Median: ... Max: ...", "Percentiles: P50: ... P75: ... P99: ... P99.9: ...
+ * P99.99: ...", in microseconds. Percentiles are nearest-rank over every sample when all were
+ * kept, else from the buckets (a line then says so). */
+void bench_hist_print(bench_hist *const *hs, int n);
+
+/* db_bench's --report_interval_seconds: a thread that appends to csv, every interval seconds
+ * and once at stop for the part interval left, the row "secs_elapsed,interval_qps,
+ * interval_p99_us,interval_stall_micros,benchmark" over the operations of the n histograms and
+ * the stall time of db. The histograms, db and name are borrowed until stop. */
+typedef struct bench_reporter bench_reporter;
+int bench_reporter_start(bench_reporter **out, FILE *csv, double interval, const char *name,
+                         bench_hist *const *hs, int n, lamina_db *db);
+void bench_reporter_stop(bench_reporter *r);
+/* The report file's header line. */
+#define BENCH_REPORT_HEADER                                                                        \
+    "secs_elapsed,interval_qps,interval_p99_us,interval_stall_micros,benchmark"
 
 typedef struct bench_memtable_config {
     bench_keyset keys;
@@ -76,5 +125,8 @@ int bench_memtable(const bench_memtable_config *c);
  * argv[1] the subcommand. Return 0 or an exit status (message printed). */
 int bench_tune(int argc, char **argv);
 int bench_growth(int argc, char **argv);
+/* `experiments plot --report_file=PATH [--out=DIR]` (experiments_tune.c): gnuplot plots of the
+ * interval report, one line per benchmark. Returns 0 or an exit status (message printed). */
+int bench_plot(int argc, char **argv);
 
 #endif

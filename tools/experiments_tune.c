@@ -181,8 +181,8 @@ typedef struct tune_result {
     int levels;
     int runs[TUNE_MAX_LEVELS];
     double p50[OP_KINDS], p99[OP_KINDS], ops[OP_KINDS];
-    double blocks_absent; /* data blocks searched per zero-result lookup (cached or not) */
-    double reads_absent;  /* reads of table files per zero-result lookup */
+    double blocks_absent;     /* data blocks searched per zero-result lookup (cached or not) */
+    double reads_absent;      /* reads of table files per zero-result lookup */
     struct model_shape model; /* the Fluid LSM model's prediction for this T, K, Z and size */
     int model_ok;
 } tune_result;
@@ -247,7 +247,8 @@ static int tune_model(const lamina_options *o, uint64_t n, uint64_t live_bytes,
                       struct model_shape *out)
 {
     uint64_t l1 = (uint64_t)o->max_bytes_for_level_base;
-    if (l1 == 0) l1 = (uint64_t)o->write_buffer_size * (uint64_t)o->level0_file_num_compaction_trigger;
+    if (l1 == 0)
+        l1 = (uint64_t)o->write_buffer_size * (uint64_t)o->level0_file_num_compaction_trigger;
     struct policy p;
     policy_init(&p, o->compaction_policy, (int)o->size_ratio, (int)o->runs_per_level,
                 (int)o->runs_last_level, (int)o->level0_file_num_compaction_trigger, l1,
@@ -409,9 +410,10 @@ static int tune_write(const tune_flags *f, const tune_result *res)
         fprintf(csv, ",%s_ops,%s_p50_us,%s_p99_us", tune_op_names[k], tune_op_names[k],
                 tune_op_names[k]);
     fprintf(csv, "\n");
-    fprintf(md, "| config | T | ingest ops/s | w_amp (model) | space_amp (model) | runs per level "
-                "| blocks / absent get (model) | get p50/p99 µs | absent p50/p99 µs | scan10 p50/p99 "
-                "µs | long scan p50/p99 µs |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    fprintf(md,
+            "| config | T | ingest ops/s | w_amp (model) | space_amp (model) | runs per level "
+            "| blocks / absent get (model) | get p50/p99 µs | absent p50/p99 µs | scan10 p50/p99 "
+            "µs | long scan p50/p99 µs |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < f->nconfigs; i++) {
         const tune_config *c = &f->configs[i];
         const tune_result *r = &res[i];
@@ -430,8 +432,8 @@ static int tune_write(const tune_flags *f, const tune_result *res)
         for (int k = 0; k < OP_KINDS; k++)
             fprintf(csv, ",%.0f,%.1f,%.1f", r->ops[k], r->p50[k], r->p99[k]);
         fprintf(csv, "\n");
-        fprintf(md, "| %s | %d | %.0f | %.2f (%.2f) | %.2f (%.2f) | %s | %.4f (%.4f)", c->name, c->t,
-                r->ingest_ops, r->w_amp, r->model_ok ? m->write_amp : 0.0, r->space_amp,
+        fprintf(md, "| %s | %d | %.0f | %.2f (%.2f) | %.2f (%.2f) | %s | %.4f (%.4f)", c->name,
+                c->t, r->ingest_ops, r->w_amp, r->model_ok ? m->write_amp : 0.0, r->space_amp,
                 r->model_ok ? m->space_amp : 0.0, runs, r->blocks_absent,
                 r->model_ok ? m->zero_lookup_cost : 0.0);
         for (int k = 0; k < OP_KINDS; k++)
@@ -477,7 +479,8 @@ static const char tune_help[] =
     "existing-key lookups, zero-result lookups, 10-key scans and long scans. growth: for each\n"
     "policy, load --num keys and every num/samples keys measure put, get and scan throughput.\n"
     "Both write CSV, Markdown and gnuplot plots (PNG, SVG) into --out.\n"
-    "  --policies=LIST     leveled,tiered,dostoevsky,fluid:K:Z (default leveled,tiered,dostoevsky)\n"
+    "  --policies=LIST     leveled,tiered,dostoevsky,fluid:K:Z (default "
+    "leveled,tiered,dostoevsky)\n"
     "  --size_ratios=LIST  size ratios T, tune only (default 2,4,6,8,10; growth uses size_ratio)\n"
     "  --num=N             keys to load (default 2000000)\n"
     "  --reads=N           lookups of each kind (default min(num, 100000))\n"
@@ -539,22 +542,23 @@ static int tune_usage(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
+/* A count flag: an integer >= lo (bench_flag_int's message names the flag, value and range). */
 static int tune_int(const char *name, const char *v, int64_t lo, int64_t *out)
 {
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < lo) return tune_usage("bad value for %s", name);
-    *out = x;
-    return 0;
+    return bench_flag_int(name, v, lo, INT64_MAX, out);
 }
 
 static int tune_parse(int argc, char **argv, int growth, tune_flags *f)
 {
     const char *policies = "leveled,tiered,dostoevsky", *ratios = "2,4,6,8,10";
     int reads_given = 0, scans_given = 0, status = 0;
-    *f = (tune_flags){.db = "/tmp/lamina-tune", .num = 2000000, .reads = 100000,
-                      .scans = 10000, .long_scan = 1000, .samples = 20, .overwrite = 0.2,
+    *f = (tune_flags){.db = "/tmp/lamina-tune",
+                      .num = 2000000,
+                      .reads = 100000,
+                      .scans = 10000,
+                      .long_scan = 1000,
+                      .samples = 20,
+                      .overwrite = 0.2,
                       .seed = 301};
     lamina_options_init(&f->opts);
     f->opts.create_if_missing = 1;
@@ -592,10 +596,7 @@ static int tune_parse(int argc, char **argv, int growth, tune_flags *f)
         } else if (strcmp(name, "seed") == 0) {
             if ((status = tune_int(name, v, 0, &x)) == 0) f->seed = (uint64_t)x;
         } else if (strcmp(name, "overwrite") == 0) {
-            char *end;
-            f->overwrite = strtod(v, &end);
-            if (end == v || *end || !(f->overwrite >= 0 && f->overwrite <= 1))
-                status = tune_usage("bad value for %s (a fraction 0..1)", name);
+            status = bench_flag_real(name, v, 0.0, 1.0, 0, 0, &f->overwrite);
         } else if (strcmp(name, "db") == 0) {
             f->db = v;
         } else if (strcmp(name, "out") == 0) {
@@ -739,11 +740,11 @@ int bench_growth(int argc, char **argv)
         status = EXIT_DBERR;
         goto out;
     }
-    fprintf(gp, "set datafile separator ','\nset key outside right\nset grid\n"
-                "configs = system(\"tail -n +2 growth.csv | cut -d, -f1 | sort -u | tr '\\\\n' ' '\")\n"
-                "set xlabel 'data inserted (MB)'\n");
-    static const char *const what[3][2] = {
-        {"4", "put"}, {"5", "get"}, {"6", "scan10"}};
+    fprintf(gp,
+            "set datafile separator ','\nset key outside right\nset grid\n"
+            "configs = system(\"tail -n +2 growth.csv | cut -d, -f1 | sort -u | tr '\\\\n' ' '\")\n"
+            "set xlabel 'data inserted (MB)'\n");
+    static const char *const what[3][2] = {{"4", "put"}, {"5", "get"}, {"6", "scan10"}};
     for (int k = 0; k < 3; k++) {
         char base[32], body[512];
         snprintf(base, sizeof base, "growth-%s", what[k][1]);
@@ -760,4 +761,82 @@ out:
     if (csv) fclose(csv);
     free(f);
     return status < 0 ? 0 : status;
+}
+
+/* ---- experiments plot: the interval report of --report_interval_seconds ------------------ */
+
+int bench_plot(int argc, char **argv)
+{
+    const char *report = NULL, *out = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--report_file=", 14) == 0) {
+            report = argv[i] + 14;
+        } else if (strncmp(argv[i], "--out=", 6) == 0) {
+            out = argv[i] + 6;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: experiments plot --report_file=PATH [--out=DIR]\n"
+                   "Plots the CSV of experiments --report_interval_seconds: operations per "
+                   "second, p99\nlatency and stall time per interval, one line per benchmark, "
+                   "into DIR/report-*.png\nand .svg (DIR: the CSV's directory) through "
+                   "gnuplot; DIR/report.gp stays.\n");
+            return 0;
+        } else {
+            fprintf(stderr, "experiments: plot: unknown flag '%s' (experiments plot --help)\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (report == NULL) {
+        fprintf(stderr, "experiments: plot needs --report_file=PATH\n");
+        return EXIT_USAGE;
+    }
+    /* gnuplot runs in DIR, so the script names the CSV by its absolute path */
+    char path[4096], dir[3072];
+    if (realpath(report, path) == NULL) {
+        fprintf(stderr, "experiments: --report_file=%s: %s\n", report, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (strpbrk(path, "'\"\\") != NULL) {
+        fprintf(stderr, "experiments: --report_file=%s: a path with quotes or backslashes\n",
+                report);
+        return EXIT_USAGE;
+    }
+    const char *d = out ? out : path;
+    size_t dlen = out ? strlen(out) : (size_t)(strrchr(path, '/') - path); /* realpath's has one */
+    if (dlen >= sizeof dir) {
+        fprintf(stderr, "experiments: plot: the directory %s is too long a path\n", d);
+        return EXIT_USAGE;
+    }
+    memcpy(dir, d, dlen);
+    dir[dlen] = '\0';
+    if (dir[0] == '\0') snprintf(dir, sizeof dir, "/");
+    if (out != NULL && mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "experiments: --out=%s: %s\n", out, strerror(errno));
+        return EXIT_USAGE;
+    }
+    FILE *gp = tune_create(dir, "report.gp");
+    if (gp == NULL) return EXIT_DBERR;
+    /* the benchmarks in the order they ran; the rows of one are those ending in ",name" */
+    fprintf(gp,
+            "set datafile separator ','\nset key outside right\nset grid\nreport = '%s'\n"
+            "benchmarks = system(\"tail -n +2 '\" . report . \"' | cut -d, -f5 | "
+            "awk '!seen[$0]++' | tr '\\\\n' ' '\")\n"
+            "set xlabel 'seconds into the benchmark'\n",
+            path);
+    static const char *const what[3][4] = {
+        {"qps", "2", "operations per second", "unset logscale y\nset yrange [0:1<*]"},
+        {"p99", "3", "p99 latency (microseconds)", "set logscale y\nset yrange [*:*]"},
+        {"stall", "4", "write stall (microseconds)", "unset logscale y\nset yrange [0:1<*]"}};
+    for (int k = 0; k < 3; k++) {
+        char base[32], body[512];
+        snprintf(base, sizeof base, "report-%s", what[k][0]);
+        snprintf(body, sizeof body,
+                 "set title '%s in each interval'\nset ylabel '%s'\n%s\n"
+                 "plot for [b in benchmarks] sprintf('< grep \",%%s$\" \"%%s\"', b, report) "
+                 "using 1:%s with linespoints title b",
+                 what[k][2], what[k][2], what[k][3], what[k][1]);
+        tune_plot_both(gp, base, body);
+    }
+    int status = tune_close_file(gp, dir, "report.gp");
+    return status ? status : tune_plot(dir, "report.gp");
 }

@@ -883,6 +883,38 @@ void dir_list_free(char **names, size_t n)
     mem_free(names);
 }
 
+int file_link(const char *from, const char *to, int *unsupported)
+{
+    struct file_op op = FILE_OP("link", from);
+    op.to = to;
+    *unsupported = 0;
+    int rc = file_begin(&op);
+    if (!rc && link(from, to) < 0) {
+        int e = errno;
+        /* Another filesystem, or one without hard links: the caller copies instead. */
+        *unsupported = e == EXDEV || e == EPERM || e == EOPNOTSUPP || e == EMLINK;
+        rc = err_errno(e, "link %s to %s", from, to);
+    }
+    file_leave(&op, rc);
+    return rc;
+}
+
+int dir_create_new(const char *path)
+{
+    struct file_op op = FILE_OP("mkdir", path);
+    int rc = file_begin(&op);
+    if (!rc && mkdir(path, 0755) < 0) {
+        if (errno == EEXIST)
+            rc = err_set(LAMINA_EEXIST, "mkdir %s: it already exists", path);
+        else if (errno == ENOENT)
+            rc = err_set(LAMINA_ENOENT, "mkdir %s: its parent directory does not exist", path);
+        else
+            rc = err_errno(errno, "mkdir %s", path);
+    }
+    file_leave(&op, rc);
+    return rc;
+}
+
 int dir_remove(const char *path)
 {
     struct file_op op = FILE_OP("remove", path);

@@ -94,6 +94,11 @@ int dir_sync(const char *path);   /* fsync the directory */
 int dir_list(const char *path, char ***names, size_t *n);
 void dir_list_free(char **names, size_t n);
 int dir_remove(const char *path); /* rmdir */
+/* Hard-links from to the new name to (op "link"). On failure *unsupported is 1 when a copy
+ * would do instead (EXDEV: another filesystem; EPERM, EOPNOTSUPP, EMLINK: no more links). */
+int file_link(const char *from, const char *to, int *unsupported);
+/* mkdir that refuses an existing path (LAMINA_EEXIST) and a missing parent (LAMINA_ENOENT). */
+int dir_create_new(const char *path);
 
 /* LOCK file: an exclusive flock. LAMINA_EBUSY if another handle holds it. */
 typedef struct file_lock file_lock;

@@ -9,7 +9,11 @@
 
 #include "util/coding.h"
 
-enum ikey_type { IKEY_DELETION = 0, IKEY_VALUE = 1 };
+/* IKEY_RANGE_DELETION: a range tombstone, keyed by its begin key with the (exclusive) end key
+ * as value. It lives in a memtable's tombstone list and a table's range-deletion block, never
+ * among point entries. As a table's largest key, (end, IKEY_MAX_SEQ, IKEY_RANGE_DELETION) is the
+ * exclusive end of its tombstones: it sorts before every real entry of the user key end. */
+enum ikey_type { IKEY_DELETION = 0, IKEY_VALUE = 1, IKEY_RANGE_DELETION = 2 };
 
 #define IKEY_TRAILER 8
 #define IKEY_MAX_SEQ ((UINT64_C(1) << 56) - 1)

@@ -1,7 +1,8 @@
 /* test_crash.c — crash consistency through the public API: a child process writes with sync=1
  * and reports each acknowledged write over a pipe; the parent SIGKILLs it at a random moment,
  * reopens the database and checks that every acknowledged write survived and that the write in
- * flight is all there or not at all. Also the LOCK and missing-database errors of lamina_open. */
+ * flight is all there or not at all (batches carry a range deletion of a stray key they put). Also
+ * the LOCK and missing-database errors of lamina_open. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -150,6 +151,14 @@ static void child_run(const char *path, uint64_t start, int fd, uint64_t seed, i
                 size_t kl = key_of(i, key), vl = value_of(i, val);
                 rc = lamina_batch_put(b, key, kl, val, vl);
             }
+            /* A stray key and the range deletion that removes it, in the same batch: if the
+             * batch came back only in part, the scan after the kill would meet the stray. */
+            char lo[40], hi[40];
+            size_t ll = key_of(c, lo), hl = key_of(c, hi);
+            lo[ll++] = 'x';
+            hi[hl++] = 'y';
+            if (!rc) rc = lamina_batch_put(b, lo, ll, val, 10);
+            if (!rc) rc = lamina_batch_delete_range(b, lo, ll, hi, hl);
             if (!rc) rc = lamina_write(db, &wo, b);
         }
         if (rc) {

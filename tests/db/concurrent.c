@@ -415,6 +415,110 @@ int conc_super_version_churn(const char *path, const char *other_path)
     return atomic_load(&sh.failures);
 }
 
+/* ---- Range deletions beside readers ------------------------------------------------------ */
+
+#define RD_WINDOWS 40
+#define RD_WINDOW 50
+#define RD_ROUNDS 400
+
+struct rd_shared {
+    lamina_db *db;
+    atomic_int stop;
+    atomic_int failures;
+};
+
+/* Deletes a window with one range deletion, then puts it back with one batch, again and again. */
+static void *rd_writer(void *arg)
+{
+    struct rd_shared *sh = arg;
+    char a[32], b[32], v[96];
+    lamina_batch *batch;
+    if (lamina_batch_create(&batch)) {
+        atomic_fetch_add(&sh->failures, 1);
+        return NULL;
+    }
+    for (int r = 0; r < RD_ROUNDS; r++) {
+        uint64_t w = ((uint64_t)r * 7u) % RD_WINDOWS, first = w * RD_WINDOW;
+        size_t al = tdb_key(a, first), bl = tdb_key(b, first + RD_WINDOW);
+        if (lamina_delete_range(sh->db, NULL, a, al, b, bl)) atomic_fetch_add(&sh->failures, 1);
+        /* The writer reads its own range deletion at once (a key in the middle of it). */
+        void *got = NULL;
+        size_t gl, ml = tdb_key(v, first + (uint64_t)r % RD_WINDOW);
+        if (lamina_get(sh->db, NULL, v, ml, &got, &gl) != LAMINA_NOTFOUND)
+            atomic_fetch_add(&sh->failures, 1);
+        lamina_free(got);
+        lamina_batch_clear(batch);
+        for (uint64_t k = first; k < first + RD_WINDOW; k++) {
+            size_t kl = tdb_key(a, k), vl = tdb_value(v, k, 0);
+            lamina_batch_put(batch, a, kl, v, vl);
+        }
+        if (lamina_write(sh->db, NULL, batch)) atomic_fetch_add(&sh->failures, 1);
+    }
+    lamina_batch_destroy(batch);
+    return NULL;
+}
+
+/* Gets see a key's value or nothing; a scan under a snapshot sees each window whole or not at
+ * all (one range deletion, one batch). */
+static void *rd_reader(void *arg)
+{
+    struct rd_shared *sh = arg;
+    char k[32], v[96];
+    for (uint64_t round = 0; !atomic_load(&sh->stop); round++) {
+        uint64_t key = (round * 7919u) % (RD_WINDOWS * RD_WINDOW);
+        size_t kl = tdb_key(k, key), vl = tdb_value(v, key, 0);
+        void *got = NULL;
+        size_t gl;
+        int rc = lamina_get(sh->db, NULL, k, kl, &got, &gl);
+        if ((rc == LAMINA_OK && (gl != vl || memcmp(got, v, vl))) ||
+            (rc != LAMINA_OK && rc != LAMINA_NOTFOUND))
+            atomic_fetch_add(&sh->failures, 1);
+        lamina_free(got);
+        if (round % 20) continue;
+        lamina_iter *it;
+        if (lamina_iter_create(sh->db, NULL, &it)) {
+            atomic_fetch_add(&sh->failures, 1);
+            continue;
+        }
+        int count[RD_WINDOWS] = {0};
+        for (lamina_iter_seek_to_first(it); lamina_iter_valid(it); lamina_iter_next(it)) {
+            size_t n;
+            const char *ik = lamina_iter_key(it, &n);
+            uint64_t i = strtoull(ik + 3, NULL, 10);
+            if (i < RD_WINDOWS * RD_WINDOW) count[i / RD_WINDOW]++;
+        }
+        if (lamina_iter_status(it)) atomic_fetch_add(&sh->failures, 1);
+        lamina_iter_destroy(it);
+        for (int w = 0; w < RD_WINDOWS; w++)
+            if (count[w] != 0 && count[w] != RD_WINDOW) atomic_fetch_add(&sh->failures, 1);
+    }
+    return NULL;
+}
+
+int conc_range_deletes_beside_readers(lamina_db *db)
+{
+    struct rd_shared sh = {.db = db};
+    atomic_init(&sh.stop, 0);
+    atomic_init(&sh.failures, 0);
+    char k[32], v[96];
+    for (uint64_t i = 0; i < RD_WINDOWS * RD_WINDOW; i++) {
+        size_t kl = tdb_key(k, i), vl = tdb_value(v, i, 0);
+        if (lamina_put(db, NULL, k, kl, v, vl)) atomic_fetch_add(&sh.failures, 1);
+    }
+    pthread_t wt, rt[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&rt[i], NULL, rd_reader, &sh);
+    pthread_create(&wt, NULL, rd_writer, &sh);
+    pthread_join(wt, NULL);
+    if (lamina_compact_range(db, NULL, 0, NULL, 0)) atomic_fetch_add(&sh.failures, 1);
+    atomic_store(&sh.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(rt[i], NULL);
+    int failures = atomic_load(&sh.failures);
+    if (conc_count(db, &failures) != RD_WINDOWS * RD_WINDOW) failures++;
+    return failures;
+}
+
 /* ---- Read-only handles beside a writer ------------------------------------------------- */
 
 #define RO_KEYS 3000

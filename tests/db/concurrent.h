@@ -19,5 +19,9 @@ int conc_super_version_churn(const char *path, const char *other_path);
  * before the writes, while a writer handle overwrites every key and compacts: each answer is
  * absent or its key's own value, the shared handle keeps its version. Opens and closes all. */
 int conc_read_only_beside_writer(const char *path);
+/* A writer deletes windows of keys with lamina_delete_range and puts each back with one batch,
+ * while 2 readers get keys and scan (each window whole or absent) and flushes and compactions
+ * run; then a compaction and a check that every key is back. */
+int conc_range_deletes_beside_readers(lamina_db *db);
 
 #endif

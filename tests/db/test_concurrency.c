@@ -28,3 +28,11 @@ Test(concurrency, cached_super_versions_survive_installs_thread_exits_and_reopen
     snprintf(other, sizeof(other), "%s/other", T.dir);
     cr_assert_eq(conc_super_version_churn(T.path, other), 0, "%s", lamina_errmsg(NULL));
 }
+
+Test(concurrency, range_deletes_beside_readers, .timeout = 300)
+{
+    lamina_options o = conc_options();
+    lamina_db *db = tdb_open(T.path, &o);
+    cr_assert_eq(conc_range_deletes_beside_readers(db), 0, "%s", lamina_errmsg(db));
+    cr_assert_eq(lamina_close(db), LAMINA_OK);
+}

@@ -75,7 +75,7 @@ Test(read_only, writes_flushes_and_compactions_are_refused)
     struct {
         const char *what;
         int rc;
-    } calls[8];
+    } calls[12];
     size_t n = 0;
     lamina_batch *b;
     cr_assert_eq(lamina_batch_create(&b), LAMINA_OK);
@@ -94,6 +94,12 @@ Test(read_only, writes_flushes_and_compactions_are_refused)
     calls[n++].rc = lamina_resume(db);
     calls[n].what = "wait_for_compactions";
     calls[n++].rc = lamina_wait_for_compactions(db);
+    calls[n].what = "delete_range";
+    calls[n++].rc = lamina_delete_range(db, NULL, "a", 1, "z", 1);
+    char cp[400];
+    snprintf(cp, sizeof(cp), "%s/checkpoint", T.dir);
+    calls[n].what = "checkpoint";
+    calls[n++].rc = lamina_checkpoint(db, cp);
     for (size_t i = 0; i < n; i++) {
         cr_expect_eq(calls[i].rc, LAMINA_EREADONLY, "%s returned %s", calls[i].what,
                      lamina_strerror(calls[i].rc));

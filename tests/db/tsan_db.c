@@ -55,5 +55,6 @@ int main(void)
     bad += run_paths("cached_super_versions_survive_installs_thread_exits_and_reopen",
                      conc_super_version_churn);
     bad += run_paths("read_only_handles_beside_a_writer", conc_read_only_path);
+    bad += run("range_deletes_beside_readers", conc_range_deletes_beside_readers);
     return bad ? 1 : 0;
 }

@@ -69,6 +69,26 @@ Test(batch, operations_come_back_in_order)
     lamina_batch_destroy(b);
 }
 
+Test(batch, a_range_deletion_comes_back_as_begin_and_end)
+{
+    lamina_batch *b;
+    cr_assert_eq(lamina_batch_create(&b), 0);
+    cr_assert_eq(lamina_batch_put(b, "k1", 2, "v1", 2), 0);
+    cr_assert_eq(lamina_batch_delete_range(b, "a", 1, "m", 1), 0);
+    cr_assert_eq(lamina_batch_delete_range(b, NULL, 0, "b", 1), 0); /* from the empty key */
+    cr_assert_eq(lamina_batch_delete_range(b, "x", 1, "x", 1), 0);  /* empty: not added */
+    cr_assert_eq(lamina_batch_count(b), 3);
+    struct seen s = walk(b);
+    cr_assert_eq(s.n, 3);
+    cr_assert_eq(s.types[1], IKEY_RANGE_DELETION);
+    cr_assert_str_eq(s.keys[1], "a");
+    cr_assert_str_eq(s.values[1], "m");
+    cr_assert_eq(s.types[2], IKEY_RANGE_DELETION);
+    cr_assert_str_eq(s.keys[2], "");
+    cr_assert_str_eq(s.values[2], "b");
+    lamina_batch_destroy(b);
+}
+
 Test(batch, clear_empties_and_the_batch_is_reusable)
 {
     lamina_batch *b;
@@ -175,8 +195,15 @@ Test(batch, malformed_records_are_refused_before_any_is_applied)
     uint8_t r[64];
     assert_refused(hdr1, 11, "short header");
     assert_refused(hdr1, 12, "count 1, no records");
-    const uint8_t badtype[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 1, 'k'};
-    assert_refused(badtype, sizeof(badtype), "type 2");
+    const uint8_t badtype[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 3, 1, 'k'};
+    assert_refused(badtype, sizeof(badtype), "type 3");
+    /* A range deletion needs an end key above its begin key. */
+    const uint8_t noend[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 1, 'k'};
+    assert_refused(noend, sizeof(noend), "range deletion without end");
+    const uint8_t emptyrange[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 1, 'k', 1, 'k'};
+    assert_refused(emptyrange, sizeof(emptyrange), "range deletion with begin == end");
+    const uint8_t inverted[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 1, 'k', 1, 'a'};
+    assert_refused(inverted, sizeof(inverted), "range deletion with begin > end");
     const uint8_t shortkey[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 5, 'k'};
     assert_refused(shortkey, sizeof(shortkey), "key cut short");
     const uint8_t novalue[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 'k'};

@@ -1,8 +1,8 @@
 /* run.h — running the built kvctl from the kvctl suite: spawned (posix_spawn) with its
  * standard output and error captured in files of the test's directory, waited for at once or
  * later (to run several side by side), and the directory's database path. */
-#ifndef TESTS_KVCTL_RUN_H
-#define TESTS_KVCTL_RUN_H
+#ifndef TESTS_KVCTL_KVR_H
+#define TESTS_KVCTL_KVR_H
 
 #include <criterion/criterion.h>
 #include <dirent.h>

@@ -1,7 +1,7 @@
 /* test_model.c — a randomized model test of the public API (the LevelDB/SQLite practice of
- * checking an engine against an obviously correct model): random puts, deletes, batches, gets,
- * bounded scans both ways, seeks, snapshots, flushes, compactions and reopens, each checked
- * against an in-memory reference at every step. */
+ * checking an engine against an obviously correct model): random puts, deletes, range deletes,
+ * batches, gets, multi_gets, bounded scans both ways, seeks, snapshots, flushes, compactions and
+ * reopens, each checked against an in-memory reference at every step. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdint.h>
@@ -220,6 +220,67 @@ static void op_delete(struct model *m, const lamina_write_options *wo)
     m->ref.s[i].present = 0;
 }
 
+/* A range [lo, hi) to delete: mostly a few neighbouring keys, sometimes hundreds or most of
+ * the key space; its ends are keys, sometimes cut short or extended to fall between keys. */
+struct range {
+    uint8_t lo[410], hi[410];
+    size_t lo_n, hi_n;
+};
+
+static void pick_end(struct model *m, int r, uint8_t *b, size_t *n)
+{
+    const struct key *k = &keys[order[r]];
+    memcpy(b, k->b, k->n);
+    *n = k->n;
+    size_t p = below(&m->rng, 6);
+    if (p == 0 && *n > 0) (*n)--;
+    if (p == 1) b[(*n)++] = (uint8_t)below(&m->rng, 256);
+}
+
+static void pick_range(struct model *m, struct range *rg)
+{
+    size_t p = below(&m->rng, 100);
+    size_t width = p < 80   ? below(&m->rng, 20)
+                   : p < 95 ? below(&m->rng, 200)
+                            : below(&m->rng, NKEYS);
+    int r = (int)below(&m->rng, NKEYS);
+    int e = r + (int)width < NKEYS ? r + (int)width : NKEYS - 1;
+    pick_end(m, r, rg->lo, &rg->lo_n);
+    pick_end(m, e, rg->hi, &rg->hi_n);
+    if (bytes_cmp(rg->lo, rg->lo_n, rg->hi, rg->hi_n) > 0) {
+        struct range t = *rg;
+        memcpy(rg->lo, t.hi, t.hi_n);
+        rg->lo_n = t.hi_n;
+        memcpy(rg->hi, t.lo, t.lo_n);
+        rg->hi_n = t.lo_n;
+    }
+}
+
+/* Applies the range deletion [lo, hi) to view v. */
+static void range_apply(struct view *v, const struct range *rg)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (bytes_cmp(keys[i].b, keys[i].n, rg->lo, rg->lo_n) >= 0 &&
+            bytes_cmp(keys[i].b, keys[i].n, rg->hi, rg->hi_n) < 0)
+            v->s[i].present = 0;
+}
+
+static void op_delete_range(struct model *m, const lamina_write_options *wo)
+{
+    struct range rg;
+    pick_range(m, &rg);
+    if (below(&m->rng, 20) == 0 && bytes_cmp(rg.lo, rg.lo_n, rg.hi, rg.hi_n) < 0) {
+        /* Swapped ends are refused and delete nothing. */
+        int rc = lamina_delete_range(m->db, wo, rg.hi, rg.hi_n, rg.lo, rg.lo_n);
+        cr_assert_eq(rc, LAMINA_EINVAL, "seed %llu step %ld: delete_range with begin > end: %s",
+                     (unsigned long long)m->seed, m->step, lamina_strerror(rc));
+        return;
+    }
+    int rc = lamina_delete_range(m->db, wo, rg.lo, rg.lo_n, rg.hi, rg.hi_n);
+    OK(m, rc, "lamina_delete_range");
+    range_apply(&m->ref, &rg);
+}
+
 static void op_batch(struct model *m, const lamina_write_options *wo)
 {
     lamina_batch *b = NULL;
@@ -227,12 +288,20 @@ static void op_batch(struct model *m, const lamina_write_options *wo)
     OK(m, rc, "lamina_batch_create");
     static struct view next;
     next = m->ref;
-    size_t n = below(&m->rng, 13); /* empty batches too */
+    size_t n = below(&m->rng, 13), empty = 0; /* empty batches too */
     for (size_t j = 0; j < n; j++) {
         /* Keys close together, so one batch often touches a key twice (the later wins). */
         int i = (int)below(&m->rng, NKEYS);
         if (j > 0 && below(&m->rng, 3) == 0) i = (i % 50);
-        if (below(&m->rng, 4) == 0) {
+        if (below(&m->rng, 12) == 0) {
+            /* Before and after puts of the same batch: order decides. */
+            struct range rg;
+            pick_range(m, &rg);
+            rc = lamina_batch_delete_range(b, rg.lo, rg.lo_n, rg.hi, rg.hi_n);
+            OK(m, rc, "lamina_batch_delete_range");
+            if (bytes_cmp(rg.lo, rg.lo_n, rg.hi, rg.hi_n) == 0) empty++; /* nothing added */
+            range_apply(&next, &rg);
+        } else if (below(&m->rng, 4) == 0) {
             rc = lamina_batch_delete(b, keys[i].b, keys[i].n);
             OK(m, rc, "lamina_batch_delete");
             next.s[i].present = 0;
@@ -245,7 +314,7 @@ static void op_batch(struct model *m, const lamina_write_options *wo)
             next.s[i] = (struct slot){1, vid, len};
         }
     }
-    cr_assert_eq(lamina_batch_count(b), n, "seed %llu step %ld: batch count",
+    cr_assert_eq(lamina_batch_count(b), n - empty, "seed %llu step %ld: batch count",
                  (unsigned long long)m->seed, m->step);
     rc = lamina_write(m->db, wo, b);
     OK(m, rc, "lamina_write");
@@ -299,6 +368,29 @@ static void op_get(struct model *m)
     check_value(m, v, i, rc, val, len);
     if (rc == LAMINA_OK) cr_assert_eq(((uint8_t *)val)[len], 0, "a NUL byte follows the value");
     lamina_free(val);
+}
+
+/* Up to 16 keys (some repeated) read together, at the latest or a snapshot. */
+static void op_multi_get(struct model *m)
+{
+    lamina_read_options ro;
+    lamina_read_options_init(&ro);
+    const struct view *v = pick_view(m, &ro.snapshot);
+    const void *k[16];
+    size_t kl[16], vl[16], n = below(&m->rng, 17);
+    void *vals[16];
+    int st[16], idx[16];
+    for (size_t j = 0; j < n; j++) {
+        idx[j] = j > 0 && below(&m->rng, 8) == 0 ? idx[j - 1] : (int)below(&m->rng, NKEYS);
+        k[j] = keys[idx[j]].b;
+        kl[j] = keys[idx[j]].n;
+    }
+    int rc = lamina_multi_get(m->db, &ro, n, k, kl, vals, vl, st);
+    OK(m, rc, "lamina_multi_get");
+    for (size_t j = 0; j < n; j++) {
+        check_value(m, v, idx[j], st[j], vals[j], vl[j]);
+        lamina_free(vals[j]);
+    }
 }
 
 /* A bound: the bytes of a random key, sometimes cut short or extended so that it falls
@@ -574,8 +666,10 @@ static void op_reopen(struct model *m)
 enum {
     OP_PUT,
     OP_DELETE,
+    OP_DELETE_RANGE,
     OP_BATCH,
     OP_GET,
+    OP_MULTI_GET,
     OP_SCAN,
     OP_SEEK,
     OP_SNAPSHOT,
@@ -585,13 +679,15 @@ enum {
     OP_COUNT
 };
 
-static const char *op_names[OP_COUNT] = {"put",  "delete",   "batch", "get",           "scan",
-                                         "seek", "snapshot", "flush", "compact_range", "reopen"};
+static const char *op_names[OP_COUNT] = {"put",      "delete",    "delete_range",  "batch",
+                                         "get",      "multi_get", "scan",          "seek",
+                                         "snapshot", "flush",     "compact_range", "reopen"};
 
 /* Weights out of 10,000. */
 static int pick_op(struct model *m)
 {
-    static const int weights[OP_COUNT] = {3000, 1000, 800, 3000, 500, 1500, 150, 20, 10, 20};
+    static const int weights[OP_COUNT] = {3000, 1000, 60,  800, 2740, 200,
+                                          500,  1500, 150, 20,  10,   20};
     int r = (int)below(&m->rng, 10000);
     for (int op = 0; op < OP_COUNT; op++) {
         if (r < weights[op]) return op;
@@ -674,11 +770,17 @@ static void run_model(const struct config *c)
         case OP_DELETE:
             op_delete(m, &wo);
             break;
+        case OP_DELETE_RANGE:
+            op_delete_range(m, &wo);
+            break;
         case OP_BATCH:
             op_batch(m, &wo);
             break;
         case OP_GET:
             op_get(m);
+            break;
+        case OP_MULTI_GET:
+            op_multi_get(m);
             break;
         case OP_SCAN:
             op_scan(m, &wo);
@@ -706,11 +808,12 @@ static void run_model(const struct config *c)
 
     uint64_t levels = 0;
     OK(m, lamina_property_int(m->db, "lamina.num-levels", &levels), "num-levels");
-    cr_log_info("seed %llu (%s): %ld steps, %ld puts, %ld deletes, %ld batches, %ld gets, "
-                "%ld scans, %ld seeks, %ld reopens; %llu levels hold data",
+    cr_log_info("seed %llu (%s): %ld steps, %ld puts, %ld deletes, %ld range deletes, %ld batches, "
+                "%ld gets, %ld scans, %ld seeks, %ld reopens; %llu levels hold data",
                 (unsigned long long)c->seed, c->policy, c->steps, m->counts[OP_PUT],
-                m->counts[OP_DELETE], m->counts[OP_BATCH], m->counts[OP_GET], m->counts[OP_SCAN],
-                m->counts[OP_SEEK], m->counts[OP_REOPEN], (unsigned long long)levels);
+                m->counts[OP_DELETE], m->counts[OP_DELETE_RANGE], m->counts[OP_BATCH],
+                m->counts[OP_GET], m->counts[OP_SCAN], m->counts[OP_SEEK], m->counts[OP_REOPEN],
+                (unsigned long long)levels);
     OK(m, lamina_close(m->db), "lamina_close");
     m->db = NULL;
     cr_expect_eq(lamina_destroy(m->path), LAMINA_OK);

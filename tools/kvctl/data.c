@@ -17,6 +17,8 @@ static int kv_cmd_put(kv_ctx *c, int argc, char **argv)
     kv_bytes k = {0}, v = {0};
     status = kv_arg_bytes(c, "put", argv[at], &k);
     if (status == 0) status = kv_arg_bytes(c, "put", argv[at + 1], &v);
+    if (status == 0) status = kv_check_size("put", 1, k.n);
+    if (status == 0) status = kv_check_size("put", 0, v.n);
     if (status == 0) status = kv_open(c, 1);
     if (status == 0) {
         int rc = lamina_put(c->db, NULL, k.p, k.n, v.p, v.n);
@@ -35,6 +37,7 @@ static int kv_cmd_get(kv_ctx *c, int argc, char **argv)
     void *val = NULL;
     size_t n = 0;
     status = kv_arg_bytes(c, "get", argv[at], &k);
+    if (status == 0) status = kv_check_size("get", 1, k.n);
     if (status == 0) status = kv_open_read_only(c);
     if (status == 0) {
         int rc = lamina_get(c->db, NULL, k.p, k.n, &val, &n);
@@ -59,6 +62,7 @@ static int kv_cmd_del(kv_ctx *c, int argc, char **argv)
     if (at < 0) return status;
     kv_bytes k = {0};
     status = kv_arg_bytes(c, "del", argv[at], &k);
+    if (status == 0) status = kv_check_size("del", 1, k.n);
     if (status == 0) status = kv_open(c, 0);
     if (status == 0) {
         int rc = lamina_delete(c->db, NULL, k.p, k.n);
@@ -226,11 +230,49 @@ static void kv_progress_clear(kv_progress *p)
     if (p->width > 0) fprintf(stderr, "\r%*s\r", (int)p->width, "");
 }
 
-/* Splits one input line into key and value; 0, or EXIT_USAGE after naming the line. */
-static int kv_load_line(const kv_ctx *c, char *line, size_t n, uint64_t line_no, int keys_mode,
+/* Decodes one field of a load line in place (escaped or hex; raw stays); col0 is its offset
+ * in the line. 0, or -1 with *why (which may point into whybuf, of whycap bytes). */
+static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t col0, char *whybuf,
+                         size_t whycap, const char **why)
+{
+    size_t bad_at = 0;
+    if (mode == KV_LOAD_HEX) {
+        kv_bytes h;
+        int rc = kv_hex_decode(s, *n, &h, &bad_at);
+        if (rc == KV_HEX_DIGIT)
+            snprintf(whybuf, whycap, "%s is not hex: '%c' at column %zu", name, s[bad_at],
+                     col0 + bad_at + 1);
+        else if (rc == KV_HEX_ODD)
+            snprintf(whybuf, whycap, "%s has an odd number of hex digits", name);
+        else if (rc != 0)
+            snprintf(whybuf, whycap, "out of memory");
+        if (rc != 0) {
+            *why = whybuf;
+            return -1;
+        }
+        /* decoded bytes are fewer than their hex digits: write them back in place */
+        memcpy(s, h.p, h.n);
+        *n = h.n;
+        free(h.p);
+    } else if (mode == KV_LOAD_ESCAPED) {
+        const char *what;
+        if (kv_unescape(s, *n, s, n, &what, &bad_at) != 0) {
+            snprintf(whybuf, whycap, "%s: bad escape at column %zu: %s", name, col0 + bad_at + 1,
+                     what);
+            *why = whybuf;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Splits one input line into key and value and decodes them in place; 0, or EXIT_USAGE after
+ * naming the line. */
+int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode,
                         kv_bytes *k, kv_bytes *v, char *numbuf, size_t numcap)
 {
     const char *why = NULL;
+    char whybuf[200];
     k->p = v->p = NULL;
     if (keys_mode) {
         k->p = line;
@@ -247,38 +289,20 @@ static int kv_load_line(const kv_ctx *c, char *line, size_t n, uint64_t line_no,
         k->n = (size_t)(tab - line);
         v->p = tab + 1;
         v->n = n - k->n - 1;
-    }
-    if (c->hex) {
-        kv_bytes hk, hv;
-        if (kv_hex_decode(k->p, k->n, &hk) != 0) {
-            why = "key is not hex";
+        if (kv_load_field(mode, "value", v->p, &v->n, k->n + 1, whybuf, sizeof whybuf, &why) != 0)
             goto bad;
-        }
-        if (keys_mode) {
-            memcpy(line, hk.p, hk.n);
-        } else {
-            if (kv_hex_decode(v->p, v->n, &hv) != 0) {
-                free(hk.p);
-                why = "value is not hex";
-                goto bad;
-            }
-            /* decoded text is shorter than its hex: write it back in place */
-            memcpy(line, hk.p, hk.n);
-            memcpy(line + hk.n, hv.p, hv.n);
-            v->p = line + hk.n;
-            v->n = hv.n;
-            free(hv.p);
-        }
-        k->p = line;
-        k->n = hk.n;
-        free(hk.p);
     }
+    if (kv_load_field(mode, "key", k->p, &k->n, 0, whybuf, sizeof whybuf, &why) != 0) goto bad;
     if (k->n > LAMINA_MAX_KEY_LEN) {
-        why = "key longer than the limit of 65535 bytes";
+        snprintf(whybuf, sizeof whybuf, "key of %zu bytes is longer than the limit of %u bytes",
+                 k->n, (unsigned)LAMINA_MAX_KEY_LEN);
+        why = whybuf;
         goto bad;
     }
     if (v->n > LAMINA_MAX_VALUE_LEN) {
-        why = "value longer than the limit of 64 MiB";
+        snprintf(whybuf, sizeof whybuf, "value of %zu bytes is longer than the limit of %u bytes",
+                 v->n, (unsigned)LAMINA_MAX_VALUE_LEN);
+        why = whybuf;
         goto bad;
     }
     return 0;
@@ -290,21 +314,26 @@ bad:
 static int kv_cmd_load(kv_ctx *c, int argc, char **argv)
 {
     static const struct option lo[] = {{"keys", no_argument, NULL, 'k'},
+                                       {"raw", no_argument, NULL, 'r'},
                                        {"batch", required_argument, NULL, 'b'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
     const kv_command *cmd = kv_command_find("load");
-    int keys_mode = 0, status = 0, ch, rc;
+    int keys_mode = 0, raw = 0, status = 0, ch, rc;
     uint64_t batch_ops = LOAD_BATCH_DEFAULT, line_no = 0, loaded = 0;
     while (status == 0 && (ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
         if (ch <= -2)
             status = -2 - ch;
         else if (ch == 'k')
             keys_mode = 1;
+        else if (ch == 'r')
+            raw = 1;
         else if (ch == 'b')
             status = kv_parse_count("load", "--batch", optarg, &batch_ops);
     }
     if (status != 0) return status;
+    /* --keys reads a list of names (a file of paths, say), not dump's output: byte for byte */
+    int mode = c->hex ? KV_LOAD_HEX : raw || keys_mode ? KV_LOAD_RAW : KV_LOAD_ESCAPED;
     if (batch_ops == 0) return kv_usage_error("load", "%s", "--batch must be at least 1");
     if (argc - optind > 1)
         return kv_usage_error("load", "unexpected argument '%s'", argv[optind + 1]);
@@ -339,9 +368,11 @@ static int kv_cmd_load(kv_ctx *c, int argc, char **argv)
         }
         size_t n = (size_t)got;
         if (n > 0 && line[n - 1] == '\n') n--;
+        /* a CRLF line ends before its CR: dump never writes a bare CR (it is \x0d) */
+        if (n > 0 && line[n - 1] == '\r') n--;
         line_no++;
         kv_bytes k, v;
-        int bad = kv_load_line(c, line, n, line_no, keys_mode, &k, &v, numbuf, sizeof numbuf);
+        int bad = kv_load_line(mode, line, n, line_no, keys_mode, &k, &v, numbuf, sizeof numbuf);
         if (bad != 0) {
             kv_progress_clear(&prog);
             status = bad;
@@ -399,10 +430,14 @@ const kv_command kv_data_commands[] = {
      "  --reverse      from the last key down\n"
      "  --keys-only    print keys only\n",
      kv_cmd_scan, 0},
-    {"load", "[--keys] [--batch=N] [FILE|-]",
+    {"load", "[--keys] [--raw] [--batch=N] [FILE|-]",
      "Loads lines key<TAB>value from FILE (default: standard input), N per write batch.",
+     "Lines are what dump writes: \\t \\n \\\\ \\xHH decode to their bytes (under --hex: hex);\n"
+     "a line may end in CRLF.\n"
      "Load options:\n"
-     "  --keys         each line is a bare key; its value is its 1-based line number\n"
+     "  --keys         each line is a bare key, taken byte for byte (a list of names, not\n"
+     "                 dump output); its value is its 1-based line number\n"
+     "  --raw          key<TAB>value lines taken byte for byte, no escapes decoded\n"
      "  --batch=N      operations per atomic write batch (default 1000)\n"
      "A malformed line stops the load with exit status 2: the lines before it are written,\n"
      "nothing from it on. Creates the database if missing.\n",

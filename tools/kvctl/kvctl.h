@@ -29,6 +29,10 @@ typedef struct kv_ctx {
     const char **set_values;
     size_t n_set;
     lamina_db *db;
+    /* --escape-all: text output escapes every byte outside printable ASCII, UTF-8 included */
+    int escape_all;
+    /* shell: c->db stays open across commands; kv_open reuses it and kv_close leaves it open */
+    int session;
 } kv_ctx;
 
 typedef struct kv_command {
@@ -44,6 +48,8 @@ typedef struct kv_command {
 extern const kv_command kv_data_commands[];    /* data.c: put get del scan load dump count */
 extern const kv_command kv_inspect_commands[]; /* inspect.c: stats sst-dump */
 extern const kv_command kv_admin_commands[];   /* admin.c: flush compact check repair options */
+extern const kv_command kv_shell_commands[];   /* shell.c: shell batch */
+extern const kv_command kv_ops_commands[];     /* ops.c: checkpoint ingest sst-write */
 
 /* main.c: messages, the command table, per-command flags */
 const kv_command *kv_command_find(const char *name);
@@ -62,16 +68,30 @@ int kv_parse_count(const char *cmd, const char *flag, const char *s, uint64_t *o
 int kv_simple_args(const char *name, int argc, char **argv, int want, int *status);
 
 /* text.c: bytes in and out */
-/* Decodes n hex digits at s into a new buffer (out->p, freed by the caller). 0, or -1 for odd
- * length / a non-hex digit. */
-int kv_hex_decode(const char *s, size_t n, kv_bytes *out);
+enum { KV_HEX_ODD = -1, KV_HEX_DIGIT = -2, KV_HEX_NOMEM = -3 };
+/* Decodes n hex digits at s into a new buffer (out->p, freed by the caller). 0, or KV_HEX_ODD
+ * (odd length), KV_HEX_DIGIT (a non-hex digit; *bad_at, if not NULL, gets its offset) or
+ * KV_HEX_NOMEM. */
+int kv_hex_decode(const char *s, size_t n, kv_bytes *out, size_t *bad_at);
+/* Reports a failed kv_hex_decode of the NUL-terminated s, named `what` ("argument", ...), for
+ * command cmd. Returns EXIT_USAGE. */
+int kv_hex_error(const char *cmd, const char *what, const char *s, int rc, size_t bad_at);
 /* A command-line key or value: raw bytes, or hex under --hex, into a malloc'd out->p the
  * caller frees. 0, or EXIT_USAGE (reported). */
 int kv_arg_bytes(const kv_ctx *c, const char *cmd, const char *s, kv_bytes *out);
-/* Writes bytes to stdout as hex (under --hex) or escaped. */
+/* Writes bytes to stdout as hex (under --hex) or escaped (kv_escape, c->escape_all). */
 void kv_print_bytes(const kv_ctx *c, const void *data, size_t n);
 /* memcmp order, a shorter prefix first. */
 int kv_compare(const void *a, size_t an, const void *b, size_t bn);
+
+/* How load (and sst-write) read the fields of a line: dump's escapes, bytes as they are, or
+ * hex. */
+enum { KV_LOAD_ESCAPED, KV_LOAD_RAW, KV_LOAD_HEX };
+/* data.c: load's input line (key<TAB>value, or a bare key with --keys whose value is its line
+ * number, written to numbuf), split and decoded in place per mode; 0, or EXIT_USAGE (reported
+ * with the line). */
+int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode, kv_bytes *k,
+                 kv_bytes *v, char *numbuf, size_t numcap);
 
 /* open.c: the database */
 /* The options in force: the defaults, the command's create_if_missing, the database's OPTIONS
@@ -85,5 +105,27 @@ int kv_open(kv_ctx *c, int create);
 int kv_open_read_only(kv_ctx *c);
 /* Closes the database; a close error turns a successful status into EXIT_DBERR. */
 int kv_close(kv_ctx *c, int status);
+
+/* The text form of bytes: \t \n \\ for tab, newline, backslash; printable ASCII and (unless
+ * escape_all) well-formed UTF-8 other than C1 controls as is; every other byte as \xHH.
+ * Writes into out, which must hold 4 * n bytes; returns the length written. */
+size_t kv_escape(const void *data, size_t n, int escape_all, char *out);
+/* The inverse of kv_escape (also accepts \xHH in capitals and for any byte): decodes n bytes at
+ * s into out, which may be s itself (the result is never longer). 0 with *out_n set, or -1 with
+ * *why (a static message) and *bad_at (offset of the bad backslash in s). */
+int kv_unescape(const char *s, size_t n, char *out, size_t *out_n, const char **why,
+                size_t *bad_at);
+/* A key (is_key) or value over the engine's limit: EXIT_USAGE, reported for cmd; else 0. */
+int kv_check_size(const char *cmd, int is_key, size_t n);
+
+/* main.c: runs one command line (argv[0] is the command's name) as main does after the
+ * global flags: --help, --hex and --escape-all among the command's words, then the command. */
+int kv_run_command(kv_ctx *c, int argc, char **argv);
+
+/* shell.c: splits a line into words as sh does (blanks separate; '...' literal; "..." with \
+ * before \ " $ `; \ outside quotes takes the next character literally; # at a word's start
+ * begins a comment). *words (NULL-terminated, *nwords of them) and the words are one malloc'd
+ * block the caller frees. 0, or -1 with *why set (unterminated quote; out of memory). */
+int kv_split_words(const char *line, char ***words, int *nwords, const char **why);
 
 #endif

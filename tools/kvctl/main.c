@@ -1,9 +1,12 @@
 /* main.c — kvctl's entry: global flags (--db, --hex, the options table's --name=value), help,
- * per-command flag parsing and dispatch to the command groups of data.c, inspect.c, admin.c. */
+ * per-command flag parsing and dispatch to the command groups of data.c, inspect.c, admin.c,
+ * shell.c, ops.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kvctl.h"
 
@@ -11,7 +14,8 @@
 #define OPT_TABLE_BASE 1000
 
 static const kv_command *const kv_groups[] = {kv_data_commands, kv_inspect_commands,
-                                              kv_admin_commands};
+                                              kv_admin_commands, kv_shell_commands,
+                                              kv_ops_commands};
 #define KV_NGROUPS (sizeof kv_groups / sizeof kv_groups[0])
 
 /* ---- messages ------------------------------------------------------------------------- */
@@ -90,7 +94,10 @@ static void kv_print_options(FILE *f)
 static const char kv_global_help[] =
     "Global options (before COMMAND):\n"
     "  --db=DIR                               the database directory (required)\n"
-    "  --hex                                  keys and values are hex, in and out\n"
+    "  --hex                                  keys and values are hex, in and out (may also\n"
+    "                                         follow COMMAND)\n"
+    "  --escape-all                           text output escapes UTF-8 too: \\xHH for every\n"
+    "                                         byte outside printable ASCII\n"
     "  --help                                 this help; COMMAND --help for one command\n"
     "  --version                              print the library version\n";
 
@@ -150,10 +157,11 @@ int kv_simple_args(const char *name, int argc, char **argv, int want, int *statu
         return -1;
     }
     if (argc - optind != want) {
-        *status = kv_usage_error(name, "%s",
-                                 want == 0   ? "takes no arguments"
-                                 : want == 1 ? "expects one argument, KEY"
-                                             : "expects two arguments, KEY VALUE");
+        /* the arguments are named as the command's help names them */
+        char what[120];
+        snprintf(what, sizeof what, "expects %s, %s",
+                 want == 1 ? "one argument" : "two arguments", cmd->args);
+        *status = kv_usage_error(name, "%s", want == 0 ? "takes no arguments" : what);
         return -1;
     }
     return optind;
@@ -178,19 +186,73 @@ static void kv_help(FILE *f)
     for (size_t g = 0; g < KV_NGROUPS; g++)
         for (const kv_command *cmd = kv_groups[g]; cmd->name != NULL; cmd++)
             fprintf(f, "  %-8s %s\n", cmd->name, cmd->args);
-    fprintf(f,
-            "\nOutput is key<TAB>value per line; tab, newline and backslash print as \\t \\n"
-            " \\\\,\nother bytes outside printable ASCII as \\xHH (--hex: all in hex).\n\n%s\n",
-            kv_global_help);
+    fprintf(
+        f,
+        "\nOutput is key<TAB>value per line; tab, newline and backslash print as \\t \\n"
+        " \\\\,\nwell-formed UTF-8 as is, other bytes outside printable ASCII as \\xHH"
+        " (--hex: all in\nhex); load reads that form back. Arguments on the command line"
+        " are raw bytes\n(or hex under --hex). Without COMMAND on a terminal: the shell.\n\n%s\n",
+        kv_global_help);
     kv_print_options(f);
     fprintf(f, "\n%s", kv_exit_help);
+}
+
+/* --db must name a directory (or nothing yet, for the commands that create one). */
+static int kv_check_db_path(const char *path)
+{
+    struct stat st;
+    if (path[0] == '\0') return kv_usage_error(NULL, "%s", "--db needs a directory name, not ''");
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+        return kv_usage_error(NULL, "--db '%s' is not a directory (a database is a directory)",
+                              path);
+    return 0;
+}
+
+int kv_run_command(kv_ctx *c, int argc, char **argv)
+{
+    const kv_command *cmd = kv_command_find(argv[0]);
+    if (cmd == NULL) return kv_usage_error(NULL, "unknown command '%s'", argv[0]);
+    char prog[32];
+    snprintf(prog, sizeof prog, "kvctl %s", cmd->name);
+    argv[0] = prog; /* getopt's messages then name the command */
+    /* help needs no database; --hex and --escape-all are global flags a user may also write
+     * after the command: they are taken out of its words (up to a "--") */
+    int wants_help = 0, n = 1, end = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!end && strcmp(argv[i], "--") == 0) end = 1;
+        if (!end && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) wants_help = 1;
+        if (!end && strcmp(argv[i], "--hex") == 0)
+            c->hex = 1;
+        else if (!end && strcmp(argv[i], "--escape-all") == 0)
+            c->escape_all = 1;
+        else
+            argv[n++] = argv[i];
+    }
+    argc = n;
+    argv[argc] = NULL;
+    if (wants_help) {
+        kv_command_help(cmd, stdout);
+        return EXIT_FOUND;
+    }
+    if (!cmd->no_db) {
+        if (c->db_path == NULL) return kv_usage_error(NULL, "%s", "--db=DIR is required");
+        int status = kv_check_db_path(c->db_path);
+        if (status != 0) return status;
+    }
+    optind = 0; /* glibc: 0 re-initialises getopt for the command's own flags */
+    int status = cmd->run(c, argc, argv);
+    if (status == EXIT_FOUND && fflush(stdout) != 0) {
+        fprintf(stderr, "kvctl: writing output: %s\n", strerror(errno));
+        status = EXIT_DBERR;
+    }
+    return status;
 }
 
 int main(int argc, char **argv)
 {
     kv_ctx c = {0};
     size_t nopt = lamina_options_count();
-    struct option *lo = calloc(nopt + 5, sizeof *lo);
+    struct option *lo = calloc(nopt + 6, sizeof *lo);
     c.set_names = calloc(argc > 0 ? (size_t)argc : 1, sizeof *c.set_names);
     c.set_values = calloc(argc > 0 ? (size_t)argc : 1, sizeof *c.set_values);
     int status = EXIT_FOUND, ch;
@@ -204,16 +266,19 @@ int main(int argc, char **argv)
     lo[1] = (struct option){"hex", no_argument, NULL, 'x'};
     lo[2] = (struct option){"help", no_argument, NULL, 'h'};
     lo[3] = (struct option){"version", no_argument, NULL, 'V'};
+    lo[4] = (struct option){"escape-all", no_argument, NULL, 'e'};
     for (size_t i = 0; i < nopt; i++) {
         const lamina_option_desc *d = lamina_options_describe(i);
         int has = d->kind == LAMINA_OPT_BOOL ? optional_argument : required_argument;
-        lo[4 + i] = (struct option){d->name, has, NULL, OPT_TABLE_BASE + (int)i};
+        lo[5 + i] = (struct option){d->name, has, NULL, OPT_TABLE_BASE + (int)i};
     }
     while ((ch = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
         if (ch == 'd') {
             c.db_path = optarg;
         } else if (ch == 'x') {
             c.hex = 1;
+        } else if (ch == 'e') {
+            c.escape_all = 1;
         } else if (ch == 'h') {
             kv_help(stdout);
             goto out;
@@ -242,37 +307,17 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        status = kv_usage_error(NULL, "%s", "missing COMMAND");
+        /* on a terminal, no command means the interactive shell */
+        if (c.db_path != NULL && isatty(STDIN_FILENO)) {
+            char shell[] = "shell";
+            char *shell_argv[] = {shell, NULL};
+            status = kv_run_command(&c, 1, shell_argv);
+        } else {
+            status = kv_usage_error(NULL, "%s", "missing COMMAND");
+        }
         goto out;
     }
-    const kv_command *cmd = kv_command_find(argv[optind]);
-    if (cmd == NULL) {
-        status = kv_usage_error(NULL, "unknown command '%s'", argv[optind]);
-        goto out;
-    }
-    int sub_argc = argc - optind;
-    char **sub_argv = argv + optind;
-    char prog[32];
-    snprintf(prog, sizeof prog, "kvctl %s", cmd->name);
-    sub_argv[0] = prog; /* getopt's messages then name the command */
-    /* help needs no database; everything else does */
-    int wants_help = 0;
-    for (int i = 1; i < sub_argc && strcmp(sub_argv[i], "--") != 0; i++)
-        if (strcmp(sub_argv[i], "--help") == 0 || strcmp(sub_argv[i], "-h") == 0) wants_help = 1;
-    if (wants_help) {
-        kv_command_help(cmd, stdout);
-        goto out;
-    }
-    if (c.db_path == NULL && !cmd->no_db) {
-        status = kv_usage_error(NULL, "%s", "--db=DIR is required");
-        goto out;
-    }
-    optind = 0; /* glibc: 0 re-initialises getopt for the command's own flags */
-    status = cmd->run(&c, sub_argc, sub_argv);
-    if (status == EXIT_FOUND && fflush(stdout) != 0) {
-        fprintf(stderr, "kvctl: writing output: %s\n", strerror(errno));
-        status = EXIT_DBERR;
-    }
+    status = kv_run_command(&c, argc - optind, argv + optind);
 out:
     free(lo);
     free(c.set_names);

@@ -45,6 +45,7 @@ static int kv_open_error(kv_ctx *c, int rc, int create)
 
 int kv_open(kv_ctx *c, int create)
 {
+    if (c->session && c->db != NULL) return EXIT_FOUND; /* the shell's handle, opened once */
     lamina_options opts;
     int status = kv_options(c, create, &opts);
     if (status != 0) return status;
@@ -64,7 +65,7 @@ int kv_open_read_only(kv_ctx *c)
 /* Closes the database; a close error turns a successful status into EXIT_DBERR. */
 int kv_close(kv_ctx *c, int status)
 {
-    if (c->db == NULL) return status;
+    if (c->db == NULL || c->session) return status;
     int rc = lamina_close(c->db);
     c->db = NULL;
     if (rc != LAMINA_OK) {
