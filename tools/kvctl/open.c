@@ -12,9 +12,10 @@ int kv_options(kv_ctx *c, int create, lamina_options *opts)
 {
     lamina_options_init(opts);
     opts->create_if_missing = create;
-    /* No OPTIONS file (no database yet): the defaults; the open says whether one is needed.
+    /* No OPTIONS file (no database yet, or a command without --db such as sst-write): the
+     * defaults; the open says whether one is needed.
      * A damaged one must not stop check or repair: they go on with the defaults, saying so. */
-    int rc = lamina_options_load(c->db_path, opts);
+    int rc = c->db_path ? lamina_options_load(c->db_path, opts) : LAMINA_ENOENT;
     if (rc == LAMINA_ECORRUPT)
         fprintf(stderr,
                 "kvctl: warning: %s; the database's options are not loaded (the "
@@ -55,6 +56,8 @@ int kv_open(kv_ctx *c, int create)
 
 int kv_open_read_only(kv_ctx *c)
 {
+    /* In the shell, reads go through the session's own handle: it sees the session's writes. */
+    if (c->session && c->db != NULL) return EXIT_FOUND;
     lamina_options opts;
     int status = kv_options(c, 0, &opts);
     if (status != 0) return status;
