@@ -1144,6 +1144,7 @@ static int bg_resume_end(lamina_db *db, int rc, const char *what)
 LAMINA_API int lamina_resume(lamina_db *db)
 {
     if (!db) return err_set(LAMINA_EINVAL, "lamina_resume: NULL handle");
+    if (db->read_only) return db_readonly_error(db);
     pthread_mutex_lock(&db->mu);
     if (!db->bg_error || db->resuming || db->shutdown) {
         int rc = db->resuming ? err_set(LAMINA_EBUSY, "lamina_resume: already resuming") : 0;

@@ -1,8 +1,9 @@
-/* db.c — opening, recovering and closing a database (LevelDB's DBImpl::Open / Recover):
- * refusing another engine's directory, LOCK, CURRENT -> MANIFEST replay, replay of the WALs the
- * MANIFEST records (RocksDB's track_and_verify_wals_in_manifest) into level 0, a fresh MANIFEST,
- * removal of the obsolete files Lamina made (and of nothing else); WAL creation, snapshots, the
- * LOG info log and lamina_destroy. */
+/* db.c — opening, recovering and closing a database (LevelDB's DBImpl::Open / Recover), and
+ * opening it read-only (RocksDB's OpenForReadOnly): refusing another engine's directory, LOCK,
+ * CURRENT -> MANIFEST replay, replay of the WALs the MANIFEST records (RocksDB's
+ * track_and_verify_wals_in_manifest) into level 0, a fresh MANIFEST, removal of the obsolete
+ * files Lamina made (and of nothing else); WAL creation, snapshots, the LOG info log and its
+ * history, the OPTIONS file read back (lamina_options_load) and lamina_destroy. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,6 +89,11 @@ int db_sync_old_wals(lamina_db *db)
 
 int db_readonly_error(lamina_db *db)
 {
+    if (db->read_only)
+        return err_set(LAMINA_EREADONLY,
+                       "%s: opened read-only (lamina_open_read_only): writes, flushes and "
+                       "compactions are refused",
+                       db->path);
     return err_set(LAMINA_EREADONLY, "database is read-only after a background error: %s",
                    db->bg_msg);
 }
@@ -198,7 +204,22 @@ static int db_wal_damage(lamina_db *db, struct wal_recovery *wr, uint64_t wal, c
     }
 }
 
-/* Replays one WAL into *mem, writing level-0 runs into edit whenever the memtable fills;
+/* Appends mem (the reference passes to db) to the immutable memtables, newest last. */
+static int db_push_immutable(lamina_db *db, memtable *mem, uint64_t wal_number)
+{
+    if (db->nimm == db->cap_imm) {
+        size_t cap = db->cap_imm ? db->cap_imm * 2 : 4;
+        struct imm_entry *n = mem_realloc(db->imm, cap * sizeof(*n));
+        if (!n) return err_set(LAMINA_ENOMEM, "open: out of memory");
+        db->imm = n;
+        db->cap_imm = cap;
+    }
+    db->imm[db->nimm++] = (struct imm_entry){.mem = mem, .wal_number = wal_number};
+    return 0;
+}
+
+/* Replays one WAL into *mem, writing level-0 runs into edit whenever the memtable fills (a
+ * read-only open keeps them as immutable memtables instead);
  * *records gets the number of records replayed. */
 static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_t *last_seq,
                          struct version_edit *edit, uint64_t *records, struct wal_recovery *wr)
@@ -265,8 +286,12 @@ static int db_replay_wal(lamina_db *db, uint64_t number, memtable **mem, uint64_
         if (count && seq + count - 1 > *last_seq) *last_seq = seq + count - 1;
         (*records)++;
         if (memtable_memory(*mem) >= (size_t)db->opts.write_buffer_size) {
-            if ((rc = db_write_level0(db, *mem, db->vs.next_run++, NULL, 0, edit))) break;
-            memtable_unref(*mem);
+            /* A read-only open writes no table: the full memtable waits in memory, immutable. */
+            if (db->read_only)
+                rc = db_push_immutable(db, *mem, number);
+            else if ((rc = db_write_level0(db, *mem, db->vs.next_run++, NULL, 0, edit)) == 0)
+                memtable_unref(*mem);
+            if (rc) break;
             if (!(*mem = memtable_create((enum memtable_kind)db->opts.memtable_type))) {
                 rc = err_set(LAMINA_ENOMEM, "memtable: out of memory");
                 break;
@@ -649,9 +674,12 @@ static int db_write_options_file(lamina_db *db, uint64_t *number)
     return rc;
 }
 
+static void db_unpin_tables(lamina_db *db);
+
 static void db_free(lamina_db *db)
 {
     db_sv_close(db);
+    db_unpin_tables(db);
     if (db->mem) memtable_unref(db->mem);
     for (size_t i = 0; i < db->nimm; i++) {
         memtable_unref(db->imm[i].mem);
@@ -727,16 +755,158 @@ static void db_init_policy(lamina_db *db)
     };
 }
 
-LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_db **out)
+/* ---- Info log history ------------------------------------------------------------------ */
+
+struct old_log {
+    uint64_t micros;
+    char name[64];
+};
+
+static int old_log_cmp(const void *a, const void *b)
 {
-    char file[DB_PATH_MAX + 32];
-    int rc;
-    if (!path || !out) return err_set(LAMINA_EINVAL, "lamina_open: NULL argument");
-    *out = NULL;
+    uint64_t x = ((const struct old_log *)a)->micros, y = ((const struct old_log *)b)->micros;
+    return x < y ? -1 : x > y;
+}
+
+/* Keeps the previous LOG as LOG.old.<microseconds since the epoch> (RocksDB's naming; a name
+ * taken already gets the next microsecond) and deletes the oldest earlier logs beyond
+ * keep_log_file_num ("LOG.old" of an older Lamina counts as the oldest). Best effort: the info
+ * log must never fail an open. Called under the LOCK. */
+static void db_rotate_info_log(const char *path, int64_t keep)
+{
+    char file[DB_PATH_MAX + 80], old[DB_PATH_MAX + 80];
+    struct timeval tv;
+    char **names = NULL;
+    size_t n = 0, nold = 0;
+    snprintf(file, sizeof(file), "%s/LOG", path);
+    if (file_exists(file)) {
+        gettimeofday(&tv, NULL);
+        uint64_t micros = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+        do
+            snprintf(old, sizeof(old), "%s/" DB_OLD_LOG ".%" PRIu64, path, micros++);
+        while (file_exists(old));
+        if (keep > 0)
+            (void)file_rename(file, old);
+        else
+            (void)file_remove(file);
+    }
+    if (dir_list(path, &names, &n)) return;
+    struct old_log *logs = mem_alloc((n + 1) * sizeof(*logs));
+    for (size_t i = 0; logs && i < n; i++) {
+        uint64_t micros;
+        if (strlen(names[i]) < sizeof(logs[0].name) && db_parse_old_log(names[i], &micros)) {
+            logs[nold].micros = micros;
+            snprintf(logs[nold++].name, sizeof(logs[0].name), "%s", names[i]);
+        }
+    }
+    if (logs) qsort(logs, nold, sizeof(*logs), old_log_cmp);
+    for (size_t i = 0; logs && nold > (uint64_t)keep && i < nold - (size_t)keep; i++) {
+        snprintf(old, sizeof(old), "%s/%s", path, logs[i].name);
+        (void)file_remove(old);
+    }
+    mem_free(logs);
+    dir_list_free(names, n);
+}
+
+/* ---- Options that persist ------------------------------------------------------------- */
+
+/* The name of the newest Lamina OPTIONS file in path into name (cap bytes): the highest
+ * number, among those below below (UINT64_MAX: any) that vs (NULL: none) does not skip.
+ * 0, LAMINA_ENOENT when there is none, or the error of listing the directory. */
+static int db_newest_options(const char *path, const struct version_set *vs, uint64_t below,
+                             char *name, size_t cap)
+{
+    char **names = NULL;
+    size_t n = 0;
+    uint64_t best = 0;
+    int found = 0;
+    int rc = dir_list(path, &names, &n);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t num;
+        char kind;
+        if (!db_parse_file_name(names[i], &num, &kind) || kind != 'o' || num >= below ||
+            (vs && version_set_skipped(vs, num)) || (found && num < best))
+            continue;
+        best = num;
+        found = 1;
+        snprintf(name, cap, "%s", names[i]);
+    }
+    dir_list_free(names, n);
+    return found ? 0 : err_set(LAMINA_ENOENT, "%s: no OPTIONS file", path);
+}
+
+LAMINA_API int lamina_options_load(const char *path, lamina_options *opts)
+{
+    char file[DB_PATH_MAX + 300], name[256];
+    if (!path || !opts) return err_set(LAMINA_EINVAL, "lamina_options_load: NULL argument");
     if (strlen(path) >= DB_PATH_MAX - 32)
-        return err_set(LAMINA_EINVAL, "lamina_open: path too long");
+        return err_set(LAMINA_EINVAL, "lamina_options_load: path too long");
+    if (opts->struct_size < OPTIONS_MIN_STRUCT_SIZE)
+        return err_set(LAMINA_EINVAL,
+                       "lamina_options_load: struct_size %zu is smaller than %zu (fill the "
+                       "struct with lamina_options_init)",
+                       opts->struct_size, (size_t)OPTIONS_MIN_STRUCT_SIZE);
+    snprintf(file, sizeof(file), "%s/CURRENT", path);
+    if (!file_exists(path) || !file_exists(file))
+        return err_set(LAMINA_ENOENT, "%s: no database", path);
+    int rc = db_check_foreign(path);
+    if (rc == 0) rc = db_newest_options(path, NULL, UINT64_MAX, name, sizeof(name));
+    if (rc) return rc;
+    snprintf(file, sizeof(file), "%s/%s", path, name);
+    return options_load_file(file, opts);
+}
+
+/* Logs every option of the open that differs from the previous OPTIONS file (a structural one
+ * says so): the new OPTIONS file records them, the LOG keeps when they changed. */
+static void db_log_option_changes(lamina_db *db)
+{
+    char name[256], file[DB_PATH_MAX + 300];
+    if (db_newest_options(db->path, &db->vs, atomic_load(&db->vs.next_file), name, sizeof(name)))
+        return;
+    snprintf(file, sizeof(file), "%s/%s", db->path, name);
+    lamina_options prev = db->opts;
+    if (options_load_file(file, &prev)) {
+        db_log(db, "previous options not read: %s", err_message());
+        return;
+    }
+    for (size_t i = 0; i < lamina_options_count(); i++) {
+        if (options_is_per_open(i) || !options_differ(&prev, &db->opts, i)) continue;
+        char was[64], now[64];
+        options_value_text(&prev, i, was, sizeof(was));
+        options_value_text(&db->opts, i, now, sizeof(now));
+        db_log(db, "option %s changed%s: %s in %s, now %s", lamina_options_describe(i)->name,
+               options_is_structural(i) ? " (structural: the tree reshapes from here)" : "", was,
+               name, now);
+    }
+}
+
+/* ---- Open --------------------------------------------------------------------------------- */
+
+/* The handle's version set, its tables read through db's table cache. A read-only handle
+ * deletes nothing: a table whose last version goes is not queued for deletion. */
+static void db_vs_init(lamina_db *db)
+{
+    version_set_init(&db->vs, db->path, NULL, 0);
+    db->vs.max_manifest_size = (uint64_t)db->opts.max_manifest_file_size;
+    db->vs.cache = db->cache;
+    db->vs.num_levels = (int)db->opts.num_levels;
+    db->vs.tables = db->tables;
+    db->vs.pin_l0_meta = db->opts.pin_l0_filter_and_index_blocks_in_cache;
+    db->vs.pin_meta = !db->opts.cache_index_and_filter_blocks;
+    db->vs.on_obsolete = db->read_only ? NULL : db_queue_obsolete;
+    db->vs.obsolete_ctx = db;
+}
+
+/* A handle for path with opts, its caches made and nothing read: what both opens share. */
+static int db_handle_create(const char *path, const lamina_options *opts, int read_only,
+                            lamina_db **out)
+{
+    int rc;
+    *out = NULL;
+    if (strlen(path) >= DB_PATH_MAX - 32) return err_set(LAMINA_EINVAL, "path too long");
     lamina_db *db = mem_calloc(1, sizeof(*db));
-    if (!db) return err_set(LAMINA_ENOMEM, "lamina_open: out of memory");
+    if (!db) return err_set(LAMINA_ENOMEM, "out of memory");
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->sv_mu, NULL);
     pthread_mutex_init(&db->info_mu, NULL);
@@ -744,31 +914,44 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_cond_init(&db->done_cv, NULL);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
+    db->read_only = read_only;
     snprintf(db->path, sizeof(db->path), "%s", path);
-    version_set_init(&db->vs, path, NULL, 0);
-    if ((rc = options_copy(&db->opts, opts))) goto fail;
-    db->vs.max_manifest_size = (uint64_t)db->opts.max_manifest_file_size;
-    db_init_policy(db);
-    if (!(db->cache = block_cache_create((size_t)db->opts.cache_size, 16))) {
-        rc = err_set(LAMINA_ENOMEM, "block cache: out of memory");
-        goto fail;
+    rc = options_copy(&db->opts, opts);
+    if (rc == 0) {
+        db_init_policy(db);
+        if (!(db->cache = block_cache_create((size_t)db->opts.cache_size, 16)))
+            rc = err_set(LAMINA_ENOMEM, "block cache: out of memory");
     }
-    db->vs.cache = db->cache;
-    db->vs.num_levels = (int)db->opts.num_levels;
-    /* A handful of readers at least, or every get would reopen its tables. */
-    int64_t max_open = db->opts.max_open_files;
-    if (max_open >= 0 && max_open < 20) max_open = 20;
-    int file_flags = (db->opts.use_direct_reads ? RFILE_DIRECT : 0) |
-                     (db->opts.use_io_uring ? 0 : RFILE_NO_URING);
-    if (!(db->tables = table_cache_create(path, max_open, db->cache, file_flags))) {
-        rc = err_set(LAMINA_ENOMEM, "table cache: out of memory");
-        goto fail;
+    if (rc == 0) {
+        /* A handful of readers at least, or every get would reopen its tables. */
+        int64_t max_open = db->opts.max_open_files;
+        if (max_open >= 0 && max_open < 20) max_open = 20;
+        int file_flags = (db->opts.use_direct_reads ? RFILE_DIRECT : 0) |
+                         (db->opts.use_io_uring ? 0 : RFILE_NO_URING);
+        if (!(db->tables = table_cache_create(path, max_open, db->cache, file_flags)))
+            rc = err_set(LAMINA_ENOMEM, "table cache: out of memory");
     }
-    db->vs.tables = db->tables;
-    db->vs.pin_l0_meta = db->opts.pin_l0_filter_and_index_blocks_in_cache;
-    db->vs.pin_meta = !db->opts.cache_index_and_filter_blocks;
-    db->vs.on_obsolete = db_queue_obsolete;
-    db->vs.obsolete_ctx = db;
+    db_vs_init(db);
+    if (rc) {
+        db_free(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_db **out)
+{
+    char file[DB_PATH_MAX + 32];
+    int rc;
+    if (!path || !out) return err_set(LAMINA_EINVAL, "lamina_open: NULL argument");
+    *out = NULL;
+    lamina_db *db;
+    if ((rc = db_handle_create(path, opts, 0, &db))) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", err_message());
+        return err_set(rc, "lamina_open: %s", msg);
+    }
 
     /* Another engine's database is refused before LOCK or LOG is touched. */
     if (file_exists(path) && (rc = db_check_foreign(path))) goto fail;
@@ -792,11 +975,8 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
         rc = err_set(LAMINA_ENOENT, "%s: no database (create_if_missing is off)", path);
         goto fail;
     }
-    /* The previous run's info log is kept as LOG.old (as LevelDB does). */
-    char old_log[DB_PATH_MAX + 32];
+    db_rotate_info_log(path, db->opts.keep_log_file_num);
     snprintf(file, sizeof(file), "%s/LOG", path);
-    snprintf(old_log, sizeof(old_log), "%s/LOG.old", path);
-    if (file_exists(file)) (void)file_rename(file, old_log);
     if (wfile_create(file, &db->info_log)) db->info_log = NULL;
     db_log(db, "opening %s (%s)", path, exists ? "existing" : "new");
 
@@ -818,6 +998,7 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
         goto fail;
     }
     uint64_t options_number;
+    db_log_option_changes(db);
     if ((rc = db_write_options_file(db, &options_number))) goto fail;
     db_delete_obsolete(db, options_number);
     if (!db_install_super_version(db) && !db->sv) {
@@ -845,6 +1026,164 @@ fail : {
     return rc;
 }
 
+/* ---- Read-only open ----------------------------------------------------------------------- */
+
+/* Opens every table of the read-only handle's version and keeps a reference to each (when
+ * they number at most max_open_files, -1: any number), so that a writer deleting one later
+ * (a compaction replaced it) does not take it from this handle: the open descriptor still
+ * reads it. A table already gone fails the attempt, and the open reads the MANIFEST again. */
+static int db_pin_tables(lamina_db *db)
+{
+    struct version *v = db->vs.current;
+    size_t total = 0;
+    for (int l = 0; l < v->num_levels; l++)
+        total += v->levels[l].nfiles;
+    if (!total || (db->opts.max_open_files >= 0 && total > (size_t)db->opts.max_open_files))
+        return 0;
+    if (!(db->pinned_tables = mem_calloc(total, sizeof(*db->pinned_tables))))
+        return err_set(LAMINA_ENOMEM, "open: out of memory");
+    for (int l = 0; l < v->num_levels; l++)
+        for (size_t r = 0; r < v->levels[l].nruns; r++)
+            for (size_t f = 0; f < v->levels[l].runs[r].nfiles; f++) {
+                struct file_meta *meta = v->levels[l].runs[r].files[f];
+                int rc = file_meta_table(meta, &db->pinned_tables[db->npinned_tables]);
+                if (rc == 0) {
+                    db->npinned_tables++;
+                    continue;
+                }
+                /* Gone: a writer deleted it after the MANIFEST read. A damaged table stays
+                 * unpinned; reads that need it report the damage, as on a writer's handle. */
+                char path[DB_PATH_MAX + 32];
+                db_file_name(path, sizeof(path), db->path, meta->number, "sst");
+                if (!file_exists(path)) return rc;
+            }
+    return 0;
+}
+
+static void db_unpin_tables(lamina_db *db)
+{
+    for (size_t i = 0; i < db->npinned_tables; i++)
+        table_unref(db->pinned_tables[i]);
+    mem_free(db->pinned_tables);
+    db->pinned_tables = NULL;
+    db->npinned_tables = 0;
+}
+
+/* One attempt of the read-only recovery: the MANIFEST, then the WALs it records replayed into
+ * memtables (db->imm and db->mem), reading only. */
+static int db_recover_read_only(lamina_db *db)
+{
+    struct version_set *vs = &db->vs;
+    char **names = NULL;
+    size_t nnames = 0, nlogs = 0, nreplay = 0;
+    uint64_t *logs = NULL, *replay = NULL, last_seq = 0;
+    memtable *mem = NULL;
+    struct version_edit edit; /* stays empty: nothing is written */
+    version_edit_init(&edit);
+    int rc = version_set_recover(vs, &last_seq);
+    if (rc == 0 && db->opts.paranoid_checks) rc = db_check_tables(db);
+    if (rc == 0) rc = db_pin_tables(db);
+    if (rc == 0) rc = dir_list(db->path, &names, &nnames);
+    if (rc) goto out;
+    logs = mem_alloc((nnames + 1) * sizeof(*logs));
+    replay = mem_alloc((nnames + vs->nwals + 1) * sizeof(*replay));
+    if (!logs || !replay) {
+        rc = err_set(LAMINA_ENOMEM, "open: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nnames; i++) {
+        uint64_t num;
+        char kind;
+        if (db_parse_file_name(names[i], &num, &kind) && kind == 'l') logs[nlogs++] = num;
+    }
+    qsort(logs, nlogs, sizeof(*logs), file_number_cmp);
+    if ((rc = db_wals_to_replay(db, logs, nlogs, replay, &nreplay))) goto out;
+    if (!(mem = memtable_create((enum memtable_kind)db->opts.memtable_type))) {
+        rc = err_set(LAMINA_ENOMEM, "memtable: out of memory");
+        goto out;
+    }
+    struct wal_recovery wr = {.mode = db->opts.wal_recovery_mode};
+    for (size_t i = 0; i < nreplay && !wr.stopped; i++) {
+        uint64_t records = 0;
+        if ((rc = db_replay_wal(db, replay[i], &mem, &last_seq, &edit, &records, &wr))) goto out;
+    }
+    db->mem = mem;
+    mem = NULL;
+    db->next_seq = last_seq;
+    atomic_store(&db->last_sequence, last_seq);
+out:
+    if (mem) memtable_unref(mem);
+    version_edit_free(&edit);
+    mem_free(logs);
+    mem_free(replay);
+    dir_list_free(names, nnames);
+    return rc;
+}
+
+/* Drops what a failed read-only recovery built, for the next attempt. */
+static void db_reset_read_only(lamina_db *db)
+{
+    if (db->mem) memtable_unref(db->mem);
+    db->mem = NULL;
+    for (size_t i = 0; i < db->nimm; i++)
+        memtable_unref(db->imm[i].mem);
+    db->nimm = 0;
+    db_unpin_tables(db);
+    version_set_close(&db->vs);
+    db_vs_init(db);
+    db->recovery_note[0] = 0;
+    db->nlost_wals = 0;
+}
+
+/* Attempts of a read-only open that met a writer's change half made, and the pause between. */
+#define DB_READ_ONLY_ATTEMPTS 5
+#define DB_READ_ONLY_PAUSE_MS 20
+
+LAMINA_API int lamina_open_read_only(const char *path, const lamina_options *opts, lamina_db **out)
+{
+    char file[DB_PATH_MAX + 32], msg[512];
+    int rc;
+    if (!path || !out) return err_set(LAMINA_EINVAL, "lamina_open_read_only: NULL argument");
+    *out = NULL;
+    lamina_db *db;
+    if ((rc = db_handle_create(path, opts, 1, &db))) {
+        snprintf(msg, sizeof(msg), "%s", err_message());
+        return err_set(rc, "lamina_open_read_only: %s", msg);
+    }
+    snprintf(file, sizeof(file), "%s/CURRENT", path);
+    if (!file_exists(path) || !file_exists(file)) {
+        rc = err_set(LAMINA_ENOENT, "%s: no database", path);
+        goto fail;
+    }
+    if ((rc = db_check_foreign(path))) goto fail;
+    /* A writer may delete a WAL or table between the MANIFEST read and the file's, or record a
+     * WAL after it: the change is then half seen, and a fresh read sees it whole. */
+    for (int attempt = 1;; attempt++) {
+        rc = db_recover_read_only(db);
+        if (rc == 0 || attempt == DB_READ_ONLY_ATTEMPTS ||
+            (rc != LAMINA_ECORRUPT && rc != LAMINA_EIO && rc != LAMINA_ENOENT))
+            break;
+        db_reset_read_only(db);
+        struct timespec ts = {0, DB_READ_ONLY_PAUSE_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (rc) goto fail;
+    db->bg_error = LAMINA_EREADONLY;
+    snprintf(db->bg_msg, sizeof(db->bg_msg), "opened read-only");
+    if (!db_install_super_version(db) && !db->sv) {
+        rc = err_set(LAMINA_ENOMEM, "lamina_open_read_only: out of memory");
+        goto fail;
+    }
+    *out = db;
+    if (db->recovery_note[0])
+        return err_set(0, "lamina_open_read_only: recovery dropped data: %s", db->recovery_note);
+    return 0;
+fail:
+    snprintf(msg, sizeof(msg), "%s", err_message());
+    db_free(db);
+    return err_set(rc, "%s", msg);
+}
+
 LAMINA_API int lamina_close(lamina_db *db)
 {
     if (!db) return 0;
@@ -861,9 +1200,10 @@ LAMINA_API int lamina_close(lamina_db *db)
     /* Writes that skipped the WAL live only in memtables: flush them (as RocksDB does). */
     if (unlogged) (void)lamina_flush(db);
     db_bg_stop(db);
-    int rc = db->bg_error;
-    /* A statistic only: if it cannot be logged, no data is lost, so close still succeeds. */
-    if (!rc) (void)db_log_user_bytes(db);
+    int rc = db->read_only ? 0 : db->bg_error;
+    /* A statistic only: if it cannot be logged, no data is lost, so close still succeeds. A
+     * read-only handle writes no file. */
+    if (!rc && !db->read_only) (void)db_log_user_bytes(db);
     char msg[512];
     snprintf(msg, sizeof(msg), "%s", rc ? db->bg_msg : "");
     /* Unsynced WAL bytes still reach the kernel; a later crash of the machine may lose them,

@@ -148,10 +148,20 @@ struct lamina_db {
     uint64_t sv_id;                             /* this handle's number, unique in the process */
     _Atomic(struct super_version *) sv_current; /* sv, for gets to check their cached one */
     struct sv_slot *sv_slots;                   /* every thread's slot for this handle */
+
+    /* Opened with lamina_open_read_only: no LOCK, LOG, WAL or background thread; bg_error
+     * holds LAMINA_EREADONLY from the open on, so every write path refuses. */
+    int read_only;
+    /* A read-only handle's references to every table of its version (when they number at most
+     * max_open_files), taken at open: a table a writer deletes later stays readable through
+     * its open descriptor. Released at close. */
+    table **pinned_tables;
+    size_t npinned_tables;
 };
 
 /* db.c */
-/* LAMINA_EREADONLY with the background error's message. */
+/* LAMINA_EREADONLY with the background error's message (or saying the handle was opened
+ * read-only). */
 int db_readonly_error(lamina_db *db);
 void db_log(lamina_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Records the first background error (db read-only from then on) and wakes waiters.

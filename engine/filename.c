@@ -1,5 +1,6 @@
 /* filename.c — the names of a database's files: "NNNNNN.sst", "NNNNNN.log", "MANIFEST-NNNNNN",
- * "OPTIONS-NNNNNN", "NNNNNN.dbtmp", the fixed names, and parsing them back from directory
+ * "OPTIONS-NNNNNN", "NNNNNN.dbtmp", the fixed names and the info log's history
+ * ("LOG.old.<microseconds>"), and parsing them back from directory
  * entries (after LevelDB's filename.cc). */
 #include "engine/filename.h"
 
@@ -61,10 +62,20 @@ int db_parse_file_name(const char *name, uint64_t *number, char *kind)
     return 0;
 }
 
+int db_parse_old_log(const char *name, uint64_t *micros)
+{
+    size_t n = strlen(name), m = strlen(DB_OLD_LOG);
+    *micros = 0;
+    if (strcmp(name, DB_OLD_LOG) == 0) return 1;
+    return n > m + 1 && strncmp(name, DB_OLD_LOG ".", m + 1) == 0 &&
+           db_parse_number(name + m + 1, n - m - 1, micros);
+}
+
 int db_is_fixed_name(const char *name)
 {
+    uint64_t micros;
     return strcmp(name, "CURRENT") == 0 || strcmp(name, "LOCK") == 0 || strcmp(name, "LOG") == 0 ||
-           strcmp(name, "LOG.old") == 0;
+           db_parse_old_log(name, &micros);
 }
 
 int db_is_foreign_marker(const char *name)

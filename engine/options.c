@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/err.h"
+#include "util/file.h"
 
 #define OPTIONS_DESC_(kind, ctype, name, def, lo, hi, names, doc)                                  \
     {#name, kind, names, (int64_t)(def), (int64_t)(lo), (int64_t)(hi), doc},
@@ -360,24 +362,108 @@ int options_copy(lamina_options *dst, const lamina_options *src)
     return options_validate(dst);
 }
 
+int options_value_text(const lamina_options *o, size_t i, char *out, size_t cap)
+{
+    const lamina_option_desc *d = &options_desc[i];
+    int64_t v = options_get(o, i);
+    const char *c;
+    size_t n;
+    int len;
+    if (d->kind == LAMINA_OPT_ENUM && options_choice(d->choices, v, &c, &n))
+        len = snprintf(out, cap, "%.*s", (int)n, c);
+    else if (d->kind == LAMINA_OPT_BOOL)
+        len = snprintf(out, cap, "%s", v ? "true" : "false");
+    else
+        len = snprintf(out, cap, "%" PRId64, v);
+    return len < 0 ? 0 : len;
+}
+
 int options_format(const lamina_options *o, buf *out)
 {
     for (size_t i = 0; i < OPTIONS_COUNT; i++) {
-        const lamina_option_desc *d = &options_desc[i];
-        int64_t v = options_get(o, i);
-        char line[OPTIONS_TEXT_MAX * 2];
-        const char *c;
-        size_t n;
-        int len;
-        if (d->kind == LAMINA_OPT_ENUM && options_choice(d->choices, v, &c, &n))
-            len = snprintf(line, sizeof(line), "%s=%.*s\n", d->name, (int)n, c);
-        else if (d->kind == LAMINA_OPT_BOOL)
-            len = snprintf(line, sizeof(line), "%s=%s\n", d->name, v ? "true" : "false");
-        else
-            len = snprintf(line, sizeof(line), "%s=%" PRId64 "\n", d->name, v);
+        char value[OPTIONS_TEXT_MAX], line[OPTIONS_TEXT_MAX * 2];
+        options_value_text(o, i, value, sizeof(value));
+        int len = snprintf(line, sizeof(line), "%s=%s\n", options_desc[i].name, value);
         if (buf_append(out, line, (size_t)len))
             return err_set(LAMINA_ENOMEM, "options: no memory to format");
     }
+    return 0;
+}
+
+LAMINA_API int lamina_options_get(const lamina_options *opts, const char *name, char *out,
+                                  size_t cap)
+{
+    size_t i;
+    if (!opts || !name || !out || !cap)
+        return err_set(LAMINA_EINVAL, "lamina_options_get: NULL argument");
+    if (!options_find(name, strlen(name), &i))
+        return err_set(LAMINA_EINVAL, "unknown option \"%s\"", name);
+    if (opts->struct_size < options_fields[i].offset + options_fields[i].size)
+        return err_set(LAMINA_EINVAL, "lamina_options_get: struct_size %zu does not hold %s",
+                       opts->struct_size, name);
+    if ((size_t)options_value_text(opts, i, out, cap) >= cap)
+        return err_set(LAMINA_EINVAL, "lamina_options_get: %zu bytes cannot hold the value of %s",
+                       cap, name);
+    return 0;
+}
+
+/* Options that describe one open call, not the database: never loaded from its OPTIONS file. */
+static const char *const options_per_open[] = {"create_if_missing", "error_if_exists"};
+/* Options that change the shape of the tree or of new tables: a change is worth a LOG line
+ * that says so, since the tree reshapes itself from then on. */
+static const char *const options_structural[] = {
+    "compaction_policy",        "size_ratio", "runs_per_level", "runs_last_level",
+    "max_bytes_for_level_base", "num_levels", "index_type",     "memtable_type",
+    "format_version",
+};
+
+static int options_in(const char *const *list, size_t n, size_t i)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(list[k], options_desc[i].name) == 0) return 1;
+    return 0;
+}
+
+int options_is_per_open(size_t i)
+{
+    return options_in(options_per_open, sizeof(options_per_open) / sizeof(options_per_open[0]), i);
+}
+
+int options_is_structural(size_t i)
+{
+    return options_in(options_structural,
+                      sizeof(options_structural) / sizeof(options_structural[0]), i);
+}
+
+int options_differ(const lamina_options *a, const lamina_options *b, size_t i)
+{
+    return options_get(a, i) != options_get(b, i);
+}
+
+int options_load_file(const char *file, lamina_options *o)
+{
+    uint8_t *text = NULL;
+    size_t len = 0, hlen = sizeof(OPTIONS_FILE_HEADER) - 1;
+    char why[400];
+    lamina_options read;
+    int rc = file_read_all(file, &text, &len);
+    if (rc) return rc;
+    if (len < hlen || memcmp(text, OPTIONS_FILE_HEADER, hlen) != 0) {
+        mem_free(text);
+        return err_set(LAMINA_ECORRUPT, "%s: not a Lamina OPTIONS file (no header line)", file);
+    }
+    /* Parsed over a copy, so that *o changes only when the whole file reads. */
+    lamina_options_init(&read);
+    memcpy(&read, o, sizeof(read));
+    rc = options_parse_text(&read, text, len);
+    mem_free(text);
+    if (rc == 0) rc = options_validate(&read);
+    if (rc) {
+        snprintf(why, sizeof(why), "%s", err_message());
+        return err_set(LAMINA_ECORRUPT, "%s: %s", file, why);
+    }
+    for (size_t i = 0; i < OPTIONS_COUNT; i++)
+        if (!options_is_per_open(i)) options_put(o, i, options_get(&read, i));
     return 0;
 }
 

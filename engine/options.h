@@ -45,4 +45,22 @@ int options_format(const lamina_options *o, buf *out);
  * for an unknown name, a line without '=' or a bad value. */
 int options_parse_text(lamina_options *o, const uint8_t *text, size_t len);
 
+/* The text form of option i's value in o (as the OPTIONS file writes it: an enum's choice
+ * name, true/false, a decimal number) into out (cap bytes, NUL-terminated); returns the
+ * length the whole text needs, as snprintf does. */
+int options_value_text(const lamina_options *o, size_t i, char *out, size_t cap);
+/* Whether option i differs between a and b. */
+int options_differ(const lamina_options *a, const lamina_options *b, size_t i);
+/* 1 for the options that describe one open call (create_if_missing, error_if_exists): an
+ * OPTIONS file's values of them are never loaded. */
+int options_is_per_open(size_t i);
+/* 1 for the options that shape the tree or new tables (compaction_policy, size_ratio,
+ * runs_per_level, runs_last_level, max_bytes_for_level_base, num_levels, index_type,
+ * memtable_type, format_version): the open logs a change of them as structural. */
+int options_is_structural(size_t i);
+/* Reads the OPTIONS file at path into *o, every option but the per-open ones; *o changes only
+ * when the whole file reads and validates. 0; LAMINA_ECORRUPT naming the file (no Lamina
+ * header, a line that does not parse, a value out of range); LAMINA_EIO; LAMINA_ENOMEM. */
+int options_load_file(const char *path, lamina_options *o);
+
 #endif

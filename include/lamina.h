@@ -55,7 +55,8 @@ enum {
     LAMINA_ENOSPC = -5,    /* the disk is full */
     LAMINA_ENOMEM = -6,    /* an allocation failed */
     LAMINA_EBUSY = -7,     /* database locked by another handle, or handles still live */
-    LAMINA_EREADONLY = -8, /* a background error made the database read-only */
+    LAMINA_EREADONLY = -8, /* a background error made the database read-only, or the handle
+                            * was opened with lamina_open_read_only */
     LAMINA_EEXIST = -9,    /* the database exists and error_if_exists was set */
     LAMINA_ENOENT = -10,   /* the database does not exist and create_if_missing is off */
 };
@@ -185,7 +186,10 @@ enum { LAMINA_BLOOM_UNIFORM = 0, LAMINA_BLOOM_MONKEY = 1 };
     X(LAMINA_OPT_ENUM, int, bloom_allocation, LAMINA_BLOOM_UNIFORM, 0, 1, "uniform|monkey",      \
       "Bloom filter bits per level: uniform gives every table bloom_bits per key; monkey spends " \
       "the same total (bloom_bits times the keys) with false-positive rates proportional to run " \
-      "size (Monkey, SIGMOD 2017): deeper levels fewer bits per key, upper levels more")
+      "size (Monkey, SIGMOD 2017): deeper levels fewer bits per key, upper levels more")       \
+    X(LAMINA_OPT_INT, int64_t, keep_log_file_num, 10, 0, 100000, NULL,                            \
+      "info logs of earlier opens kept beside LOG, each renamed LOG.old.<microseconds since "     \
+      "the epoch> when a writer opens (RocksDB's naming); the oldest beyond this are deleted")
 
 #define LAMINA_OPTIONS_FIELD_(kind, ctype, name, def, lo, hi, names, doc) ctype name;
 
@@ -212,6 +216,33 @@ LAMINA_API void lamina_options_init(lamina_options *opts);
  * Errors: LAMINA_EINVAL for an unknown name, a malformed value or one out of range (the
  * message names the option and its range). Both strings are borrowed. */
 LAMINA_API int lamina_options_set(lamina_options *opts, const char *name, const char *value);
+
+/* The text form of the option called `name` in *opts, as the OPTIONS file and kvctl options
+ * print it (an enum's choice name, "true"/"false", a decimal number), into out: cap bytes,
+ * NUL-terminated; 32 bytes always suffice. lamina_options_set() reads the text back.
+ * Errors: LAMINA_EINVAL for NULL arguments, an unknown name, an opts->struct_size that does
+ * not hold the option, or a cap too small (out then holds a truncated text). */
+LAMINA_API int lamina_options_get(const lamina_options *opts, const char *name, char *out,
+                                  size_t cap);
+
+/* Options persist with the database: every lamina_open writes the options in force to a new
+ * OPTIONS-NNNNNN file (docs/format.md). lamina_options_load reads the newest one of the
+ * database in directory `path` into *opts, so that a caller opens with what the database was
+ * built with and changes only what it means to change:
+ *     lamina_options_init(&o); lamina_options_load(path, &o); o.size_ratio = 8; lamina_open(...)
+ * The open itself never reads the file: the struct it is given is what is in force, and the
+ * open logs (LOG) every option that differs from the previous OPTIONS file — a structural one
+ * (compaction_policy, size_ratio, runs_per_level, runs_last_level, max_bytes_for_level_base,
+ * num_levels, index_type, memtable_type, format_version) as "structural", since the tree
+ * reshapes itself from then on — and records the new values in its OPTIONS file.
+ * Every option is loaded but create_if_missing and error_if_exists (they describe one open
+ * call, not the database), which keep their values in *opts; opts->struct_size must be at
+ * least sizeof(lamina_options) of this library (lamina_options_init sets it). Reads only.
+ * Errors: LAMINA_ENOENT (no database in path, or no OPTIONS file; *opts unchanged),
+ * LAMINA_EINVAL (NULL arguments, a small struct_size, or a RocksDB or LevelDB database),
+ * LAMINA_ECORRUPT (an OPTIONS file that does not parse; *opts unchanged, the message names
+ * the file and line), LAMINA_EIO, LAMINA_ENOMEM. */
+LAMINA_API int lamina_options_load(const char *path, lamina_options *opts);
 
 /* Number of options in the table, and the i-th option's description (static storage;
  * NULL when i >= lamina_options_count()). */
@@ -267,7 +298,8 @@ LAMINA_API void lamina_write_options_init(lamina_write_options *wo);
 /* Opens (or with create_if_missing creates) the database in directory `path`, replaying the
  * WALs its MANIFEST records. opts may be NULL for the defaults. On success *out is a handle the
  * caller releases with lamina_close().
- * Files: it creates or rewrites only LOCK, LOG (the previous one renamed to LOG.old), CURRENT,
+ * Files: it creates or rewrites only LOCK, LOG (the previous one renamed LOG.old.<microseconds
+ * since the epoch>, at most keep_log_file_num of them kept, the oldest deleted), CURRENT,
  * a new MANIFEST-NNNNNN, a new NNNNNN.log, OPTIONS-NNNNNN, NNNNNN.sst tables of the replayed
  * WALs and NNNNNN.dbtmp temporary files, and deletes only obsolete files of those kinds whose
  * numbers Lamina allocated (docs/format.md, "Which files are Lamina's"). Other files in the
@@ -284,6 +316,31 @@ LAMINA_API void lamina_write_options_init(lamina_write_options *wo);
  * WALs that held it and the tables no version names are moved to lost/, never deleted. */
 LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_db **out);
 
+/* Opens the database in directory `path` for reading only (RocksDB's OpenForReadOnly), for
+ * inspection beside a writer or other readers. It never creates, writes, renames or deletes a
+ * file: no LOCK is taken, no LOG written, no WAL created, nothing flushed; the WALs the
+ * MANIFEST records are replayed into memtables in memory. So any number of read-only handles
+ * may coexist, with each other and with one writer (lamina_open) in this or another process.
+ * A handle sees the database as of its open: gets, multi_gets, iterators, snapshots,
+ * properties and lamina_verify work as on a writer's handle. The open opens every table of
+ * that version and holds it open until lamina_close (when there are at most max_open_files of
+ * them; -1: any number), so a table a writer deletes later (a compaction replaced it) stays
+ * readable through its descriptor. Beyond max_open_files, a read that needs a table deleted
+ * since the open fails with LAMINA_EIO and a message naming the file ("No such file or
+ * directory"); it never returns other data. A damaged table does not fail the open: reads
+ * that need it report the damage (LAMINA_ECORRUPT), as on a writer's handle. Writes
+ * (put, delete, write), lamina_flush, lamina_compact_range, lamina_wait_for_compactions and
+ * lamina_resume return LAMINA_EREADONLY ("opened read-only"). No background thread runs.
+ * opts as for lamina_open (NULL: the defaults; create_if_missing and error_if_exists are
+ * ignored); lamina_options_load gives the database's own. An open that meets a writer's
+ * change half made (a WAL or table deleted, or a WAL not yet recorded, between its reads)
+ * reads again, a few times, before it reports the error. On success *out is released with
+ * lamina_close(). Errors: LAMINA_ENOENT (no database), LAMINA_EINVAL (bad options, or a
+ * RocksDB or LevelDB database: refused before any file is read past its name and header),
+ * LAMINA_ECORRUPT, LAMINA_EIO, LAMINA_ENOMEM, as lamina_open. */
+LAMINA_API int lamina_open_read_only(const char *path, const lamina_options *opts,
+                                     lamina_db **out);
+
 /* Stops background work, releases the LOCK and frees the handle. A running compaction is
  * cancelled (its partial output deleted; its inputs stay live), a running flush finishes, and
  * queued obsolete tables are deleted, so close returns promptly even during a large merge.
@@ -292,7 +349,7 @@ LAMINA_API int lamina_open(const char *path, const lamina_options *opts, lamina_
  * seen, if any, and the handle is freed in every case. */
 LAMINA_API int lamina_close(lamina_db *db);
 
-/* Removes the database in `path`: only Lamina's files — CURRENT, LOCK, LOG, LOG.old, the
+/* Removes the database in `path`: only Lamina's files — CURRENT, LOCK, LOG, LOG.old.*, the
  * MANIFEST and OPTIONS files, the tables and WALs the MANIFEST records or whose numbers it
  * allocated, and Lamina's NNNNNN.dbtmp temporary files — then the directory if that left it
  * empty. Files Lamina did not make stay, and with them the directory. A directory holding a

@@ -518,3 +518,117 @@ int conc_range_deletes_beside_readers(lamina_db *db)
     if (conc_count(db, &failures) != RD_WINDOWS * RD_WINDOW) failures++;
     return failures;
 }
+
+/* ---- Read-only handles beside a writer ------------------------------------------------- */
+
+#define RO_KEYS 3000
+#define RO_READERS 3
+
+struct ro_reader {
+    const char *path;
+    lamina_db *shared; /* a read-only handle all readers use, besides their own */
+    int failures, opens;
+    atomic_int *stop;
+};
+
+/* Whether a get's answer is one the writer could have made: absent, or the key's own value. */
+static int ro_answer_ok(uint64_t key, int rc, const char *v, size_t vl)
+{
+    char want[48];
+    if (rc == LAMINA_NOTFOUND) return 1;
+    if (rc != LAMINA_OK) return 0;
+    int n = snprintf(want, sizeof(want), "value-%llu-", (unsigned long long)key);
+    return vl > (size_t)n && memcmp(v, want, (size_t)n) == 0;
+}
+
+static void *ro_reader_main(void *arg)
+{
+    struct ro_reader *r = arg;
+    lamina_options o = conc_options();
+    char k[32];
+    uint64_t key = 0;
+    while (!atomic_load(r->stop)) {
+        lamina_db *own = NULL;
+        if (lamina_open_read_only(r->path, &o, &own) != LAMINA_OK) {
+            r->failures++;
+            continue;
+        }
+        r->opens++;
+        for (int i = 0; i < 200; i++) {
+            key = (key * 7 + 13) % RO_KEYS;
+            size_t kl = tdb_key(k, key), vl = 0;
+            void *v = NULL;
+            lamina_db *db = i % 2 ? own : r->shared;
+            int rc = lamina_get(db, NULL, k, kl, &v, &vl);
+            if (!ro_answer_ok(key, rc, v, vl)) r->failures++;
+            lamina_free(v);
+        }
+        lamina_iter *it;
+        if (lamina_iter_create(own, NULL, &it) == LAMINA_OK) {
+            for (lamina_iter_seek_to_first(it); lamina_iter_valid(it); lamina_iter_next(it)) {
+                size_t kl, vl;
+                const char *kp = lamina_iter_key(it, &kl);
+                const char *vp = lamina_iter_value(it, &vl);
+                char digits[32];
+                snprintf(digits, sizeof(digits), "%.*s", (int)(kl > 3 ? kl - 3 : 0), kp + 3);
+                if (!ro_answer_ok(strtoull(digits, NULL, 10), LAMINA_OK, vp, vl)) r->failures++;
+            }
+            if (lamina_iter_status(it) != LAMINA_OK) r->failures++;
+            lamina_iter_destroy(it);
+        } else {
+            r->failures++;
+        }
+        if (lamina_close(own) != LAMINA_OK) r->failures++;
+    }
+    return NULL;
+}
+
+int conc_read_only_beside_writer(const char *path)
+{
+    lamina_options o = conc_options();
+    lamina_db *w = NULL, *shared = NULL;
+    int failures = 0;
+    char k[32], v[96];
+    if (lamina_open(path, &o, &w) != LAMINA_OK) return 1;
+    for (uint64_t i = 0; i < RO_KEYS; i++) {
+        size_t kl = tdb_key(k, i), vl = tdb_value(v, i, 0);
+        if (lamina_put(w, NULL, k, kl, v, vl)) failures++;
+    }
+    if (lamina_open_read_only(path, &o, &shared) != LAMINA_OK) {
+        lamina_close(w);
+        return failures + 1;
+    }
+    atomic_int stop = 0;
+    pthread_t t[RO_READERS];
+    struct ro_reader r[RO_READERS];
+    for (int i = 0; i < RO_READERS; i++) {
+        r[i] = (struct ro_reader){.path = path, .shared = shared, .stop = &stop};
+        pthread_create(&t[i], NULL, ro_reader_main, &r[i]);
+    }
+    for (uint64_t gen = 1; gen <= 6; gen++) {
+        for (uint64_t i = 0; i < RO_KEYS; i++) {
+            size_t kl = tdb_key(k, i), vl = tdb_value(v, i, gen);
+            if (lamina_put(w, NULL, k, kl, v, vl)) failures++;
+        }
+        if (gen % 3 == 0 && lamina_compact_range(w, NULL, 0, NULL, 0)) failures++;
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < RO_READERS; i++) {
+        pthread_join(t[i], NULL);
+        failures += r[i].failures;
+        if (!r[i].opens) failures++;
+    }
+    /* The shared handle still reads its own version: generation 0 everywhere. */
+    for (uint64_t i = 0; i < RO_KEYS; i += 101) {
+        size_t kl = tdb_key(k, i), vl = tdb_value(v, i, 0), gl = 0;
+        void *got = NULL;
+        if (lamina_get(shared, NULL, k, kl, &got, &gl) != LAMINA_OK || gl != vl ||
+            memcmp(got, v, vl) != 0)
+            failures++;
+        lamina_free(got);
+    }
+    if (lamina_put(shared, NULL, "x", 1, "y", 1) != LAMINA_EREADONLY) failures++;
+    if (lamina_close(shared)) failures++;
+    if (lamina_close(w)) failures++;
+    return failures;
+}

@@ -15,6 +15,10 @@ int conc_compact_beside_writers(lamina_db *db);
  * a second database (other_path) is read by the same thread, and a thread that got from the
  * database at path outlives its close and reads the reopened one. Opens and closes both. */
 int conc_super_version_churn(const char *path, const char *other_path);
+/* Threads opening, reading (gets, scans) and closing read-only handles, and sharing one opened
+ * before the writes, while a writer handle overwrites every key and compacts: each answer is
+ * absent or its key's own value, the shared handle keeps its version. Opens and closes all. */
+int conc_read_only_beside_writer(const char *path);
 /* A writer deletes windows of keys with lamina_delete_range and puts each back with one batch,
  * while 2 readers get keys and scan (each window whole or absent) and flushes and compactions
  * run; then a compaction and a check that every key is back. */

@@ -42,12 +42,19 @@ static int run_paths(const char *name, int (*scenario)(const char *, const char 
     return failures != 0;
 }
 
+static int conc_read_only_path(const char *path, const char *other)
+{
+    (void)other;
+    return conc_read_only_beside_writer(path);
+}
+
 int main(void)
 {
     int bad = run("writers_readers_and_background_jobs_agree", conc_writers_and_readers);
     bad += run("compact_range_runs_beside_writers", conc_compact_beside_writers);
     bad += run_paths("cached_super_versions_survive_installs_thread_exits_and_reopen",
                      conc_super_version_churn);
+    bad += run_paths("read_only_handles_beside_a_writer", conc_read_only_path);
     bad += run("range_deletes_beside_readers", conc_range_deletes_beside_readers);
     return bad ? 1 : 0;
 }

@@ -38,7 +38,7 @@ static int kv_cmd_get(kv_ctx *c, int argc, char **argv)
     size_t n = 0;
     status = kv_arg_bytes(c, "get", argv[at], &k);
     if (status == 0) status = kv_check_size("get", 1, k.n);
-    if (status == 0) status = kv_open(c, 0);
+    if (status == 0) status = kv_open_read_only(c);
     if (status == 0) {
         int rc = lamina_get(c->db, NULL, k.p, k.n, &val, &n);
         if (rc == LAMINA_OK) {
@@ -182,7 +182,7 @@ static int kv_cmd_scan(kv_ctx *c, int argc, char **argv)
         status = kv_usage_error("scan", "unexpected argument '%s'", argv[optind]);
     if (status != 0) goto out;
     /* The engine intersects --prefix with --from/--to (ro.prefix with the bounds). */
-    status = kv_open(c, 0);
+    status = kv_open_read_only(c);
     if (status == 0) status = kv_walk(c, &from, &to, &prefix, reverse, limit, keys_only);
 out:
     free(from.p);
@@ -196,7 +196,7 @@ static int kv_cmd_dump(kv_ctx *c, int argc, char **argv)
     int status, at = kv_simple_args("dump", argc, argv, 0, &status);
     if (at < 0) return status;
     kv_bytes none = {0};
-    status = kv_open(c, 0);
+    status = kv_open_read_only(c);
     if (status == 0) status = kv_walk(c, &none, &none, &none, 0, 0, 0);
     return kv_close(c, status);
 }
@@ -226,7 +226,7 @@ static int kv_cmd_count(kv_ctx *c, int argc, char **argv)
     int status, at = kv_simple_args("count", argc, argv, 0, &status);
     if (at < 0) return status;
     uint64_t n = 0;
-    status = kv_open(c, 0);
+    status = kv_open_read_only(c);
     if (status == 0) status = kv_count_keys(c, &n);
     if (status == 0) printf("%" PRIu64 "\n", n);
     return kv_close(c, status);

@@ -381,7 +381,7 @@ static int kv_cmd_stats(kv_ctx *c, int argc, char **argv)
     if (status == 0 && optind != argc)
         status = kv_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     if (status != 0) return status;
-    status = kv_open(c, 0);
+    status = kv_open_read_only(c);
     if (status != 0) return status;
     if (json) {
         status = kv_stats_json(c);
@@ -427,7 +427,7 @@ static int kv_cmd_files(kv_ctx *c, int argc, char **argv)
 {
     int json = 0, status;
     if (kv_json_args("files", argc, argv, 0, &json, &status) < 0) return status;
-    status = kv_open(c, 0);
+    status = kv_open_read_only(c);
     if (status != 0) return status;
     kv_files f = {c, json ? json_array() : NULL, 0, 0, 0};
     if (json && f.tables == NULL) return kv_close(c, kv_json_oom("files"));
@@ -523,7 +523,7 @@ static int kv_cmd_property(kv_ctx *c, int argc, char **argv)
     if (status != 0) return status;
     if (list) return kv_property_list(json);
     const char *name = argv[optind];
-    status = kv_open(c, 0);
+    status = kv_open_read_only(c);
     if (status != 0) return status;
     char *text = NULL;
     int rc = lamina_property(c->db, name, &text);
@@ -595,7 +595,7 @@ static int kv_cmd_approx_size(kv_ctx *c, int argc, char **argv)
         ranges[i].limit = keys[2 * i + 1].n ? keys[2 * i + 1].p : NULL;
         ranges[i].limit_len = keys[2 * i + 1].n;
     }
-    if (status == 0) status = kv_open(c, 0);
+    if (status == 0) status = kv_open_read_only(c);
     if (status == 0) {
         int rc = lamina_approximate_sizes(c->db, n, ranges, flags, sizes);
         if (rc != LAMINA_OK) status = kv_db_error(c, rc);

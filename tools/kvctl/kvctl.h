@@ -48,7 +48,7 @@ typedef struct kv_command {
 extern const kv_command kv_data_commands[];    /* data.c: put get del scan load dump count */
 extern const kv_command kv_inspect_commands[]; /* inspect.c: stats files property approx-size
                                                   manifest-dump wal-dump sst-dump */
-extern const kv_command kv_admin_commands[];   /* admin.c: flush compact check repair */
+extern const kv_command kv_admin_commands[];   /* admin.c: flush compact check repair options */
 extern const kv_command kv_shell_commands[];   /* shell.c: shell batch */
 extern const kv_command kv_ops_commands[];     /* ops.c: checkpoint ingest sst-write */
 
@@ -95,11 +95,15 @@ int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode
                  kv_bytes *v, char *numbuf, size_t numcap);
 
 /* open.c: the database */
-/* The options of the command line: the command's default for create_if_missing, then the
- * --name=value flags in order. 0, or EXIT_DBERR (reported). */
+/* The options in force: the defaults, the command's create_if_missing, the database's OPTIONS
+ * file (lamina_options_load), then the --name=value flags in order. 0, or EXIT_DBERR
+ * (reported). */
 int kv_options(kv_ctx *c, int create, lamina_options *opts);
 /* Opens c->db_path into c->db; create: create it if missing. 0 or the exit status (reported). */
 int kv_open(kv_ctx *c, int create);
+/* Opens c->db_path read-only into c->db (lamina_open_read_only: no LOCK, writes nothing, so
+ * it runs beside a writer and other readers). 0 or the exit status (reported). */
+int kv_open_read_only(kv_ctx *c);
 /* Closes the database; a close error turns a successful status into EXIT_DBERR. */
 int kv_close(kv_ctx *c, int status);
 
