@@ -383,6 +383,26 @@ static int db_wals_to_replay(lamina_db *db, const uint64_t *logs, size_t nlogs, 
     return 0;
 }
 
+/* Lists the directory (names), its WALs' numbers ascending (logs) and the WALs to replay
+ * (replay, db_wals_to_replay), each allocated here and freed by the caller (dir_list_free,
+ * mem_free), on error too. */
+static int db_scan_wals(lamina_db *db, char ***names, size_t *nnames, uint64_t **logs,
+                        size_t *nlogs, uint64_t **replay, size_t *nreplay)
+{
+    int rc = dir_list(db->path, names, nnames);
+    if (rc) return rc;
+    *logs = mem_alloc((*nnames + 1) * sizeof(**logs));
+    *replay = mem_alloc((*nnames + db->vs.nwals + 1) * sizeof(**replay));
+    if (!*logs || !*replay) return err_set(LAMINA_ENOMEM, "open: out of memory");
+    for (size_t i = 0; i < *nnames; i++) {
+        uint64_t num;
+        char kind;
+        if (db_parse_file_name((*names)[i], &num, &kind) && kind == 'l') (*logs)[(*nlogs)++] = num;
+    }
+    qsort(*logs, *nlogs, sizeof(**logs), file_number_cmp);
+    return db_wals_to_replay(db, *logs, *nlogs, *replay, nreplay);
+}
+
 /* Rebuilds vs->skip: numbers at or above next_file in names of Lamina's patterns are not
  * Lamina's (it never allocated them), and recorded ones stay skipped while such a file is
  * there. From here no new file takes them and no sweep removes their files. */
@@ -424,20 +444,7 @@ static int db_recover_wals(lamina_db *db, uint64_t *last_seq, uint64_t *new_wal)
     int rc, tracked = vs->wals_tracked;
     uint64_t allocated = atomic_load(&vs->next_file);
     version_edit_init(&edit);
-    if ((rc = dir_list(db->path, &names, &nnames))) return rc;
-    logs = mem_alloc((nnames + 1) * sizeof(*logs));
-    replay = mem_alloc((nnames + vs->nwals + 1) * sizeof(*replay));
-    if (!logs || !replay) {
-        rc = err_set(LAMINA_ENOMEM, "open: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nnames; i++) {
-        uint64_t num;
-        char kind;
-        if (db_parse_file_name(names[i], &num, &kind) && kind == 'l') logs[nlogs++] = num;
-    }
-    qsort(logs, nlogs, sizeof(*logs), file_number_cmp);
-    if ((rc = db_wals_to_replay(db, logs, nlogs, replay, &nreplay))) goto out;
+    if ((rc = db_scan_wals(db, &names, &nnames, &logs, &nlogs, &replay, &nreplay))) goto out;
     if (!tracked) {
         /* WALs of memtable switches since the MANIFEST's last edit lie above its next file
          * number; the new log number must be above them all, or they would be replayed again,
@@ -1083,21 +1090,8 @@ static int db_recover_read_only(lamina_db *db)
     int rc = version_set_recover(vs, &last_seq);
     if (rc == 0 && db->opts.paranoid_checks) rc = db_check_tables(db);
     if (rc == 0) rc = db_pin_tables(db);
-    if (rc == 0) rc = dir_list(db->path, &names, &nnames);
+    if (rc == 0) rc = db_scan_wals(db, &names, &nnames, &logs, &nlogs, &replay, &nreplay);
     if (rc) goto out;
-    logs = mem_alloc((nnames + 1) * sizeof(*logs));
-    replay = mem_alloc((nnames + vs->nwals + 1) * sizeof(*replay));
-    if (!logs || !replay) {
-        rc = err_set(LAMINA_ENOMEM, "open: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nnames; i++) {
-        uint64_t num;
-        char kind;
-        if (db_parse_file_name(names[i], &num, &kind) && kind == 'l') logs[nlogs++] = num;
-    }
-    qsort(logs, nlogs, sizeof(*logs), file_number_cmp);
-    if ((rc = db_wals_to_replay(db, logs, nlogs, replay, &nreplay))) goto out;
     if (!(mem = memtable_create((enum memtable_kind)db->opts.memtable_type))) {
         rc = err_set(LAMINA_ENOMEM, "memtable: out of memory");
         goto out;
