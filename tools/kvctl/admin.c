@@ -144,19 +144,8 @@ static int kv_options_json(kv_ctx *c, const lamina_options *opts)
  * nothing: reads the OPTIONS file only. */
 static int kv_cmd_options(kv_ctx *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    const kv_command *cmd = kv_command_find("options");
-    int json = 0, status = 0, ch;
-    while (status == 0 && (ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
-        if (ch <= -2)
-            status = -2 - ch;
-        else if (ch == 'j')
-            json = 1;
-    }
-    if (status == 0 && optind != argc)
-        status = kv_usage_error("options", "unexpected argument '%s'", argv[optind]);
-    if (status != 0) return status;
+    int json = 0, status;
+    if (kv_json_args("options", argc, argv, 0, &json, &status) < 0) return status;
     lamina_options opts;
     lamina_options_init(&opts);
     /* Unlike the other commands, a database without an OPTIONS file is an error here. */

@@ -100,29 +100,6 @@ static void kv_print_table(const kv_ctx *c, const lamina_table_info *t)
     putchar('\n');
 }
 
-/* Flags --json and --help only, then `want` arguments (-1: any number). Returns the index of
- * the first argument, or -1 with *status set. */
-static int kv_json_args(const char *name, int argc, char **argv, int want, int *json, int *status)
-{
-    static const struct option lo[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    const kv_command *cmd = kv_command_find(name);
-    int ch;
-    *status = 0;
-    while ((ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
-        if (ch <= -2) {
-            *status = -2 - ch;
-            return -1;
-        }
-        if (ch == 'j') *json = 1;
-    }
-    if (want >= 0 && argc - optind != want) {
-        *status = kv_usage_error(name, "%s", want == 0 ? "takes no arguments" : "expects NAME");
-        return -1;
-    }
-    return optind;
-}
-
 /* ---- sst-dump ------------------------------------------------------------------------- */
 
 /* Prints one "name: value" line of sst-dump's properties. */
@@ -368,19 +345,8 @@ static int kv_stats_json(kv_ctx *c)
 
 static int kv_cmd_stats(kv_ctx *c, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    const kv_command *cmd = kv_command_find("stats");
-    int json = 0, status = 0, ch;
-    while (status == 0 && (ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
-        if (ch <= -2)
-            status = -2 - ch;
-        else if (ch == 'j')
-            json = 1;
-    }
-    if (status == 0 && optind != argc)
-        status = kv_usage_error("stats", "unexpected argument '%s'", argv[optind]);
-    if (status != 0) return status;
+    int json = 0, status;
+    if (kv_json_args("stats", argc, argv, 0, &json, &status) < 0) return status;
     status = kv_open_read_only(c);
     if (status != 0) return status;
     if (json) {

@@ -67,6 +67,9 @@ int kv_parse_count(const char *cmd, const char *flag, const char *s, uint64_t *o
 /* Commands without flags of their own: accepts --help, and exactly `want` arguments. Returns
  * the index of the first argument, or -1 with *status set. */
 int kv_simple_args(const char *name, int argc, char **argv, int want, int *status);
+/* Commands whose only flag is --json (and --help): sets *json, then wants `want` arguments
+ * (-1: any number). Returns the index of the first argument, or -1 with *status set. */
+int kv_json_args(const char *name, int argc, char **argv, int want, int *json, int *status);
 
 /* text.c: bytes in and out */
 enum { KV_HEX_ODD = -1, KV_HEX_DIGIT = -2, KV_HEX_NOMEM = -3 };

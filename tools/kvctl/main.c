@@ -167,6 +167,29 @@ int kv_simple_args(const char *name, int argc, char **argv, int want, int *statu
     return optind;
 }
 
+/* Flags --json and --help only, then `want` arguments (-1: any number). Returns the index of
+ * the first argument, or -1 with *status set. */
+int kv_json_args(const char *name, int argc, char **argv, int want, int *json, int *status)
+{
+    static const struct option lo[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    const kv_command *cmd = kv_command_find(name);
+    int ch;
+    *status = 0;
+    while ((ch = kv_next_flag(cmd, argc, argv, lo)) != -1) {
+        if (ch <= -2) {
+            *status = -2 - ch;
+            return -1;
+        }
+        if (ch == 'j') *json = 1;
+    }
+    if (want >= 0 && argc - optind != want) {
+        *status = kv_usage_error(name, "%s", want == 0 ? "takes no arguments" : "expects NAME");
+        return -1;
+    }
+    return optind;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------- */
 
 const kv_command *kv_command_find(const char *name)
