@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/batch.h"
 #include "engine/filename.h"
@@ -464,6 +465,12 @@ int check_options_text(const uint8_t *text, size_t len, uint64_t *offset)
 
 /* ---- lamina_check ----------------------------------------------------------------------- */
 
+/* check_run's answer when it met a writer's change half made before reporting anything; and
+ * how often lamina_check reads again, with what pause. */
+#define CHECK_RACED (-1)
+#define CHECK_ATTEMPTS 50
+#define CHECK_PAUSE_MS 10
+
 struct check_state {
     char dir[DB_PATH_MAX];
     struct check_reporter r;
@@ -471,6 +478,19 @@ struct check_state {
     char **names;
     size_t nnames;
     struct check_manifest m;
+    /* The MANIFEST's live version with its tables opened at once (check_pin): the rest of the
+     * check reads those open files, so a writer's compaction deleting them meanwhile does not
+     * look like damage. */
+    struct version_set vs;
+    struct version *v;
+    table **pinned;
+    size_t npinned;
+    /* The MANIFEST this run read and its size then, to tell whether a writer moved on. */
+    uint64_t mnum, msize;
+    /* This run's findings, held until the run is known not to have raced a writer. */
+    struct check_finding *found;
+    size_t nfound, cap_found;
+    int found_oom;
     memtable *mem;
     /* figures */
     uint64_t tables, table_entries, wals, wal_records;
@@ -478,6 +498,50 @@ struct check_state {
     char wal_name[32];
     int wal_newest;
 };
+
+struct check_finding {
+    char *file, *what;
+    uint64_t offset;
+    int code;
+};
+
+/* The reporter's callback during a run: keeps a copy of the finding. */
+static void check_keep_finding(void *ctx, const char *file, uint64_t offset, int code,
+                               const char *what)
+{
+    struct check_state *s = ctx;
+    if (s->nfound == s->cap_found) {
+        size_t cap = s->cap_found ? 2 * s->cap_found : 16;
+        struct check_finding *a = mem_realloc(s->found, cap * sizeof(*a));
+        if (!a) {
+            s->found_oom = 1;
+            return;
+        }
+        s->found = a;
+        s->cap_found = cap;
+    }
+    struct check_finding *f = &s->found[s->nfound];
+    f->file = mem_strdup(file);
+    f->what = mem_strdup(what);
+    if (!f->file || !f->what) {
+        mem_free(f->file);
+        mem_free(f->what);
+        s->found_oom = 1;
+        return;
+    }
+    f->offset = offset;
+    f->code = code;
+    s->nfound++;
+}
+
+static void check_drop_findings(struct check_state *s)
+{
+    for (size_t i = 0; i < s->nfound; i++) {
+        mem_free(s->found[i].file);
+        mem_free(s->found[i].what);
+    }
+    s->nfound = 0;
+}
 
 /* The code a failed read is reported with: what the I/O layer said, else damage. */
 static int check_code(int rc)
@@ -498,14 +562,16 @@ static void check_table(struct check_state *s, const struct edit_file *f)
         check_report(&s->r, name, UINT64_MAX, LAMINA_EINVAL,
                      "at level %d: open with num_levels above %d", f->level, f->level);
     }
-    if (!file_exists(path)) {
+    /* A table pinned by check_pin comes from the cache, open; any other is opened now. */
+    int rc = s->vs.tables ? table_cache_get(s->vs.tables, f->file_number, 0, &t)
+                          : table_open(path, f->file_number, NULL, 0, &t);
+    if (rc && !file_exists(path)) {
         check_report(&s->r, name, UINT64_MAX, LAMINA_ECORRUPT,
                      "missing (named by MANIFEST-%06" PRIu64 " at level %d)", s->m.number,
                      f->level);
         return;
     }
-    int rc = file_size(path, &size);
-    if (rc == 0) rc = table_open(path, f->file_number, NULL, 0, &t);
+    if (rc == 0) size = table_file_size(t);
     if (rc == 0) rc = table_verify(t, &entries);
     if (t) table_unref(t);
     if (rc == 0 && size != f->file_size) rc = err_set(LAMINA_ECORRUPT, "its blocks read clean");
@@ -741,19 +807,12 @@ static int check_count_dir(iter *it, const range_del_list *rd, int backward, uin
  * run of every level, merged by internal key, forward and backward (which must agree). */
 static int check_count_keys(struct check_state *s, uint64_t *keys)
 {
-    struct version_set vs;
-    struct version *v = NULL;
+    struct version *v = s->v;
     iter **children = NULL, *it = NULL;
     range_del_list *rd = NULL;
     size_t n = 0;
     int rc = 0;
     *keys = 0;
-    version_set_init(&vs, s->dir, NULL, COMPACTION_MAX_LEVELS);
-    int64_t max_open = s->opts.max_open_files;
-    if (max_open >= 0 && max_open < 20) max_open = 20;
-    if (!(vs.tables = table_cache_create(s->dir, max_open, NULL, 0))) goto nomem;
-    if ((rc = version_set_create_empty(&vs))) goto out;
-    if ((rc = version_apply(vs.current, &s->m.live, 0, &v))) goto out;
     size_t cap = 1;
     for (int l = 0; l < v->num_levels; l++)
         cap += v->levels[l].nruns;
@@ -793,9 +852,6 @@ out:
     mem_free(children);
     iter_destroy(it);
     range_del_list_free(rd);
-    version_unref(v);
-    version_set_close(&vs);
-    if (vs.tables) table_cache_destroy(vs.tables);
     return rc;
 }
 
@@ -811,13 +867,93 @@ static uint64_t check_newest_options(const struct check_state *s)
     return best;
 }
 
+/* Builds the MANIFEST's live version and opens every table of it at once, so the check reads
+ * one moment of the database even while a writer in another process compacts: a table it
+ * deletes later stays readable through the open file. The tables are bounded by
+ * max_open_files, as a read-only open's are: past it, they are opened one at a time later.
+ * *gone: tables already missing now. 0, or LAMINA_ENOMEM (a table that fails to open is left
+ * for check_table to report). */
+static int check_pin(struct check_state *s, size_t *gone)
+{
+    size_t total = s->m.live.nadded;
+    int64_t max_open = s->opts.max_open_files;
+    int pin = max_open < 0 || total <= (size_t)max_open;
+    *gone = 0;
+    version_set_init(&s->vs, s->dir, NULL, COMPACTION_MAX_LEVELS);
+    if (max_open >= 0 && max_open < 20) max_open = 20;
+    if (pin && total > (size_t)max_open) max_open = (int64_t)total;
+    if (!(s->vs.tables = table_cache_create(s->dir, max_open, NULL, 0)))
+        return err_set(LAMINA_ENOMEM, "check: out of memory");
+    int rc = version_set_create_empty(&s->vs);
+    if (rc == 0) rc = version_apply(s->vs.current, &s->m.live, 0, &s->v);
+    if (rc || !pin || !total) return rc;
+    if (!(s->pinned = mem_calloc(total, sizeof(*s->pinned))))
+        return err_set(LAMINA_ENOMEM, "check: out of memory");
+    for (size_t i = 0; i < total; i++) {
+        uint64_t number = s->m.live.added[i].file_number;
+        if (table_cache_get(s->vs.tables, number, 0, &s->pinned[s->npinned]) == 0) {
+            s->npinned++;
+            continue;
+        }
+        char path[DB_PATH_MAX + 32];
+        db_file_name(path, sizeof(path), s->dir, number, "sst");
+        if (!file_exists(path)) (*gone)++;
+    }
+    return 0;
+}
+
+static void check_unpin(struct check_state *s)
+{
+    for (size_t i = 0; i < s->npinned; i++)
+        table_unref(s->pinned[i]);
+    mem_free(s->pinned);
+    s->pinned = NULL;
+    s->npinned = 0;
+    version_unref(s->v);
+    s->v = NULL;
+    version_set_close(&s->vs);
+    if (s->vs.tables) table_cache_destroy(s->vs.tables);
+    s->vs.tables = NULL;
+}
+
+/* Whether CURRENT still names MANIFEST-number and that file is still `size` bytes: if not, a
+ * writer moved on while the check read. */
+static int check_manifest_moved(const struct check_state *s, uint64_t size)
+{
+    struct check_reporter quiet;
+    check_reporter_init(&quiet, s->dir, NULL, NULL);
+    int current_ok;
+    uint64_t now = 0;
+    char path[DB_PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/MANIFEST-%06" PRIu64, s->dir, s->m.number);
+    return check_pick_manifest(s->dir, s->names, s->nnames, &quiet, &current_ok) != s->m.number ||
+           !current_ok || file_size(path, &now) != 0 || now != size;
+}
+
+/* Whether a WAL the MANIFEST records as live is gone. */
+static int check_wal_gone(const struct check_state *s, const uint64_t *wals, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char path[DB_PATH_MAX + 32];
+        db_file_name(path, sizeof(path), s->dir, wals[i], "log");
+        if (!file_exists(path)) return 1;
+    }
+    return 0;
+}
+
 static int check_run(struct check_state *s, lamina_check_stats *st)
 {
     int current_ok, rc;
     uint64_t *live_wals = NULL;
     size_t nlive = 0;
     uint64_t mnum = check_pick_manifest(s->dir, s->names, s->nnames, &s->r, &current_ok);
+    uint64_t msize = 0;
     if (mnum) {
+        char mpath[DB_PATH_MAX + 32];
+        snprintf(mpath, sizeof(mpath), "%s/MANIFEST-%06" PRIu64, s->dir, mnum);
+        (void)file_size(mpath, &msize);
+        s->mnum = mnum;
+        s->msize = msize;
         if ((rc = check_manifest_read(s->dir, mnum, &s->r, &s->m)) == LAMINA_ENOMEM) return rc;
         char name[40];
         snprintf(name, sizeof(name), "MANIFEST-%06" PRIu64, mnum);
@@ -832,14 +968,24 @@ static int check_run(struct check_state *s, lamina_check_stats *st)
                      "no MANIFEST in the directory: the tables cannot be accounted for");
     }
     st->manifest_records = s->m.records;
-    /* Tables in file-number order: the order they were written. */
-    for (size_t i = 0; i < s->m.live.nadded; i++)
-        check_table(s, &s->m.live.added[i]);
+    size_t gone = 0;
+    if ((rc = check_pin(s, &gone))) return rc;
+    if ((rc = check_live_wals(s, &live_wals, &nlive))) return rc;
+    /* A file the MANIFEST names but a writer already removed, with the MANIFEST moved on since:
+     * this read raced the writer, not damage. Nothing reported yet: the caller reads again. */
+    if ((gone || check_wal_gone(s, live_wals, nlive)) && !s->r.problems && !s->r.notes &&
+        mnum && check_manifest_moved(s, msize)) {
+        mem_free(live_wals);
+        return CHECK_RACED;
+    }
+    /* The WALs first, while they are surely there; then the tables, pinned. */
     if (!(s->mem = memtable_create(MEMTABLE_AVL)))
         return err_set(LAMINA_ENOMEM, "check: out of memory");
-    if ((rc = check_live_wals(s, &live_wals, &nlive))) return rc;
     for (size_t i = 0; rc == 0 && i < nlive; i++)
         rc = check_wal(s, live_wals[i], i + 1 == nlive);
+    /* Tables in file-number order: the order they were written. */
+    for (size_t i = 0; rc == 0 && i < s->m.live.nadded; i++)
+        check_table(s, &s->m.live.added[i]);
     uint64_t options = check_newest_options(s);
     if (rc == 0 && options) check_options_file(s, options);
     if (rc == 0) check_directory(s, live_wals, nlive, options);
@@ -862,10 +1008,45 @@ LAMINA_API int lamina_check(const char *path, const lamina_options *opts, lamina
     lamina_check_stats st;
     memset(&st, 0, sizeof(st));
     snprintf(s->dir, sizeof(s->dir), "%s", path);
-    check_reporter_init(&s->r, s->dir, report, ctx);
     if ((rc = options_copy(&s->opts, opts))) goto out;
-    if ((rc = check_list_database(path, &s->names, &s->nnames))) goto out;
-    if ((rc = check_run(s, &st))) goto out;
+    /* A run that met a table or WAL a writer had already replaced, or found problems while the
+     * MANIFEST moved on under it, may have seen a change half made: it is run again from the
+     * directory listing, and its findings are reported only from the run that stands. Real
+     * damage is found by every run. */
+    for (int attempt = 1;; attempt++) {
+        check_reporter_init(&s->r, s->dir, check_keep_finding, s);
+        if ((rc = check_list_database(path, &s->names, &s->nnames))) goto out;
+        rc = check_run(s, &st);
+        int raced = rc == CHECK_RACED ||
+                    (rc == 0 && s->r.problems && s->mnum && check_manifest_moved(s, s->msize));
+        if (!raced || attempt == CHECK_ATTEMPTS) break;
+        check_drop_findings(s);
+        check_unpin(s);
+        if (s->mem) memtable_unref(s->mem);
+        s->mem = NULL;
+        check_manifest_free(&s->m);
+        memset(&s->m, 0, sizeof(s->m));
+        dir_list_free(s->names, s->nnames);
+        s->names = NULL;
+        s->nnames = 0;
+        memset(&st, 0, sizeof(st));
+        s->tables = s->table_entries = s->wals = s->wal_records = 0;
+        s->mnum = s->msize = 0;
+        struct timespec pause = {0, CHECK_PAUSE_MS * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    if (rc == CHECK_RACED) {
+        rc = err_set(LAMINA_EBUSY,
+                     "%s: a writer changed the database during each of %d attempts to read it",
+                     path, CHECK_ATTEMPTS);
+        goto out;
+    }
+    if (s->found_oom && rc == 0) rc = err_set(LAMINA_ENOMEM, "lamina_check: out of memory");
+    if (report)
+        for (size_t i = 0; i < s->nfound; i++)
+            report(ctx, s->found[i].file, s->found[i].offset, s->found[i].code,
+                   s->found[i].what);
+    if (rc) goto out;
     st.tables = s->tables;
     st.table_entries = s->table_entries;
     st.wals = s->wals;
@@ -876,6 +1057,9 @@ LAMINA_API int lamina_check(const char *path, const lamina_options *opts, lamina
 out:
     if (stats) check_copy_stats(stats, &st, sizeof(st));
     if (s->mem) memtable_unref(s->mem);
+    check_drop_findings(s);
+    mem_free(s->found);
+    check_unpin(s);
     check_manifest_free(&s->m);
     dir_list_free(s->names, s->nnames);
     mem_free(s);

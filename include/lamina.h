@@ -530,8 +530,12 @@ typedef struct lamina_check_stats {
 
 /* Checks the database in directory `path` without opening it: it takes no LOCK and writes,
  * renames or deletes no file (no LOG, no MANIFEST, no WAL replay into tables), so it may run
- * on a damaged database without changing the evidence; on a database another handle has open
- * it reads whatever that handle has written so far. It reads CURRENT, every record of the
+ * on a damaged database without changing the evidence. Beside a writer (another handle or
+ * process) it checks one moment of the database: it opens every table of the version the
+ * MANIFEST names at once (up to max_open_files; the writer's compactions may delete them
+ * after), and when it finds a table or live WAL already gone with the MANIFEST moved on since,
+ * it reads again from the directory listing, before reporting anything (up to 50 times, 10 ms
+ * apart; then LAMINA_EBUSY). It reads CURRENT, every record of the
  * MANIFEST CURRENT names (or, when CURRENT is missing or damaged, of the newest MANIFEST),
  * every block of every table the MANIFEST names, every record of every live WAL, the newest
  * OPTIONS file, and lists the directory; then, when nothing was found wrong, merges tables
@@ -546,13 +550,14 @@ typedef struct lamina_check_stats {
  * Lamina's name patterns that the MANIFEST does not account for (obsolete files the next open
  * deletes, files whose numbers Lamina never allocated), the files set aside in lost/ and files
  * that are not Lamina's. opts may be NULL (num_levels, for the level check, and
- * max_open_files, for the tables held open while counting keys, are read). stats may be NULL.
+ * max_open_files, for the tables held open, are read). stats may be NULL.
  * Returns LAMINA_OK when no problem was found, LAMINA_ECORRUPT when something is damaged or
  * missing (lamina_errmsg names the first: file, offset, what), else the code of the first
  * problem (LAMINA_EIO: a file could not be read; LAMINA_EINVAL: a table the options cannot
  * open); or, before anything is read: LAMINA_ENOENT (no database in path), LAMINA_EINVAL (bad
  * arguments or options, a stats->struct_size too small, or a RocksDB or LevelDB database),
- * LAMINA_EIO, LAMINA_ENOMEM. */
+ * LAMINA_EBUSY (a writer changed the database during every attempt), LAMINA_EIO,
+ * LAMINA_ENOMEM. */
 LAMINA_API int lamina_check(const char *path, const lamina_options *opts, lamina_report_fn report,
                             void *ctx, lamina_check_stats *stats);
 

@@ -363,3 +363,47 @@ Test(read_only, a_damaged_table_does_not_stop_the_open_and_its_reads_report_the_
     cr_assert_not_null(strstr(lamina_errmsg(r), ".sst"), "%s", lamina_errmsg(r));
     cr_assert_eq(lamina_close(r), LAMINA_OK);
 }
+
+static void count_finding(void *ctx, const char *file, uint64_t offset, int code, const char *what)
+{
+    (void)file;
+    (void)offset;
+    if (code != LAMINA_OK) cr_log_error("finding beside the writer: %s: %s", file, what);
+    *(int *)ctx += code != LAMINA_OK;
+}
+
+/* lamina_check beside a writer in another process that flushes and compacts: it pins the
+ * version's tables and reads again when it meets a change half made, so it reports no
+ * problem on a healthy database, ever. */
+Test(read_only, check_beside_a_writer_in_another_process_finds_nothing_wrong)
+{
+    const int nkeys = 2000, rounds = 24;
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        writer_child(fds[1], nkeys, rounds);
+    }
+    close(fds[1]);
+    char c;
+    cr_assert_eq(read(fds[0], &c, 1), 1, "the writer died before its first round");
+    close(fds[0]);
+    int checks = 0, done = 0, status = 0;
+    lamina_options o = tdb_small_options();
+    while (!done) {
+        done = waitpid(pid, &status, WNOHANG) == pid;
+        int problems = 0;
+        lamina_check_stats st = {.struct_size = sizeof st};
+        int rc = lamina_check(T.path, &o, count_finding, &problems, &st);
+        cr_assert_eq(rc, LAMINA_OK, "check %d beside the writer: %s", checks, lamina_errmsg(NULL));
+        cr_assert_eq(problems, 0);
+        cr_assert_eq(st.keys, (uint64_t)nkeys, "check %d counted %llu keys", checks,
+                     (unsigned long long)st.keys);
+        checks++;
+    }
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer status %d", status);
+    cr_assert_gt(checks, 1, "checks ran while the writer worked");
+    cr_log_info("%d checks beside the writer", checks);
+}
