@@ -260,42 +260,6 @@ static void kv_progress_clear(kv_progress *p)
     if (p->width > 0) fprintf(stderr, "\r%*s\r", (int)p->width, "");
 }
 
-/* Decodes one field of a load line in place (escaped or hex; raw stays); col0 is its offset
- * in the line. 0, or -1 with *why (which may point into whybuf, of whycap bytes). */
-static int kv_load_field(int mode, const char *name, char *s, size_t *n, size_t col0, char *whybuf,
-                         size_t whycap, const char **why)
-{
-    size_t bad_at = 0;
-    if (mode == KV_LOAD_HEX) {
-        kv_bytes h;
-        int rc = kv_hex_decode(s, *n, &h, &bad_at);
-        if (rc == KV_HEX_DIGIT)
-            snprintf(whybuf, whycap, "%s is not hex: '%c' at column %zu", name, s[bad_at],
-                     col0 + bad_at + 1);
-        else if (rc == KV_HEX_ODD)
-            snprintf(whybuf, whycap, "%s has an odd number of hex digits", name);
-        else if (rc != 0)
-            snprintf(whybuf, whycap, "out of memory");
-        if (rc != 0) {
-            *why = whybuf;
-            return -1;
-        }
-        /* decoded bytes are fewer than their hex digits: write them back in place */
-        memcpy(s, h.p, h.n);
-        *n = h.n;
-        free(h.p);
-    } else if (mode == KV_LOAD_ESCAPED) {
-        const char *what;
-        if (kv_unescape(s, *n, s, n, &what, &bad_at) != 0) {
-            snprintf(whybuf, whycap, "%s: bad escape at column %zu: %s", name, col0 + bad_at + 1,
-                     what);
-            *why = whybuf;
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Splits one input line into key and value and decodes them in place; 0, or EXIT_USAGE after
  * naming the line. */
 int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode,
@@ -319,10 +283,15 @@ int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode
         k->n = (size_t)(tab - line);
         v->p = tab + 1;
         v->n = n - k->n - 1;
-        if (kv_load_field(mode, "value", v->p, &v->n, k->n + 1, whybuf, sizeof whybuf, &why) != 0)
+        if (kv_decode_field(mode, "value", v->p, &v->n, k->n + 1, whybuf, sizeof whybuf) != 0) {
+            why = whybuf;
             goto bad;
+        }
     }
-    if (kv_load_field(mode, "key", k->p, &k->n, 0, whybuf, sizeof whybuf, &why) != 0) goto bad;
+    if (kv_decode_field(mode, "key", k->p, &k->n, 0, whybuf, sizeof whybuf) != 0) {
+        why = whybuf;
+        goto bad;
+    }
     if (k->n > LAMINA_MAX_KEY_LEN) {
         snprintf(whybuf, sizeof whybuf, "key of %zu bytes is longer than the limit of %u bytes",
                  k->n, (unsigned)LAMINA_MAX_KEY_LEN);

@@ -91,6 +91,11 @@ int kv_compare(const void *a, size_t an, const void *b, size_t bn);
 /* How load (and sst-write) read the fields of a line: dump's escapes, bytes as they are, or
  * hex. */
 enum { KV_LOAD_ESCAPED, KV_LOAD_RAW, KV_LOAD_HEX };
+/* text.c: decodes one field of an input line in place per mode (KV_LOAD_*: dump's escapes,
+ * hex, or raw, which stays); name ("key", "value") and col0 (its offset in the line) go into
+ * the message. 0, or -1 with the reason in why (cap bytes). load, sst-write and batch share it. */
+int kv_decode_field(int mode, const char *name, char *s, size_t *n, size_t col0, char *why,
+                    size_t cap);
 /* data.c: load's input line (key<TAB>value, or a bare key with --keys whose value is its line
  * number, written to numbuf), split and decoded in place per mode; 0, or EXIT_USAGE (reported
  * with the line). */

@@ -207,41 +207,12 @@ static int kv_cmd_shell(kv_ctx *c, int argc, char **argv)
 
 /* ---- batch ---------------------------------------------------------------------------- */
 
-/* Decodes one field of a batch line in place: hex under --hex, else dump's escapes; col0 is
- * its offset in the line. 0, or -1 with the reason in why (cap bytes). */
-static int kv_batch_field(const kv_ctx *c, const char *name, char *s, size_t *n, size_t col0,
-                          char *why, size_t cap)
-{
-    size_t bad_at = 0;
-    if (c->hex) {
-        kv_bytes h;
-        int rc = kv_hex_decode(s, *n, &h, &bad_at);
-        if (rc == KV_HEX_DIGIT)
-            snprintf(why, cap, "%s is not hex: '%c' at column %zu", name, s[bad_at],
-                     col0 + bad_at + 1);
-        else if (rc == KV_HEX_ODD)
-            snprintf(why, cap, "%s has an odd number of hex digits", name);
-        else if (rc != 0)
-            snprintf(why, cap, "out of memory");
-        if (rc != 0) return -1;
-        memcpy(s, h.p, h.n);
-        *n = h.n;
-        free(h.p);
-        return 0;
-    }
-    const char *what;
-    if (kv_unescape(s, *n, s, n, &what, &bad_at) != 0) {
-        snprintf(why, cap, "%s: bad escape at column %zu: %s", name, col0 + bad_at + 1, what);
-        return -1;
-    }
-    return 0;
-}
-
 /* Adds one line (no newline) to the batch. 0; 1 for a blank or comment line; -1 with why. */
 static int kv_batch_line(const kv_ctx *c, lamina_batch *b, char *line, size_t n, char *why,
                          size_t cap)
 {
     if (n == 0 || line[0] == '#') return 1;
+    int mode = c->hex ? KV_LOAD_HEX : KV_LOAD_ESCAPED;
     size_t op_len = strcspn(line, " \t");
     if (op_len == n) {
         snprintf(why, cap, "'%.40s' has no key (lines are put KEY VALUE or del KEY)", line);
@@ -267,9 +238,10 @@ static int kv_batch_line(const kv_ctx *c, lamina_batch *b, char *line, size_t n,
         val = end + 1;
         vn = kn - (size_t)(end - key) - 1;
         kn = (size_t)(end - key);
-        if (kv_batch_field(c, "value", val, &vn, (size_t)(val - line), why, cap) != 0) return -1;
+        if (kv_decode_field(mode, "value", val, &vn, (size_t)(val - line), why, cap) != 0)
+            return -1;
     }
-    if (kv_batch_field(c, "key", key, &kn, op_len + 1, why, cap) != 0) return -1;
+    if (kv_decode_field(mode, "key", key, &kn, op_len + 1, why, cap) != 0) return -1;
     if (kn > LAMINA_MAX_KEY_LEN || vn > LAMINA_MAX_VALUE_LEN) {
         snprintf(why, cap, "%s of %zu bytes is longer than the limit of %u bytes",
                  kn > LAMINA_MAX_KEY_LEN ? "key" : "value", kn > LAMINA_MAX_KEY_LEN ? kn : vn,

@@ -209,3 +209,32 @@ int kv_check_size(const char *cmd, int is_key, size_t n)
         return 0;
     return kv_usage_error(cmd, "%s", msg);
 }
+
+int kv_decode_field(int mode, const char *name, char *s, size_t *n, size_t col0, char *why,
+                    size_t cap)
+{
+    size_t bad_at = 0;
+    if (mode == KV_LOAD_HEX) {
+        kv_bytes h;
+        int rc = kv_hex_decode(s, *n, &h, &bad_at);
+        if (rc == KV_HEX_DIGIT)
+            snprintf(why, cap, "%s is not hex: '%c' at column %zu", name, s[bad_at],
+                     col0 + bad_at + 1);
+        else if (rc == KV_HEX_ODD)
+            snprintf(why, cap, "%s has an odd number of hex digits", name);
+        else if (rc != 0)
+            snprintf(why, cap, "out of memory");
+        if (rc != 0) return -1;
+        /* decoded bytes are fewer than their hex digits: write them back in place */
+        memcpy(s, h.p, h.n);
+        *n = h.n;
+        free(h.p);
+    } else if (mode == KV_LOAD_ESCAPED) {
+        const char *what;
+        if (kv_unescape(s, *n, s, n, &what, &bad_at) != 0) {
+            snprintf(why, cap, "%s: bad escape at column %zu: %s", name, col0 + bad_at + 1, what);
+            return -1;
+        }
+    }
+    return 0;
+}
