@@ -260,6 +260,23 @@ static void kv_progress_clear(kv_progress *p)
     if (p->width > 0) fprintf(stderr, "\r%*s\r", (int)p->width, "");
 }
 
+int kv_next_line(FILE *in, char **line, size_t *cap, size_t *n, const char *cmd, const char *path)
+{
+    errno = 0;
+    ssize_t got = getline(line, cap, in);
+    if (got < 0) {
+        if (!ferror(in)) return 0;
+        fprintf(stderr, "kvctl %s: reading '%s': %s\n", cmd, path, strerror(errno));
+        return -1;
+    }
+    *n = (size_t)got;
+    if (*n > 0 && (*line)[*n - 1] == '\n') (*n)--;
+    /* a CRLF line ends before its CR: dump never writes a bare CR (it is \x0d) */
+    if (*n > 0 && (*line)[*n - 1] == '\r') (*n)--;
+    (*line)[*n] = '\0';
+    return 1;
+}
+
 /* Splits one input line into key and value and decodes them in place; 0, or EXIT_USAGE after
  * naming the line. */
 int kv_load_line(int mode, char *line, size_t n, uint64_t line_no, int keys_mode,
@@ -355,20 +372,13 @@ static int kv_cmd_load(kv_ctx *c, int argc, char **argv)
         goto out;
     }
     for (;;) {
-        errno = 0;
-        ssize_t got = getline(&line, &cap, in);
-        if (got < 0) {
-            if (ferror(in)) {
-                kv_progress_clear(&prog);
-                fprintf(stderr, "kvctl load: reading '%s': %s\n", path, strerror(errno));
-                status = EXIT_USAGE;
-            }
+        size_t n;
+        int got = kv_next_line(in, &line, &cap, &n, "load", path);
+        if (got <= 0) {
+            kv_progress_clear(&prog);
+            if (got < 0) status = EXIT_USAGE;
             break;
         }
-        size_t n = (size_t)got;
-        if (n > 0 && line[n - 1] == '\n') n--;
-        /* a CRLF line ends before its CR: dump never writes a bare CR (it is \x0d) */
-        if (n > 0 && line[n - 1] == '\r') n--;
         line_no++;
         kv_bytes k, v;
         int bad = kv_load_line(mode, line, n, line_no, keys_mode, &k, &v, numbuf, sizeof numbuf);

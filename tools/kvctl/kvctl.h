@@ -96,6 +96,10 @@ enum { KV_LOAD_ESCAPED, KV_LOAD_RAW, KV_LOAD_HEX };
  * the message. 0, or -1 with the reason in why (cap bytes). load, sst-write and batch share it. */
 int kv_decode_field(int mode, const char *name, char *s, size_t *n, size_t col0, char *why,
                     size_t cap);
+/* data.c: reads the next line of in (getline into *line, *cap) without its newline and the CR
+ * of a CRLF line, NUL-terminated, *n bytes. 1: a line; 0: end of input; -1: a read error,
+ * reported on stderr as "kvctl CMD: reading 'PATH': ..." (load, sst-write and batch). */
+int kv_next_line(FILE *in, char **line, size_t *cap, size_t *n, const char *cmd, const char *path);
 /* data.c: load's input line (key<TAB>value, or a bare key with --keys whose value is its line
  * number, written to numbuf), split and decoded in place per mode; 0, or EXIT_USAGE (reported
  * with the line). */

@@ -84,18 +84,12 @@ static int kv_cmd_sst_write(kv_ctx *c, int argc, char **argv)
         goto out;
     }
     for (;;) {
-        errno = 0;
-        ssize_t got = getline(&line, &cap, in);
-        if (got < 0) {
-            if (ferror(in)) {
-                fprintf(stderr, "kvctl sst-write: reading '%s': %s\n", path, strerror(errno));
-                status = EXIT_USAGE;
-            }
+        size_t n;
+        int got = kv_next_line(in, &line, &cap, &n, "sst-write", path);
+        if (got <= 0) {
+            if (got < 0) status = EXIT_USAGE;
             break;
         }
-        size_t n = (size_t)got;
-        if (n > 0 && line[n - 1] == '\n') n--;
-        if (n > 0 && line[n - 1] == '\r') n--; /* a CRLF line, as load reads it */
         line_no++;
         kv_bytes k, v;
         if ((status = kv_load_line(mode, line, n, line_no, keys_mode, &k, &v, numbuf,

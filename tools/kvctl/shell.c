@@ -278,20 +278,13 @@ static int kv_cmd_batch(kv_ctx *c, int argc, char **argv)
     }
     /* every line first: a bad one leaves the database untouched */
     for (;;) {
-        errno = 0;
-        ssize_t got = getline(&line, &cap, in);
+        size_t n;
+        int got = kv_next_line(in, &line, &cap, &n, "batch", path);
         if (got < 0) {
-            if (ferror(in)) {
-                fprintf(stderr, "kvctl batch: reading '%s': %s\n", path, strerror(errno));
-                status = EXIT_USAGE;
-                goto out;
-            }
-            break;
+            status = EXIT_USAGE;
+            goto out;
         }
-        size_t n = (size_t)got;
-        if (n > 0 && line[n - 1] == '\n') n--;
-        if (n > 0 && line[n - 1] == '\r') n--;
-        line[n] = '\0';
+        if (got == 0) break;
         line_no++;
         if (kv_batch_line(c, b, line, n, why, sizeof why) < 0) {
             fprintf(stderr, "kvctl batch: line %" PRIu64 ": %s; nothing was written\n", line_no,
