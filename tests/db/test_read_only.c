@@ -271,9 +271,9 @@ static void writer_child(int ready_fd, int nkeys, int rounds)
     _exit(lamina_close(w) == LAMINA_OK ? 0 : 7);
 }
 
-Test(read_only, readers_beside_a_writer_in_another_process_never_read_wrong_data)
+/* Forks writer_child and returns its pid once it has finished its first round. */
+static pid_t writer_start(int nkeys, int rounds)
 {
-    const int nkeys = 2000, rounds = 16;
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
     pid_t pid = fork();
@@ -286,6 +286,13 @@ Test(read_only, readers_beside_a_writer_in_another_process_never_read_wrong_data
     char c;
     cr_assert_eq(read(fds[0], &c, 1), 1, "the writer died before its first round");
     close(fds[0]);
+    return pid;
+}
+
+Test(read_only, readers_beside_a_writer_in_another_process_never_read_wrong_data)
+{
+    const int nkeys = 2000, rounds = 16;
+    pid_t pid = writer_start(nkeys, rounds);
     int opens = 0, reads = 0, gone = 0, done = 0, status = 0;
     lamina_options o = tdb_small_options();
     char k[32];
@@ -378,18 +385,7 @@ static void count_finding(void *ctx, const char *file, uint64_t offset, int code
 Test(read_only, check_beside_a_writer_in_another_process_finds_nothing_wrong)
 {
     const int nkeys = 2000, rounds = 24;
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        close(fds[0]);
-        writer_child(fds[1], nkeys, rounds);
-    }
-    close(fds[1]);
-    char c;
-    cr_assert_eq(read(fds[0], &c, 1), 1, "the writer died before its first round");
-    close(fds[0]);
+    pid_t pid = writer_start(nkeys, rounds);
     int checks = 0, done = 0, status = 0;
     lamina_options o = tdb_small_options();
     while (!done) {
